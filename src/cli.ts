@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// ikelab's command line. Verbs mirror swanctl's: start (the daemon, foreground), initiate, terminate,
+// list-sas, load; plus demo (two peers on loopback, no root).
+import { loadConfig } from './config/load.js';
+import { ConfigError } from './config/errors.js';
+import { controlCall, NoDaemonError } from './control/client.js';
+import { formatSasText, type SaJson } from './control/sa-json.js';
+import { runDemo } from './demo.js';
+import { runDaemon } from './run-daemon.js';
+
+const USAGE = `usage: ikelab <verb> [options]
+  start --config FILE                 run the daemon in the foreground (charon-style log on stdout)
+  demo                                two ikelab peers on 127.0.0.1 / 127.0.0.2 bring a tunnel up and down
+  initiate (--child NAME | --ike NAME) [--config FILE | --socket PATH]
+  terminate (--ike NAME | --child NAME) [--config FILE | --socket PATH]
+  list-sas [--json] [--config FILE | --socket PATH]
+  load [--config FILE] [--socket PATH]  reload the configuration into a running daemon
+  stats [--config FILE | --socket PATH]`;
+
+type Opts = Record<string, string | boolean>;
+
+function parseArgs(argv: string[]): { verb?: string; opts: Opts } {
+  const opts: Opts = {};
+  let verb: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const key = a.slice(2);
+      const next = argv[i + 1];
+      if (next !== undefined && !next.startsWith('--') && !['json', 'help'].includes(key)) {
+        opts[key] = next;
+        i++;
+      } else opts[key] = true;
+    } else if (!verb) verb = a;
+    else throw new UsageError(`unexpected argument '${a}'`);
+  }
+  return { verb, opts };
+}
+
+class UsageError extends Error {}
+
+function socketPath(o: Opts): string {
+  if (typeof o.socket === 'string') return o.socket;
+  if (typeof o.config === 'string') return loadConfig(o.config).daemon.controlSocket;
+  throw new UsageError('give --config FILE (its daemon.control_socket is used) or --socket PATH');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { verb, opts } = parseArgs(argv);
+  const str = (k: string): string | undefined => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
+  switch (verb) {
+    case 'start': {
+      const file = str('config');
+      if (!file) throw new UsageError('start needs --config FILE');
+      const running = await runDaemon(loadConfig(file));
+      await new Promise<void>((resolve) => {
+        for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+      });
+      await running.stop();
+      return 0;
+    }
+    case 'demo':
+      return runDemo();
+    case 'initiate':
+    case 'terminate': {
+      if (!str('child') && !str('ike')) throw new UsageError(`${verb} needs --child NAME or --ike NAME`);
+      const r = await controlCall(socketPath(opts), verb, { child: str('child'), ike: str('ike') });
+      console.log(JSON.stringify(r));
+      return 0;
+    }
+    case 'list-sas': {
+      const sas = (await controlCall(socketPath(opts), 'list-sas')) as SaJson[];
+      console.log(opts.json ? JSON.stringify(sas, null, 2) : formatSasText(sas));
+      return 0;
+    }
+    case 'load': {
+      const r = await controlCall(socketPath(opts), 'load', { config: str('config') });
+      console.log(JSON.stringify(r));
+      return 0;
+    }
+    case 'stats':
+      console.log(JSON.stringify(await controlCall(socketPath(opts), 'stats'), null, 2));
+      return 0;
+    case undefined:
+    case 'help':
+      console.log(USAGE);
+      return verb ? 0 : 2;
+    default:
+      throw new UsageError(`unknown verb '${verb}'`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    if (e instanceof UsageError) console.error(`ikelab: ${e.message}\n${USAGE}`);
+    else if (e instanceof ConfigError || e instanceof NoDaemonError) console.error(`ikelab: ${e.message}`);
+    else console.error(`ikelab: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,8 @@
+// Control socket protocol: one JSON object per line each way. Request { id, cmd, args }, reply { id, ok, result | error }.
+export interface ControlRequest {
+  id: number;
+  cmd: 'initiate' | 'terminate' | 'list-sas' | 'load' | 'stats' | 'ping';
+  args: Record<string, string | boolean | undefined>;
+}
+
+export type ControlReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };

@@ -1,0 +1,93 @@
+// The daemon's control socket (a Unix socket, path from daemon.control_socket). Requests are handled one line
+// at a time; a bad request gets an error reply, never a crash.
+import { existsSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { loadConfig } from '../config/load.js';
+import { ControlError, type Daemon } from '../daemon.js';
+import type { ControlReply, ControlRequest } from './protocol.js';
+
+export class ControlServer {
+  private server?: net.Server;
+
+  constructor(private readonly daemon: Daemon, private readonly path: string) {}
+
+  async start(): Promise<void> {
+    if (existsSync(this.path)) {
+      // A stale socket from a crashed run is removed; a live one means another daemon owns the path.
+      const alive = await new Promise<boolean>((resolve) => {
+        const c = net.connect(this.path, () => { c.destroy(); resolve(true); });
+        c.on('error', () => resolve(false));
+      });
+      if (alive) throw new Error(`control socket ${this.path} is in use by another ikelab daemon`);
+      unlinkSync(this.path);
+    }
+    this.server = net.createServer((sock) => this.serve(sock));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.path, () => resolve());
+    });
+  }
+
+  private serve(sock: net.Socket): void {
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('error', () => sock.destroy());
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      if (buf.length > 1 << 20) return sock.destroy();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        sock.write(JSON.stringify(this.handle(line)) + '\n');
+      }
+    });
+  }
+
+  handle(line: string): ControlReply {
+    let req: ControlRequest;
+    try {
+      req = JSON.parse(line);
+    } catch {
+      return { id: 0, ok: false, error: 'request is not valid JSON' };
+    }
+    const id = typeof req.id === 'number' ? req.id : 0;
+    const a = req.args ?? {};
+    const str = (k: string): string | undefined => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
+    try {
+      switch (req.cmd) {
+        case 'ping':
+          return { id, ok: true, result: 'pong' };
+        case 'initiate': {
+          const sa = this.daemon.initiate(str('ike'), str('child'));
+          return { id, ok: true, result: { ike: sa.name, uniqueId: sa.uniqueId, state: sa.state } };
+        }
+        case 'terminate':
+          return { id, ok: true, result: { terminated: this.daemon.terminate(str('ike'), str('child')) } };
+        case 'list-sas':
+          return { id, ok: true, result: this.daemon.listSas() };
+        case 'stats':
+          return { id, ok: true, result: this.daemon.stats() };
+        case 'load': {
+          const file = str('config') ?? this.daemon.config.file;
+          this.daemon.reload(loadConfig(file));
+          return { id, ok: true, result: { loaded: file, connections: this.daemon.config.connections.map((c) => c.name) } };
+        }
+        default:
+          return { id, ok: false, error: `unknown command '${String(req.cmd)}'` };
+      }
+    } catch (e) {
+      if (e instanceof ControlError || e instanceof Error) return { id, ok: false, error: e.message };
+      return { id, ok: false, error: String(e) };
+    }
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    try {
+      unlinkSync(this.path);
+    } catch {
+      /* already gone */
+    }
+  }
+}

@@ -1,0 +1,198 @@
+// The composition root: config + sockets + SA table + dispatcher + control. The daemon is also the control
+// API's implementation (initiate, terminate, list-sas, reload), so the CLI and tests drive the same object.
+import { randomBytes } from 'node:crypto';
+import type { ConnectionConfig, IkelabConfig } from './config/types.js';
+import { systemRandom, type RandomSource } from './crypto/random.js';
+import type { Logger } from './log/logger.js';
+import type { Endpoint } from './net/endpoint.js';
+import { UdpTransport } from './net/udp-transport.js';
+import { Dispatcher } from './ike/dispatcher.js';
+import { IkeSa } from './ike/ike-sa.js';
+import { SaTable } from './ike/sa-table.js';
+import type { ChildSaBackend, FaultHooks, IkeServices } from './ike/services.js';
+import { initiatorChain } from './ike/responder-tasks.js';
+import { ChildCreate } from './ike/tasks/child-create.js';
+import { ChildDelete } from './ike/tasks/child-delete.js';
+import { IkeDelete } from './ike/tasks/ike-delete.js';
+import { SystemClock, TimerQueue, type Clock } from './util/timer-queue.js';
+import { describeSa, type SaJson } from './control/sa-json.js';
+
+export class ControlError extends Error {}
+
+/** Logs what would be installed; the ESP engine (src/ipsec) replaces it. */
+export const nullBackend: ChildSaBackend = { install() {}, remove() {} };
+
+export interface DaemonOptions {
+  log: Logger;
+  clock?: Clock;
+  random?: RandomSource;
+  backend?: ChildSaBackend;
+  /** Replace the UDP transport (tests wire two daemons back to back). */
+  sendIke?: (data: Buffer, from: Endpoint, to: Endpoint) => void;
+}
+
+export class Daemon {
+  readonly table = new SaTable();
+  readonly timers: TimerQueue;
+  readonly dispatcher: Dispatcher;
+  readonly faults: FaultHooks = {};
+  transport?: UdpTransport;
+  private ikeIds = 0;
+  private childIds = 0;
+  readonly svc: IkeServices;
+
+  constructor(private cfg: IkelabConfig, private readonly opts: DaemonOptions) {
+    this.timers = new TimerQueue(opts.clock ?? new SystemClock());
+    const self = this;
+    this.svc = {
+      log: opts.log,
+      timers: this.timers,
+      random: opts.random ?? systemRandom,
+      config: () => self.cfg,
+      sendIke: (data, from, to) => (opts.sendIke ? opts.sendIke(data, from, to) : self.transport?.sendIke(data, from, to)),
+      get ikePort() { return self.cfg.daemon.port; },
+      get nattPort() { return self.cfg.daemon.nattPort; },
+      nextIkeId: () => ++self.ikeIds,
+      nextChildId: () => ++self.childIds,
+      registerSa: (sa) => self.table.register(sa),
+      unregisterSa: (sa) => self.table.remove(sa),
+      findConnection: (local, remote) => self.findConnection(local, remote),
+      hasSaWithPeer: (sa) => self.table.list().some((o) => o !== sa && o.state === 'ESTABLISHED' && o.remote.address === sa.remote.address),
+      childBackend: opts.backend ?? nullBackend,
+      faults: this.faults,
+      initiateConnection: (name, child) => {
+        try {
+          self.initiate(name, child);
+        } catch (e) {
+          opts.log.log('IKE', 1, `re-initiating ${name} failed: ${(e as Error).message}`);
+        }
+      },
+    };
+    this.dispatcher = new Dispatcher(this.svc, this.table, opts.log);
+  }
+
+  get config(): IkelabConfig {
+    return this.cfg;
+  }
+
+  async start(): Promise<void> {
+    if (!this.opts.sendIke) {
+      const d = this.cfg.daemon;
+      this.transport = new UdpTransport({ listen: d.listen, port: d.port, nattPort: d.nattPort }, {
+        ike: (dg) => this.dispatcher.handle(dg),
+        error: (m) => this.opts.log.log('NET', 1, m),
+      });
+      await this.transport.start();
+    }
+    this.startActions();
+  }
+
+  /** start_action = start: bring those children up now (like charon after loading a config). */
+  startActions(): void {
+    for (const c of this.cfg.connections) {
+      for (const ch of c.children) if (ch.startAction === 'start') this.initiate(c.name, ch.name);
+    }
+  }
+
+  /** Datagram entry for in-process wiring (tests). */
+  receive(data: Buffer, local: Endpoint, remote: Endpoint): void {
+    this.dispatcher.handle({ data, local, remote });
+  }
+
+  private findConnection(local: Endpoint, remote: Endpoint): ConnectionConfig | undefined {
+    const ok = (list: string[], addr: string) => list.length === 0 || list.some((a) => a === '%any' || a === addr || a === '0.0.0.0' || a === '::');
+    return this.cfg.connections.find((c) => ok(c.localAddrs, local.address) && ok(c.remoteAddrs, remote.address));
+  }
+
+  connection(name: string): ConnectionConfig {
+    const c = this.cfg.connections.find((x) => x.name === name);
+    if (!c) throw new ControlError(`no connection named '${name}' (configured: ${this.cfg.connections.map((x) => x.name).join(', ') || 'none'})`);
+    return c;
+  }
+
+  private connectionOfChild(child: string): ConnectionConfig {
+    const c = this.cfg.connections.find((x) => x.children.some((ch) => ch.name === child));
+    if (!c) throw new ControlError(`no child named '${child}' in any connection`);
+    return c;
+  }
+
+  /** swanctl --initiate: --child NAME (its connection comes up first if needed) or --ike NAME. */
+  initiate(ike?: string, child?: string): IkeSa {
+    const conn = ike ? this.connection(ike) : child ? this.connectionOfChild(child) : undefined;
+    if (!conn) throw new ControlError('initiate needs --child NAME or --ike NAME');
+    if (child && !conn.children.some((c) => c.name === child)) throw new ControlError(`connection '${conn.name}' has no child '${child}'`);
+    const existing = this.table.byName(conn.name).find((s) => s.state === 'ESTABLISHED' || s.state === 'CONNECTING');
+    if (existing && child) {
+      if (existing.state === 'ESTABLISHED' && existing.children.some((c) => c.name === child && c.state === 'INSTALLED')) return existing;
+      const cfg = conn.children.find((c) => c.name === child)!;
+      existing.manager.queue(new ChildCreate(existing, true, cfg));
+      existing.manager.initiate();
+      return existing;
+    }
+    if (existing) return existing;
+    const local: Endpoint = { address: conn.localAddrs.find((a) => a !== '%any') ?? this.cfg.daemon.listen[0], port: conn.localPort };
+    const remoteAddr = conn.remoteAddrs.find((a) => a !== '%any');
+    if (!remoteAddr) throw new ControlError(`connection '${conn.name}' has no remote address to initiate to`);
+    const sa = new IkeSa(this.svc, conn, true, local, { address: remoteAddr, port: conn.remotePort }, randomBytes(8));
+    this.table.register(sa);
+    for (const t of initiatorChain(sa, child)) sa.manager.queue(t);
+    sa.manager.initiate();
+    return sa;
+  }
+
+  private findIke(name: string): IkeSa[] {
+    const byId = /^\d+$/.test(name) ? this.table.byUniqueId(Number(name)) : undefined;
+    const found = byId ? [byId] : this.table.byName(name);
+    if (found.length === 0) throw new ControlError(`no IKE_SA named '${name}' found`);
+    return found;
+  }
+
+  /** swanctl --terminate --ike NAME | --child NAME */
+  terminate(ike?: string, child?: string): number {
+    if (ike) {
+      const sas = this.findIke(ike);
+      for (const sa of sas) {
+        if (sa.state === 'ESTABLISHED') {
+          sa.manager.queue(new IkeDelete(sa, true));
+          sa.manager.initiate();
+        } else {
+          sa.log.ike(1, `deleting IKE_SA ${sa.label} in state ${sa.state}`);
+          sa.destroy();
+        }
+      }
+      return sas.length;
+    }
+    if (child) {
+      let n = 0;
+      for (const sa of this.table.list()) {
+        const kids = sa.children.filter((c) => c.name === child || `${c.uniqueId}` === child);
+        if (!kids.length || sa.state !== 'ESTABLISHED') continue;
+        sa.manager.queue(new ChildDelete(sa, true, kids));
+        sa.manager.initiate();
+        n += kids.length;
+      }
+      if (!n) throw new ControlError(`no CHILD_SA named '${child}' found`);
+      return n;
+    }
+    throw new ControlError('terminate needs --ike NAME or --child NAME');
+  }
+
+  listSas(): SaJson[] {
+    return this.table.list().filter((s) => s.state !== 'DESTROYING').map((s) => describeSa(s, this.timers.now()));
+  }
+
+  /** Replace the configuration; SAs keep running on the config they were made with. */
+  reload(cfg: IkelabConfig): void {
+    this.cfg = cfg;
+    this.opts.log.setLevels(cfg.daemon.log.levels);
+  }
+
+  stats() {
+    return { sas: this.table.size, timers: this.timers.size, dispatcher: this.dispatcher.counters, transport: this.transport?.counters };
+  }
+
+  async stop(): Promise<void> {
+    for (const sa of this.table.list()) sa.destroy();
+    await this.transport?.close();
+  }
+}

@@ -1,0 +1,50 @@
+// A CHILD_SA as negotiated: SPIs, selected ESP proposal, narrowed traffic selectors and its keys per direction.
+// What carries its traffic is a ChildSaBackend's business (src/ipsec).
+import type { ChildConfig } from '../config/types.js';
+import type { Proposal, TrafficSelector } from '../wire/types.js';
+import type { ChildSuite } from '../crypto/keys.js';
+
+/** strongSwan's child_sa_state_t names, as list-sas shows them. */
+export type ChildState = 'CREATED' | 'ROUTED' | 'INSTALLING' | 'INSTALLED' | 'UPDATING' | 'REKEYING' | 'REKEYED' | 'RETRYING' | 'DELETING' | 'DELETED' | 'DESTROYING';
+
+export interface ChildKeysDirected {
+  encrIn: Buffer;
+  integIn: Buffer;
+  encrOut: Buffer;
+  integOut: Buffer;
+}
+
+export interface ChildCounters {
+  bytesIn: number;
+  packetsIn: number;
+  bytesOut: number;
+  packetsOut: number;
+  integrityFailures: number;
+  replayDrops: number;
+  lastInbound?: number;
+}
+
+export class ChildSa {
+  state: ChildState = 'CREATED';
+  spiIn: Buffer = Buffer.alloc(0);
+  spiOut: Buffer = Buffer.alloc(0);
+  proposal?: Proposal;
+  suite?: ChildSuite & { esn: boolean };
+  dhGroup = 0;
+  localTs: TrafficSelector[] = [];
+  remoteTs: TrafficSelector[] = [];
+  keys?: ChildKeysDirected;
+  installedAt?: number;
+  rekeyAt?: number;
+  expireAt?: number;
+  encap = false;
+  counters: ChildCounters = { bytesIn: 0, packetsIn: 0, bytesOut: 0, packetsOut: 0, integrityFailures: 0, replayDrops: 0 };
+
+  constructor(readonly name: string, readonly uniqueId: number, readonly config: ChildConfig) {}
+
+  get label(): string {
+    return `${this.name}{${this.uniqueId}}`;
+  }
+}
+
+export const spiHex = (spi: Buffer): string => spi.toString('hex');

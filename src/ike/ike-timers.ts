@@ -1,0 +1,39 @@
+// Lifetime and liveness timers of an established IKE_SA, all on the daemon's single timer queue.
+import type { IkeSa } from './ike-sa.js';
+import { IkeDelete } from './tasks/ike-delete.js';
+import { IkeDpd } from './tasks/ike-dpd.js';
+
+/** charon: rekey at rekey_time - random(0..rand_time); give up entirely over_time after the rekey point. */
+export function startIkeTimers(sa: IkeSa): void {
+  const c = sa.config;
+  const now = Date.now();
+  if (c.rekeyTime > 0) {
+    const rekey = Math.max(1, Math.round(c.rekeyTime - Math.random() * Math.min(c.randTime, c.rekeyTime)));
+    sa.rekeyAt = now + rekey * 1000;
+    sa.log.ike(1, `scheduling rekeying in ${rekey}s`);
+    const max = rekey + c.overTime;
+    sa.expireAt = now + max * 1000;
+    sa.log.ike(1, `maximum IKE_SA lifetime ${max}s`);
+    sa.setTimer('ike-expire', max * 1000, () => {
+      sa.log.ike(1, `IKE_SA ${sa.label} lifetime expired, deleting`);
+      sa.manager.queue(new IkeDelete(sa, true));
+      sa.manager.initiate();
+    });
+  }
+  scheduleDpd(sa);
+}
+
+/** DPD (RFC 7296 2.4): only when nothing arrived from the peer for dpd_delay. */
+export function scheduleDpd(sa: IkeSa): void {
+  const delay = sa.config.dpdDelay * 1000;
+  if (delay <= 0) return;
+  const idle = sa.svc.timers.now() - sa.lastInbound;
+  sa.setTimer('dpd', Math.max(0, delay - idle), () => {
+    const quiet = sa.svc.timers.now() - sa.lastInbound;
+    if (quiet >= delay - 1 && !sa.manager.busy && sa.state === 'ESTABLISHED') {
+      sa.manager.queue(new IkeDpd(sa, true));
+      sa.manager.initiate();
+    }
+    scheduleDpd(sa);
+  });
+}

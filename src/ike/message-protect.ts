@@ -1,0 +1,59 @@
+// Turning an OutMessage into bytes and received bytes into an InMessage, with SK payload protection
+// (RFC 7296 3.14) for everything after IKE_SA_INIT.
+import { CryptoError } from '../crypto/errors.js';
+import { ExchangeType, PayloadType } from '../wire/constants.js';
+import { decodePayloads, encodeMessage, encodePayloads, encodeSkPrefix } from '../wire/message.js';
+import type { IkeHeader, IkeMessage, Payload, SkPayload } from '../wire/types.js';
+import type { IkeSa } from './ike-sa.js';
+import type { InMessage } from './task.js';
+
+export function headerFor(sa: IkeSa, exchange: number, messageId: number, isResponse: boolean): Omit<IkeHeader, 'length' | 'nextPayload'> {
+  return {
+    spiI: sa.spiI,
+    spiR: sa.spiR,
+    majorVersion: 2,
+    minorVersion: 0,
+    exchange,
+    initiator: sa.initiator,
+    response: isResponse,
+    version: false,
+    messageId,
+  };
+}
+
+/** Encode (and protect unless IKE_SA_INIT) a message of this SA. */
+export function protect(sa: IkeSa, exchange: number, messageId: number, isResponse: boolean, payloads: Payload[]): Buffer {
+  const header = headerFor(sa, exchange, messageId, isResponse);
+  if (exchange === ExchangeType.IKE_SA_INIT || !sa.skOut) return encodeMessage(header, payloads);
+  const inner = encodePayloads(payloads);
+  const bodyLength = sa.skOut.bodyLength(inner.bytes.length);
+  const prefix = encodeSkPrefix(header, inner.firstType, bodyLength);
+  const body = sa.skOut.seal(inner.bytes, prefix);
+  return Buffer.concat([prefix, body]);
+}
+
+export type UnprotectResult = { ok: true; msg: InMessage } | { ok: false; reason: 'INTEGRITY' | 'SYNTAX' | 'NO_KEYS'; detail: string };
+
+/** Decrypt and decode the SK payload of a decoded message. IKE_SA_INIT passes through. */
+export function unprotect(sa: IkeSa, m: IkeMessage, raw: Buffer): UnprotectResult {
+  const base = { exchange: m.header.exchange, messageId: m.header.messageId, isResponse: m.header.response, raw };
+  const last = m.payloads[m.payloads.length - 1];
+  if (!last || last.type !== PayloadType.SK) {
+    if (m.header.exchange === ExchangeType.IKE_SA_INIT) return { ok: true, msg: { ...base, payloads: m.payloads } };
+    // RFC 7296 3.14: everything after IKE_SA_INIT is protected; an unprotected error notify is not trusted.
+    return { ok: false, reason: 'SYNTAX', detail: 'no SK payload in protected exchange' };
+  }
+  if (!sa.skIn) return { ok: false, reason: 'NO_KEYS', detail: 'SK payload before keys are established' };
+  const sk = last as SkPayload;
+  const aad = raw.subarray(0, raw.length - sk.body.length);
+  let plain: Buffer;
+  try {
+    plain = sa.skIn.open(sk.body, aad);
+  } catch (e) {
+    const detail = e instanceof CryptoError ? e.message : String(e);
+    return { ok: false, reason: 'INTEGRITY', detail };
+  }
+  const inner = decodePayloads(sk.innerNext, plain);
+  if (!inner.ok) return { ok: false, reason: 'SYNTAX', detail: inner.error.message };
+  return { ok: true, msg: { ...base, payloads: [...m.payloads.slice(0, -1), ...inner.value] } };
+}

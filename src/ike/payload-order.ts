@@ -1,0 +1,54 @@
+// The order in which charon emits payloads, per exchange and direction (read from strongSwan's message.c
+// order tables). Tasks add payloads in whatever order suits them; the manager sorts before encoding, so our
+// "generating ... [ ... ]" lines and the bytes on the wire look like charon's. Entry [type, notify] matches a
+// notify of that type; [NOTIFY, 0] matches every other notify.
+import { ExchangeType as X, Notify as N, PayloadType as P } from '../wire/constants.js';
+import type { NotifyPayload, Payload } from '../wire/types.js';
+import { describePayloads } from '../wire/names.js';
+
+type Order = ReadonlyArray<readonly [number, number]>;
+
+const initI: Order = [[P.NOTIFY, N.COOKIE], [P.SA, 0], [P.KE, 0], [P.NONCE, 0], [P.NOTIFY, N.NAT_DETECTION_SOURCE_IP], [P.NOTIFY, N.NAT_DETECTION_DESTINATION_IP], [P.NOTIFY, 0], [P.VENDOR, 0]];
+const initR: Order = [[P.SA, 0], [P.KE, 0], [P.NONCE, 0], [P.NOTIFY, N.NAT_DETECTION_SOURCE_IP], [P.NOTIFY, N.NAT_DETECTION_DESTINATION_IP], [P.NOTIFY, N.HTTP_CERT_LOOKUP_SUPPORTED], [P.CERTREQ, 0], [P.NOTIFY, 0], [P.VENDOR, 0]];
+const childNotifies: Order = [[P.NOTIFY, N.IPCOMP_SUPPORTED], [P.NOTIFY, N.USE_TRANSPORT_MODE], [P.NOTIFY, N.ESP_TFC_PADDING_NOT_SUPPORTED], [P.NOTIFY, N.NON_FIRST_FRAGMENTS_ALSO]];
+const mobike: Order = [[P.NOTIFY, N.MOBIKE_SUPPORTED], [P.NOTIFY, N.ADDITIONAL_IP4_ADDRESS], [P.NOTIFY, N.ADDITIONAL_IP6_ADDRESS], [P.NOTIFY, N.NO_ADDITIONAL_ADDRESSES]];
+const authI: Order = [[P.IDi, 0], [P.CERT, 0], [P.NOTIFY, N.INITIAL_CONTACT], [P.NOTIFY, N.HTTP_CERT_LOOKUP_SUPPORTED], [P.CERTREQ, 0], [P.IDr, 0], [P.AUTH, 0], [P.EAP, 0], [P.CP, 0], ...childNotifies, [P.SA, 0], [P.TSi, 0], [P.TSr, 0], ...mobike, [P.NOTIFY, 0], [P.VENDOR, 0]];
+const authR: Order = [[P.IDr, 0], [P.CERT, 0], [P.AUTH, 0], [P.EAP, 0], [P.CP, 0], ...childNotifies, [P.SA, 0], [P.TSi, 0], [P.TSr, 0], [P.NOTIFY, N.AUTH_LIFETIME], ...mobike, [P.NOTIFY, 0], [P.VENDOR, 0]];
+const info: Order = [[P.NOTIFY, N.UPDATE_SA_ADDRESSES], [P.NOTIFY, N.NAT_DETECTION_SOURCE_IP], [P.NOTIFY, N.NAT_DETECTION_DESTINATION_IP], [P.NOTIFY, N.COOKIE2], [P.NOTIFY, 0], [P.DELETE, 0], [P.CP, 0]];
+const childI: Order = [[P.NOTIFY, N.REKEY_SA], ...childNotifies, [P.SA, 0], [P.NONCE, 0], [P.KE, 0], [P.TSi, 0], [P.TSr, 0], [P.NOTIFY, 0]];
+const childR: Order = [...childNotifies, [P.SA, 0], [P.NONCE, 0], [P.KE, 0], [P.TSi, 0], [P.TSr, 0], [P.NOTIFY, N.ADDITIONAL_TS_POSSIBLE], [P.NOTIFY, 0]];
+
+const tables: Record<number, [Order, Order]> = {
+  [X.IKE_SA_INIT]: [initI, initR],
+  [X.IKE_AUTH]: [authI, authR],
+  [X.CREATE_CHILD_SA]: [childI, childR],
+  [X.INFORMATIONAL]: [info, info],
+};
+
+/** Stable sort of payloads into charon's order; payloads no rule names keep their relative order at the end. */
+export function orderPayloads(exchange: number, isResponse: boolean, payloads: Payload[]): Payload[] {
+  const t = tables[exchange];
+  if (!t) return payloads;
+  const order = t[isResponse ? 1 : 0];
+  const specific = new Set(order.filter(([pt, n]) => pt === P.NOTIFY && n !== 0).map(([, n]) => n));
+  const rank = (p: Payload): number => {
+    for (let i = 0; i < order.length; i++) {
+      const [pt, n] = order[i];
+      if (pt !== p.type) continue;
+      if (pt !== P.NOTIFY) return i;
+      const nt = (p as NotifyPayload).notifyType;
+      if (n === nt || (n === 0 && !specific.has(nt))) return i;
+    }
+    return order.length;
+  };
+  return payloads
+    .map((p, i) => ({ p, i, r: rank(p) }))
+    .sort((a, b) => a.r - b.r || a.i - b.i)
+    .map((x) => x.p);
+}
+
+/** charon's payload list in "generating"/"parsed" lines: "[ SA KE No ]", and "[ ]" when empty. */
+export function bracketed(payloads: Payload[]): string {
+  const d = describePayloads(payloads);
+  return d ? `[ ${d} ]` : '[ ]';
+}

@@ -1,0 +1,41 @@
+// As responder the manager picks tasks from what the request carries (strongSwan task_manager_v2's
+// process_request): IKE_SA_INIT sets up the whole IKE_AUTH chain; CREATE_CHILD_SA and INFORMATIONAL pick one
+// feature each.
+import { ExchangeType, PayloadType, ProtocolId } from '../wire/constants.js';
+import type { DeletePayload } from '../wire/types.js';
+import type { IkeSa } from './ike-sa.js';
+import { findAll, type InMessage, type Task } from './task.js';
+import { ChildCreate } from './tasks/child-create.js';
+import { ChildDelete } from './tasks/child-delete.js';
+import { IkeAuth } from './tasks/ike-auth.js';
+import { IkeDelete } from './tasks/ike-delete.js';
+import { IkeDpd } from './tasks/ike-dpd.js';
+import { IkeEstablish } from './tasks/ike-establish.js';
+import { IkeExtras } from './tasks/ike-extras.js';
+import { IkeInit } from './tasks/ike-init.js';
+import { IkeNatd } from './tasks/ike-natd.js';
+
+/** The initiator's task chain for a new IKE_SA with its first CHILD_SA (order = charon's). */
+export function initiatorChain(sa: IkeSa, childName?: string): Task[] {
+  const child = childName ? sa.config.children.find((c) => c.name === childName) : sa.config.children[0];
+  const chain: Task[] = [new IkeInit(sa, true), new IkeNatd(sa, true), new IkeAuth(sa, true), new IkeExtras(sa, true), new IkeEstablish(sa, true)];
+  if (child) chain.push(new ChildCreate(sa, true, child));
+  return chain;
+}
+
+export function createResponderTasks(sa: IkeSa, msg: InMessage): Task[] {
+  switch (msg.exchange) {
+    case ExchangeType.IKE_SA_INIT:
+      return [new IkeInit(sa, false), new IkeNatd(sa, false), new IkeAuth(sa, false), new IkeExtras(sa, false), new IkeEstablish(sa, false), new ChildCreate(sa, false)];
+    case ExchangeType.CREATE_CHILD_SA:
+      return [new ChildCreate(sa, false)];
+    case ExchangeType.INFORMATIONAL: {
+      const deletes = findAll<DeletePayload>(msg, PayloadType.DELETE);
+      if (deletes.some((d) => d.protocol === ProtocolId.IKE)) return [new IkeDelete(sa, false)];
+      if (deletes.length) return [new ChildDelete(sa, false)];
+      return [new IkeDpd(sa, false)];
+    }
+    default:
+      return [];
+  }
+}

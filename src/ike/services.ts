@@ -1,0 +1,47 @@
+// What an IKE_SA needs from the daemon around it. Narrow on purpose: tests can provide all of it in-process
+// (two peers wired back to back with a queue instead of sockets).
+import type { IkelabConfig, ConnectionConfig } from '../config/types.js';
+import type { RandomSource } from '../crypto/random.js';
+import type { Logger } from '../log/logger.js';
+import type { Endpoint } from '../net/endpoint.js';
+import type { TimerQueue } from '../util/timer-queue.js';
+import type { ChildSa } from './child-sa.js';
+import type { IkeSa } from './ike-sa.js';
+
+/** Where CHILD_SAs go once negotiated: the userspace ESP engine, an xfrm backend, or nothing (tests). */
+export interface ChildSaBackend {
+  install(ike: IkeSa, child: ChildSa): void;
+  remove(ike: IkeSa, child: ChildSa): void;
+}
+
+/**
+ * Fault hooks at the manager's send/receive points, for failure reproduction: return false to drop the message.
+ * Installed through the control API; the default lets everything through.
+ */
+export interface FaultHooks {
+  beforeSend?(ike: IkeSa, exchange: number, isResponse: boolean, messageId: number): boolean;
+  beforeProcess?(ike: IkeSa, exchange: number, isResponse: boolean, messageId: number): boolean;
+}
+
+export interface IkeServices {
+  log: Logger;
+  timers: TimerQueue;
+  random: RandomSource;
+  config(): IkelabConfig;
+  sendIke(data: Buffer, from: Endpoint, to: Endpoint): void;
+  ikePort: number;
+  nattPort: number;
+  nextIkeId(): number;
+  nextChildId(): number;
+  /** The SA's local SPI became known / the SA went away: keep the O(1) lookup table in step. */
+  registerSa(sa: IkeSa): void;
+  unregisterSa(sa: IkeSa): void;
+  /** Responder: pick a connection for an IKE_SA_INIT from these addresses. */
+  findConnection(local: Endpoint, remote: Endpoint): ConnectionConfig | undefined;
+  /** Other established IKE_SAs with the same peer (INITIAL_CONTACT and uniqueness). */
+  hasSaWithPeer(ike: IkeSa): boolean;
+  childBackend: ChildSaBackend;
+  faults: FaultHooks;
+  /** Re-initiate a connection (dpd_action/close_action restart). */
+  initiateConnection(name: string, child?: string): void;
+}

@@ -1,0 +1,39 @@
+// INFORMATIONAL with a Delete payload for the IKE_SA itself (RFC 7296 1.4.1): both ends drop the IKE_SA and
+// all its CHILD_SAs. Log lines as charon's: "deleting IKE_SA ... between ...", "IKE_SA deleted".
+import { ExchangeType, PayloadType, ProtocolId } from '../../wire/constants.js';
+import type { IkeSa } from '../ike-sa.js';
+import type { InMessage, OutMessage, Task, TaskStatus } from '../task.js';
+
+export class IkeDelete implements Task {
+  readonly type = 'IKE_DELETE' as const;
+  readonly exchange = ExchangeType.INFORMATIONAL;
+
+  constructor(private readonly sa: IkeSa, readonly initiator: boolean) {}
+
+  build(out: OutMessage): TaskStatus {
+    const sa = this.sa;
+    if (this.initiator) {
+      sa.log.ike(1, `deleting IKE_SA ${sa.label} between ${sa.between}`);
+      sa.log.ike(1, `sending DELETE for IKE_SA ${sa.label}`);
+      sa.state = 'DELETING';
+      out.add({ type: PayloadType.DELETE, protocol: ProtocolId.IKE, spiSize: 0, spis: [] });
+      return 'NEED_MORE';
+    }
+    out.destroyAfter = true;
+    return 'SUCCESS';
+  }
+
+  process(_msg: InMessage): TaskStatus {
+    const sa = this.sa;
+    if (this.initiator) {
+      sa.log.ike(0, 'IKE_SA deleted');
+      sa.destroy();
+      return 'SUCCESS';
+    }
+    sa.log.ike(1, `received DELETE for IKE_SA ${sa.label}`);
+    sa.log.ike(1, `deleting IKE_SA ${sa.label} between ${sa.between}`);
+    sa.state = 'DELETING';
+    sa.log.ike(0, 'IKE_SA deleted');
+    return 'NEED_MORE';
+  }
+}

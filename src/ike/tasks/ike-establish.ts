@@ -1,0 +1,38 @@
+// The moment an IKE_SA is up (after AUTH both ways): state ESTABLISHED, the "established between" line, and
+// the lifetime timers (charon: rekey at rekey_time minus a random share of rand_time, hard end over_time later).
+import { ExchangeType } from '../../wire/constants.js';
+import type { IkeSa } from '../ike-sa.js';
+import { startIkeTimers } from '../ike-timers.js';
+import type { InMessage, OutMessage, Task, TaskStatus } from '../task.js';
+
+export class IkeEstablish implements Task {
+  readonly type = 'IKE_ESTABLISH' as const;
+
+  constructor(private readonly sa: IkeSa, readonly initiator: boolean) {}
+
+  private establish(): void {
+    const sa = this.sa;
+    sa.state = 'ESTABLISHED';
+    sa.establishedAt = Date.now();
+    sa.log.ike(0, `IKE_SA ${sa.label} established between ${sa.between}`);
+    startIkeTimers(sa);
+  }
+
+  build(out: OutMessage): TaskStatus {
+    if (out.exchange !== ExchangeType.IKE_AUTH) return 'NEED_MORE';
+    if (!this.initiator) {
+      this.establish();
+      return 'SUCCESS';
+    }
+    return 'NEED_MORE';
+  }
+
+  process(msg: InMessage): TaskStatus {
+    if (msg.exchange !== ExchangeType.IKE_AUTH) return 'NEED_MORE';
+    if (this.initiator) {
+      this.establish();
+      return 'SUCCESS';
+    }
+    return 'NEED_MORE';
+  }
+}

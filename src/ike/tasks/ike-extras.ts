@@ -1,0 +1,46 @@
+// The status notifies charon exchanges in IKE_SA_INIT and IKE_AUTH (fragmentation, signature hash algorithms,
+// redirect, childless, multiple auth, MOBIKE, message ID sync), so a peer and an engineer reading the logs see
+// the same payload lists as between two charons. We announce only what changes nothing we cannot honour.
+import { ExchangeType, Notify, PayloadType } from '../../wire/constants.js';
+import type { NotifyPayload } from '../../wire/types.js';
+import type { IkeSa } from '../ike-sa.js';
+import { findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
+
+const n = (notifyType: number, data = Buffer.alloc(0)): NotifyPayload => ({ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType, data });
+/** RFC 7427 hash algorithm ids charon announces: SHA2-256, SHA2-384, SHA2-512, Identity. */
+const HASH_ALGS = Buffer.from([0, 2, 0, 3, 0, 4, 0, 5]);
+
+export class IkeExtras implements Task {
+  readonly type = 'IKE_CONFIG_EXTRAS' as const;
+
+  constructor(private readonly sa: IkeSa, readonly initiator: boolean) {}
+
+  build(out: OutMessage): TaskStatus {
+    const c = this.sa.config;
+    if (out.exchange === ExchangeType.IKE_SA_INIT) {
+      if (c.fragmentation !== 'no') out.add(n(Notify.IKEV2_FRAGMENTATION_SUPPORTED));
+      out.add(n(Notify.SIGNATURE_HASH_ALGORITHMS, HASH_ALGS));
+      if (this.initiator) out.add(n(Notify.REDIRECT_SUPPORTED));
+      else out.add(n(Notify.CHILDLESS_IKEV2_SUPPORTED), n(Notify.MULTIPLE_AUTH_SUPPORTED));
+      return 'NEED_MORE';
+    }
+    if (out.exchange === ExchangeType.IKE_AUTH) {
+      if (c.mobike) out.add(n(Notify.MOBIKE_SUPPORTED), n(Notify.NO_ADDITIONAL_ADDRESSES));
+      if (this.initiator) out.add(n(Notify.MULTIPLE_AUTH_SUPPORTED), n(Notify.EAP_ONLY_AUTHENTICATION), n(Notify.IKEV2_MESSAGE_ID_SYNC_SUPPORTED));
+      return this.initiator ? 'NEED_MORE' : 'SUCCESS';
+    }
+    return 'SUCCESS';
+  }
+
+  process(msg: InMessage): TaskStatus {
+    if (msg.exchange === ExchangeType.IKE_AUTH) {
+      const types = new Set(findAll<NotifyPayload>(msg, PayloadType.NOTIFY).map((x) => x.notifyType));
+      if (types.has(Notify.MOBIKE_SUPPORTED)) {
+        this.sa.peerMobike = true;
+        if (this.sa.config.mobike) this.sa.log.ike(1, 'peer supports MOBIKE');
+      }
+      return this.initiator ? 'SUCCESS' : 'NEED_MORE';
+    }
+    return 'NEED_MORE';
+  }
+}

@@ -1,0 +1,189 @@
+// IKE_SA_INIT (RFC 7296 1.2, 2.6, 2.7, 2.10, 2.14): SA, KE and Nonce; proposal selection, the DH exchange and
+// SKEYSEED. Also the INVALID_KE_PAYLOAD dance (1.2, 2.7): as initiator retry with the requested group, as
+// responder ask for our preferred group.
+import { generateDh, dhSupported, type DhKeyPair } from '../../crypto/dh.js';
+import { CryptoError } from '../../crypto/errors.js';
+import { deriveIkeKeys, isAead, type IkeSuite } from '../../crypto/keys.js';
+import { DhGroup, ExchangeType, Notify, NOTIFY_ERROR_MAX, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
+import { notifyLongName, proposalToString, transformName } from '../../wire/names.js';
+import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload } from '../../wire/types.js';
+import type { IkeSa } from '../ike-sa.js';
+import { firstDhGroup, hasDhGroup, selectProposal, transformOf } from '../proposal-select.js';
+import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
+
+export const NONCE_SIZE = 32; // charon's nonce length
+
+const dhName = (g: number): string => transformName({ type: TransformType.DH, id: g });
+
+export function suiteOf(p: Proposal): IkeSuite {
+  const encr = transformOf(p, TransformType.ENCR)!;
+  const integ = transformOf(p, TransformType.INTEG);
+  return { encr: encr.id, encrKeyBits: encr.keyLength, integ: isAead(encr.id) ? undefined : integ?.id, prf: transformOf(p, TransformType.PRF)!.id, dh: transformOf(p, TransformType.DH)?.id ?? 0 };
+}
+
+export class IkeInit implements Task {
+  readonly type = 'IKE_INIT' as const;
+  private dh?: DhKeyPair;
+  private group = 0;
+  private selected?: Proposal;
+  private peerKe?: KePayload;
+  private failure?: { notify: number; data?: Buffer };
+  private cookie?: Buffer;
+
+  constructor(private readonly sa: IkeSa, readonly initiator: boolean) {}
+
+  build(out: OutMessage): TaskStatus {
+    if (out.exchange !== ExchangeType.IKE_SA_INIT) return 'NEED_MORE';
+    return this.initiator ? this.buildI(out) : this.buildR(out);
+  }
+
+  process(msg: InMessage): TaskStatus {
+    if (msg.exchange !== ExchangeType.IKE_SA_INIT) return 'NEED_MORE';
+    return this.initiator ? this.processI(msg) : this.processR(msg);
+  }
+
+  private buildI(out: OutMessage): TaskStatus {
+    const sa = this.sa;
+    sa.state = 'CONNECTING';
+    sa.log.ike(1, `initiating IKE_SA ${sa.label} to ${sa.remote.address}`);
+    if (!this.group) this.group = firstDhGroup(sa.config.proposals);
+    if (!dhSupported(this.group)) {
+      sa.log.ike(1, `DH group ${dhName(this.group)} not supported`);
+      return 'FAILED';
+    }
+    this.dh = generateDh(this.group);
+    sa.ni = sa.svc.random.bytes(NONCE_SIZE);
+    if (this.cookie) out.add({ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType: Notify.COOKIE, data: this.cookie });
+    // RFC 7296 2.7: the KE group must be one proposed; strongSwan moves the proposals containing it first.
+    const proposals = [...sa.config.proposals].sort((a, b) => Number(hasDhGroup([b], this.group)) - Number(hasDhGroup([a], this.group)));
+    out.add(
+      { type: PayloadType.SA, proposals: proposals.map((p, i) => ({ ...p, num: i + 1, spi: Buffer.alloc(0) })) },
+      { type: PayloadType.KE, group: this.group, data: this.dh.publicKey },
+      { type: PayloadType.NONCE, data: sa.ni },
+    );
+    return 'NEED_MORE';
+  }
+
+  private processI(msg: InMessage): TaskStatus {
+    const sa = this.sa;
+    for (const n of findAll<NotifyPayload>(msg, PayloadType.NOTIFY)) {
+      if (n.notifyType === Notify.INVALID_KE_PAYLOAD) {
+        const want = n.data.length >= 2 ? n.data.readUInt16BE(0) : 0;
+        sa.log.ike(1, `peer didn't accept DH group ${dhName(this.group)}, it requested ${dhName(want)}`);
+        if (want === this.group || !hasDhGroup(sa.config.proposals, want) || !dhSupported(want)) {
+          sa.log.ike(1, `requested DH group ${dhName(want)} not contained in our proposals`);
+          return 'FAILED';
+        }
+        return this.retry(() => (this.group = want));
+      }
+      if (n.notifyType === Notify.COOKIE) {
+        sa.log.ike(2, 'received COOKIE, retrying with it');
+        return this.retry(() => (this.cookie = n.data));
+      }
+      if (n.notifyType <= NOTIFY_ERROR_MAX) {
+        sa.log.ike(1, `received ${notifyLongName(n.notifyType)} notify error`);
+        return 'FAILED';
+      }
+    }
+    const saP = find<SaPayload>(msg, PayloadType.SA);
+    const ke = find<KePayload>(msg, PayloadType.KE);
+    const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
+    if (!saP || !ke || !nonce || saP.proposals.length !== 1) {
+      sa.log.ike(1, 'IKE_SA_INIT response is missing SA, KE or Nonce payloads');
+      return 'FAILED';
+    }
+    // The response must pick one of the proposals we offered (RFC 7296 3.3.6).
+    const chosen = selectProposal(sa.config.proposals, saP.proposals);
+    if (!chosen) {
+      sa.log.cfg(1, `received proposals: ${proposalToString(saP.proposals[0])}`);
+      sa.log.ike(1, 'peer chose a proposal we did not offer');
+      return 'FAILED';
+    }
+    sa.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
+    if (ke.group !== this.group || transformOf(chosen, TransformType.DH)?.id !== this.group) {
+      sa.log.ike(1, `DH group ${dhName(ke.group)} in response does not match ${dhName(this.group)}`);
+      return 'FAILED';
+    }
+    sa.nr = nonce.data;
+    return this.derive(chosen, ke.data) ? 'SUCCESS' : 'FAILED';
+  }
+
+  private retry(change: () => void): TaskStatus {
+    change();
+    this.sa.spiR = Buffer.alloc(8);
+    this.sa.manager.resetRequested = true;
+    this.sa.state = 'CREATED';
+    return 'NEED_MORE';
+  }
+
+  private processR(msg: InMessage): TaskStatus {
+    const sa = this.sa;
+    sa.log.ike(1, `${sa.remote.address} is initiating an IKE_SA`);
+    const saP = find<SaPayload>(msg, PayloadType.SA);
+    this.peerKe = find<KePayload>(msg, PayloadType.KE);
+    const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
+    if (!saP || !this.peerKe || !nonce) {
+      this.failure = { notify: Notify.INVALID_SYNTAX };
+      return 'NEED_MORE';
+    }
+    sa.ni = nonce.data;
+    const received = saP.proposals.filter((p) => p.protocol === ProtocolId.IKE);
+    this.selected = selectProposal(sa.config.proposals, received);
+    if (this.selected) {
+      sa.log.cfg(1, `selected proposal: ${proposalToString(this.selected)}`);
+    } else {
+      sa.log.cfg(1, `received proposals: ${received.map(proposalToString).join(', ')}`);
+      sa.log.cfg(1, `configured proposals: ${sa.config.proposals.map(proposalToString).join(', ')}`);
+      this.failure = { notify: Notify.NO_PROPOSAL_CHOSEN };
+    }
+    return 'NEED_MORE';
+  }
+
+  private buildR(out: OutMessage): TaskStatus {
+    const sa = this.sa;
+    if (this.failure) {
+      if (this.failure.notify === Notify.NO_PROPOSAL_CHOSEN) sa.log.ike(1, 'received proposals unacceptable');
+      out.fail(this.failure.notify, this.failure.data);
+      return 'FAILED';
+    }
+    const chosen = this.selected!;
+    const group = transformOf(chosen, TransformType.DH)?.id ?? DhGroup.NONE;
+    if (this.peerKe!.group !== group) {
+      sa.log.ike(1, `DH group ${dhName(this.peerKe!.group)} unacceptable, requesting ${dhName(group)}`);
+      const data = Buffer.alloc(2);
+      data.writeUInt16BE(group);
+      out.fail(Notify.INVALID_KE_PAYLOAD, data);
+      return 'FAILED';
+    }
+    this.group = group;
+    this.dh = generateDh(group);
+    sa.nr = sa.svc.random.bytes(NONCE_SIZE);
+    sa.spiR = sa.svc.random.bytes(8);
+    if (!this.derive(chosen, this.peerKe!.data)) {
+      out.fail(Notify.INVALID_SYNTAX);
+      return 'FAILED';
+    }
+    sa.svc.registerSa(sa);
+    sa.state = 'CONNECTING';
+    out.add(
+      { type: PayloadType.SA, proposals: [chosen] },
+      { type: PayloadType.KE, group, data: this.dh.publicKey },
+      { type: PayloadType.NONCE, data: sa.nr },
+    );
+    return 'SUCCESS';
+  }
+
+  /** g^ir, SKEYSEED and the seven keys (RFC 7296 2.14). */
+  private derive(chosen: Proposal, peerPublic: Buffer): boolean {
+    const sa = this.sa;
+    try {
+      const gir = this.dh!.computeSecret(peerPublic);
+      const suite = suiteOf(chosen);
+      sa.setKeys(suite, chosen, deriveIkeKeys(suite, gir, sa.ni, sa.nr, sa.spiI, sa.spiR));
+      return true;
+    } catch (e) {
+      sa.log.ike(1, `applying DH public value failed: ${e instanceof CryptoError ? e.message : String(e)}`);
+      return false;
+    }
+  }
+}

@@ -1,0 +1,56 @@
+// charon's file_logger line format: "[time ][host charon: ]NN[GRP] message". The time format defaults to the
+// one the reference logs use (strftime "%b %e %T"), so engineers' grep habits from vEdge keep working.
+import { createWriteStream, WriteStream } from 'node:fs';
+import { LogRecord, LogSink } from './logger.js';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+export type TimeFormat = 'charon' | 'iso' | 'none';
+
+export interface CharonSinkOptions {
+  timeFormat?: TimeFormat;
+  /** "Mon DD HH:MM:SS host charon: " as syslog writes it. */
+  syslogPrefix?: boolean;
+  hostname?: string;
+}
+
+export function formatCharonTime(d: Date): string {
+  return `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+export function formatCharonLine(r: LogRecord, o: CharonSinkOptions = {}): string {
+  let prefix = '';
+  if (o.syslogPrefix) {
+    const d = r.time;
+    prefix = `${MONTHS[d.getMonth()]} ${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${o.hostname ?? 'ikelab'} charon: `;
+  } else if ((o.timeFormat ?? 'charon') === 'charon') {
+    prefix = formatCharonTime(r.time) + ' ';
+  } else if (o.timeFormat === 'iso') {
+    prefix = r.time.toISOString() + ' ';
+  }
+  return `${prefix}${pad2(r.thread % 100)}[${r.group}] ${r.message}`;
+}
+
+/** Writes charon lines to a stream (stdout) or a file opened in append mode. */
+export class CharonTextSink implements LogSink {
+  private readonly out: NodeJS.WritableStream;
+  private readonly owned: WriteStream | undefined;
+
+  constructor(target: NodeJS.WritableStream | string, private readonly opts: CharonSinkOptions = {}) {
+    if (typeof target === 'string') {
+      this.owned = createWriteStream(target, { flags: 'a' });
+      this.out = this.owned;
+    } else {
+      this.out = target;
+    }
+  }
+
+  write(r: LogRecord): void {
+    this.out.write(formatCharonLine(r, this.opts) + '\n');
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => (this.owned ? this.owned.end(resolve) : resolve()));
+  }
+}

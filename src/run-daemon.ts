@@ -1,0 +1,38 @@
+// Run one daemon with its control socket until a signal arrives.
+import type { IkelabConfig } from './config/types.js';
+import { ControlServer } from './control/server.js';
+import { Daemon } from './daemon.js';
+import { createLogger } from './log/setup.js';
+import type { Logger } from './log/logger.js';
+
+export interface Running {
+  daemon: Daemon;
+  control: ControlServer;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+export async function runDaemon(cfg: IkelabConfig, log = createLogger(cfg.daemon.log)): Promise<Running> {
+  const daemon = new Daemon(cfg, { log });
+  const control = new ControlServer(daemon, cfg.daemon.controlSocket);
+  await control.start();
+  try {
+    await daemon.start();
+  } catch (e) {
+    await control.close();
+    throw e;
+  }
+  let stopped = false;
+  return {
+    daemon,
+    control,
+    log,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await daemon.stop();
+      await control.close();
+      await log.close();
+    },
+  };
+}

@@ -1,0 +1,158 @@
+// One timer structure for the whole daemon (issue: 10,000 IKE_SAs with DPD and rekey timers must not mean
+// 10,000 setTimeout handles). A binary min-heap of deadlines on an injected clock; a single host timer is
+// armed for the earliest deadline. Tests drive a ManualClock instead and step time explicitly.
+
+export interface Clock {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  /** Arm the single host timer; a later call replaces the earlier one. */
+  arm(at: number, fire: () => void): void;
+  disarm(): void;
+}
+
+export class SystemClock implements Clock {
+  private handle: NodeJS.Timeout | undefined;
+  now(): number {
+    return performance.now();
+  }
+  arm(at: number, fire: () => void): void {
+    this.disarm();
+    // setTimeout clamps to 2^31-1 ms; re-arming on fire handles longer waits.
+    const delay = Math.min(Math.max(0, at - this.now()), 0x7fffffff);
+    this.handle = setTimeout(fire, delay);
+    this.handle.unref?.();
+  }
+  disarm(): void {
+    if (this.handle) clearTimeout(this.handle);
+    this.handle = undefined;
+  }
+}
+
+/** A clock for tests: time moves only when advance() is called. */
+export class ManualClock implements Clock {
+  private t = 0;
+  private pending: { at: number; fire: () => void } | undefined;
+  now(): number {
+    return this.t;
+  }
+  arm(at: number, fire: () => void): void {
+    this.pending = { at, fire };
+  }
+  disarm(): void {
+    this.pending = undefined;
+  }
+  /** Move time forward by ms, firing every deadline reached on the way, in order. */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    while (this.pending && this.pending.at <= end) {
+      const p = this.pending;
+      this.pending = undefined;
+      this.t = Math.max(this.t, p.at);
+      p.fire();
+    }
+    this.t = end;
+  }
+}
+
+export interface TimerHandle {
+  readonly at: number;
+  readonly name: string;
+  /** heap index; -1 once fired or cancelled */
+  index: number;
+  fn: () => void;
+}
+
+export class TimerQueue {
+  private heap: TimerHandle[] = [];
+  private armedAt = Infinity;
+
+  constructor(readonly clock: Clock) {}
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** Run fn after delayMs. name is for diagnostics (list of pending timers). */
+  after(delayMs: number, name: string, fn: () => void): TimerHandle {
+    const h: TimerHandle = { at: this.clock.now() + Math.max(0, delayMs), name, index: this.heap.length, fn };
+    this.heap.push(h);
+    this.up(h.index);
+    this.rearm();
+    return h;
+  }
+
+  cancel(h: TimerHandle | undefined): void {
+    if (!h || h.index < 0) return;
+    const i = h.index;
+    const last = this.heap.pop()!;
+    if (i < this.heap.length) {
+      this.heap[i] = last;
+      last.index = i;
+      this.down(i);
+      this.up(last.index);
+    }
+    h.index = -1;
+    this.rearm();
+  }
+
+  private fire = (): void => {
+    this.armedAt = Infinity;
+    const now = this.clock.now();
+    while (this.heap.length && this.heap[0].at <= now) {
+      const h = this.heap[0];
+      this.cancel(h);
+      try {
+        h.fn();
+      } catch (e) {
+        // A failing timer callback must not stop every other SA's timers.
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    }
+    this.rearm();
+  };
+
+  private rearm(): void {
+    const next = this.heap.length ? this.heap[0].at : Infinity;
+    if (next === this.armedAt) return;
+    this.armedAt = next;
+    if (next === Infinity) this.clock.disarm();
+    else this.clock.arm(next, this.fire);
+  }
+
+  private up(i: number): void {
+    const h = this.heap;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p].at <= h[i].at) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+
+  private down(i: number): void {
+    const h = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l].at < h[m].at) m = l;
+      if (r < h.length && h[r].at < h[m].at) m = r;
+      if (m === i) return;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+
+  private swap(a: number, b: number): void {
+    const h = this.heap;
+    [h[a], h[b]] = [h[b], h[a]];
+    h[a].index = a;
+    h[b].index = b;
+  }
+}
