@@ -6,7 +6,7 @@ import { ExchangeType, PayloadType } from '../wire/constants.js';
 import { notifyLongName } from '../wire/names.js';
 import { bracketed } from './payload-order.js';
 import type { IkeMessage, NotifyPayload } from '../wire/types.js';
-import { exchangeName } from '../wire/constants.js';
+import { charonExchangeName as exchangeName } from '../wire/names.js';
 import type { Endpoint } from '../net/endpoint.js';
 import { fmtEndpoint } from '../net/endpoint.js';
 import type { IkeSa } from './ike-sa.js';
@@ -216,8 +216,10 @@ export class TaskManager {
     }
     this.active = next;
     if (this.resetRequested) {
+      // IKE_SA_INIT starts over (INVALID_KE_PAYLOAD, COOKIE): every task of that exchange takes part again.
       this.resetRequested = false;
       this.myMid = 0;
+      this.active = i.tasks;
     }
     this.initiate();
   }

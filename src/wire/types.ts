@@ -20,11 +20,19 @@ export interface IkeHeader {
   length: number;
 }
 
+/** RFC 7296 3.3.5 transform attribute other than Key Length: TV format when value is a number, else TLV. */
+export interface TransformAttribute {
+  type: number;
+  value: number | Buffer;
+}
+
 /** RFC 7296 3.3.2; keyLength is the Key Length attribute (bits) when present. */
 export interface Transform {
   type: number;
   id: number;
   keyLength?: number;
+  /** Attributes other than a TV Key Length, as received (RFC 7296 3.3.6: a proposal with unknown ones is skipped). */
+  otherAttributes?: TransformAttribute[];
 }
 
 /** RFC 7296 3.3.1 */
@@ -43,6 +51,9 @@ export interface TrafficSelector {
   endPort: number;
   startAddr: Buffer; // 4 or 16 bytes
   endAddr: Buffer;
+  /** For TS types the codec does not interpret (e.g. RFC 9478 security labels): the bytes after the 4-byte
+   *  selector header, kept so the selector can be skipped and re-encoded; ports and addresses are then empty. */
+  raw?: Buffer;
 }
 
 export interface CfgAttribute {

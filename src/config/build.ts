@@ -1,0 +1,174 @@
+// Raw (validated, snake_case) config -> IkelabConfig: swanctl/charon defaults applied, derived values computed
+// the way charon's vici_config.c computes them, and checks that span several keys.
+
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isIP } from 'node:net';
+import { parseIp } from './ip.js';
+import { defaultProposals, implicitEspProposals } from './proposals.js';
+import type { RawChild, RawConfig, RawConnection } from './schema.js';
+import type { IssueInfo } from './schema-helpers.js';
+import type { TsConfig } from './ts.js';
+import type { ChildConfig, ConnectionConfig, DaemonConfig, DpdAction, IkelabConfig, SecretConfig } from './types.js';
+
+export type Fail = (path: (string | number)[], info: IssueInfo) => never;
+
+/** charon: IKE rekey 4h, CHILD rekey 1h (vici_config.c LFT_DEFAULT_*). */
+const IKE_REKEY_DEFAULT = 4 * 3600;
+const CHILD_REKEY_DEFAULT = 3600;
+
+/** x * pct / 100 with charon's integer arithmetic for whole seconds, exact for fractional lab timings. */
+function percent(x: number, pct: number): number {
+  return Number.isInteger(x) ? Math.floor((x * pct) / 100) : (x * pct) / 100;
+}
+
+const half = (x: number): number => (Number.isInteger(x) ? Math.floor(x / 2) : x / 2);
+
+const DYNAMIC: TsConfig = { dynamic: true, ipProtocol: 0, startPort: 0, endPort: 0xffff, text: 'dynamic' };
+
+export function buildConfig(raw: RawConfig, file: string, fail: Fail): IkelabConfig {
+  const daemon = buildDaemon(raw, fail);
+  const connections = Object.entries(raw.connections ?? {}).map(([name, c]) => buildConnection(name, c, daemon, fail));
+  const secrets: SecretConfig[] = Object.entries(raw.secrets ?? {}).map(([name, s]) => {
+    if (!name.startsWith('ike')) {
+      fail(['secrets', name], {
+        expected: 'a secret section named ike<suffix>, e.g. ike-bar (ikelab has IKE pre-shared keys only)',
+        got: JSON.stringify(name),
+      });
+    }
+    return { name, type: 'ike', ids: s!.ids.length ? s!.ids : ['%any'], secret: s!.secret };
+  });
+  return { file, daemon, connections, secrets };
+}
+
+function buildDaemon(raw: RawConfig, fail: Fail): DaemonConfig {
+  type D = NonNullable<RawConfig['daemon']>;
+  const d: Partial<D> = raw.daemon ?? {};
+  const r: Partial<NonNullable<D['retransmit']>> = d.retransmit ?? {};
+  const l: Partial<NonNullable<D['log']>> = d.log ?? {};
+  const port = d.port ?? 500;
+  const nattPort = d.natt_port ?? 4500;
+  if (port === nattPort) {
+    fail(['daemon', 'natt_port'], { expected: `a port different from daemon.port (${port})`, got: String(nattPort) });
+  }
+  return {
+    listen: d.listen?.length ? d.listen : ['0.0.0.0'],
+    port,
+    nattPort,
+    controlSocket: d.control_socket ?? join(tmpdir(), 'ikelab.sock'),
+    retransmit: {
+      timeout: r.timeout ?? 4.0,
+      base: r.base ?? 1.8,
+      tries: r.tries ?? 5,
+      jitter: r.jitter ?? 0,
+      limit: r.limit ?? 0,
+    },
+    log: {
+      stdout: l.stdout ?? true,
+      ...(l.file !== undefined && { file: l.file }),
+      ...(l.json !== undefined && { json: l.json }),
+      syslogPrefix: l.syslog_prefix ?? false,
+      ...(l.hostname !== undefined && { hostname: l.hostname }),
+      timeFormat: l.time_format ?? 'charon',
+      levels: { default: 1, ...l.levels },
+    },
+  };
+}
+
+function buildConnection(name: string, c: RawConnection, daemon: DaemonConfig, fail: Fail): ConnectionConfig {
+  const at = (...p: (string | number)[]) => ['connections', name, ...p];
+  const localAddrs = c.local_addrs?.length ? c.local_addrs : ['%any'];
+  const wildcard = daemon.listen.some((a) => a === '0.0.0.0' || a === '::');
+  localAddrs.forEach((addr, i) => {
+    if (!wildcard && isIP(addr) && !daemon.listen.includes(addr)) {
+      fail(at('local_addrs', i), { expected: `an address ikelab listens on (daemon.listen: ${daemon.listen.join(', ')})`, got: JSON.stringify(addr) });
+    }
+  });
+
+  // IKE lifetimes exactly as vici_config.c derives them
+  let rekeyTime = c.rekey_time;
+  let reauthTime = c.reauth_time;
+  if (rekeyTime === undefined && reauthTime === undefined) {
+    rekeyTime = IKE_REKEY_DEFAULT;
+    reauthTime = 0;
+  }
+  rekeyTime ??= 0;
+  reauthTime ??= 0;
+  const overTime = c.over_time ?? percent(Math.max(rekeyTime, reauthTime), 10);
+  const randBase = rekeyTime && reauthTime ? Math.min(rekeyTime, reauthTime) : Math.max(rekeyTime, reauthTime);
+  const randTime = c.rand_time ?? Math.min(overTime, half(randBase));
+  const dpdAction: DpdAction = c.dpd_action ?? 'clear';
+  const ike = c.proposals ?? { texts: [], proposals: defaultProposals('ike') };
+
+  const firstLocal = localAddrs[0];
+  const children = Object.entries(c.children ?? {}).map(([childName, ch]) =>
+    buildChild(childName, ch, dpdAction, (p, info) => fail(at('children', childName, ...p), info)));
+
+  return {
+    name,
+    localAddrs,
+    remoteAddrs: c.remote_addrs,
+    localPort: c.local_port ?? daemon.port,
+    remotePort: c.remote_port ?? 500,
+    version: 2,
+    proposals: ike.proposals,
+    proposalTexts: ike.texts,
+    dpdDelay: c.dpd_delay ?? 0,
+    dpdTimeout: c.dpd_timeout ?? 0,
+    dpdAction,
+    rekeyTime,
+    reauthTime,
+    overTime,
+    randTime,
+    encap: c.encap ?? false,
+    mobike: c.mobike ?? true,
+    fragmentation: c.fragmentation ?? 'yes',
+    keyingtries: c.keyingtries ?? 1,
+    unique: c.unique ?? 'no',
+    sendCertreq: c.send_certreq ?? true,
+    local: { auth: 'psk', id: c.local?.id ?? (isIP(firstLocal) ? firstLocal : '%any') },
+    remote: { auth: 'psk', id: c.remote?.id ?? '%any' },
+    children,
+  };
+}
+
+function buildChild(name: string, ch: RawChild, dpdAction: DpdAction, fail: Fail): ChildConfig {
+  const rekeyTime = ch.rekey_time ?? CHILD_REKEY_DEFAULT;
+  // check_lifetimes(): hard lifetime at rekey + 10%, jitter = life - rekey
+  const lifeTime = ch.life_time ?? percent(rekeyTime, 110);
+  const randTime = ch.rand_time ?? lifeTime - Math.min(lifeTime, rekeyTime);
+  const localTs = ch.local_ts?.length ? ch.local_ts : [DYNAMIC];
+  const hostAddrs = ch.host_addrs ?? [];
+  hostAddrs.forEach((addr, i) => {
+    if (!localTs.some((ts) => tsContains(ts, addr))) {
+      fail(['host_addrs', i], {
+        expected: `an address inside local_ts (${localTs.map((t) => t.text).join(', ')})`,
+        got: JSON.stringify(addr),
+      });
+    }
+  });
+  const esp = ch.esp_proposals ?? { texts: [], proposals: implicitEspProposals() };
+  return {
+    name,
+    localTs,
+    remoteTs: ch.remote_ts?.length ? ch.remote_ts : [DYNAMIC],
+    espProposals: esp.proposals,
+    espProposalTexts: esp.texts,
+    mode: ch.mode ?? 'tunnel',
+    rekeyTime,
+    lifeTime,
+    randTime,
+    startAction: ch.start_action ?? 'none',
+    closeAction: ch.close_action ?? 'none',
+    dpdAction: ch.dpd_action ?? dpdAction,
+    replayWindow: ch.replay_window ?? 32,
+    ipcomp: false,
+    hostAddrs,
+  };
+}
+
+function tsContains(ts: TsConfig, addr: string): boolean {
+  const a = parseIp(addr);
+  if (ts.dynamic || !a || a.length !== ts.startAddr.length) return false;
+  return Buffer.compare(a, ts.startAddr) >= 0 && Buffer.compare(a, ts.endAddr) <= 0;
+}

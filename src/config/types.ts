@@ -1,0 +1,145 @@
+// The loaded configuration: what src/config hands to the daemon, camelCase, every default applied.
+// YAML keys are the snake_case of these (swanctl.conf names where swanctl has the option).
+
+import type { Proposal } from '../wire/types.js';
+import type { TsConfig } from './ts.js';
+
+export type { TsConfig } from './ts.js';
+
+export interface IkelabConfig {
+  /** The file it was loaded from (as given), for messages. */
+  file: string;
+  daemon: DaemonConfig;
+  connections: ConnectionConfig[];
+  secrets: SecretConfig[];
+}
+
+export interface RetransmitConfig {
+  /** Seconds before the first retransmit (charon retransmit_timeout, default 4.0). */
+  timeout: number;
+  /** Backoff base: retransmit n waits timeout * base^n (charon retransmit_base, default 1.8). */
+  base: number;
+  /** Retransmits before giving up (charon retransmit_tries, default 5). */
+  tries: number;
+  /** Percent of each timeout randomly taken off (charon retransmit_jitter, default 0). */
+  jitter: number;
+  /** Upper bound for one timeout in seconds, 0 = none (charon retransmit_limit). */
+  limit: number;
+}
+
+export interface DaemonConfig {
+  /** Local addresses to bind, default ['0.0.0.0']. */
+  listen: string[];
+  /** IKE port, default 500. */
+  port: number;
+  /** NAT-T port (ESP-in-UDP and IKE with the non-ESP marker), default 4500. */
+  nattPort: number;
+  /** Unix socket of the control interface, default `${os.tmpdir()}/ikelab.sock`. */
+  controlSocket: string;
+  retransmit: RetransmitConfig;
+  log: LogConfig;
+}
+
+export type TimeFormat = 'charon' | 'iso' | 'none';
+
+export interface LogConfig {
+  /** Log lines to stdout, default true. */
+  stdout: boolean;
+  /** Also append the lines to this file. */
+  file?: string;
+  /** Structured JSON records to 'stdout', 'stderr' or a file path. */
+  json?: string;
+  /** Prefix lines with `hostname charon: ` like syslog does, default false. */
+  syslogPrefix: boolean;
+  /** Hostname for syslogPrefix, default os.hostname(). */
+  hostname?: string;
+  /** 'charon' = `%b %e %T` as in the reference logs (default), 'iso', or 'none'. */
+  timeFormat: TimeFormat;
+  /** Lowercase charon group name (ike, chd, net, ...) or 'default' -> level -1..4; 'default' is always set (1). */
+  levels: Record<string, number>;
+}
+
+export type DpdAction = 'clear' | 'restart' | 'trap' | 'none';
+export type StartAction = 'none' | 'start' | 'trap';
+
+export interface EndpointAuth {
+  auth: 'psk';
+  /**
+   * IKE identity. Local default: the first local_addrs entry when it is an IP address, else '%any' (charon then
+   * uses the address the SA runs on). Remote default: '%any' (any identity), as in swanctl.
+   */
+  id: string;
+}
+
+export interface ConnectionConfig {
+  name: string;
+  /** IP addresses, default ['%any']. */
+  localAddrs: string[];
+  /** IP addresses, hostnames or '%any'; required. */
+  remoteAddrs: string[];
+  /** Default: daemon.port. */
+  localPort: number;
+  /** Default 500. */
+  remotePort: number;
+  version: 2;
+  proposals: Proposal[];
+  /** The proposal strings as configured (after list splitting), e.g. ['aes256-sha256-modp2048']. */
+  proposalTexts: string[];
+  /** Seconds between liveness checks, 0 = off. */
+  dpdDelay: number;
+  /** swanctl's dpd_timeout (IKEv1 only in charon), default 0; IKEv2 DPD gives up via the retransmit settings. */
+  dpdTimeout: number;
+  /** Default for the children's dpd_action (ikelab extension at connection level), default 'clear'. */
+  dpdAction: DpdAction;
+  /** Seconds, default 4h; 0 = no IKE rekeying. */
+  rekeyTime: number;
+  /** Seconds, default 0 = no reauthentication. */
+  reauthTime: number;
+  /** Default 10% of max(rekey_time, reauth_time). */
+  overTime: number;
+  /** Default min(over_time, rekey_time / 2) (charon's rule). */
+  randTime: number;
+  /** Force UDP encapsulation (NAT-T) even without a NAT, default false. */
+  encap: boolean;
+  mobike: boolean;
+  fragmentation: 'yes' | 'no' | 'accept' | 'force';
+  keyingtries: number;
+  unique: 'no' | 'never' | 'keep' | 'replace';
+  sendCertreq: boolean;
+  local: EndpointAuth;
+  remote: EndpointAuth;
+  children: ChildConfig[];
+}
+
+export interface ChildConfig {
+  name: string;
+  /** Default [dynamic]. */
+  localTs: TsConfig[];
+  /** Default [dynamic]. */
+  remoteTs: TsConfig[];
+  espProposals: Proposal[];
+  espProposalTexts: string[];
+  mode: 'tunnel' | 'transport';
+  /** Seconds, default 1h. */
+  rekeyTime: number;
+  /** Default rekey_time + 10% (charon's integer arithmetic for whole seconds). */
+  lifeTime: number;
+  /** Default life_time - rekey_time. */
+  randTime: number;
+  startAction: StartAction;
+  closeAction: StartAction;
+  dpdAction: DpdAction;
+  replayWindow: number;
+  ipcomp: false;
+  /** Addresses inside local_ts that ikelab itself answers pings for (ikelab extension, key host_addrs). */
+  hostAddrs: string[];
+}
+
+export interface SecretConfig {
+  /** The section name, e.g. 'ike-bar'. */
+  name: string;
+  type: 'ike';
+  /** Owner identities; ['%any'] when none given (as swanctl). */
+  ids: string[];
+  secret: Buffer;
+}

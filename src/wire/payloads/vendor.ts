@@ -1,0 +1,12 @@
+// RFC 7296 3.12 Vendor ID payload: opaque Vendor ID data.
+
+import { PayloadType } from '../constants.js';
+import type { VendorPayload } from '../types.js';
+
+export function decode(b: Buffer): VendorPayload {
+  return { type: PayloadType.VENDOR, data: Buffer.from(b) };
+}
+
+export function encode(p: VendorPayload): Buffer {
+  return Buffer.from(p.data);
+}
