@@ -13,6 +13,7 @@ const USAGE = `usage: ikelab <verb> [options]
   demo                                two ikelab peers on 127.0.0.1 / 127.0.0.2 bring a tunnel up and down
   initiate (--child NAME | --ike NAME) [--config FILE | --socket PATH]
   terminate (--ike NAME | --child NAME) [--config FILE | --socket PATH]
+  rekey (--ike NAME | --child NAME) [--config FILE | --socket PATH]
   list-sas [--json] [--config FILE | --socket PATH]
   load [--config FILE] [--socket PATH]  reload the configuration into a running daemon
   stats [--config FILE | --socket PATH]`;
@@ -62,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       return runDemo();
     case 'initiate':
+    case 'rekey':
     case 'terminate': {
       if (!str('child') && !str('ike')) throw new UsageError(`${verb} needs --child NAME or --ike NAME`);
       const r = await controlCall(socketPath(opts), verb, { child: str('child'), ike: str('ike') });

@@ -14,6 +14,8 @@ import { initiatorChain } from './ike/responder-tasks.js';
 import { ChildCreate } from './ike/tasks/child-create.js';
 import { ChildDelete } from './ike/tasks/child-delete.js';
 import { IkeDelete } from './ike/tasks/ike-delete.js';
+import { IkeRekey } from './ike/tasks/ike-rekey.js';
+import { ChildRekey } from './ike/tasks/child-rekey.js';
 import { SystemClock, TimerQueue, type Clock } from './util/timer-queue.js';
 import { describeSa, type SaJson } from './control/sa-json.js';
 
@@ -175,6 +177,33 @@ export class Daemon {
       return n;
     }
     throw new ControlError('terminate needs --ike NAME or --child NAME');
+  }
+
+  /** swanctl --rekey: --child NAME (every CHILD_SA of that name) or --ike NAME. */
+  rekey(ike?: string, child?: string): number {
+    if (ike) {
+      const sas = this.findIke(ike).filter((s) => s.state === 'ESTABLISHED');
+      if (!sas.length) throw new ControlError(`IKE_SA '${ike}' is not established`);
+      for (const sa of sas) {
+        sa.manager.queue(new IkeRekey(sa, true));
+        sa.manager.initiate();
+      }
+      return sas.length;
+    }
+    if (child) {
+      let n = 0;
+      for (const sa of this.table.list()) {
+        if (sa.state !== 'ESTABLISHED') continue;
+        for (const c of sa.children.filter((x) => (x.name === child || `${x.uniqueId}` === child) && x.state === 'INSTALLED' && !x.successor)) {
+          sa.manager.queue(new ChildRekey(sa, true, c));
+          n++;
+        }
+        sa.manager.initiate();
+      }
+      if (!n) throw new ControlError(`no installed CHILD_SA named '${child}' found`);
+      return n;
+    }
+    throw new ControlError('rekey needs --ike NAME or --child NAME');
   }
 
   listSas(): SaJson[] {

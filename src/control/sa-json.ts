@@ -15,6 +15,9 @@ export interface ChildJson {
   dhGroup: number;
   encap: boolean;
   installedAt?: string;
+  rekeyAt?: string;
+  expireAt?: string;
+  reqid: number;
   counters: Record<string, number | undefined>;
 }
 
@@ -74,6 +77,9 @@ export function describeSa(sa: IkeSa, now: number): SaJson {
       dhGroup: c.dhGroup,
       encap: c.encap,
       installedAt: iso(c.installedAt),
+      rekeyAt: iso(c.rekeyAt),
+      expireAt: iso(c.expireAt),
+      reqid: c.reqid,
       counters: { ...c.counters },
     })),
   };

@@ -64,6 +64,8 @@ export class ControlServer {
         }
         case 'terminate':
           return { id, ok: true, result: { terminated: this.daemon.terminate(str('ike'), str('child')) } };
+        case 'rekey':
+          return { id, ok: true, result: { rekeying: this.daemon.rekey(str('ike'), str('child')) } };
         case 'list-sas':
           return { id, ok: true, result: this.daemon.listSas() };
         case 'stats':

@@ -38,6 +38,12 @@ export class ChildSa {
   rekeyAt?: number;
   expireAt?: number;
   encap = false;
+  /** False between a rekey response we sent and the peer's delete of the old SA (see activateOutbound). */
+  outboundActive = true;
+  /** The CHILD_SA that replaced this one in a rekey. */
+  successor?: ChildSa;
+  /** Our reqid: stays the same across rekeys of one CHILD_SA, like charon's. */
+  reqid = 0;
   counters: ChildCounters = { bytesIn: 0, packetsIn: 0, bytesOut: 0, packetsOut: 0, integrityFailures: 0, replayDrops: 0 };
 
   constructor(readonly name: string, readonly uniqueId: number, readonly config: ChildConfig) {}

@@ -11,6 +11,7 @@ import { ChildSa, spiHex } from './child-sa.js';
 import type { IkeSa } from './ike-sa.js';
 import { transformOf } from './proposal-select.js';
 import { hostTs } from './ts-narrow.js';
+import { rescheduleChildTimers, scheduleChildTimers } from './child-timers.js';
 
 /** An inbound SPI: random, never 0..255 (reserved, RFC 4303 2.1), high bit set like charon's allocations. */
 export function allocateSpi(sa: IkeSa): Buffer {
@@ -47,11 +48,45 @@ export function keyChild(sa: IkeSa, child: ChildSa, proposal: Proposal, ni: Buff
     : { encrOut: k.encrR, integOut: k.integR, encrIn: k.encrI, integIn: k.integI };
 }
 
-export function installChild(sa: IkeSa, child: ChildSa): void {
+const established = (child: ChildSa): string =>
+  `CHILD_SA ${child.label} established with SPIs ${spiHex(child.spiIn)}_i ${spiHex(child.spiOut)}_o and TS ${formatTsList(child.localTs)} === ${formatTsList(child.remoteTs)}`;
+
+/**
+ * Install a negotiated CHILD_SA. A rekey replacement logs its directions separately as charon does; as rekey
+ * responder its outbound waits for the old SA's deletion (outboundOnly later via activateOutbound).
+ */
+export function installChild(sa: IkeSa, child: ChildSa, rekey?: { old: ChildSa; outboundNow: boolean }): void {
   child.encap = sa.natAny;
   child.state = 'INSTALLED';
   child.installedAt = Date.now();
+  child.outboundActive = rekey ? rekey.outboundNow : true;
+  child.reqid = rekey ? rekey.old.reqid : child.uniqueId;
   sa.svc.childBackend.install(sa, child);
   if (!sa.children.includes(child)) sa.children.push(child);
-  sa.log.ike(0, `CHILD_SA ${child.label} established with SPIs ${spiHex(child.spiIn)}_i ${spiHex(child.spiOut)}_o and TS ${formatTsList(child.localTs)} === ${formatTsList(child.remoteTs)}`);
+  scheduleChildTimers(sa, child);
+  if (!rekey) {
+    sa.log.ike(0, established(child));
+    return;
+  }
+  rekey.old.successor = child;
+  sa.log.ike(0, `inbound ${established(child)}`);
+  if (rekey.outboundNow) sa.log.ike(0, `outbound ${established(child)}`);
+}
+
+export function activateOutbound(sa: IkeSa, child: ChildSa): void {
+  if (child.outboundActive || !sa.children.includes(child)) return;
+  child.outboundActive = true;
+  sa.svc.childBackend.install(sa, child);
+  sa.log.ike(0, `outbound ${established(child)}`);
+}
+
+/** IKE_SA rekey: the CHILD_SAs now belong to the new IKE_SA (RFC 7296 2.18); their timers go along. */
+export function moveChildren(from: IkeSa, to: IkeSa): void {
+  for (const c of from.children.splice(0)) {
+    from.clearTimer(`child-rekey-${c.uniqueId}`);
+    from.clearTimer(`child-expire-${c.uniqueId}`);
+    to.children.push(c);
+    to.svc.childBackend.install(to, c);
+    rescheduleChildTimers(to, c);
+  }
 }

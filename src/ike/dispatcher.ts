@@ -7,6 +7,7 @@ import { fmtEndpoint, type Endpoint } from '../net/endpoint.js';
 import type { IkeDatagram } from '../net/udp-transport.js';
 import { ExchangeType, Notify, PayloadType } from '../wire/constants.js';
 import { decodeMessage, encodeMessage } from '../wire/message.js';
+import { errorNotify } from '../wire/errors.js';
 import { bracketed } from './payload-order.js';
 import type { IkeHeader, IkeMessage, NotifyPayload } from '../wire/types.js';
 import { IkeSa } from './ike-sa.js';
@@ -43,6 +44,12 @@ export class Dispatcher {
       this.counters.malformed++;
       this.log.log('NET', 1, `received packet: from ${fmtEndpoint(d.remote)} to ${fmtEndpoint(d.local)} (${d.data.length} bytes)`);
       this.log.log('ENC', 1, `parsing IKE message from ${fmtEndpoint(d.remote)} failed: ${decoded.error.message}`);
+      // Unprotected IKE_SA_INIT requests may be answered (RFC 7296 2.5, 2.21.1); anything else is dropped.
+      const h = decoded.error.header;
+      const n = errorNotify(decoded.error);
+      if (h && n && !h.response && h.exchange === ExchangeType.IKE_SA_INIT && (n.notifyType === Notify.UNSUPPORTED_CRITICAL_PAYLOAD || n.notifyType === Notify.INVALID_MAJOR_VERSION)) {
+        this.answerUnprotected(h, d.local, d.remote, n.notifyType, n.data);
+      }
       return;
     }
     const m = decoded.value;
@@ -79,8 +86,8 @@ export class Dispatcher {
   }
 
   /** An IKE_SA_INIT error response without any state (RFC 7296 2.21.1). */
-  private answerUnprotected(h: IkeHeader, local: Endpoint, remote: Endpoint, notifyType: number): void {
-    const n: NotifyPayload = { type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType, data: Buffer.alloc(0) };
+  private answerUnprotected(h: IkeHeader, local: Endpoint, remote: Endpoint, notifyType: number, data: Buffer = Buffer.alloc(0)): void {
+    const n: NotifyPayload = { type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType, data };
     const bytes = encodeMessage({ spiI: h.spiI, spiR: Buffer.alloc(8), majorVersion: 2, minorVersion: 0, exchange: h.exchange, initiator: false, response: true, version: false, messageId: h.messageId }, [n]);
     this.log.log('ENC', 1, `generating IKE_SA_INIT response ${h.messageId} ${bracketed([n])}`);
     this.log.log('NET', 1, `sending packet: from ${fmtEndpoint(local)} to ${fmtEndpoint(remote)} (${bytes.length} bytes)`);

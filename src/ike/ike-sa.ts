@@ -132,6 +132,8 @@ export class IkeSa {
   }
 
   removeChild(c: ChildSa): void {
+    this.clearTimer(`child-rekey-${c.uniqueId}`);
+    this.clearTimer(`child-expire-${c.uniqueId}`);
     const i = this.children.indexOf(c);
     if (i >= 0) this.children.splice(i, 1);
     if (c.state === 'INSTALLED' || c.state === 'REKEYING' || c.state === 'REKEYED' || c.state === 'DELETING') this.svc.childBackend.remove(this, c);

@@ -2,6 +2,7 @@
 import type { IkeSa } from './ike-sa.js';
 import { IkeDelete } from './tasks/ike-delete.js';
 import { IkeDpd } from './tasks/ike-dpd.js';
+import { IkeRekey } from './tasks/ike-rekey.js';
 
 /** charon: rekey at rekey_time - random(0..rand_time); give up entirely over_time after the rekey point. */
 export function startIkeTimers(sa: IkeSa): void {
@@ -14,6 +15,11 @@ export function startIkeTimers(sa: IkeSa): void {
     const max = rekey + c.overTime;
     sa.expireAt = now + max * 1000;
     sa.log.ike(1, `maximum IKE_SA lifetime ${max}s`);
+    sa.setTimer('ike-rekey', rekey * 1000, () => {
+      if (sa.state !== 'ESTABLISHED') return;
+      sa.manager.queue(new IkeRekey(sa, true));
+      sa.manager.initiate();
+    });
     sa.setTimer('ike-expire', max * 1000, () => {
       sa.log.ike(1, `IKE_SA ${sa.label} lifetime expired, deleting`);
       sa.manager.queue(new IkeDelete(sa, true));

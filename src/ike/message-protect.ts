@@ -4,6 +4,7 @@ import { CryptoError } from '../crypto/errors.js';
 import { ExchangeType, PayloadType } from '../wire/constants.js';
 import { decodePayloads, encodeMessage, encodePayloads, encodeSkPrefix } from '../wire/message.js';
 import type { IkeHeader, IkeMessage, Payload, SkPayload } from '../wire/types.js';
+import type { WireError } from '../wire/errors.js';
 import type { IkeSa } from './ike-sa.js';
 import type { InMessage } from './task.js';
 
@@ -32,7 +33,9 @@ export function protect(sa: IkeSa, exchange: number, messageId: number, isRespon
   return Buffer.concat([prefix, body]);
 }
 
-export type UnprotectResult = { ok: true; msg: InMessage } | { ok: false; reason: 'INTEGRITY' | 'SYNTAX' | 'NO_KEYS'; detail: string };
+export type UnprotectResult =
+  | { ok: true; msg: InMessage }
+  | { ok: false; reason: 'INTEGRITY' | 'SYNTAX' | 'NO_KEYS'; detail: string; error?: WireError };
 
 /** Decrypt and decode the SK payload of a decoded message. IKE_SA_INIT passes through. */
 export function unprotect(sa: IkeSa, m: IkeMessage, raw: Buffer): UnprotectResult {
@@ -54,6 +57,7 @@ export function unprotect(sa: IkeSa, m: IkeMessage, raw: Buffer): UnprotectResul
     return { ok: false, reason: 'INTEGRITY', detail };
   }
   const inner = decodePayloads(sk.innerNext, plain);
-  if (!inner.ok) return { ok: false, reason: 'SYNTAX', detail: inner.error.message };
+  // Authenticated but malformed inside: the caller may answer with an error notify (RFC 7296 2.21.2).
+  if (!inner.ok) return { ok: false, reason: 'SYNTAX', detail: inner.error.message, error: inner.error };
   return { ok: true, msg: { ...base, payloads: [...m.payloads.slice(0, -1), ...inner.value] } };
 }

@@ -1,12 +1,14 @@
 // As responder the manager picks tasks from what the request carries (strongSwan task_manager_v2's
 // process_request): IKE_SA_INIT sets up the whole IKE_AUTH chain; CREATE_CHILD_SA and INFORMATIONAL pick one
 // feature each.
-import { ExchangeType, PayloadType, ProtocolId } from '../wire/constants.js';
-import type { DeletePayload } from '../wire/types.js';
+import { ExchangeType, Notify, PayloadType, ProtocolId } from '../wire/constants.js';
+import type { DeletePayload, NotifyPayload, SaPayload } from '../wire/types.js';
 import type { IkeSa } from './ike-sa.js';
 import { findAll, type InMessage, type Task } from './task.js';
 import { ChildCreate } from './tasks/child-create.js';
 import { ChildDelete } from './tasks/child-delete.js';
+import { ChildRekey } from './tasks/child-rekey.js';
+import { IkeRekey } from './tasks/ike-rekey.js';
 import { IkeAuth } from './tasks/ike-auth.js';
 import { IkeDelete } from './tasks/ike-delete.js';
 import { IkeDpd } from './tasks/ike-dpd.js';
@@ -27,8 +29,14 @@ export function createResponderTasks(sa: IkeSa, msg: InMessage): Task[] {
   switch (msg.exchange) {
     case ExchangeType.IKE_SA_INIT:
       return [new IkeInit(sa, false), new IkeNatd(sa, false), new IkeAuth(sa, false), new IkeExtras(sa, false), new IkeEstablish(sa, false), new ChildCreate(sa, false)];
-    case ExchangeType.CREATE_CHILD_SA:
+    case ExchangeType.CREATE_CHILD_SA: {
+      // RFC 7296 1.3: REKEY_SA names a CHILD_SA to rekey; an IKE proposal without TS rekeys the IKE_SA.
+      const notifies = findAll<NotifyPayload>(msg, PayloadType.NOTIFY);
+      if (notifies.some((n) => n.notifyType === Notify.REKEY_SA)) return [new ChildRekey(sa, false)];
+      const saP = msg.payloads.find((p) => p.type === PayloadType.SA) as SaPayload | undefined;
+      if (saP?.proposals.some((p) => p.protocol === ProtocolId.IKE) && !msg.payloads.some((p) => p.type === PayloadType.TSi)) return [new IkeRekey(sa, false)];
       return [new ChildCreate(sa, false)];
+    }
     case ExchangeType.INFORMATIONAL: {
       const deletes = findAll<DeletePayload>(msg, PayloadType.DELETE);
       if (deletes.some((d) => d.protocol === ProtocolId.IKE)) return [new IkeDelete(sa, false)];

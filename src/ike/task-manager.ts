@@ -3,6 +3,7 @@
 // exchange (RFC 7296 2.1-2.3). Every message of an SA is handled synchronously, start to finish, so two
 // messages of one SA never interleave.
 import { ExchangeType, PayloadType } from '../wire/constants.js';
+import { errorNotify } from '../wire/errors.js';
 import { notifyLongName } from '../wire/names.js';
 import { bracketed } from './payload-order.js';
 import type { IkeMessage, NotifyPayload } from '../wire/types.js';
@@ -49,6 +50,11 @@ export class TaskManager {
     this.queued.push(task);
   }
 
+  /** A follow-up that must run next (the delete after a rekey, a retry after INVALID_KE_PAYLOAD). */
+  queueFirst(task: Task): void {
+    this.queued.unshift(task);
+  }
+
   hasQueued(type: string): boolean {
     return this.queued.some((t) => t.type === type) || this.active.some((t) => t.type === type);
   }
@@ -60,7 +66,8 @@ export class TaskManager {
       if (this.queued.length === 0) return;
       // Until the IKE_SA is up, all queued tasks take part in IKE_SA_INIT + IKE_AUTH together;
       // afterwards one task (one feature) per exchange.
-      this.active = this.sa.state === 'ESTABLISHED' || this.sa.state === 'REKEYING' || this.sa.state === 'DELETING' ? [this.queued.shift()!] : this.queued.splice(0);
+      const setup = this.sa.state === 'CREATED' || this.sa.state === 'CONNECTING';
+      this.active = setup ? this.queued.splice(0) : [this.queued.shift()!];
     }
     const exchange = !this.sa.keys ? ExchangeType.IKE_SA_INIT : this.sa.state === 'CONNECTING' ? ExchangeType.IKE_AUTH : this.active[0].exchange ?? ExchangeType.INFORMATIONAL;
     const out = new OutMessage(exchange, this.myMid, false);
@@ -236,7 +243,9 @@ export class TaskManager {
         sa.log.enc(1, `${exchangeName(m.header.exchange)} ${kind} with message ID ${m.header.messageId} processing failed`);
       } else {
         sa.counters.invalidMessages++;
-        sa.log.enc(1, `could not decrypt ${exchangeName(m.header.exchange)} ${kind} ${m.header.messageId}: ${r.detail}`);
+        sa.log.enc(1, `could not parse ${exchangeName(m.header.exchange)} ${kind} ${m.header.messageId}: ${r.detail}`);
+        const n = r.error && !m.header.response ? errorNotify(r.error) : undefined;
+        if (n) this.answerError(m, n.notifyType, n.data);
       }
       return undefined;
     }
@@ -248,6 +257,16 @@ export class TaskManager {
       if (local.port !== sa.local.port || local.address !== sa.local.address) sa.local = { ...local };
     }
     return r.msg;
+  }
+
+  /** An authenticated request we cannot parse gets a protected error notify and uses up its message ID. */
+  private answerError(m: IkeMessage, notifyType: number, data: Buffer): void {
+    const out = new OutMessage(m.header.exchange, m.header.messageId, true);
+    out.fail(notifyType, data);
+    const packet = this.encode(out);
+    this.send(packet, m.header.exchange, true, m.header.messageId);
+    this.lastResponse = { mid: m.header.messageId, packet };
+    this.peerMid++;
   }
 
   /** A task failed as initiator: the IKE_SA goes away (charon: DESTROY_ME). */

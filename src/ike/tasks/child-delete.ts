@@ -1,9 +1,11 @@
-// Deleting CHILD_SAs (RFC 7296 1.4.1): a Delete payload with our peer's inbound SPIs (= our outbound); the
-// responder answers with the SPIs of its side of the same pairs.
+// Deleting CHILD_SAs (RFC 7296 1.4.1): a Delete payload with our inbound SPIs; the responder answers with the
+// inbound SPIs of its side of the same pairs. Log lines as charon's, including the responder's switch of
+// outbound traffic to a CHILD_SA that replaced the deleted one in a rekey.
 import { formatTsList } from '../../config/ts.js';
 import { ExchangeType, PayloadType, ProtocolId } from '../../wire/constants.js';
 import type { DeletePayload } from '../../wire/types.js';
 import { spiHex, type ChildSa } from '../child-sa.js';
+import { activateOutbound } from '../child-setup.js';
 import type { IkeSa } from '../ike-sa.js';
 import { findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
 
@@ -21,41 +23,44 @@ export class ChildDelete implements Task {
     this.closing = children;
   }
 
+  private close(c: ChildSa): void {
+    this.sa.log.ike(1, closingLine(c));
+    this.sa.log.ike(1, `sending DELETE for ESP CHILD_SA with SPI ${spiHex(c.spiIn)}`);
+  }
+
   build(out: OutMessage): TaskStatus {
     const sa = this.sa;
     const live = this.closing.filter((c) => sa.children.includes(c));
-    if (this.initiator) {
-      for (const c of live) {
-        c.state = 'DELETING';
-        sa.log.chd(1, closingLine(c));
-        sa.log.ike(1, `sending DELETE for ESP CHILD_SA with SPI ${spiHex(c.spiIn)}`);
-      }
-    }
+    this.closing = live;
     if (live.length) out.add({ type: PayloadType.DELETE, protocol: ProtocolId.ESP, spiSize: 4, spis: live.map((c) => c.spiIn) });
-    if (!this.initiator) for (const c of live) sa.removeChild(c);
-    return this.initiator ? 'NEED_MORE' : 'SUCCESS';
+    for (const c of live) {
+      c.state = 'DELETING';
+      this.close(c);
+    }
+    if (this.initiator) return 'NEED_MORE';
+    for (const c of live) sa.removeChild(c);
+    if (live.length) sa.log.ike(1, 'CHILD_SA closed');
+    // A rekey's responder sends on the new CHILD_SA only once the old one is gone (charon's order).
+    for (const c of live) if (c.successor) activateOutbound(sa, c.successor);
+    return 'SUCCESS';
   }
 
   process(msg: InMessage): TaskStatus {
     const sa = this.sa;
+    const spis = findAll<DeletePayload>(msg, PayloadType.DELETE).filter((d) => d.protocol === ProtocolId.ESP || d.protocol === ProtocolId.AH).flatMap((d) => d.spis);
+    for (const spi of spis) sa.log.ike(1, `received DELETE for ESP CHILD_SA with SPI ${spiHex(spi)}`);
     if (this.initiator) {
       for (const c of this.closing) sa.removeChild(c);
       sa.log.ike(1, 'CHILD_SA closed');
       return 'SUCCESS';
     }
-    for (const d of findAll<DeletePayload>(msg, PayloadType.DELETE)) {
-      if (d.protocol !== ProtocolId.ESP && d.protocol !== ProtocolId.AH) continue;
-      for (const spi of d.spis) {
-        sa.log.ike(1, `received DELETE for ESP CHILD_SA with SPI ${spiHex(spi)}`);
-        const c = sa.findChild((x) => x.spiOut.equals(spi));
-        if (!c) {
-          sa.log.ike(1, `CHILD_SA not found, ignored`);
-          continue;
-        }
-        c.state = 'DELETING';
-        sa.log.chd(1, closingLine(c));
-        this.closing.push(c);
+    for (const spi of spis) {
+      const c = sa.findChild((x) => x.spiOut.equals(spi));
+      if (!c) {
+        sa.log.ike(1, `CHILD_SA not found, ignored`);
+        continue;
       }
+      if (!this.closing.includes(c)) this.closing.push(c);
     }
     return 'NEED_MORE';
   }

@@ -1,0 +1,196 @@
+// Rekeying a CHILD_SA (RFC 7296 1.3.3, 2.8): CREATE_CHILD_SA with N(REKEY_SA) naming the old SA, new SPIs,
+// a fresh Nonce, and a KE when the ESP proposal has a DH group (PFS). Once the new SA is installed the
+// initiator deletes the old one. A refused rekey (NO_PROPOSAL_CHOSEN, e.g. a PFS group mismatch) keeps the old
+// CHILD_SA and the IKE_SA and retries later, exactly like charon.
+import { formatTsList } from '../../config/ts.js';
+import { generateDh, type DhKeyPair } from '../../crypto/dh.js';
+import { ExchangeType, Notify, NOTIFY_ERROR_MAX, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
+import { notifyLongName, proposalToString, transformName } from '../../wire/names.js';
+import type { KePayload, NoncePayload, NotifyPayload, SaPayload, TsPayload } from '../../wire/types.js';
+import { spiHex, type ChildSa } from '../child-sa.js';
+import { allocateSpi, installChild, keyChild, newChild } from '../child-setup.js';
+import type { IkeSa } from '../ike-sa.js';
+import { firstDhGroup, selectProposal, transformOf } from '../proposal-select.js';
+import { isSubset, narrow } from '../ts-narrow.js';
+import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
+import { ChildDelete } from './child-delete.js';
+import { NONCE_SIZE } from './ike-init.js';
+
+const notify = (t: number, data: Buffer = Buffer.alloc(0)): NotifyPayload => ({ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType: t, data });
+
+export class ChildRekey implements Task {
+  readonly type = 'CHILD_REKEY' as const;
+  readonly exchange = ExchangeType.CREATE_CHILD_SA;
+  private fresh?: ChildSa;
+  private dh?: DhKeyPair;
+  private myNonce: Buffer = Buffer.alloc(0);
+  private request?: InMessage;
+  /** DH group to use instead of the configured first one (after INVALID_KE_PAYLOAD). */
+  private group?: number;
+
+  /** old: the CHILD_SA we rekey (initiator); responder finds it from N(REKEY_SA). */
+  constructor(private readonly sa: IkeSa, readonly initiator: boolean, private old?: ChildSa) {}
+
+  build(out: OutMessage): TaskStatus {
+    return this.initiator ? this.buildI(out) : this.buildR(out);
+  }
+
+  process(msg: InMessage): TaskStatus {
+    if (!this.initiator) {
+      this.request = msg;
+      return 'NEED_MORE';
+    }
+    return this.processI(msg);
+  }
+
+  private buildI(out: OutMessage): TaskStatus {
+    const sa = this.sa;
+    const old = this.old!;
+    if (!sa.children.includes(old) || old.state !== 'INSTALLED') return 'SUCCESS';
+    old.state = 'REKEYING';
+    const child = (this.fresh = newChild(sa, old.config));
+    child.spiIn = allocateSpi(sa);
+    sa.log.ike(1, `establishing CHILD_SA ${child.label} reqid ${old.reqid}`);
+    out.add({ type: PayloadType.NOTIFY, protocol: ProtocolId.ESP, spi: old.spiIn, notifyType: Notify.REKEY_SA, data: Buffer.alloc(0) });
+    out.add({ type: PayloadType.SA, proposals: old.config.espProposals.map((p, i) => ({ ...p, num: i + 1, spi: child.spiIn })) });
+    this.myNonce = sa.svc.random.bytes(NONCE_SIZE);
+    out.add({ type: PayloadType.NONCE, data: this.myNonce });
+    const group = this.group ?? firstDhGroup(old.config.espProposals);
+    if (group) {
+      this.dh = generateDh(group);
+      out.add({ type: PayloadType.KE, group, data: this.dh.publicKey });
+    }
+    out.add({ type: PayloadType.TSi, selectors: old.localTs }, { type: PayloadType.TSr, selectors: old.remoteTs });
+    return 'NEED_MORE';
+  }
+
+  private failed(): TaskStatus {
+    const sa = this.sa;
+    sa.log.ike(1, 'failed to establish CHILD_SA, keeping IKE_SA');
+    const old = this.old!;
+    if (sa.children.includes(old)) {
+      old.state = 'INSTALLED';
+      const retry = 15 - Math.floor(Math.random() * 10);
+      sa.log.ike(1, `CHILD_SA rekeying failed, trying again in ${retry} seconds`);
+      sa.setTimer(`child-rekey-${old.uniqueId}`, retry * 1000, () => {
+        if (!sa.children.includes(old) || old.state !== 'INSTALLED' || sa.state !== 'ESTABLISHED') return;
+        sa.manager.queue(new ChildRekey(sa, true, old));
+        sa.manager.initiate();
+      });
+    }
+    return 'SUCCESS';
+  }
+
+  private processI(msg: InMessage): TaskStatus {
+    const sa = this.sa;
+    const old = this.old!;
+    for (const n of findAll<NotifyPayload>(msg, PayloadType.NOTIFY)) {
+      if (n.notifyType === Notify.INVALID_KE_PAYLOAD && n.data.length >= 2 && this.group === undefined) {
+        const want = n.data.readUInt16BE(0);
+        sa.log.ike(1, `peer didn't accept DH group ${transformName({ type: TransformType.DH, id: this.dh?.group ?? 0 })}, it requested ${transformName({ type: TransformType.DH, id: want })}`);
+        // Retry once with the requested group (RFC 7296 1.3): a fresh task with the same old SA.
+        const again = new ChildRekey(sa, true, old);
+        again.group = want;
+        old.state = 'INSTALLED';
+        sa.manager.queueFirst(again);
+        return 'SUCCESS';
+      }
+      if (n.notifyType <= NOTIFY_ERROR_MAX) {
+        sa.log.ike(1, `received ${notifyLongName(n.notifyType)} notify, no CHILD_SA built`);
+        return this.failed();
+      }
+    }
+    const saP = find<SaPayload>(msg, PayloadType.SA);
+    const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
+    const tsi = find<TsPayload>(msg, PayloadType.TSi);
+    const tsr = find<TsPayload>(msg, PayloadType.TSr);
+    if (!saP || !nonce || !tsi || !tsr || saP.proposals.length !== 1) return this.failed();
+    const chosen = selectProposal(old.config.espProposals, saP.proposals);
+    if (!chosen || chosen.spi.length !== 4) {
+      sa.log.ike(1, 'peer chose a proposal we did not offer');
+      return this.failed();
+    }
+    sa.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
+    if (!isSubset(tsi.selectors, old.localTs) || !isSubset(tsr.selectors, old.remoteTs)) return this.failed();
+    let gir: Buffer | undefined;
+    const group = transformOf(chosen, TransformType.DH)?.id ?? 0;
+    if (group) {
+      const ke = find<KePayload>(msg, PayloadType.KE);
+      if (!this.dh || !ke || ke.group !== group || this.dh.group !== group) return this.failed();
+      gir = this.dh.computeSecret(ke.data);
+    }
+    const child = this.fresh!;
+    child.spiOut = chosen.spi;
+    child.localTs = tsi.selectors;
+    child.remoteTs = tsr.selectors;
+    keyChild(sa, child, chosen, this.myNonce, nonce.data, true, gir);
+    installChild(sa, child, { old, outboundNow: true });
+    old.state = 'REKEYED';
+    sa.manager.queueFirst(new ChildDelete(sa, true, [old]));
+    return 'SUCCESS';
+  }
+
+  private buildR(out: OutMessage): TaskStatus {
+    const sa = this.sa;
+    const msg = this.request!;
+    const rekey = findAll<NotifyPayload>(msg, PayloadType.NOTIFY).find((n) => n.notifyType === Notify.REKEY_SA);
+    const old = rekey ? sa.findChild((c) => c.spiOut.equals(rekey.spi)) : undefined;
+    const fail = (t: number, data?: Buffer): TaskStatus => {
+      out.add(notify(t, data));
+      if (t === Notify.NO_PROPOSAL_CHOSEN || t === Notify.TS_UNACCEPTABLE) sa.log.ike(1, 'failed to establish CHILD_SA, keeping IKE_SA');
+      return 'SUCCESS';
+    };
+    if (!old) {
+      sa.log.ike(1, `CHILD_SA ${rekey ? spiHex(rekey.spi) : ''} to rekey not found`);
+      return fail(Notify.CHILD_SA_NOT_FOUND);
+    }
+    this.old = old;
+    const saP = find<SaPayload>(msg, PayloadType.SA);
+    const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
+    const tsi = find<TsPayload>(msg, PayloadType.TSi);
+    const tsr = find<TsPayload>(msg, PayloadType.TSr);
+    if (!saP || !nonce || !tsi || !tsr) return fail(Notify.INVALID_SYNTAX);
+    const received = saP.proposals.filter((p) => p.protocol === ProtocolId.ESP && p.spi.length === 4);
+    const chosen = selectProposal(old.config.espProposals, received);
+    if (!chosen) {
+      sa.log.cfg(1, `received proposals: ${received.map(proposalToString).join(', ')}`);
+      sa.log.cfg(1, `configured proposals: ${old.config.espProposals.map(proposalToString).join(', ')}`);
+      sa.log.ike(1, 'no acceptable proposal found');
+      return fail(Notify.NO_PROPOSAL_CHOSEN);
+    }
+    const localTs = narrow(tsr.selectors, old.localTs);
+    const remoteTs = narrow(tsi.selectors, old.remoteTs);
+    if (!localTs.length || !remoteTs.length) {
+      sa.log.ike(1, `traffic selectors ${formatTsList(tsr.selectors)} === ${formatTsList(tsi.selectors)} unacceptable`);
+      return fail(Notify.TS_UNACCEPTABLE);
+    }
+    const group = transformOf(chosen, TransformType.DH)?.id ?? 0;
+    const theirKe = find<KePayload>(msg, PayloadType.KE);
+    if (group && (!theirKe || theirKe.group !== group)) {
+      const data = Buffer.alloc(2);
+      data.writeUInt16BE(group);
+      sa.log.ike(1, `DH group ${transformName({ type: TransformType.DH, id: theirKe?.group ?? 0 })} unacceptable, requesting ${transformName({ type: TransformType.DH, id: group })}`);
+      out.add(notify(Notify.INVALID_KE_PAYLOAD, data));
+      return 'SUCCESS';
+    }
+    sa.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
+    const child = (this.fresh = newChild(sa, old.config));
+    child.spiIn = allocateSpi(sa);
+    child.spiOut = chosen.spi;
+    child.localTs = localTs;
+    child.remoteTs = remoteTs;
+    this.myNonce = sa.svc.random.bytes(NONCE_SIZE);
+    let gir: Buffer | undefined = undefined;
+    if (group) {
+      const dh = (this.dh = generateDh(group));
+      gir = dh.computeSecret(Buffer.from(theirKe!.data));
+    }
+    keyChild(sa, child, chosen, nonce.data, this.myNonce, false, gir);
+    installChild(sa, child, { old, outboundNow: false });
+    old.state = 'REKEYED';
+    out.add({ type: PayloadType.SA, proposals: [{ ...chosen, spi: child.spiIn }] }, { type: PayloadType.NONCE, data: this.myNonce });
+    if (this.dh) out.add({ type: PayloadType.KE, group, data: this.dh.publicKey });
+    out.add({ type: PayloadType.TSi, selectors: remoteTs }, { type: PayloadType.TSr, selectors: localTs });
+    return 'SUCCESS';
+  }
+}

@@ -1,0 +1,169 @@
+// Rekeying the IKE_SA (RFC 7296 1.3.2, 2.18): CREATE_CHILD_SA with an IKE proposal carrying the new SPI, Nonce
+// and KE; SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr). The CHILD_SAs move to the new IKE_SA and the
+// rekey initiator deletes the old one. The new IKE_SA's initiator is whoever initiated the rekey.
+import { generateDh, type DhKeyPair } from '../../crypto/dh.js';
+import { deriveRekeyedIkeKeys } from '../../crypto/keys.js';
+import { ExchangeType, Notify, NOTIFY_ERROR_MAX, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
+import { notifyLongName, proposalToString, transformName } from '../../wire/names.js';
+import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload } from '../../wire/types.js';
+import { IkeSa } from '../ike-sa.js';
+import { startIkeTimers } from '../ike-timers.js';
+import { hasDhGroup, firstDhGroup, selectProposal, transformOf } from '../proposal-select.js';
+import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
+import { IkeDelete } from './ike-delete.js';
+import { NONCE_SIZE, suiteOf } from './ike-init.js';
+import { moveChildren } from '../child-setup.js';
+
+const dhName = (g: number): string => transformName({ type: TransformType.DH, id: g });
+
+export class IkeRekey implements Task {
+  readonly type = 'IKE_REKEY' as const;
+  readonly exchange = ExchangeType.CREATE_CHILD_SA;
+  private fresh?: IkeSa;
+  private dh?: DhKeyPair;
+  private myNonce: Buffer = Buffer.alloc(0);
+  private request?: InMessage;
+  group?: number;
+
+  constructor(private readonly sa: IkeSa, readonly initiator: boolean) {}
+
+  build(out: OutMessage): TaskStatus {
+    return this.initiator ? this.buildI(out) : this.buildR(out);
+  }
+
+  process(msg: InMessage): TaskStatus {
+    if (!this.initiator) {
+      this.request = msg;
+      return 'NEED_MORE';
+    }
+    return this.processI(msg);
+  }
+
+  private buildI(out: OutMessage): TaskStatus {
+    const old = this.sa;
+    if (old.state !== 'ESTABLISHED') return 'SUCCESS';
+    old.state = 'REKEYING';
+    const fresh = (this.fresh = new IkeSa(old.svc, old.config, true, old.local, old.remote, old.svc.random.bytes(8)));
+    old.log.ike(1, `initiating IKE_SA ${fresh.label} to ${old.remote.address}`);
+    const group = this.group ?? firstDhGroup(old.config.proposals);
+    this.dh = generateDh(group);
+    this.myNonce = old.svc.random.bytes(NONCE_SIZE);
+    const proposals = [...old.config.proposals].sort((a, b) => Number(hasDhGroup([b], group)) - Number(hasDhGroup([a], group)));
+    out.add(
+      { type: PayloadType.SA, proposals: proposals.map((p, i) => ({ ...p, num: i + 1, spi: fresh.spiI })) },
+      { type: PayloadType.NONCE, data: this.myNonce },
+      { type: PayloadType.KE, group, data: this.dh.publicKey },
+    );
+    return 'NEED_MORE';
+  }
+
+  private retryLater(): TaskStatus {
+    const old = this.sa;
+    old.state = 'ESTABLISHED';
+    const retry = 15 - Math.floor(Math.random() * 10);
+    old.log.ike(1, `IKE_SA rekeying failed, trying again in ${retry} seconds`);
+    old.setTimer('ike-rekey', retry * 1000, () => {
+      if (old.state !== 'ESTABLISHED') return;
+      old.manager.queue(new IkeRekey(old, true));
+      old.manager.initiate();
+    });
+    return 'SUCCESS';
+  }
+
+  private processI(msg: InMessage): TaskStatus {
+    const old = this.sa;
+    for (const n of findAll<NotifyPayload>(msg, PayloadType.NOTIFY)) {
+      if (n.notifyType === Notify.INVALID_KE_PAYLOAD && n.data.length >= 2 && this.group === undefined) {
+        const want = n.data.readUInt16BE(0);
+        old.log.ike(1, `peer didn't accept DH group ${dhName(this.dh!.group)}, it requested ${dhName(want)}`);
+        old.state = 'ESTABLISHED';
+        const again = new IkeRekey(old, true);
+        again.group = want;
+        old.manager.queueFirst(again);
+        return 'SUCCESS';
+      }
+      if (n.notifyType <= NOTIFY_ERROR_MAX) {
+        old.log.ike(1, `received ${notifyLongName(n.notifyType)} notify error`);
+        return this.retryLater();
+      }
+    }
+    const saP = find<SaPayload>(msg, PayloadType.SA);
+    const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
+    const ke = find<KePayload>(msg, PayloadType.KE);
+    const chosen = saP && saP.proposals.length === 1 ? selectProposal(old.config.proposals, saP.proposals) : undefined;
+    if (!chosen || chosen.spi.length !== 8 || !nonce || !ke || ke.group !== this.dh!.group) {
+      old.log.ike(1, 'invalid IKE_SA rekey response');
+      return this.retryLater();
+    }
+    old.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
+    const fresh = this.fresh!;
+    fresh.spiR = chosen.spi;
+    this.finish(fresh, chosen, this.dh!.computeSecret(ke.data), this.myNonce, nonce.data);
+    old.manager.queueFirst(new IkeDelete(old, true));
+    return 'SUCCESS';
+  }
+
+  /** Keys, state, timers and CHILD_SAs of the new IKE_SA; then charon's "rekeyed between" line. */
+  private finish(fresh: IkeSa, chosen: Proposal, gir: Buffer, ni: Buffer, nr: Buffer): void {
+    const old = this.sa;
+    const suite = suiteOf(chosen);
+    fresh.ni = ni;
+    fresh.nr = nr;
+    fresh.setKeys(suite, chosen, deriveRekeyedIkeKeys(suite, old.suite!.prf, old.keys!.skD, gir, ni, nr, fresh.spiI, fresh.spiR));
+    fresh.localId = old.localId;
+    fresh.remoteId = old.remoteId;
+    fresh.natLocal = old.natLocal;
+    fresh.natRemote = old.natRemote;
+    fresh.peerMobike = old.peerMobike;
+    fresh.lastInbound = old.lastInbound;
+    fresh.state = 'ESTABLISHED';
+    fresh.establishedAt = Date.now();
+    old.svc.registerSa(fresh);
+    startIkeTimers(fresh);
+    old.log.ike(0, `IKE_SA ${fresh.label} rekeyed between ${fresh.between}`);
+    moveChildren(old, fresh);
+    old.state = 'REKEYED';
+  }
+
+  private buildR(out: OutMessage): TaskStatus {
+    const old = this.sa;
+    const msg = this.request!;
+    const fail = (t: number, data: Buffer = Buffer.alloc(0)): TaskStatus => {
+      out.add({ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType: t, data });
+      return 'SUCCESS';
+    };
+    old.log.ike(1, `${old.remote.address} is initiating an IKE_SA`);
+    if (old.state !== 'ESTABLISHED') return fail(Notify.TEMPORARY_FAILURE);
+    const saP = find<SaPayload>(msg, PayloadType.SA);
+    const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
+    const ke = find<KePayload>(msg, PayloadType.KE);
+    if (!saP || !nonce || !ke) return fail(Notify.INVALID_SYNTAX);
+    const received = saP.proposals.filter((p) => p.protocol === ProtocolId.IKE && p.spi.length === 8);
+    const chosen = selectProposal(old.config.proposals, received);
+    if (!chosen) {
+      old.log.cfg(1, `received proposals: ${received.map(proposalToString).join(', ')}`);
+      old.log.cfg(1, `configured proposals: ${old.config.proposals.map(proposalToString).join(', ')}`);
+      old.log.ike(1, 'received proposals unacceptable');
+      return fail(Notify.NO_PROPOSAL_CHOSEN);
+    }
+    old.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
+    const group = transformOf(chosen, TransformType.DH)?.id ?? 0;
+    if (ke.group !== group) {
+      old.log.ike(1, `DH group ${dhName(ke.group)} unacceptable, requesting ${dhName(group)}`);
+      const data = Buffer.alloc(2);
+      data.writeUInt16BE(group);
+      return fail(Notify.INVALID_KE_PAYLOAD, data);
+    }
+    const fresh = (this.fresh = new IkeSa(old.svc, old.config, false, old.local, old.remote, chosen.spi));
+    fresh.spiR = old.svc.random.bytes(8);
+    this.dh = generateDh(group);
+    this.myNonce = old.svc.random.bytes(NONCE_SIZE);
+    this.finish(fresh, chosen, this.dh.computeSecret(ke.data), nonce.data, this.myNonce);
+    out.add(
+      { type: PayloadType.SA, proposals: [{ ...chosen, spi: fresh.spiR }] },
+      { type: PayloadType.NONCE, data: this.myNonce },
+      { type: PayloadType.KE, group, data: this.dh.publicKey },
+    );
+    return 'SUCCESS';
+  }
+}
