@@ -16,7 +16,8 @@ const USAGE = `usage: ikelab <verb> [options]
   rekey (--ike NAME | --child NAME) [--config FILE | --socket PATH]
   list-sas [--json] [--config FILE | --socket PATH]
   load [--config FILE] [--socket PATH]  reload the configuration into a running daemon
-  stats [--config FILE | --socket PATH]`;
+  stats [--config FILE | --socket PATH]
+  fault --mode silent|normal [--ike NAME]   stop answering (a dead peer for DPD tests) / resume`;
 
 type Opts = Record<string, string | boolean>;
 
@@ -67,6 +68,11 @@ async function main(argv: string[]): Promise<number> {
     case 'terminate': {
       if (!str('child') && !str('ike')) throw new UsageError(`${verb} needs --child NAME or --ike NAME`);
       const r = await controlCall(socketPath(opts), verb, { child: str('child'), ike: str('ike') });
+      console.log(JSON.stringify(r));
+      return 0;
+    }
+    case 'fault': {
+      const r = await controlCall(socketPath(opts), 'fault', { mode: str('mode'), ike: str('ike') });
       console.log(JSON.stringify(r));
       return 0;
     }

@@ -206,6 +206,21 @@ export class Daemon {
     throw new ControlError('rekey needs --ike NAME or --child NAME');
   }
 
+  /**
+   * Failure reproduction: 'silent' makes this daemon a dead peer for the named connection (or all): received
+   * messages are dropped before processing, so nothing is answered; 'normal' undoes it.
+   */
+  setFault(mode: 'silent' | 'normal', ike?: string): string {
+    if (ike) this.connection(ike);
+    const match = (sa: IkeSa) => !ike || sa.name === ike;
+    if (mode === 'normal') {
+      this.faults.beforeProcess = undefined;
+      return 'normal';
+    }
+    this.faults.beforeProcess = (sa) => !match(sa);
+    return `silent${ike ? ` for ${ike}` : ''}`;
+  }
+
   listSas(): SaJson[] {
     return this.table.list().filter((s) => s.state !== 'DESTROYING').map((s) => describeSa(s, this.timers.now()));
   }

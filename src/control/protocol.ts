@@ -1,7 +1,7 @@
 // Control socket protocol: one JSON object per line each way. Request { id, cmd, args }, reply { id, ok, result | error }.
 export interface ControlRequest {
   id: number;
-  cmd: 'initiate' | 'terminate' | 'rekey' | 'list-sas' | 'load' | 'stats' | 'ping';
+  cmd: 'initiate' | 'terminate' | 'rekey' | 'fault' | 'list-sas' | 'load' | 'stats' | 'ping';
   args: Record<string, string | boolean | undefined>;
 }
 

@@ -66,6 +66,11 @@ export class ControlServer {
           return { id, ok: true, result: { terminated: this.daemon.terminate(str('ike'), str('child')) } };
         case 'rekey':
           return { id, ok: true, result: { rekeying: this.daemon.rekey(str('ike'), str('child')) } };
+        case 'fault': {
+          const mode = str('mode');
+          if (mode !== 'silent' && mode !== 'normal') return { id, ok: false, error: "fault needs --mode silent|normal" };
+          return { id, ok: true, result: { fault: this.daemon.setFault(mode, str('ike')) } };
+        }
         case 'list-sas':
           return { id, ok: true, result: this.daemon.listSas() };
         case 'stats':

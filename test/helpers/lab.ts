@@ -644,6 +644,7 @@ export class Lab {
   private nsCreated: string[] = [];
   private destroyed = false;
   private charonStarts = { s: 0, k: 0 };
+  private ikelabStarts = 0;
 
   private constructor(dir: string, id: string, tag: string, opts: LabOptions) {
     this.dir = dir;
@@ -880,7 +881,9 @@ export class Lab {
     if (this.destroyed) throw new Error('lab destroyed');
     if (!fs.existsSync(IKELAB_CLI)) throw new Error(`${IKELAB_CLI} missing: run \`npm run build\` first`);
     const configPath = path.join(this.dir, 'k', 'ikelab.yaml');
-    const logPath = path.join(this.dir, 'k', 'ikelab.log');
+    // a fresh log per start: each test's assertions and logdiff see only that daemon's lines
+    const n = ++this.ikelabStarts;
+    const logPath = path.join(this.dir, 'k', n === 1 ? 'ikelab.log' : `ikelab.${n}.log`);
     fs.writeFileSync(configPath, yamlText);
     const proc = new Spawned(
       'ip',
