@@ -17,7 +17,8 @@ const USAGE = `usage: ikelab <verb> [options]
   list-sas [--json] [--config FILE | --socket PATH]
   load [--config FILE] [--socket PATH]  reload the configuration into a running daemon
   stats [--config FILE | --socket PATH]
-  fault --mode silent|normal [--ike NAME]   stop answering (a dead peer for DPD tests) / resume`;
+  fault --mode silent|delay|normal [--ms N] [--ike NAME]
+                                      stop answering (dead peer), hold inbound messages N ms, or resume`;
 
 type Opts = Record<string, string | boolean>;
 
@@ -72,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'fault': {
-      const r = await controlCall(socketPath(opts), 'fault', { mode: str('mode'), ike: str('ike') });
+      const r = await controlCall(socketPath(opts), 'fault', { mode: str('mode'), ike: str('ike'), ms: str('ms') });
       console.log(JSON.stringify(r));
       return 0;
     }

@@ -208,14 +208,22 @@ export class Daemon {
 
   /**
    * Failure reproduction: 'silent' makes this daemon a dead peer for the named connection (or all): received
-   * messages are dropped before processing, so nothing is answered; 'normal' undoes it.
+   * messages are dropped before processing, so nothing is answered; 'delay' holds every received datagram for
+   * delayMs; 'normal' undoes both.
    */
-  setFault(mode: 'silent' | 'normal', ike?: string): string {
+  setFault(mode: 'silent' | 'normal' | 'delay', ike?: string, delayMs = 0): string {
     if (ike) this.connection(ike);
     const match = (sa: IkeSa) => !ike || sa.name === ike;
     if (mode === 'normal') {
       this.faults.beforeProcess = undefined;
+      this.dispatcher.delayMs = 0;
       return 'normal';
+    }
+    if (mode === 'delay') {
+      // Holding inbound messages lets a test start its own exchange while the peer's request is in flight:
+      // the way to drive a real strongSwan into rekey collisions (RFC 7296 2.8.1).
+      this.dispatcher.delayMs = delayMs;
+      return `delay ${delayMs} ms`;
     }
     this.faults.beforeProcess = (sa) => !match(sa);
     return `silent${ike ? ` for ${ike}` : ''}`;

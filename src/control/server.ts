@@ -68,8 +68,10 @@ export class ControlServer {
           return { id, ok: true, result: { rekeying: this.daemon.rekey(str('ike'), str('child')) } };
         case 'fault': {
           const mode = str('mode');
-          if (mode !== 'silent' && mode !== 'normal') return { id, ok: false, error: "fault needs --mode silent|normal" };
-          return { id, ok: true, result: { fault: this.daemon.setFault(mode, str('ike')) } };
+          if (mode !== 'silent' && mode !== 'normal' && mode !== 'delay') return { id, ok: false, error: 'fault needs --mode silent|delay|normal' };
+          const ms = Number(str('ms') ?? 0);
+          if (mode === 'delay' && !(ms > 0 && ms <= 60_000)) return { id, ok: false, error: 'fault --mode delay needs --ms N (1..60000)' };
+          return { id, ok: true, result: { fault: this.daemon.setFault(mode, str('ike'), ms) } };
         }
         case 'list-sas':
           return { id, ok: true, result: this.daemon.listSas() };

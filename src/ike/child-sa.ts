@@ -22,6 +22,10 @@ export interface ChildCounters {
   integrityFailures: number;
   replayDrops: number;
   lastInbound?: number;
+  /** ESP packets from this peer with an SPI no installed SA has (userspace ESP, src/ipsec). */
+  invalidSpi?: number;
+  /** ESP packets that were authentic but malformed (bad padding, inner packet), or too short to parse. */
+  malformed?: number;
 }
 
 export class ChildSa {
@@ -42,6 +46,10 @@ export class ChildSa {
   outboundActive = true;
   /** The CHILD_SA that replaced this one in a rekey. */
   successor?: ChildSa;
+  /** Set on an old CHILD_SA when the peer rekeyed it while our own rekey of it was in flight (RFC 7296 2.8.1). */
+  passiveRekey?: ChildSa;
+  /** Lower of the two nonces of the exchange that created this CHILD_SA in a rekey (collision rule). */
+  lowerNonce?: Buffer;
   /** Our reqid: stays the same across rekeys of one CHILD_SA, like charon's. */
   reqid = 0;
   counters: ChildCounters = { bytesIn: 0, packetsIn: 0, bytesOut: 0, packetsOut: 0, integrityFailures: 0, replayDrops: 0 };

@@ -68,7 +68,6 @@ export function installChild(sa: IkeSa, child: ChildSa, rekey?: { old: ChildSa; 
     sa.log.ike(0, established(child));
     return;
   }
-  rekey.old.successor = child;
   sa.log.ike(0, `inbound ${established(child)}`);
   if (rekey.outboundNow) sa.log.ike(0, `outbound ${established(child)}`);
 }
@@ -90,3 +89,6 @@ export function moveChildren(from: IkeSa, to: IkeSa): void {
     rescheduleChildTimers(to, c);
   }
 }
+
+/** RFC 7296 2.8.1: of two colliding rekeys, the exchange holding the lowest nonce created the redundant SA. */
+export const lowerOf = (a: Buffer, b: Buffer): Buffer => (Buffer.compare(a, b) <= 0 ? a : b);

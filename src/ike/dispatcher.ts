@@ -27,7 +27,19 @@ export class Dispatcher {
 
   constructor(private readonly svc: IkeServices, private readonly table: SaTable, private readonly log: Logger) {}
 
+  /** Fault injection: hold every received datagram this long before processing (order is kept). */
+  delayMs = 0;
+
   handle(d: IkeDatagram): void {
+    if (this.delayMs > 0) {
+      const copy = { ...d, data: Buffer.from(d.data) };
+      setTimeout(() => this.handleNow(copy), this.delayMs).unref?.();
+      return;
+    }
+    this.handleNow(d);
+  }
+
+  private handleNow(d: IkeDatagram): void {
     this.counters.received++;
     try {
       this.dispatch(d);

@@ -49,6 +49,8 @@ export class IkeSa {
   /** Peer announced features we track. */
   peerMobike = false;
   readonly children: ChildSa[] = [];
+  /** The IKE_SA the peer created by rekeying this one while our own rekey was in flight (RFC 7296 2.8.1). */
+  passiveRekey?: { sa: IkeSa; lowerNonce: Buffer };
   establishedAt?: number;
   rekeyAt?: number;
   expireAt?: number;

@@ -8,7 +8,7 @@ import { ExchangeType, Notify, NOTIFY_ERROR_MAX, PayloadType, ProtocolId, Transf
 import { notifyLongName, proposalToString, transformName } from '../../wire/names.js';
 import type { KePayload, NoncePayload, NotifyPayload, SaPayload, TsPayload } from '../../wire/types.js';
 import { spiHex, type ChildSa } from '../child-sa.js';
-import { allocateSpi, installChild, keyChild, newChild } from '../child-setup.js';
+import { allocateSpi, installChild, keyChild, lowerOf, newChild } from '../child-setup.js';
 import type { IkeSa } from '../ike-sa.js';
 import { firstDhGroup, selectProposal, transformOf } from '../proposal-select.js';
 import { isSubset, narrow } from '../ts-narrow.js';
@@ -124,8 +124,19 @@ export class ChildRekey implements Task {
     child.localTs = tsi.selectors;
     child.remoteTs = tsr.selectors;
     keyChild(sa, child, chosen, this.myNonce, nonce.data, true, gir);
+    child.lowerNonce = lowerOf(this.myNonce, nonce.data);
     installChild(sa, child, { old, outboundNow: true });
     old.state = 'REKEYED';
+    const passive = old.passiveRekey;
+    if (passive && sa.children.includes(passive) && Buffer.compare(child.lowerNonce, passive.lowerNonce!) < 0) {
+      // We lost: our new SA is the redundant one. The peer deletes the old SA, which moves outbound to its SA.
+      sa.log.ike(1, `CHILD_SA rekey collision lost, deleting redundant child ${child.label}`);
+      old.successor = passive;
+      sa.manager.queueFirst(new ChildDelete(sa, true, [child]));
+      return 'SUCCESS';
+    }
+    if (passive) sa.log.ike(1, `CHILD_SA rekey collision won, deleting old child ${old.label}`);
+    old.successor = child;
     sa.manager.queueFirst(new ChildDelete(sa, true, [old]));
     return 'SUCCESS';
   }
@@ -141,10 +152,16 @@ export class ChildRekey implements Task {
       return 'SUCCESS';
     };
     if (!old) {
-      sa.log.ike(1, `CHILD_SA ${rekey ? spiHex(rekey.spi) : ''} to rekey not found`);
+      sa.log.ike(1, `unable to rekey, ESP CHILD_SA with SPI ${rekey ? spiHex(rekey.spi) : '?'} not found`);
       return fail(Notify.CHILD_SA_NOT_FOUND);
     }
+    if (old.state === 'DELETING' || old.state === 'REKEYED' || old.successor) {
+      sa.log.ike(1, `unable to rekey CHILD_SA ${old.label}, we are deleting it`);
+      return fail(Notify.TEMPORARY_FAILURE);
+    }
     this.old = old;
+    const collision = old.state === 'REKEYING';
+    if (collision) sa.log.ike(1, `detected rekey collision for CHILD_SA ${old.label}`);
     const saP = find<SaPayload>(msg, PayloadType.SA);
     const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
     const tsi = find<TsPayload>(msg, PayloadType.TSi);
@@ -186,8 +203,14 @@ export class ChildRekey implements Task {
       gir = dh.computeSecret(Buffer.from(theirKe!.data));
     }
     keyChild(sa, child, chosen, nonce.data, this.myNonce, false, gir);
+    child.lowerNonce = lowerOf(nonce.data, this.myNonce);
     installChild(sa, child, { old, outboundNow: false });
-    old.state = 'REKEYED';
+    if (collision) {
+      old.passiveRekey = child; // our own rekey task decides when its response arrives
+    } else {
+      old.state = 'REKEYED';
+      old.successor = child;
+    }
     out.add({ type: PayloadType.SA, proposals: [{ ...chosen, spi: child.spiIn }] }, { type: PayloadType.NONCE, data: this.myNonce });
     if (this.dh) out.add({ type: PayloadType.KE, group, data: this.dh.publicKey });
     out.add({ type: PayloadType.TSi, selectors: remoteTs }, { type: PayloadType.TSr, selectors: localTs });

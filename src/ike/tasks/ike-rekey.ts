@@ -12,7 +12,7 @@ import { hasDhGroup, firstDhGroup, selectProposal, transformOf } from '../propos
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
 import { IkeDelete } from './ike-delete.js';
 import { NONCE_SIZE, suiteOf } from './ike-init.js';
-import { moveChildren } from '../child-setup.js';
+import { lowerOf, moveChildren } from '../child-setup.js';
 
 const dhName = (g: number): string => transformName({ type: TransformType.DH, id: g });
 
@@ -98,13 +98,26 @@ export class IkeRekey implements Task {
     old.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
     const fresh = this.fresh!;
     fresh.spiR = chosen.spi;
-    this.finish(fresh, chosen, this.dh!.computeSecret(ke.data), this.myNonce, nonce.data);
+    const passive = old.passiveRekey;
+    const mine = lowerOf(this.myNonce, nonce.data);
+    const lost = passive !== undefined && passive.sa.state === 'ESTABLISHED' && Buffer.compare(mine, passive.lowerNonce) < 0;
+    this.finish(fresh, chosen, this.dh!.computeSecret(ke.data), this.myNonce, nonce.data, !lost);
+    if (lost) {
+      // Our new IKE_SA is redundant: delete it; the CHILD_SAs live on in the peer's; the peer deletes the old one.
+      old.log.ike(1, `IKE_SA rekey collision lost, deleting redundant IKE_SA ${fresh.label}`);
+      moveChildren(old, passive.sa);
+      old.state = 'REKEYED';
+      fresh.manager.queue(new IkeDelete(fresh, true));
+      fresh.manager.initiate();
+      return 'SUCCESS';
+    }
+    if (passive) old.log.ike(1, `IKE_SA rekey collision won, waiting for delete for redundant IKE_SA ${passive.sa.label}`);
     old.manager.queueFirst(new IkeDelete(old, true));
     return 'SUCCESS';
   }
 
   /** Keys, state, timers and CHILD_SAs of the new IKE_SA; then charon's "rekeyed between" line. */
-  private finish(fresh: IkeSa, chosen: Proposal, gir: Buffer, ni: Buffer, nr: Buffer): void {
+  private finish(fresh: IkeSa, chosen: Proposal, gir: Buffer, ni: Buffer, nr: Buffer, takeChildren = true): void {
     const old = this.sa;
     const suite = suiteOf(chosen);
     fresh.ni = ni;
@@ -121,8 +134,10 @@ export class IkeRekey implements Task {
     old.svc.registerSa(fresh);
     startIkeTimers(fresh);
     old.log.ike(0, `IKE_SA ${fresh.label} rekeyed between ${fresh.between}`);
-    moveChildren(old, fresh);
-    old.state = 'REKEYED';
+    if (takeChildren) {
+      moveChildren(old, fresh);
+      old.state = 'REKEYED';
+    }
   }
 
   private buildR(out: OutMessage): TaskStatus {
@@ -133,7 +148,9 @@ export class IkeRekey implements Task {
       return 'SUCCESS';
     };
     old.log.ike(1, `${old.remote.address} is initiating an IKE_SA`);
-    if (old.state !== 'ESTABLISHED') return fail(Notify.TEMPORARY_FAILURE);
+    const collision = old.state === 'REKEYING';
+    if (collision) old.log.ike(1, 'detected IKE_REKEY collision with IKE_REKEY');
+    else if (old.state !== 'ESTABLISHED') return fail(Notify.TEMPORARY_FAILURE);
     const saP = find<SaPayload>(msg, PayloadType.SA);
     const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
     const ke = find<KePayload>(msg, PayloadType.KE);
@@ -158,7 +175,9 @@ export class IkeRekey implements Task {
     fresh.spiR = old.svc.random.bytes(8);
     this.dh = generateDh(group);
     this.myNonce = old.svc.random.bytes(NONCE_SIZE);
-    this.finish(fresh, chosen, this.dh.computeSecret(ke.data), nonce.data, this.myNonce);
+    // In a collision our own rekey task decides, when its response arrives, which new IKE_SA survives.
+    this.finish(fresh, chosen, this.dh.computeSecret(ke.data), nonce.data, this.myNonce, !collision);
+    if (collision) old.passiveRekey = { sa: fresh, lowerNonce: lowerOf(nonce.data, this.myNonce) };
     out.add(
       { type: PayloadType.SA, proposals: [{ ...chosen, spi: fresh.spiR }] },
       { type: PayloadType.NONCE, data: this.myNonce },
