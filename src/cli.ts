@@ -17,6 +17,9 @@ const USAGE = `usage: ikelab <verb> [options]
   list-sas [--json] [--config FILE | --socket PATH]
   load [--config FILE] [--socket PATH]  reload the configuration into a running daemon
   stats [--config FILE | --socket PATH]
+  ping --child NAME --dst ADDR [--src ADDR] [--count N] [--size BYTES] [--interval MS]
+                                      ICMP echo through the CHILD_SA from ikelab's virtual host
+  ipsec-sa [--config FILE | --socket PATH]   IOS-like 'show crypto ipsec sa' counters
   fault --mode silent|delay|normal [--ms N] [--ike NAME]
                                       stop answering (dead peer), hold inbound messages N ms, or resume`;
 
@@ -41,6 +44,19 @@ function parseArgs(argv: string[]): { verb?: string; opts: Opts } {
 }
 
 class UsageError extends Error {}
+
+/** The summary ping(8) prints. */
+function formatPing(dst: string, child: string, size: number, r: { sent: number; received: number; rttsMs: number[] }): string {
+  const lines = [`PING ${dst} through CHILD_SA ${child}: ${size} data bytes`];
+  r.rttsMs.forEach((t, i) => lines.push(`${size + 8} bytes from ${dst}: time=${t.toFixed(3)} ms (reply ${i + 1})`));
+  const loss = r.sent ? Math.round((100 * (r.sent - r.received)) / r.sent) : 0;
+  lines.push(`--- ${dst} ping statistics ---`, `${r.sent} packets transmitted, ${r.received} received, ${loss}% packet loss`);
+  if (r.rttsMs.length) {
+    const min = Math.min(...r.rttsMs), max = Math.max(...r.rttsMs), avg = r.rttsMs.reduce((a, b) => a + b, 0) / r.rttsMs.length;
+    lines.push(`rtt min/avg/max = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)} ms`);
+  }
+  return lines.join('\n');
+}
 
 function socketPath(o: Opts): string {
   if (typeof o.socket === 'string') return o.socket;
@@ -77,6 +93,19 @@ async function main(argv: string[]): Promise<number> {
       console.log(JSON.stringify(r));
       return 0;
     }
+    case 'ping': {
+      const dst = str('dst');
+      const child = str('child');
+      if (!child || !dst) throw new UsageError('ping needs --child NAME and --dst ADDRESS');
+      const count = str('count') ?? '3';
+      const size = str('size') ?? '56';
+      const r = (await controlCall(socketPath(opts), 'ping', { child, dst, src: str('src'), count, size, interval: str('interval') }, 120_000)) as { sent: number; received: number; rttsMs: number[] };
+      console.log(formatPing(dst, child, Number(size), r));
+      return r.received === r.sent ? 0 : 1;
+    }
+    case 'ipsec-sa':
+      console.log(await controlCall(socketPath(opts), 'ipsec-sa'));
+      return 0;
     case 'list-sas': {
       const sas = (await controlCall(socketPath(opts), 'list-sas')) as SaJson[];
       console.log(opts.json ? JSON.stringify(sas, null, 2) : formatSasText(sas));

@@ -1,6 +1,10 @@
 // The composition root: config + sockets + SA table + dispatcher + control. The daemon is also the control
 // API's implementation (initiate, terminate, list-sas, reload), so the CLI and tests drive the same object.
 import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { UserspaceBackend } from './ipsec/userspace-backend.js';
+import { XfrmBackend, type Exec } from './ipsec/xfrm-backend.js';
+import type { PingOptions, PingResult } from './ipsec/ping.js';
 import type { ConnectionConfig, IkelabConfig } from './config/types.js';
 import { systemRandom, type RandomSource } from './crypto/random.js';
 import type { Logger } from './log/logger.js';
@@ -21,8 +25,14 @@ import { describeSa, type SaJson } from './control/sa-json.js';
 
 export class ControlError extends Error {}
 
-/** Logs what would be installed; the ESP engine (src/ipsec) replaces it. */
+/** daemon.ipsec_backend = none: IKE only, CHILD_SAs are negotiated but carry nothing. */
 export const nullBackend: ChildSaBackend = { install() {}, remove() {} };
+
+/** `ip xfrm ...` for the xfrm backend, run without a shell. */
+const runIp: Exec = (argv) =>
+  new Promise((resolve, reject) =>
+    execFile(argv[0]!, argv.slice(1), { timeout: 10_000 }, (err, _out, stderr) => (err ? reject(new Error(stderr.trim() || err.message)) : resolve())),
+  );
 
 export interface DaemonOptions {
   log: Logger;
@@ -31,6 +41,7 @@ export interface DaemonOptions {
   backend?: ChildSaBackend;
   /** Replace the UDP transport (tests wire two daemons back to back). */
   sendIke?: (data: Buffer, from: Endpoint, to: Endpoint) => void;
+  sendEsp?: (packet: Buffer, from: Endpoint, to: Endpoint) => void;
 }
 
 export class Daemon {
@@ -43,9 +54,19 @@ export class Daemon {
   private childIds = 0;
   readonly svc: IkeServices;
 
+  /** The userspace ESP engine when daemon.ipsec_backend is 'userspace' (ping, IOS view, ESP input). */
+  readonly esp?: UserspaceBackend;
+
   constructor(private cfg: IkelabConfig, private readonly opts: DaemonOptions) {
     this.timers = new TimerQueue(opts.clock ?? new SystemClock());
     const self = this;
+    let backend = opts.backend;
+    if (!backend && cfg.daemon.ipsecBackend === 'userspace') {
+      this.esp = new UserspaceBackend({ sendEsp: (p, from, to) => (opts.sendEsp ? opts.sendEsp(p, from, to) : self.transport?.sendEsp(p, from, to)) }, opts.log);
+      backend = this.esp;
+    } else if (!backend && cfg.daemon.ipsecBackend === 'xfrm') {
+      backend = new XfrmBackend(runIp, opts.log);
+    }
     this.svc = {
       log: opts.log,
       timers: this.timers,
@@ -60,7 +81,10 @@ export class Daemon {
       unregisterSa: (sa) => self.table.remove(sa),
       findConnection: (local, remote) => self.findConnection(local, remote),
       hasSaWithPeer: (sa) => self.table.list().some((o) => o !== sa && o.state === 'ESTABLISHED' && o.remote.address === sa.remote.address),
-      childBackend: opts.backend ?? nullBackend,
+      childBackend: backend ?? nullBackend,
+      // userspace ESP only travels in UDP: make the peer encapsulate, as charon's kernel-libipsec does
+      forceEncap: cfg.daemon.ipsecBackend === 'userspace',
+      sendKeepalive: (sa) => (opts.sendIke ? undefined : self.transport?.sendKeepalive(sa.local, sa.remote)),
       faults: this.faults,
       initiateConnection: (name, child) => {
         try {
@@ -82,6 +106,7 @@ export class Daemon {
       const d = this.cfg.daemon;
       this.transport = new UdpTransport({ listen: d.listen, port: d.port, nattPort: d.nattPort }, {
         ike: (dg) => this.dispatcher.handle(dg),
+        esp: (packet, local, remote) => this.esp?.receive(packet, local, remote),
         error: (m) => this.opts.log.log('NET', 1, m),
       });
       await this.transport.start();
@@ -94,6 +119,22 @@ export class Daemon {
     for (const c of this.cfg.connections) {
       for (const ch of c.children) if (ch.startAction === 'start') this.initiate(c.name, ch.name);
     }
+  }
+
+  /** ESP-in-UDP entry for in-process wiring (tests). */
+  receiveEsp(packet: Buffer, local: Endpoint, remote: Endpoint): void {
+    this.esp?.receive(packet, local, remote);
+  }
+
+  /** ikelab ping: ICMP echo through a CHILD_SA from the virtual host. */
+  async ping(o: PingOptions): Promise<PingResult> {
+    if (!this.esp) throw new ControlError('ping needs daemon.ipsec_backend: userspace');
+    return this.esp.ping(o);
+  }
+
+  ipsecSaView(): string {
+    if (!this.esp) throw new ControlError('the IOS view needs daemon.ipsec_backend: userspace');
+    return this.esp.ipsecSaView();
   }
 
   /** Datagram entry for in-process wiring (tests). */
@@ -240,7 +281,7 @@ export class Daemon {
   }
 
   stats() {
-    return { sas: this.table.size, timers: this.timers.size, dispatcher: this.dispatcher.counters, transport: this.transport?.counters };
+    return { sas: this.table.size, timers: this.timers.size, dispatcher: this.dispatcher.counters, transport: this.transport?.counters, esp: this.esp?.counters };
   }
 
   async stop(): Promise<void> {

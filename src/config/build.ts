@@ -56,6 +56,8 @@ function buildDaemon(raw: RawConfig, fail: Fail): DaemonConfig {
     port,
     nattPort,
     controlSocket: d.control_socket ?? join(tmpdir(), 'ikelab.sock'),
+    ipsecBackend: d.ipsec_backend ?? 'userspace',
+    keepAlive: d.keep_alive ?? 20,
     retransmit: {
       timeout: r.timeout ?? 4.0,
       base: r.base ?? 1.8,

@@ -87,6 +87,8 @@ const daemon = section('daemon', {
   port: opt(parsePort),
   natt_port: opt(parsePort),
   control_socket: opt((v) => parseString(v, 'a unix socket path')),
+  ipsec_backend: opt(parseEnum(['userspace', 'xfrm', 'none'] as const)),
+  keep_alive: duration,
   retransmit,
   log,
 }).optional();

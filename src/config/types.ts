@@ -36,6 +36,13 @@ export interface DaemonConfig {
   nattPort: number;
   /** Unix socket of the control interface, default `${os.tmpdir()}/ikelab.sock`. */
   controlSocket: string;
+  /**
+   * Where CHILD_SAs go: 'userspace' (ESP-in-UDP engine, the default: works without kernel ESP, forces UDP
+   * encapsulation like charon's kernel-libipsec), 'xfrm' (Linux kernel via `ip xfrm`), 'none' (IKE only).
+   */
+  ipsecBackend: 'userspace' | 'xfrm' | 'none';
+  /** Seconds between NAT-T keepalives when behind a NAT or encapsulating (charon keep_alive, default 20). */
+  keepAlive: number;
   retransmit: RetransmitConfig;
   log: LogConfig;
 }

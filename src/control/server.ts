@@ -39,12 +39,15 @@ export class ControlServer {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        sock.write(JSON.stringify(this.handle(line)) + '\n');
+        void Promise.resolve(this.handle(line)).then((reply) => {
+          if (!sock.destroyed) sock.write(JSON.stringify(reply) + '\n');
+        });
       }
     });
   }
 
-  handle(line: string): ControlReply {
+  /** Synchronous for every command but ping, which waits for its replies. */
+  handle(line: string): ControlReply | Promise<ControlReply> {
     let req: ControlRequest;
     try {
       req = JSON.parse(line);
@@ -56,8 +59,8 @@ export class ControlServer {
     const str = (k: string): string | undefined => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
     try {
       switch (req.cmd) {
-        case 'ping':
-          return { id, ok: true, result: 'pong' };
+        case 'hello':
+          return { id, ok: true, result: 'ikelab' };
         case 'initiate': {
           const sa = this.daemon.initiate(str('ike'), str('child'));
           return { id, ok: true, result: { ike: sa.name, uniqueId: sa.uniqueId, state: sa.state } };
@@ -75,6 +78,20 @@ export class ControlServer {
         }
         case 'list-sas':
           return { id, ok: true, result: this.daemon.listSas() };
+        case 'ipsec-sa':
+          return { id, ok: true, result: this.daemon.ipsecSaView() };
+        case 'ping': {
+          const child = str('child');
+          const dst = str('dst');
+          if (!child || !dst) return { id, ok: false, error: 'ping needs --child NAME and --dst ADDRESS' };
+          const num = (k: string, d: number) => (str(k) !== undefined ? Number(str(k)) : d);
+          const count = num('count', 3);
+          const size = num('size', 56);
+          if (!(count >= 1 && count <= 10_000) || !(size >= 0 && size <= 65_000)) return { id, ok: false, error: 'ping: --count 1..10000, --size 0..65000' };
+          return this.daemon
+            .ping({ child, dst, src: str('src'), count, size, intervalMs: num('interval', 200), timeoutMs: num('timeout', 2000) })
+            .then((result): ControlReply => ({ id, ok: true, result }), (e: Error): ControlReply => ({ id, ok: false, error: e.message }));
+        }
         case 'stats':
           return { id, ok: true, result: this.daemon.stats() };
         case 'load': {

@@ -48,6 +48,8 @@ export class IkeSa {
   natRemote = false;
   /** Peer announced features we track. */
   peerMobike = false;
+  /** SET_WINDOW_SIZE from the peer (RFC 7296 2.3); we use a window of 1 ourselves. */
+  peerWindow = 1;
   readonly children: ChildSa[] = [];
   /** The IKE_SA the peer created by rekeying this one while our own rekey was in flight (RFC 7296 2.8.1). */
   passiveRekey?: { sa: IkeSa; lowerNonce: Buffer };

@@ -27,19 +27,36 @@ export function startIkeTimers(sa: IkeSa): void {
     });
   }
   scheduleDpd(sa);
+  scheduleKeepalive(sa);
 }
 
-/** DPD (RFC 7296 2.4): only when nothing arrived from the peer for dpd_delay. */
-export function scheduleDpd(sa: IkeSa): void {
+/** RFC 3948 4: keep the NAT mapping alive while we are (or pretend to be) behind a NAT. */
+export function scheduleKeepalive(sa: IkeSa): void {
+  const every = sa.svc.config().daemon.keepAlive * 1000;
+  if (every <= 0 || !sa.natLocal) return;
+  sa.setTimer('keepalive', every, () => {
+    if (sa.state === 'DESTROYING') return;
+    sa.svc.sendKeepalive(sa);
+    scheduleKeepalive(sa);
+  });
+}
+
+/**
+ * DPD (RFC 7296 2.4): a liveness check only when nothing arrived from the peer for dpd_delay. After a check
+ * (or when one cannot be sent because an exchange is in flight) the next look is a full dpd_delay later.
+ */
+export function scheduleDpd(sa: IkeSa, wait?: number): void {
   const delay = sa.config.dpdDelay * 1000;
   if (delay <= 0) return;
   const idle = sa.svc.timers.now() - sa.lastInbound;
-  sa.setTimer('dpd', Math.max(0, delay - idle), () => {
+  sa.setTimer('dpd', wait ?? Math.max(0, delay - idle), () => {
+    if (sa.state === 'DESTROYING') return;
     const quiet = sa.svc.timers.now() - sa.lastInbound;
-    if (quiet >= delay - 1 && !sa.manager.busy && sa.state === 'ESTABLISHED') {
+    if (quiet < delay - 1) return scheduleDpd(sa);
+    if (!sa.manager.busy && sa.state === 'ESTABLISHED') {
       sa.manager.queue(new IkeDpd(sa, true));
       sa.manager.initiate();
     }
-    scheduleDpd(sa);
+    scheduleDpd(sa, delay);
   });
 }

@@ -41,6 +41,10 @@ export interface IkeServices {
   /** Other established IKE_SAs with the same peer (INITIAL_CONTACT and uniqueness). */
   hasSaWithPeer(ike: IkeSa): boolean;
   childBackend: ChildSaBackend;
+  /** Behave as if behind a NAT so the peer uses ESP-in-UDP (the userspace engine has no raw ESP). */
+  forceEncap: boolean;
+  /** RFC 3948 NAT-T keepalive for this SA's endpoints. */
+  sendKeepalive(sa: IkeSa): void;
   faults: FaultHooks;
   /** Re-initiate a connection (dpd_action/close_action restart). */
   initiateConnection(name: string, child?: string): void;

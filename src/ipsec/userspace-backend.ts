@@ -42,7 +42,14 @@ export class UserspaceBackend implements ChildSaBackend {
 
   install(ike: IkeSa, child: ChildSa): void {
     const fresh = !this.sad.get(child);
-    const e = this.sad.install(ike, child);
+    let e: SaEntry;
+    try {
+      e = this.sad.install(ike, child);
+    } catch (err) {
+      // An ESP transform we cannot run (e.g. AES-XCBC) must not break the IKE exchange that installs it.
+      this.log.log('ESP', 1, `unable to install ESP SAs ${child.label}: ${(err as Error).message}`, ike.log?.ctx);
+      return;
+    }
     for (const a of child.config.hostAddrs) this.host.add(a);
     if (fresh) {
       this.log.log('ESP', 1, `installed ESP SAs ${child.label}: in ${child.spiIn.toString('hex')}, out ${child.spiOut.toString('hex')}${child.outboundActive ? '' : ' (outbound pending)'}`, ike.log?.ctx);

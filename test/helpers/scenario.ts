@@ -15,6 +15,8 @@ export interface Scenario {
   dpdDelay?: string;
   encap?: boolean;
   retransmit?: { timeout: number; base: number; tries: number };
+  /** ikelab's virtual host addresses inside its local_ts (answers pings through the tunnel). */
+  hostAddrs?: string[];
 }
 
 export const DEFAULT_IKE = 'aes256-sha256-modp2048';
@@ -67,6 +69,7 @@ connections:
         remote_ts: [${s.ikelabRemoteTs ?? '10.11.0.0/24'}]
         esp_proposals: [${s.ikelabEsp ?? s.espProposals ?? DEFAULT_ESP}]
         start_action: ${s.ikelabStart ?? 'none'}
+        ${s.hostAddrs ? `host_addrs: [${s.hostAddrs.join(', ')}]` : ''}
 secrets:
   ike-bar:
     id: [10.98.0.1, 10.98.0.2]

@@ -7,6 +7,7 @@ import type { DeletePayload } from '../../wire/types.js';
 import { spiHex, type ChildSa } from '../child-sa.js';
 import { activateOutbound } from '../child-setup.js';
 import type { IkeSa } from '../ike-sa.js';
+import { ChildCreate } from './child-create.js';
 import { findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
 
 export function closingLine(c: ChildSa): string {
@@ -42,6 +43,12 @@ export class ChildDelete implements Task {
     if (live.length) sa.log.ike(1, 'CHILD_SA closed');
     // A rekey's responder sends on the new CHILD_SA only once the old one is gone (charon's order).
     for (const c of live) if (c.successor) activateOutbound(sa, c.successor);
+    // close_action = start for a CHILD_SA the peer closed (not one replaced by a rekey): create it again.
+    for (const c of live) {
+      if (c.successor || c.config.closeAction !== 'start' || sa.state !== 'ESTABLISHED') continue;
+      sa.log.ike(1, `restarting CHILD_SA ${c.name}`);
+      sa.manager.queue(new ChildCreate(sa, true, c.config));
+    }
     return 'SUCCESS';
   }
 

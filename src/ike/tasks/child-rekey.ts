@@ -126,6 +126,12 @@ export class ChildRekey implements Task {
     keyChild(sa, child, chosen, this.myNonce, nonce.data, true, gir);
     child.lowerNonce = lowerOf(this.myNonce, nonce.data);
     installChild(sa, child, { old, outboundNow: true });
+    if (!sa.children.includes(old)) {
+      // RFC 7296 2.25.1: the peer deleted the SA while our rekey was in flight; its replacement goes too.
+      sa.log.ike(1, `closing CHILD_SA ${child.label} we tried to rekey because the peer deleted ${old.label}`);
+      sa.manager.queueFirst(new ChildDelete(sa, true, [child]));
+      return 'SUCCESS';
+    }
     old.state = 'REKEYED';
     const passive = old.passiveRekey;
     if (passive && sa.children.includes(passive) && Buffer.compare(child.lowerNonce, passive.lowerNonce!) < 0) {

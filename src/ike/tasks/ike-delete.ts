@@ -32,8 +32,18 @@ export class IkeDelete implements Task {
     }
     sa.log.ike(1, `received DELETE for IKE_SA ${sa.label}`);
     sa.log.ike(1, `deleting IKE_SA ${sa.label} between ${sa.between}`);
+    const restart = sa.state === 'ESTABLISHED' ? sa.children.filter((c) => c.config.closeAction === 'start').map((c) => c.name) : [];
     sa.state = 'DELETING';
     sa.log.ike(0, 'IKE_SA deleted');
+    // close_action = start: bring the connection back once this IKE_SA is gone (after the response is sent).
+    if (restart.length) {
+      queueMicrotask(() => {
+        for (const child of new Set(restart)) {
+          sa.log.ike(1, `restarting CHILD_SA ${child}`);
+          sa.svc.initiateConnection(sa.name, child);
+        }
+      });
+    }
     return 'NEED_MORE';
   }
 }

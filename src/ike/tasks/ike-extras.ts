@@ -33,6 +33,13 @@ export class IkeExtras implements Task {
   }
 
   process(msg: InMessage): TaskStatus {
+    // RFC 7296 2.3: the peer may announce a larger window; we keep a window of 1 for our requests, which is
+    // always allowed, and answer every request the peer sends in order.
+    const win = findAll<NotifyPayload>(msg, PayloadType.NOTIFY).find((x) => x.notifyType === Notify.SET_WINDOW_SIZE);
+    if (win && win.data.length >= 4) {
+      this.sa.peerWindow = win.data.readUInt32BE(0);
+      this.sa.log.ike(2, `peer announced a message window of ${this.sa.peerWindow}`);
+    }
     if (msg.exchange === ExchangeType.IKE_AUTH) {
       const types = new Set(findAll<NotifyPayload>(msg, PayloadType.NOTIFY).map((x) => x.notifyType));
       if (types.has(Notify.MOBIKE_SUPPORTED)) {

@@ -22,7 +22,7 @@ export class IkeNatd implements Task {
     const sa = this.sa;
     // The SPIs hashed are those of the message's own header (responder SPI is zero in the request).
     const spiR = this.initiator ? Buffer.alloc(8) : sa.spiR;
-    const src = sa.config.encap ? sa.svc.random.bytes(20) : this.hash(spiR, sa.local);
+    const src = sa.config.encap || sa.svc.forceEncap ? sa.svc.random.bytes(20) : this.hash(spiR, sa.local);
     const notify = (notifyType: number, data: Buffer): NotifyPayload => ({ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType, data });
     out.add(notify(Notify.NAT_DETECTION_SOURCE_IP, src), notify(Notify.NAT_DETECTION_DESTINATION_IP, this.hash(spiR, sa.remote)));
     return this.initiator ? 'NEED_MORE' : 'SUCCESS';
@@ -42,7 +42,7 @@ export class IkeNatd implements Task {
     sa.natLocal = !dst.data.equals(this.hash(spiR, sa.local));
     if (sa.natLocal) sa.log.ike(1, 'local host is behind NAT, sending keep alives');
     if (sa.natRemote) sa.log.ike(1, 'remote host is behind NAT');
-    if (sa.config.encap && !sa.natLocal) sa.natLocal = true; // we faked it: behave as if behind a NAT
+    if ((sa.config.encap || sa.svc.forceEncap) && !sa.natLocal) sa.natLocal = true; // we faked it: behave as if behind a NAT
     if (this.initiator && sa.natAny) sa.floatToNatt();
     return this.initiator ? 'SUCCESS' : 'NEED_MORE';
   }
