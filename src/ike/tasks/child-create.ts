@@ -5,12 +5,12 @@ import type { ChildConfig } from '../../config/types.js';
 import { formatTsList } from '../../config/ts.js';
 import { generateDh, type DhKeyPair } from '../../crypto/dh.js';
 import { ExchangeType, Notify, NOTIFY_ERROR_MAX, PayloadType, ProtocolId } from '../../wire/constants.js';
-import { notifyLongName, proposalToString } from '../../wire/names.js';
+import { notifyLongName, proposalToString, transformName } from '../../wire/names.js';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload, TsPayload } from '../../wire/types.js';
 import type { ChildSa } from '../child-sa.js';
 import { allocateSpi, installChild, keyChild, newChild, resolveTs } from '../child-setup.js';
 import type { IkeSa } from '../ike-sa.js';
-import { firstDhGroup, selectProposal, transformOf, withoutDh } from '../proposal-select.js';
+import { firstDhGroup, hasDhGroup, selectProposal, transformOf, withoutDh } from '../proposal-select.js';
 import { isSubset, narrow } from '../ts-narrow.js';
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
 import { NONCE_SIZE } from './ike-init.js';
@@ -23,6 +23,8 @@ export class ChildCreate implements Task {
   private request?: InMessage;
   private dh?: DhKeyPair;
   private myNonce: Buffer = Buffer.alloc(0);
+  /** DH group requested by the peer with INVALID_KE_PAYLOAD. */
+  group?: number;
 
   /** cfg: the child to create (initiator); undefined for a responder, which picks it from the TS. */
   constructor(private readonly sa: IkeSa, readonly initiator: boolean, private cfg?: ChildConfig) {}
@@ -59,7 +61,7 @@ export class ChildCreate implements Task {
     if (out.exchange === ExchangeType.CREATE_CHILD_SA) {
       this.myNonce = sa.svc.random.bytes(NONCE_SIZE);
       out.add({ type: PayloadType.NONCE, data: this.myNonce });
-      const group = firstDhGroup(cfg.espProposals);
+      const group = this.group ?? firstDhGroup(cfg.espProposals);
       if (group) {
         this.dh = generateDh(group);
         out.add({ type: PayloadType.KE, group, data: this.dh.publicKey });
@@ -82,6 +84,17 @@ export class ChildCreate implements Task {
   private processI(msg: InMessage): TaskStatus {
     const sa = this.sa;
     for (const n of findAll<NotifyPayload>(msg, PayloadType.NOTIFY)) {
+      if (n.notifyType === Notify.INVALID_KE_PAYLOAD && msg.exchange === ExchangeType.CREATE_CHILD_SA && this.group === undefined && n.data.length >= 2) {
+        // RFC 7296 1.3: retry once with the group the responder asked for, if we proposed it.
+        const want = n.data.readUInt16BE(0);
+        sa.log.ike(1, `peer didn't accept DH group ${transformName({ type: TransformType.DH, id: this.dh?.group ?? 0 })}, it requested ${transformName({ type: TransformType.DH, id: want })}`);
+        if (!hasDhGroup(this.cfg!.espProposals, want)) return this.failChild();
+        const again = new ChildCreate(sa, true, this.cfg);
+        again.group = want;
+        if (this.child) this.child.state = 'DESTROYING';
+        sa.manager.queueFirst(again);
+        return 'SUCCESS';
+      }
       if (n.notifyType <= NOTIFY_ERROR_MAX) {
         sa.log.ike(1, `received ${notifyLongName(n.notifyType)} notify, no CHILD_SA built`);
         return this.failChild();
