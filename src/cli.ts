@@ -11,7 +11,8 @@ import { runDaemon } from './run-daemon.js';
 const USAGE = `usage: ikelab <verb> [options]
   start --config FILE                 run the daemon in the foreground (charon-style log on stdout)
   demo                                two ikelab peers on 127.0.0.1 / 127.0.0.2 bring a tunnel up and down
-  initiate (--child NAME | --ike NAME) [--config FILE | --socket PATH]
+  initiate (--child NAME | --ike NAME) [--count N [--rate PER_SEC]] [--config FILE | --socket PATH]
+                                      --count: N more IKE_SAs of that connection (load test)
   terminate (--ike NAME | --child NAME) [--config FILE | --socket PATH]
   rekey (--ike NAME | --child NAME) [--config FILE | --socket PATH]
   list-sas [--json] [--config FILE | --socket PATH]
@@ -84,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     case 'rekey':
     case 'terminate': {
       if (!str('child') && !str('ike')) throw new UsageError(`${verb} needs --child NAME or --ike NAME`);
-      const r = await controlCall(socketPath(opts), verb, { child: str('child'), ike: str('ike') });
+      const r = await controlCall(socketPath(opts), verb, { child: str('child'), ike: str('ike'), count: str('count'), rate: str('rate') });
       console.log(JSON.stringify(r));
       return 0;
     }

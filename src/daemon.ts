@@ -1,6 +1,5 @@
 // The composition root: config + sockets + SA table + dispatcher + control. The daemon is also the control
 // API's implementation (initiate, terminate, list-sas, reload), so the CLI and tests drive the same object.
-import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { UserspaceBackend } from './ipsec/userspace-backend.js';
 import { XfrmBackend, type Exec } from './ipsec/xfrm-backend.js';
@@ -80,7 +79,17 @@ export class Daemon {
       registerSa: (sa) => self.table.register(sa),
       unregisterSa: (sa) => self.table.remove(sa),
       findConnection: (local, remote) => self.findConnection(local, remote),
-      hasSaWithPeer: (sa) => self.table.list().some((o) => o !== sa && o.state === 'ESTABLISHED' && o.remote.address === sa.remote.address),
+      hasSaWithPeer: (sa) => {
+        for (const o of self.table.withPeer(sa.remote.address)) if (o !== sa && o.state === 'ESTABLISHED') return true;
+        return false;
+      },
+      dropStaleSas: (sa) => {
+        for (const o of [...self.table.withPeer(sa.remote.address)]) {
+          if (o === sa || o.remoteId !== sa.remoteId || o.state === 'DESTROYING' || o.state === 'CONNECTING' || o.state === 'CREATED') continue;
+          sa.log.ike(1, `destroying duplicate IKE_SA ${o.label} for peer '${o.remoteId}', received INITIAL_CONTACT`);
+          o.destroy();
+        }
+      },
       childBackend: backend ?? nullBackend,
       // userspace ESP only travels in UDP: make the peer encapsulate, as charon's kernel-libipsec does
       forceEncap: cfg.daemon.ipsecBackend === 'userspace',
@@ -173,10 +182,35 @@ export class Daemon {
       return existing;
     }
     if (existing) return existing;
+    return this.startIke(conn, child);
+  }
+
+  /**
+   * Load-test peer for headends: bring up `count` more IKE_SAs of one connection (each with its first CHILD_SA),
+   * paced at `rate` per second on the timer queue, regardless of SAs that already exist.
+   */
+  initiateMany(ike: string | undefined, child: string | undefined, count: number, rate: number): number {
+    const conn = ike ? this.connection(ike) : child ? this.connectionOfChild(child) : undefined;
+    if (!conn) throw new ControlError('initiate needs --child NAME or --ike NAME');
+    if (!(count >= 1 && count <= 100_000)) throw new ControlError('--count must be 1..100000');
+    const gap = rate > 0 ? 1000 / rate : 0;
+    for (let i = 0; i < count; i++) {
+      this.timers.after(i * gap, `initiate ${conn.name} #${i + 1}`, () => {
+        try {
+          this.startIke(conn, child);
+        } catch (e) {
+          this.opts.log.log('IKE', 1, `initiating ${conn.name} failed: ${(e as Error).message}`);
+        }
+      });
+    }
+    return count;
+  }
+
+  private startIke(conn: ConnectionConfig, child?: string): IkeSa {
     const local: Endpoint = { address: conn.localAddrs.find((a) => a !== '%any') ?? this.cfg.daemon.listen[0], port: conn.localPort };
     const remoteAddr = conn.remoteAddrs.find((a) => a !== '%any');
     if (!remoteAddr) throw new ControlError(`connection '${conn.name}' has no remote address to initiate to`);
-    const sa = new IkeSa(this.svc, conn, true, local, { address: remoteAddr, port: conn.remotePort }, randomBytes(8));
+    const sa = new IkeSa(this.svc, conn, true, local, { address: remoteAddr, port: conn.remotePort }, this.svc.random.bytes(8));
     this.table.register(sa);
     for (const t of initiatorChain(sa, child)) sa.manager.queue(t);
     sa.manager.initiate();

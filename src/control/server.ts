@@ -54,6 +54,7 @@ export class ControlServer {
     } catch {
       return { id: 0, ok: false, error: 'request is not valid JSON' };
     }
+    if (typeof req !== 'object' || req === null || Array.isArray(req)) return { id: 0, ok: false, error: 'request must be a JSON object { id, cmd, args }' };
     const id = typeof req.id === 'number' ? req.id : 0;
     const a = req.args ?? {};
     const str = (k: string): string | undefined => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
@@ -62,6 +63,8 @@ export class ControlServer {
         case 'hello':
           return { id, ok: true, result: 'ikelab' };
         case 'initiate': {
+          const count = Number(str('count') ?? 1);
+          if (count !== 1) return { id, ok: true, result: { initiating: this.daemon.initiateMany(str('ike'), str('child'), count, Number(str('rate') ?? 0)) } };
           const sa = this.daemon.initiate(str('ike'), str('child'));
           return { id, ok: true, result: { ike: sa.name, uniqueId: sa.uniqueId, state: sa.state } };
         }

@@ -14,6 +14,9 @@ import { IkeSa } from './ike-sa.js';
 import type { SaTable } from './sa-table.js';
 import type { IkeServices } from './services.js';
 
+/** charon's half_open_timeout. */
+export const HALF_OPEN_TIMEOUT_MS = 30_000;
+
 export interface DispatchCounters {
   received: number;
   malformed: number;
@@ -94,6 +97,12 @@ export class Dispatcher {
     }
     const sa = new IkeSa(this.svc, cfg, false, d.local, d.remote, Buffer.from(h.spiI));
     this.table.addHalfOpen(sa);
+    // RFC 7296 2.6: bound half-open state; charon drops it after half_open_timeout (30 s).
+    sa.setTimer('half-open', HALF_OPEN_TIMEOUT_MS, () => {
+      if (sa.state === 'ESTABLISHED' || sa.state === 'DESTROYING') return;
+      sa.log.ike(1, `deleting half open IKE_SA with ${d.remote.address} after timeout`);
+      sa.destroy();
+    });
     sa.manager.handle(m, d.data, d.local, d.remote);
   }
 

@@ -48,6 +48,8 @@ export class IkeSa {
   natRemote = false;
   /** Peer announced features we track. */
   peerMobike = false;
+  /** The peer sent INITIAL_CONTACT in its IKE_AUTH request. */
+  initialContact = false;
   /** SET_WINDOW_SIZE from the peer (RFC 7296 2.3); we use a window of 1 ourselves. */
   peerWindow = 1;
   readonly children: ChildSa[] = [];

@@ -3,12 +3,15 @@
 import type { Endpoint } from '../net/endpoint.js';
 import type { IkeSa } from './ike-sa.js';
 
+const peerKey = new WeakMap<IkeSa, string>();
 const halfOpenKey = (spiI: Buffer, remote: Endpoint): string => `${spiI.toString('hex')}|${remote.address}|${remote.port}`;
 
 export class SaTable {
   private readonly bySpi = new Map<string, IkeSa>();
   private readonly halfOpen = new Map<string, IkeSa>();
   private readonly all = new Set<IkeSa>();
+  /** By the peer address an SA started with: INITIAL_CONTACT and uniqueness checks stay O(SAs per peer). */
+  private readonly byPeer = new Map<string, Set<IkeSa>>();
 
   get size(): number {
     return this.all.size;
@@ -16,21 +19,39 @@ export class SaTable {
 
   add(sa: IkeSa): void {
     this.all.add(sa);
+    this.indexPeer(sa);
+  }
+
+  private indexPeer(sa: IkeSa): void {
+    let set = this.byPeer.get(sa.remote.address);
+    if (!set) this.byPeer.set(sa.remote.address, (set = new Set()));
+    set.add(sa);
+    peerKey.set(sa, sa.remote.address);
+  }
+
+  withPeer(address: string): Iterable<IkeSa> {
+    return this.byPeer.get(address) ?? [];
   }
 
   /** (Re-)index an SA under its current local SPI. */
   register(sa: IkeSa): void {
-    this.all.add(sa);
+    this.add(sa);
     this.bySpi.set(sa.localSpi.toString('hex'), sa);
   }
 
   addHalfOpen(sa: IkeSa): void {
-    this.all.add(sa);
+    this.add(sa);
     this.halfOpen.set(halfOpenKey(sa.spiI, sa.remote), sa);
   }
 
   remove(sa: IkeSa): void {
     this.all.delete(sa);
+    const pk = peerKey.get(sa);
+    if (pk !== undefined) {
+      const set = this.byPeer.get(pk);
+      set?.delete(sa);
+      if (set && set.size === 0) this.byPeer.delete(pk);
+    }
     const k = sa.localSpi.toString('hex');
     if (this.bySpi.get(k) === sa) this.bySpi.delete(k);
     if (!sa.initiator) {

@@ -40,6 +40,8 @@ export interface IkeServices {
   findConnection(local: Endpoint, remote: Endpoint): ConnectionConfig | undefined;
   /** Other established IKE_SAs with the same peer (INITIAL_CONTACT and uniqueness). */
   hasSaWithPeer(ike: IkeSa): boolean;
+  /** INITIAL_CONTACT: destroy our other IKE_SAs with the same peer identity, without a DELETE (RFC 7296 2.4). */
+  dropStaleSas(ike: IkeSa): void;
   childBackend: ChildSaBackend;
   /** Behave as if behind a NAT so the peer uses ESP-in-UDP (the userspace engine has no raw ESP). */
   forceEncap: boolean;

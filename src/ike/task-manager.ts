@@ -204,6 +204,13 @@ export class TaskManager {
       sa.counters.invalidMessages++;
       return;
     }
+    if (m.header.exchange !== i.exchange) {
+      // charon: a response must answer the exchange we started; anything else ends the IKE_SA.
+      sa.log.ike(1, `received ${exchangeName(m.header.exchange)} response, but expected ${exchangeName(i.exchange)}`);
+      sa.counters.invalidMessages++;
+      this.fail();
+      return;
+    }
     if (m.header.exchange === ExchangeType.IKE_SA_INIT) sa.spiR = Buffer.from(m.header.spiR);
     const msg = this.open(m, raw, local, remote);
     if (!msg) return;

@@ -23,7 +23,7 @@ export function formatCharonLine(r: LogRecord, o: CharonSinkOptions = {}): strin
   let prefix = '';
   if (o.syslogPrefix) {
     const d = r.time;
-    prefix = `${MONTHS[d.getMonth()]} ${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${o.hostname ?? 'ikelab'} charon: `;
+    prefix = `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${o.hostname ?? 'ikelab'} charon: `;
   } else if ((o.timeFormat ?? 'charon') === 'charon') {
     prefix = formatCharonTime(r.time) + ' ';
   } else if (o.timeFormat === 'iso') {

@@ -151,6 +151,7 @@ connections:
   test('daemon defaults', () => {
     expect(cfg.daemon).toEqual({
       listen: ['0.0.0.0'], port: 500, nattPort: 4500, controlSocket: join(tmpdir(), 'ikelab.sock'),
+      ipsecBackend: 'userspace', keepAlive: 20,
       retransmit: { timeout: 4, base: 1.8, tries: 5, jitter: 0, limit: 0 },
       log: { stdout: true, syslogPrefix: false, timeFormat: 'charon', levels: { default: 1 } },
     });

@@ -112,6 +112,8 @@ export class IkeAuth implements Task {
       return 'NEED_MORE';
     }
     sa.log.ike(1, `authentication of '${sa.remoteId}' with pre-shared key successful`);
+    // RFC 7296 2.4: INITIAL_CONTACT says the peer lost all state; its older IKE_SAs with us are stale.
+    sa.initialContact = findAll<NotifyPayload>(msg, PayloadType.NOTIFY).some((n) => n.notifyType === Notify.INITIAL_CONTACT);
     return 'NEED_MORE';
   }
 

@@ -15,6 +15,8 @@ export class IkeEstablish implements Task {
     sa.state = 'ESTABLISHED';
     sa.establishedAt = Date.now();
     sa.log.ike(0, `IKE_SA ${sa.label} established between ${sa.between}`);
+    sa.clearTimer('half-open');
+    if (sa.initialContact) sa.svc.dropStaleSas(sa);
     startIkeTimers(sa);
   }
 
