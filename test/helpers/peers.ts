@@ -51,6 +51,8 @@ export interface PairOptions {
   retransmit?: { timeout: number; base: number; tries: number; jitter?: number; limit?: number };
   /** Log levels for both peers, default { default: 1 }. */
   levels?: Record<string, number>;
+  /** Prefix for the seeded random sources (different seeds give different nonces, SPIs and collision outcomes). */
+  seed?: string;
   /** Where each peer installs CHILD_SAs; default: a RecordingBackend per peer. */
   backends?: Partial<Record<PeerName, ChildSaBackend>>;
 }
@@ -363,7 +365,7 @@ export function makePair(opts: PairOptions = {}): Pair {
       log,
       clock: clock.view(),
       backend,
-      random: seededRandom(`peer-${name}`),
+      random: seededRandom(`${opts.seed ?? ''}peer-${name}`),
       sendIke: (data, from, to) => {
         const h = decodeHeader(data);
         if (!h.ok) throw new Error(`peer ${name} sent an undecodable datagram: ${h.error.message}`);
