@@ -5,14 +5,15 @@ import type { ConnectionConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import { fmtEndpoint, type Endpoint } from '../net/endpoint.js';
 import type { IkeDatagram } from '../net/udp-transport.js';
-import { ExchangeType, Notify, PayloadType } from '../wire/constants.js';
+import { ExchangeType, Notify } from '../wire/constants.js';
 import { decodeMessage, encodeMessage } from '../wire/message.js';
 import { errorNotify } from '../wire/errors.js';
 import { bracketed } from './payload-order.js';
-import type { IkeHeader, IkeMessage, NotifyPayload } from '../wire/types.js';
+import type { IkeHeader, IkeMessage } from '../wire/types.js';
 import { IkeSa } from './ike-sa.js';
 import type { SaTable } from './sa-table.js';
 import type { IkeServices } from './services.js';
+import { notify } from './notifies.js';
 
 /** charon's half_open_timeout. */
 export const HALF_OPEN_TIMEOUT_MS = 30_000;
@@ -108,7 +109,7 @@ export class Dispatcher {
 
   /** An IKE_SA_INIT error response without any state (RFC 7296 2.21.1). */
   private answerUnprotected(h: IkeHeader, local: Endpoint, remote: Endpoint, notifyType: number, data: Buffer = Buffer.alloc(0)): void {
-    const n: NotifyPayload = { type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType, data };
+    const n = notify(notifyType, data);
     const bytes = encodeMessage({ spiI: h.spiI, spiR: Buffer.alloc(8), majorVersion: 2, minorVersion: 0, exchange: h.exchange, initiator: false, response: true, version: false, messageId: h.messageId }, [n]);
     this.log.log('ENC', 1, `generating IKE_SA_INIT response ${h.messageId} ${bracketed([n])}`);
     this.log.log('NET', 1, `sending packet: from ${fmtEndpoint(local)} to ${fmtEndpoint(remote)} (${bytes.length} bytes)`);

@@ -2,11 +2,11 @@
 // timeout * base^n schedule, the cached response for retransmitted requests, and which tasks run in which
 // exchange (RFC 7296 2.1-2.3). Every message of an SA is handled synchronously, start to finish, so two
 // messages of one SA never interleave.
-import { ExchangeType, PayloadType } from '../wire/constants.js';
+import { ExchangeType } from '../wire/constants.js';
 import { errorNotify } from '../wire/errors.js';
 import { notifyLongName } from '../wire/names.js';
 import { bracketed } from './payload-order.js';
-import type { IkeMessage, NotifyPayload } from '../wire/types.js';
+import type { IkeMessage } from '../wire/types.js';
 import { charonExchangeName as exchangeName } from '../wire/names.js';
 import type { Endpoint } from '../net/endpoint.js';
 import { fmtEndpoint } from '../net/endpoint.js';
@@ -15,6 +15,7 @@ import { protect, unprotect } from './message-protect.js';
 import { orderPayloads } from './payload-order.js';
 import { createResponderTasks } from './responder-tasks.js';
 import { OutMessage, type Task, type TaskStatus } from './task.js';
+import { notify } from './notifies.js';
 
 interface Initiating {
   mid: number;
@@ -85,7 +86,7 @@ export class TaskManager {
 
   private encode(out: OutMessage): Buffer {
     const payloads = out.errorNotify
-      ? [{ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType: out.errorNotify.type, data: out.errorNotify.data ?? Buffer.alloc(0) } as NotifyPayload]
+      ? [notify(out.errorNotify.type, out.errorNotify.data)]
       : orderPayloads(out.exchange, out.isResponse, out.payloads);
     this.sa.log.enc(1, () => `generating ${exchangeName(out.exchange)} ${out.isResponse ? 'response' : 'request'} ${out.messageId} ${bracketed(payloads)}`);
     return protect(this.sa, out.exchange, out.messageId, out.isResponse, payloads);

@@ -5,7 +5,7 @@ import type { ChildConfig } from '../../config/types.js';
 import { formatTsList } from '../../config/ts.js';
 import { generateDh, type DhKeyPair } from '../../crypto/dh.js';
 import { ExchangeType, Notify, NOTIFY_ERROR_MAX, PayloadType, ProtocolId } from '../../wire/constants.js';
-import { notifyLongName, proposalToString, transformName } from '../../wire/names.js';
+import { notifyLongName, proposalToString } from '../../wire/names.js';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload, TsPayload } from '../../wire/types.js';
 import type { ChildSa } from '../child-sa.js';
 import { allocateSpi, installChild, keyChild, newChild, resolveTs } from '../child-setup.js';
@@ -15,6 +15,7 @@ import { isSubset, narrow } from '../ts-narrow.js';
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
 import { NONCE_SIZE } from './ike-init.js';
 import { TransformType } from '../../wire/constants.js';
+import { dhName, invalidKe, notify } from '../notifies.js';
 
 export class ChildCreate implements Task {
   readonly type = 'CHILD_CREATE' as const;
@@ -67,7 +68,7 @@ export class ChildCreate implements Task {
         out.add({ type: PayloadType.KE, group, data: this.dh.publicKey });
       }
     }
-    if (cfg.mode === 'transport') out.add({ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType: Notify.USE_TRANSPORT_MODE, data: Buffer.alloc(0) });
+    if (cfg.mode === 'transport') out.add(notify(Notify.USE_TRANSPORT_MODE));
     out.add(
       { type: PayloadType.TSi, selectors: resolveTs(cfg.localTs, sa.local.address) },
       { type: PayloadType.TSr, selectors: resolveTs(cfg.remoteTs, sa.remote.address) },
@@ -87,7 +88,7 @@ export class ChildCreate implements Task {
       if (n.notifyType === Notify.INVALID_KE_PAYLOAD && msg.exchange === ExchangeType.CREATE_CHILD_SA && this.group === undefined && n.data.length >= 2) {
         // RFC 7296 1.3: retry once with the group the responder asked for, if we proposed it.
         const want = n.data.readUInt16BE(0);
-        sa.log.ike(1, `peer didn't accept DH group ${transformName({ type: TransformType.DH, id: this.dh?.group ?? 0 })}, it requested ${transformName({ type: TransformType.DH, id: want })}`);
+        sa.log.ike(1, `peer didn't accept DH group ${dhName(this.dh?.group ?? 0)}, it requested ${dhName(want)}`);
         if (!hasDhGroup(this.cfg!.espProposals, want)) return this.failChild();
         const again = new ChildCreate(sa, true, this.cfg);
         again.group = want;
@@ -150,8 +151,8 @@ export class ChildCreate implements Task {
     const tsi = find<TsPayload>(msg, PayloadType.TSi);
     const tsr = find<TsPayload>(msg, PayloadType.TSr);
     if (!saP || !tsi || !tsr) return 'SUCCESS'; // childless IKE_AUTH (RFC 6023)
-    const notify = (t: number): TaskStatus => {
-      out.add({ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType: t, data: Buffer.alloc(0) });
+    const refuse = (t: number): TaskStatus => {
+      out.add(notify(t));
       return this.failChild();
     };
     // Pick the child config whose selectors intersect what the initiator proposed (charon: best TS match).
@@ -166,7 +167,7 @@ export class ChildCreate implements Task {
     }
     if (!best) {
       sa.log.ike(1, `traffic selectors ${formatTsList(tsr.selectors)} === ${formatTsList(tsi.selectors)} unacceptable`);
-      return notify(Notify.TS_UNACCEPTABLE);
+      return refuse(Notify.TS_UNACCEPTABLE);
     }
     this.cfg = best.cfg;
     const received = saP.proposals.filter((p) => p.protocol === ProtocolId.ESP && p.spi.length === 4);
@@ -175,7 +176,7 @@ export class ChildCreate implements Task {
       sa.log.cfg(1, `received proposals: ${received.map(proposalToString).join(', ')}`);
       sa.log.cfg(1, `configured proposals: ${this.proposals(msg.exchange).map(proposalToString).join(', ')}`);
       sa.log.ike(1, 'no acceptable proposal found');
-      return notify(Notify.NO_PROPOSAL_CHOSEN);
+      return refuse(Notify.NO_PROPOSAL_CHOSEN);
     }
     sa.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
     const child = (this.child = newChild(sa, best.cfg));
@@ -187,17 +188,15 @@ export class ChildCreate implements Task {
     let ke: KePayload | undefined;
     if (msg.exchange === ExchangeType.CREATE_CHILD_SA) {
       const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
-      if (!nonce) return notify(Notify.INVALID_SYNTAX);
+      if (!nonce) return refuse(Notify.INVALID_SYNTAX);
       ni = nonce.data;
       nr = this.myNonce = sa.svc.random.bytes(NONCE_SIZE);
       const group = transformOf(chosen, TransformType.DH)?.id ?? 0;
       if (group) {
         const theirs = find<KePayload>(msg, PayloadType.KE);
         if (!theirs || theirs.group !== group) {
-          sa.log.ike(1, `DH group ${theirs?.group ?? 0} unacceptable, requesting ${group}`);
-          const data = Buffer.alloc(2);
-          data.writeUInt16BE(group);
-          out.add({ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType: Notify.INVALID_KE_PAYLOAD, data });
+          sa.log.ike(1, `DH group ${dhName(theirs?.group ?? 0)} unacceptable, requesting ${dhName(group)}`);
+          out.add(invalidKe(group));
           return 'SUCCESS';
         }
         this.dh = generateDh(group);

@@ -5,7 +5,7 @@
 import { formatTsList } from '../../config/ts.js';
 import { generateDh, type DhKeyPair } from '../../crypto/dh.js';
 import { ExchangeType, Notify, NOTIFY_ERROR_MAX, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
-import { notifyLongName, proposalToString, transformName } from '../../wire/names.js';
+import { notifyLongName, proposalToString } from '../../wire/names.js';
 import type { KePayload, NoncePayload, NotifyPayload, SaPayload, TsPayload } from '../../wire/types.js';
 import { spiHex, type ChildSa } from '../child-sa.js';
 import { allocateSpi, installChild, keyChild, lowerOf, newChild } from '../child-setup.js';
@@ -15,8 +15,8 @@ import { isSubset, narrow } from '../ts-narrow.js';
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
 import { ChildDelete } from './child-delete.js';
 import { NONCE_SIZE } from './ike-init.js';
+import { dhName, invalidKe, notify } from '../notifies.js';
 
-const notify = (t: number, data: Buffer = Buffer.alloc(0)): NotifyPayload => ({ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType: t, data });
 
 export class ChildRekey implements Task {
   readonly type = 'CHILD_REKEY' as const;
@@ -51,7 +51,7 @@ export class ChildRekey implements Task {
     const child = (this.fresh = newChild(sa, old.config));
     child.spiIn = allocateSpi(sa);
     sa.log.ike(1, `establishing CHILD_SA ${child.label} reqid ${old.reqid}`);
-    out.add({ type: PayloadType.NOTIFY, protocol: ProtocolId.ESP, spi: old.spiIn, notifyType: Notify.REKEY_SA, data: Buffer.alloc(0) });
+    out.add(notify(Notify.REKEY_SA, Buffer.alloc(0), ProtocolId.ESP, old.spiIn));
     out.add({ type: PayloadType.SA, proposals: old.config.espProposals.map((p, i) => ({ ...p, num: i + 1, spi: child.spiIn })) });
     this.myNonce = sa.svc.random.bytes(NONCE_SIZE);
     out.add({ type: PayloadType.NONCE, data: this.myNonce });
@@ -87,7 +87,7 @@ export class ChildRekey implements Task {
     for (const n of findAll<NotifyPayload>(msg, PayloadType.NOTIFY)) {
       if (n.notifyType === Notify.INVALID_KE_PAYLOAD && n.data.length >= 2 && this.group === undefined) {
         const want = n.data.readUInt16BE(0);
-        sa.log.ike(1, `peer didn't accept DH group ${transformName({ type: TransformType.DH, id: this.dh?.group ?? 0 })}, it requested ${transformName({ type: TransformType.DH, id: want })}`);
+        sa.log.ike(1, `peer didn't accept DH group ${dhName(this.dh?.group ?? 0)}, it requested ${dhName(want)}`);
         // Retry once with the requested group (RFC 7296 1.3): a fresh task with the same old SA.
         const again = new ChildRekey(sa, true, old);
         again.group = want;
@@ -190,10 +190,8 @@ export class ChildRekey implements Task {
     const group = transformOf(chosen, TransformType.DH)?.id ?? 0;
     const theirKe = find<KePayload>(msg, PayloadType.KE);
     if (group && (!theirKe || theirKe.group !== group)) {
-      const data = Buffer.alloc(2);
-      data.writeUInt16BE(group);
-      sa.log.ike(1, `DH group ${transformName({ type: TransformType.DH, id: theirKe?.group ?? 0 })} unacceptable, requesting ${transformName({ type: TransformType.DH, id: group })}`);
-      out.add(notify(Notify.INVALID_KE_PAYLOAD, data));
+      sa.log.ike(1, `DH group ${dhName(theirKe?.group ?? 0)} unacceptable, requesting ${dhName(group)}`);
+      out.add(invalidKe(group));
       return 'SUCCESS';
     }
     sa.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);

@@ -8,6 +8,7 @@ import type { AuthPayload, IdPayload, NotifyPayload } from '../../wire/types.js'
 import type { IkeSa } from '../ike-sa.js';
 import { formatIdentity, idBody, identityMatches, parseIdentity, type Identity } from '../identity.js';
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
+import { notify } from '../notifies.js';
 
 /** Errors that concern the CHILD_SA only; child_create reports them and the IKE_SA stays (RFC 7296 2.21.2). */
 export const CHILD_ERRORS = new Set<number>([Notify.NO_PROPOSAL_CHOSEN, Notify.SINGLE_PAIR_REQUIRED, Notify.NO_ADDITIONAL_SAS, Notify.INTERNAL_ADDRESS_FAILURE, Notify.FAILED_CP_REQUIRED, Notify.TS_UNACCEPTABLE, Notify.INVALID_SELECTORS]);
@@ -64,7 +65,7 @@ export class IkeAuth implements Task {
     const idType = this.initiator ? PayloadType.IDi : PayloadType.IDr;
     out.add({ type: idType, idType: id.idType, data: id.data } as IdPayload);
     if (this.initiator) {
-      if (!sa.svc.hasSaWithPeer(sa)) out.add({ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType: Notify.INITIAL_CONTACT, data: Buffer.alloc(0) });
+      if (!sa.svc.hasSaWithPeer(sa)) out.add(notify(Notify.INITIAL_CONTACT));
       const rid = sa.config.remote.id;
       if (rid && rid !== '%any') {
         const r = parseIdentity(rid);

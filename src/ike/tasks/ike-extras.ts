@@ -5,8 +5,9 @@ import { ExchangeType, Notify, PayloadType } from '../../wire/constants.js';
 import type { NotifyPayload } from '../../wire/types.js';
 import type { IkeSa } from '../ike-sa.js';
 import { findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
+import { notify } from '../notifies.js';
 
-const n = (notifyType: number, data = Buffer.alloc(0)): NotifyPayload => ({ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType, data });
+const n = notify;
 /** RFC 7427 hash algorithm ids charon announces: SHA2-256, SHA2-384, SHA2-512, Identity. */
 const HASH_ALGS = Buffer.from([0, 2, 0, 3, 0, 4, 0, 5]);
 

@@ -5,15 +5,15 @@ import { generateDh, dhSupported, type DhKeyPair } from '../../crypto/dh.js';
 import { CryptoError } from '../../crypto/errors.js';
 import { deriveIkeKeys, isAead, type IkeSuite } from '../../crypto/keys.js';
 import { DhGroup, ExchangeType, Notify, NOTIFY_ERROR_MAX, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
-import { notifyLongName, proposalToString, transformName } from '../../wire/names.js';
+import { notifyLongName, proposalToString } from '../../wire/names.js';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload } from '../../wire/types.js';
 import type { IkeSa } from '../ike-sa.js';
 import { firstDhGroup, hasDhGroup, selectProposal, transformOf } from '../proposal-select.js';
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
+import { dhName, invalidKe, notify } from '../notifies.js';
 
 export const NONCE_SIZE = 32; // charon's nonce length
 
-const dhName = (g: number): string => transformName({ type: TransformType.DH, id: g });
 
 export function suiteOf(p: Proposal): IkeSuite {
   const encr = transformOf(p, TransformType.ENCR)!;
@@ -53,7 +53,7 @@ export class IkeInit implements Task {
     }
     this.dh = generateDh(this.group);
     sa.ni = sa.svc.random.bytes(NONCE_SIZE);
-    if (this.cookie) out.add({ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType: Notify.COOKIE, data: this.cookie });
+    if (this.cookie) out.add(notify(Notify.COOKIE, this.cookie));
     // RFC 7296 2.7: the KE group must be one proposed; strongSwan moves the proposals containing it first.
     const proposals = [...sa.config.proposals].sort((a, b) => Number(hasDhGroup([b], this.group)) - Number(hasDhGroup([a], this.group)));
     out.add(
@@ -150,9 +150,7 @@ export class IkeInit implements Task {
     const group = transformOf(chosen, TransformType.DH)?.id ?? DhGroup.NONE;
     if (this.peerKe!.group !== group) {
       sa.log.ike(1, `DH group ${dhName(this.peerKe!.group)} unacceptable, requesting ${dhName(group)}`);
-      const data = Buffer.alloc(2);
-      data.writeUInt16BE(group);
-      out.fail(Notify.INVALID_KE_PAYLOAD, data);
+      out.fail(Notify.INVALID_KE_PAYLOAD, invalidKe(group).data);
       return 'FAILED';
     }
     this.group = group;

@@ -7,6 +7,7 @@ import type { NotifyPayload } from '../../wire/types.js';
 import type { IkeSa } from '../ike-sa.js';
 import type { Endpoint } from '../../net/endpoint.js';
 import { findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
+import { notify } from '../notifies.js';
 
 export class IkeNatd implements Task {
   readonly type = 'IKE_NATD' as const;
@@ -23,7 +24,6 @@ export class IkeNatd implements Task {
     // The SPIs hashed are those of the message's own header (responder SPI is zero in the request).
     const spiR = this.initiator ? Buffer.alloc(8) : sa.spiR;
     const src = sa.config.encap || sa.svc.forceEncap ? sa.svc.random.bytes(20) : this.hash(spiR, sa.local);
-    const notify = (notifyType: number, data: Buffer): NotifyPayload => ({ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType, data });
     out.add(notify(Notify.NAT_DETECTION_SOURCE_IP, src), notify(Notify.NAT_DETECTION_DESTINATION_IP, this.hash(spiR, sa.remote)));
     return this.initiator ? 'NEED_MORE' : 'SUCCESS';
   }

@@ -4,7 +4,7 @@
 import { generateDh, type DhKeyPair } from '../../crypto/dh.js';
 import { deriveRekeyedIkeKeys } from '../../crypto/keys.js';
 import { ExchangeType, Notify, NOTIFY_ERROR_MAX, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
-import { notifyLongName, proposalToString, transformName } from '../../wire/names.js';
+import { notifyLongName, proposalToString } from '../../wire/names.js';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload } from '../../wire/types.js';
 import { IkeSa } from '../ike-sa.js';
 import { startIkeTimers } from '../ike-timers.js';
@@ -13,8 +13,8 @@ import { find, findAll, type InMessage, type OutMessage, type Task, type TaskSta
 import { IkeDelete } from './ike-delete.js';
 import { NONCE_SIZE, suiteOf } from './ike-init.js';
 import { lowerOf, moveChildren } from '../child-setup.js';
+import { dhName, invalidKe, notify } from '../notifies.js';
 
-const dhName = (g: number): string => transformName({ type: TransformType.DH, id: g });
 
 export class IkeRekey implements Task {
   readonly type = 'IKE_REKEY' as const;
@@ -144,7 +144,7 @@ export class IkeRekey implements Task {
     const old = this.sa;
     const msg = this.request!;
     const fail = (t: number, data: Buffer = Buffer.alloc(0)): TaskStatus => {
-      out.add({ type: PayloadType.NOTIFY, protocol: 0, spi: Buffer.alloc(0), notifyType: t, data });
+      out.add(notify(t, data));
       return 'SUCCESS';
     };
     old.log.ike(1, `${old.remote.address} is initiating an IKE_SA`);
@@ -167,9 +167,7 @@ export class IkeRekey implements Task {
     const group = transformOf(chosen, TransformType.DH)?.id ?? 0;
     if (ke.group !== group) {
       old.log.ike(1, `DH group ${dhName(ke.group)} unacceptable, requesting ${dhName(group)}`);
-      const data = Buffer.alloc(2);
-      data.writeUInt16BE(group);
-      return fail(Notify.INVALID_KE_PAYLOAD, data);
+      return fail(Notify.INVALID_KE_PAYLOAD, invalidKe(group).data);
     }
     const fresh = (this.fresh = new IkeSa(old.svc, old.config, false, old.local, old.remote, chosen.spi));
     fresh.spiR = old.svc.random.bytes(8);
