@@ -41,6 +41,7 @@ export interface DaemonOptions {
   /** Replace the UDP transport (tests wire two daemons back to back). */
   sendIke?: (data: Buffer, from: Endpoint, to: Endpoint) => void;
   sendEsp?: (packet: Buffer, from: Endpoint, to: Endpoint) => void;
+  sendKeepalive?: (from: Endpoint, to: Endpoint) => void;
 }
 
 export class Daemon {
@@ -93,7 +94,7 @@ export class Daemon {
       childBackend: backend ?? nullBackend,
       // userspace ESP only travels in UDP: make the peer encapsulate, as charon's kernel-libipsec does
       forceEncap: cfg.daemon.ipsecBackend === 'userspace',
-      sendKeepalive: (sa) => (opts.sendIke ? undefined : self.transport?.sendKeepalive(sa.local, sa.remote)),
+      sendKeepalive: (sa) => (opts.sendKeepalive ? opts.sendKeepalive(sa.local, sa.remote) : self.transport?.sendKeepalive(sa.local, sa.remote)),
       faults: this.faults,
       initiateConnection: (name, child) => {
         try {

@@ -40,6 +40,8 @@ export interface PeerOptions {
    * NAT to force ESP-in-UDP). Left out of the YAML when the loaded schema does not know the key.
    */
   ipsecBackend?: 'none' | 'userspace' | 'xfrm';
+  /** host_addrs of the child: virtual addresses the peer answers pings for. */
+  hostAddrs?: string[];
   /** Extra YAML lines appended to the connection block (indented by the caller, 4 spaces). */
   extraConnection?: string;
 }
@@ -53,6 +55,11 @@ export interface PairOptions {
   levels?: Record<string, number>;
   /** Prefix for the seeded random sources (different seeds give different nonces, SPIs and collision outcomes). */
   seed?: string;
+  /**
+   * Run the real userspace ESP engine on both peers (ipsec_backend: userspace), ESP delivered directly between
+   * them (a microtask later); keepalives are recorded in pair.keepalives.
+   */
+  esp?: boolean;
   /** Where each peer installs CHILD_SAs; default: a RecordingBackend per peer. */
   backends?: Partial<Record<PeerName, ChildSaBackend>>;
 }
@@ -117,7 +124,7 @@ ${o.extraConnection ?? ''}    children:
         esp_proposals: ${list(p.espProposals)}
         rekey_time: 0s
         start_action: ${p.startAction}
-secrets:
+${o.hostAddrs ? `        host_addrs: ${list(o.hostAddrs)}\n` : ''}secrets:
   ike-demo:
     id: [${ADDR.A}, ${ADDR.B}]
     secret: ${p.psk}
@@ -272,6 +279,14 @@ export interface Queued {
 
 export type QueuePred = (m: Queued) => boolean;
 
+/** An RFC 3948 NAT-T keepalive a peer sent. */
+export interface Keepalive {
+  from: PeerName;
+  at: number;
+  src: Endpoint;
+  dst: Endpoint;
+}
+
 export interface Peer {
   name: PeerName;
   daemon: Daemon;
@@ -290,6 +305,8 @@ export interface Peer {
 export interface Pair {
   a: Peer;
   b: Peer;
+  /** NAT-T keepalives sent so far (only with esp: true or encap). */
+  keepalives: Keepalive[];
   clock: PairClock;
   /** Datagrams in flight, oldest first. Mutate freely (reorder, splice) for fault injection. */
   queue: Queued[];
@@ -353,18 +370,24 @@ export function makePair(opts: PairOptions = {}): Pair {
   const levels = opts.levels ?? { default: 1 };
   let seq = 0;
   const peers = {} as Record<PeerName, Peer>;
+  const keepalives: Keepalive[] = [];
 
   const build = (name: PeerName, o: PeerOptions | undefined): Peer => {
-    const yaml = peerYaml(name, o, rt, levels);
+    const yaml = peerYaml(name, opts.esp ? { ...o, ipsecBackend: 'userspace' } : o, rt, levels);
     const config = parseConfig(yaml, `demo-${name.toLowerCase()}.yaml`);
     const sink = new ClockedSink(clock);
     const log = new Logger(config.daemon.log.levels, [sink]);
     const other: PeerName = name === 'A' ? 'B' : 'A';
-    const backend = opts.backends?.[name] ?? new RecordingBackend();
+    const backend = opts.esp ? undefined : opts.backends?.[name] ?? new RecordingBackend();
     const daemon = new Daemon(config, {
       log,
       clock: clock.view(),
       backend,
+      sendEsp: (packet, from, to) => {
+        const copy = Buffer.from(packet);
+        queueMicrotask(() => peers[other].daemon.receiveEsp(copy, { ...to }, { ...from }));
+      },
+      sendKeepalive: (from, to) => keepalives.push({ from: name, at: clock.now(), src: { ...from }, dst: { ...to } }),
       random: seededRandom(`${opts.seed ?? ''}peer-${name}`),
       sendIke: (data, from, to) => {
         const h = decodeHeader(data);
@@ -382,7 +405,7 @@ export function makePair(opts: PairOptions = {}): Pair {
     });
     const live = () => daemon.table.list().filter((s) => s.state !== 'DESTROYING');
     return {
-      name, daemon, config, yaml, log, sink, backend,
+      name, daemon, config, yaml, log, sink, backend: backend ?? daemon.svc.childBackend,
       sas: live,
       sa() {
         const l = live();
@@ -410,6 +433,7 @@ export function makePair(opts: PairOptions = {}): Pair {
   const pair: Pair = {
     a: peers.A,
     b: peers.B,
+    keepalives,
     clock,
     queue,
     sent,
