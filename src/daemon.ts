@@ -96,6 +96,7 @@ export class Daemon {
       forceEncap: cfg.daemon.ipsecBackend === 'userspace',
       sendKeepalive: (sa) => (opts.sendKeepalive ? opts.sendKeepalive(sa.local, sa.remote) : self.transport?.sendKeepalive(sa.local, sa.remote)),
       faults: this.faults,
+      trapChild: (name, child) => self.trap(name, child),
       initiateConnection: (name, child) => {
         try {
           self.initiate(name, child);
@@ -124,11 +125,27 @@ export class Daemon {
     this.startActions();
   }
 
-  /** start_action = start: bring those children up now (like charon after loading a config). */
+  /**
+   * Trap policies (charon's "routed" CHILD_SAs): traffic for such a child with no SA up triggers an initiation
+   * (an acquire). With the userspace engine that traffic is ikelab's own (ikelab ping).
+   */
+  readonly traps = new Set<string>();
+
+  /** start_action = start: bring those children up now; trap: route them (like charon after loading a config). */
   startActions(): void {
     for (const c of this.cfg.connections) {
-      for (const ch of c.children) if (ch.startAction === 'start') this.initiate(c.name, ch.name);
+      for (const ch of c.children) {
+        if (ch.startAction === 'start') this.initiate(c.name, ch.name);
+        else if (ch.startAction === 'trap') this.trap(c.name, ch.name);
+      }
     }
+  }
+
+  trap(conn: string, child: string): void {
+    const key = `${conn}/${child}`;
+    if (this.traps.has(key)) return;
+    this.traps.add(key);
+    this.opts.log.log('CFG', 1, `installed trap policy for CHILD_SA ${child} of ${conn}`);
   }
 
   /** ESP-in-UDP entry for in-process wiring (tests). */
@@ -136,9 +153,18 @@ export class Daemon {
     this.esp?.receive(packet, local, remote);
   }
 
-  /** ikelab ping: ICMP echo through a CHILD_SA from the virtual host. */
+  /** ikelab ping: ICMP echo through a CHILD_SA from the virtual host; acquires a trapped CHILD_SA first. */
   async ping(o: PingOptions): Promise<PingResult> {
     if (!this.esp) throw new ControlError('ping needs daemon.ipsec_backend: userspace');
+    const up = () => this.table.list().some((sa) => sa.state === 'ESTABLISHED' && sa.children.some((c) => (c.name === o.child || c.label === o.child) && c.state === 'INSTALLED'));
+    const trapped = [...this.traps].find((t) => t.endsWith(`/${o.child}`));
+    if (!up() && trapped) {
+      const [conn, child] = trapped.split('/') as [string, string];
+      this.opts.log.log('KNL', 1, `creating acquire job for CHILD_SA ${child} of ${conn} (traffic to ${o.dst})`);
+      this.initiate(conn, child);
+      const end = Date.now() + 10_000;
+      while (!up() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    }
     return this.esp.ping(o);
   }
 

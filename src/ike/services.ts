@@ -48,6 +48,8 @@ export interface IkeServices {
   /** RFC 3948 NAT-T keepalive for this SA's endpoints. */
   sendKeepalive(sa: IkeSa): void;
   faults: FaultHooks;
+  /** dpd_action/close_action = trap: route the child so traffic re-creates it. */
+  trapChild(name: string, child: string): void;
   /** Re-initiate a connection (dpd_action/close_action restart). */
   initiateConnection(name: string, child?: string): void;
 }

@@ -135,6 +135,7 @@ export class TaskManager {
     const children = sa.children.map((c) => c.config);
     this.initiating = undefined;
     sa.destroy();
+    if (wasEstablished) for (const c of children) if (c.dpdAction === 'trap') sa.svc.trapChild(name, c.name);
     if (wasEstablished && (action === 'restart' || children.some((c) => c.dpdAction === 'restart'))) {
       sa.log.ike(1, `restarting CHILD_SA ${children.map((c) => c.name).join(', ') || name}`);
       sa.svc.initiateConnection(name, children[0]?.name);

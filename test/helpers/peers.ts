@@ -34,7 +34,7 @@ export interface PeerOptions {
   dpdAction?: 'clear' | 'restart' | 'trap' | 'none';
   /** IKE rekey_time in seconds; default 0 (off), so no random rekey timers run. */
   rekeyTime?: number;
-  startAction?: 'start' | 'none';
+  startAction?: 'start' | 'none' | 'trap';
   /**
    * daemon.ipsec_backend; default 'none' (IKE only: the tests here are about the exchanges, and 'userspace' fakes a
    * NAT to force ESP-in-UDP). Left out of the YAML when the loaded schema does not know the key.

@@ -63,3 +63,40 @@ test('CHILD_SA rekey with INVALID_KE_PAYLOAD: retried with the group the respond
   expect(ca[0]!.dhGroup).toBe(19);
   expect(cb[0]!.spiOut.equals(ca[0]!.spiIn)).toBe(true);
 });
+
+describe('trap policies (start_action / dpd_action = trap)', () => {
+  /** Deliver IKE messages while an async call (a ping that acquires) is pending. */
+  async function pumping<T>(p: Pair, fn: () => Promise<T>): Promise<T> {
+    const t = setInterval(() => p.deliverAll(), 2);
+    try {
+      return await fn();
+    } finally {
+      clearInterval(t);
+    }
+  }
+
+  test('start_action trap: no SA at start; a ping through the child acquires it, and the ping is answered', async () => {
+    const p = (pair = makePair({ esp: true, a: { startAction: 'trap', hostAddrs: ['10.201.0.1'] }, b: { hostAddrs: ['10.202.0.1'] } }));
+    p.a.daemon.startActions();
+    expect(p.queue.length).toBe(0);
+    expect(p.a.daemon.traps.has('demo/net')).toBe(true);
+    const r = await pumping(p, () => p.a.daemon.ping({ child: 'net', dst: '10.202.0.1', count: 2, intervalMs: 1, timeoutMs: 500 }));
+    expect(r).toMatchObject({ sent: 2, received: 2 });
+    expect(p.a.sink.lines().join('\n')).toContain('creating acquire job for CHILD_SA net of demo');
+    expect(p.a.sa().state).toBe('ESTABLISHED');
+  });
+
+  test('dpd_action trap: after the peer died the child is routed, and traffic brings it back', async () => {
+    const p = (pair = makePair({ esp: true, a: { dpdDelay: 2, dpdAction: 'trap', hostAddrs: ['10.201.0.1'] }, b: { hostAddrs: ['10.202.0.1'] } }));
+    p.establish();
+    const first = p.a.sa();
+    const stop = p.dropAlways((m) => m.from === 'B');
+    p.run(12_000, 500);
+    stop();
+    expect(p.a.sas()).toEqual([]);
+    expect(p.a.daemon.traps.has('demo/net')).toBe(true);
+    const r = await pumping(p, () => p.a.daemon.ping({ child: 'net', dst: '10.202.0.1', count: 1, intervalMs: 1, timeoutMs: 500 }));
+    expect(r.received).toBe(1);
+    expect(p.a.sa().uniqueId).toBeGreaterThan(first.uniqueId);
+  });
+});

@@ -45,6 +45,7 @@ export class ChildDelete implements Task {
     for (const c of live) if (c.successor) activateOutbound(sa, c.successor);
     // close_action = start for a CHILD_SA the peer closed (not one replaced by a rekey): create it again.
     for (const c of live) {
+      if (!c.successor && c.config.closeAction === 'trap') sa.svc.trapChild(sa.name, c.name);
       if (c.successor || c.config.closeAction !== 'start' || sa.state !== 'ESTABLISHED') continue;
       sa.log.ike(1, `restarting CHILD_SA ${c.name}`);
       sa.manager.queue(new ChildCreate(sa, true, c.config));

@@ -33,6 +33,7 @@ export class IkeDelete implements Task {
     sa.log.ike(1, `received DELETE for IKE_SA ${sa.label}`);
     sa.log.ike(1, `deleting IKE_SA ${sa.label} between ${sa.between}`);
     const restart = sa.state === 'ESTABLISHED' ? sa.children.filter((c) => c.config.closeAction === 'start').map((c) => c.name) : [];
+    if (sa.state === 'ESTABLISHED') for (const c of sa.children) if (c.config.closeAction === 'trap') sa.svc.trapChild(sa.name, c.name);
     sa.state = 'DELETING';
     sa.log.ike(0, 'IKE_SA deleted');
     // close_action = start: bring the connection back once this IKE_SA is gone (after the response is sent).
