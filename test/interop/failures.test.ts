@@ -42,7 +42,7 @@ describe.skipIf(!RUN)('interop failures: ikelab <-> strongSwan', () => {
   }
 
   function fidelity(scenario: string, role: 'initiator' | 'responder', ours: string) {
-    const d = logdiff(path.join(REFERENCE_LOGS_DIR, scenario, `${role}.log`), ours);
+    const d = logdiff(path.join(REFERENCE_LOGS_DIR, scenario, `${role}.log`), ours, { payloads: true });
     expect(d.missing, `charon ${scenario}/${role}.log lines missing in ikelab's log`).toEqual([]);
   }
 

@@ -108,7 +108,7 @@ describe.skipIf(!RUN)('interop: rekeying ikelab <-> strongSwan', () => {
           const rekeyerHasPfs = withPfs === who;
           const scenario = rekeyerHasPfs ? 'pfs-mismatch-rekey-by-side-with-pfs' : 'pfs-mismatch-rekey-by-side-without-pfs';
           const role = withPfs === 'ikelab' ? 'responder' : 'initiator';
-          const d = logdiff(path.join(REFERENCE_LOGS_DIR, scenario, `${role}.log`), ike.logPath);
+          const d = logdiff(path.join(REFERENCE_LOGS_DIR, scenario, `${role}.log`), ike.logPath, { payloads: true });
           expect(d.missing, `${scenario}/${role}.log lines missing`).toEqual([]);
         });
       }
@@ -123,7 +123,7 @@ describe.skipIf(!RUN)('interop: rekeying ikelab <-> strongSwan', () => {
       else await swan.swanctl(['--rekey', '--child', 'net']);
       await expectChildRekeyed(swan, ike, childSpis(await swan.listSas()).length ? [] : []);
       await sleep(300);
-      const d = logdiff(path.join(REFERENCE_LOGS_DIR, 'child-rekey-pfs', `${role}.log`), ike.logPath);
+      const d = logdiff(path.join(REFERENCE_LOGS_DIR, 'child-rekey-pfs', `${role}.log`), ike.logPath, { payloads: true });
       expect(d.missing, `child-rekey-pfs/${role}.log lines missing`).toEqual([]);
       await ike.stop();
       await swan.stop();
@@ -135,7 +135,7 @@ describe.skipIf(!RUN)('interop: rekeying ikelab <-> strongSwan', () => {
       else await swan.swanctl(['--rekey', '--ike', 'bar']);
       await ike.waitFor((x) => x.length === 1 && x[0].spiI !== old!.spiI, 8000);
       await sleep(300);
-      const d = logdiff(path.join(REFERENCE_LOGS_DIR, 'ike-rekey', `${role}.log`), ike.logPath);
+      const d = logdiff(path.join(REFERENCE_LOGS_DIR, 'ike-rekey', `${role}.log`), ike.logPath, { payloads: true });
       expect(d.missing, `ike-rekey/${role}.log lines missing`).toEqual([]);
       await ike.stop();
       await swan.stop();
