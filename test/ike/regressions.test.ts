@@ -49,6 +49,28 @@ test('KB3 INITIAL_CONTACT: the responder deletes its older IKE_SA with the same 
   expect(p.b.children()).toHaveLength(1);
 });
 
+test("unique: never keeps the older IKE_SA even on INITIAL_CONTACT (charon's semantics; found by bench-scale)", () => {
+  const p = (pair = makePair({ b: { extraConnection: '    unique: never\n' } }));
+  p.establish();
+  const old = p.b.sa();
+  p.a.sa().destroy();
+  p.establish();
+  expect(p.b.sink.lines().filter((l) => l.includes('parsed IKE_AUTH request 1')).at(-1)).toContain('N(INIT_CONTACT)');
+  expect(old.state).toBe('ESTABLISHED');
+  expect(p.b.sas()).toHaveLength(2);
+});
+
+test('unique: replace replaces the older IKE_SA with the same peer even without INITIAL_CONTACT', () => {
+  const p = (pair = makePair({ b: { extraConnection: '    unique: replace\n' } }));
+  p.establish();
+  const old = p.b.sa();
+  p.a.daemon.initiateMany('demo', 'net', 1, 0); // a second IKE_SA while the first is up: no INITIAL_CONTACT
+  p.run(10, 1);
+  expect(p.b.sink.lines().filter((l) => l.includes('parsed IKE_AUTH request 1')).at(-1)).not.toContain('N(INIT_CONTACT)');
+  expect(old.state).toBe('DESTROYING');
+  expect(p.b.sas()).toHaveLength(1);
+});
+
 test('KB4 a response of another exchange type than the request is not accepted', () => {
   const p = (pair = makePair());
   p.establish();

@@ -16,7 +16,9 @@ export class IkeEstablish implements Task {
     sa.establishedAt = Date.now();
     sa.log.ike(0, `IKE_SA ${sa.label} established between ${sa.between}`);
     sa.clearTimer('half-open');
-    if (sa.initialContact) sa.svc.dropStaleSas(sa);
+    // swanctl's unique policy: 'no' honours INITIAL_CONTACT, 'replace' always replaces, 'never' never does.
+    const u = sa.config.unique;
+    if ((u === 'no' && sa.initialContact) || u === 'replace') sa.svc.dropStaleSas(sa);
     startIkeTimers(sa);
   }
 
