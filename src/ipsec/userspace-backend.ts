@@ -96,6 +96,9 @@ export class UserspaceBackend implements ChildSaBackend {
     c.packetsIn++;
     c.bytesIn += r.inner.length;
     c.lastInbound = Date.now();
+    // RFC 7296 2.4: authenticated ESP is proof of liveness too; DPD only probes a quiet peer (as charon uses
+    // the kernel's SA use time).
+    e.ike.lastInbound = e.ike.svc.timers.now();
     if (r.nextHeader === NextHeader.NO_NEXT) return; // dummy packet (RFC 4303 2.6): discard silently
     this.deliver(e, r.inner, r.nextHeader);
   }

@@ -100,3 +100,17 @@ describe('trap policies (start_action / dpd_action = trap)', () => {
     expect(p.a.sa().uniqueId).toBeGreaterThan(first.uniqueId);
   });
 });
+
+test('DPD counts inbound ESP as liveness: no DPD request while pings flow, one once traffic stops', async () => {
+  const p = (pair = makePair({ esp: true, a: { dpdDelay: 3, hostAddrs: ['10.201.0.1'] }, b: { hostAddrs: ['10.202.0.1'] } }));
+  p.establish();
+  const dpds = () => p.a.sink.lines().filter((l) => l.includes('sending DPD request')).length;
+  for (let i = 0; i < 6; i++) {
+    // B's pings reach A every second: inbound ESP on A's IKE_SA
+    await p.b.daemon.ping({ child: 'net', dst: '10.201.0.1', count: 1, intervalMs: 1, timeoutMs: 200 });
+    p.run(1000, 250);
+  }
+  expect(dpds()).toBe(0);
+  p.run(4000, 250);
+  expect(dpds()).toBe(1);
+});
