@@ -18,7 +18,7 @@ const B_NET = net('10.11.0.0', '10.11.0.255');
 const A_EP: Endpoint = { address: '10.98.0.2', port: 4500 };
 const B_EP: Endpoint = { address: '10.98.0.1', port: 4500 };
 
-const fakeIke = (local: Endpoint, remote: Endpoint): IkeSa => ({ name: 'bar', uniqueId: 1, local, remote, svc: { nattPort: 4500 } }) as unknown as IkeSa;
+const fakeIke = (local: Endpoint, remote: Endpoint): IkeSa => ({ name: 'bar', uniqueId: 1, local, remote, svc: { nattPort: 4500, timers: { now: () => performance.now() } } }) as unknown as IkeSa;
 
 type Suite = { encr: number; encrKeyBits?: number; integ?: number; esn: boolean; encLen: number; intLen: number };
 const CBC: Suite = { encr: Encr.AES_CBC, encrKeyBits: 256, integ: Integ.HMAC_SHA2_256_128, esn: false, encLen: 32, intLen: 32 };
