@@ -1,7 +1,7 @@
 // `ikelab demo` (README's first command): two ikelab peers in one process on 127.0.0.1 and 127.0.0.2
 // (unprivileged ports, no root), using the built-in configs config/demo-a.yaml and config/demo-b.yaml.
-// Peer A initiates; both log charon-style with a syslog prefix naming the peer; the tunnel comes up, both
-// list their SAs, A terminates, and the demo exits 0 only if every step happened.
+// Peer A initiates; both log charon-style with a syslog prefix naming the peer; the tunnel comes up, A pings
+// B's virtual host through it, both list their SAs, A terminates; the demo exits 0 only if every step happened.
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { loadConfig } from './config/load.js';
@@ -31,6 +31,9 @@ export async function runDemo(): Promise<number> {
   try {
     await waitFor('the tunnel to come up on both peers', () => up(a) && up(b));
     console.log('\n--- peer-a list-sas ---\n' + formatSasText(a.daemon.listSas()));
+    const ping = await a.daemon.ping({ child: 'net', dst: '10.202.0.1', count: 3, intervalMs: 100, timeoutMs: 2000 });
+    console.log(`\n--- peer-a: ping 10.202.0.1 (peer-b's virtual host) through CHILD_SA net: ${ping.sent} sent, ${ping.received} received, rtt ${ping.rttsMs.map((t) => t.toFixed(2)).join('/')} ms ---`);
+    if (ping.received !== ping.sent) throw new Error('pings through the tunnel were lost');
     console.log('--- peer-b list-sas ---\n' + formatSasText(b.daemon.listSas()) + '\n');
     a.daemon.terminate('demo');
     await waitFor('the IKE_SA to be deleted on both peers', () => a.daemon.listSas().length === 0 && b.daemon.listSas().length === 0);
