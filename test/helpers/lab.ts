@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Paths and constants
@@ -965,6 +966,11 @@ export class Lab {
     for (const n of this.nsCreated.splice(0)) await run('ip', ['netns', 'del', n], { timeoutMs: 10_000 });
   }
 
+  /** Stop every charon and ikelab this lab started (frozen ones included); the namespaces stay for the next test. */
+  async stopAll(): Promise<void> {
+    await Promise.all(this.procs.map((p) => p.stop(2000)));
+  }
+
   /** Stop everything we started, delete our namespaces and (unless IKELAB_KEEP_LAB=1) the lab dir. Idempotent. */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
@@ -1027,4 +1033,22 @@ function parseJsonArray(stdout: string): any[] {
     if (Array.isArray(v)) return v;
   }
   throw new Error(`ikelab list-sas --json: not a JSON array: ${t.slice(0, 500)}`);
+}
+
+/**
+ * The hooks every interop file needs: one Lab for the describe block (created before its tests, destroyed after),
+ * and every charon/ikelab a test started stopped after that test. `ready` receives the lab once it exists.
+ */
+export function useLab(ready: (lab: Lab) => void | Promise<void>, opts?: LabOptions): void {
+  let lab: Lab | undefined;
+  beforeAll(async () => {
+    lab = await Lab.create(opts);
+    await ready(lab);
+  });
+  afterEach(async () => {
+    await lab?.stopAll();
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
 }

@@ -79,7 +79,7 @@ export const ADDR: Record<PeerName, string> = { A: '127.0.0.1', B: '127.0.0.2' }
 export const IKE_PORT = 15000;
 export const NATT_PORT = 15001;
 
-const DEFAULTS: Record<PeerName, Required<Omit<PeerOptions, 'extraConnection' | 'ipsecBackend'>>> = {
+const DEFAULTS: Record<PeerName, Required<Omit<PeerOptions, 'extraConnection' | 'ipsecBackend' | 'hostAddrs'>>> = {
   A: {
     proposals: ['aes256-sha256-modp2048'], espProposals: ['aes256gcm16'], psk: 'ikelab-demo-secret',
     localTs: ['10.201.0.0/24'], remoteTs: ['10.202.0.0/24'], dpdDelay: 0, dpdAction: 'clear', rekeyTime: 0, startAction: 'none',

@@ -2,8 +2,8 @@
 // (ikelab initiate --child on an established IKE_SA, and strongSwan initiating it), INVALID_KE_PAYLOAD in
 // CREATE_CHILD_SA answered by retrying with the requested group, CHILD_SA delete from either side, and
 // close_action = start re-creating a CHILD_SA the peer closed.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, requireInterop, type Charon, type Ikelab, type SwanSa } from '../helpers/lab.js';
+import { describe, expect, it } from 'vitest';
+import { FAST_RETRANSMIT, Lab, requireInterop, type Charon, type Ikelab, type SwanSa, useLab } from '../helpers/lab.js';
 
 const RUN = requireInterop();
 
@@ -52,18 +52,10 @@ describe.skipIf(!RUN)('interop: several CHILD_SAs per IKE_SA', () => {
   let lab: Lab;
   let swan: Charon | undefined;
   let ike: Ikelab | undefined;
-  beforeAll(async () => {
-    lab = await Lab.create();
+  useLab(async (l) => {
+    lab = l;
     // kernel-libipsec needs a local address inside each local_ts (LAB.md)
     expect((await lab.execIn('s', ['ip', 'addr', 'add', '10.21.0.1/32', 'dev', 'lo'])).code).toBe(0);
-  });
-  afterEach(async () => {
-    await ike?.stop();
-    await swan?.stop();
-    ike = swan = undefined;
-  });
-  afterAll(async () => {
-    await lab?.destroy();
   });
 
   async function up(o: { esp2?: string; swanEsp2?: string; closeAction?: string } = {}) {

@@ -1,8 +1,8 @@
 // Rekey collisions (RFC 7296 2.8.1) with a real strongSwan: ikelab holds inbound messages for a moment (control
 // API fault "delay") so that both peers' CREATE_CHILD_SA requests cross. Both resolve by the nonce rule: in the
 // end one CHILD_SA (or IKE_SA) per side, the same one on both, and nothing redundant left over.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, established, requireInterop, type Charon, type Ikelab } from '../helpers/lab.js';
+import { describe, expect, it } from 'vitest';
+import { FAST_RETRANSMIT, Lab, established, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -12,16 +12,8 @@ describe.skipIf(!RUN)('interop: rekey collisions with strongSwan', () => {
   let lab: Lab;
   let swan: Charon | undefined;
   let ike: Ikelab | undefined;
-  beforeAll(async () => {
-    lab = await Lab.create();
-  });
-  afterEach(async () => {
-    await ike?.stop();
-    await swan?.stop();
-    ike = swan = undefined;
-  });
-  afterAll(async () => {
-    await lab?.destroy();
+  useLab((l) => {
+    lab = l;
   });
 
   async function up() {

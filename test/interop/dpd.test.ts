@@ -2,8 +2,8 @@
 // retransmits on its configured schedule and gives up, then applies dpd_action (clear / restart). And the
 // reverse: ikelab made silent through its control API -> strongSwan gives up. Log fidelity vs dpd-timeout.
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, REFERENCE_LOGS_DIR, established, logdiff, requireInterop, type Charon, type Ikelab } from '../helpers/lab.js';
+import { describe, expect, it } from 'vitest';
+import { FAST_RETRANSMIT, Lab, REFERENCE_LOGS_DIR, established, logdiff, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -19,17 +19,8 @@ describe.skipIf(!RUN)('interop: DPD ikelab <-> strongSwan', () => {
   let lab: Lab;
   let swan: Charon | undefined;
   let ike: Ikelab | undefined;
-  beforeAll(async () => {
-    lab = await Lab.create();
-  });
-  afterEach(async () => {
-    if (swan?.running) swan.thaw();
-    await ike?.stop();
-    await swan?.stop();
-    ike = swan = undefined;
-  });
-  afterAll(async () => {
-    await lab?.destroy();
+  useLab((l) => {
+    lab = l;
   });
 
   async function up(dpdAction: string) {

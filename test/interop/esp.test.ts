@@ -1,8 +1,8 @@
 // The data plane against a real strongSwan (kernel-libipsec): for every ESP transform, pings through the
 // CHILD_SA in both directions, with either side initiating; counters equal what was sent and received; and a
 // continuous ping across three forced CHILD_SA rekeys with PFS loses nothing strongSwan received.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, established, requireInterop, type Charon, type Ikelab } from '../helpers/lab.js';
+import { describe, expect, it } from 'vitest';
+import { FAST_RETRANSMIT, Lab, established, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf, type Scenario } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -16,16 +16,8 @@ describe.skipIf(!RUN)('interop: ESP through ikelab\'s userspace engine and stron
   let lab: Lab;
   let swan: Charon | undefined;
   let ike: Ikelab | undefined;
-  beforeAll(async () => {
-    lab = await Lab.create();
-  });
-  afterEach(async () => {
-    await ike?.stop();
-    await swan?.stop();
-    ike = swan = undefined;
-  });
-  afterAll(async () => {
-    await lab?.destroy();
+  useLab((l) => {
+    lab = l;
   });
 
   async function up(s: Scenario, who: 'ikelab' | 'strongswan') {

@@ -2,8 +2,8 @@
 // IKE_SA_INIT + IKE_AUTH with PSK and the first CHILD_SA, for the proposals the core-peer issue lists; terminate
 // from either side; log fidelity against charon's reference logs.
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, REFERENCE_LOGS_DIR, established, logdiff, requireInterop, type Charon, type Ikelab } from '../helpers/lab.js';
+import { describe, expect, it } from 'vitest';
+import { FAST_RETRANSMIT, Lab, REFERENCE_LOGS_DIR, established, logdiff, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf, type Scenario } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -16,16 +16,8 @@ describe.skipIf(!RUN)('interop: ikelab <-> strongSwan, IKE_SA_INIT + IKE_AUTH', 
   let swan: Charon | undefined;
   let ike: Ikelab | undefined;
 
-  beforeAll(async () => {
-    lab = await Lab.create();
-  });
-  afterEach(async () => {
-    await ike?.stop();
-    await swan?.stop();
-    ike = swan = undefined;
-  });
-  afterAll(async () => {
-    await lab?.destroy();
+  useLab((l) => {
+    lab = l;
   });
 
   async function up(s: Scenario) {

@@ -2,8 +2,8 @@
 // mismatch, INVALID_KE_PAYLOAD recovery, DELETE from the responder. Each checks what both sides did, that the
 // notify is named in both logs, and ikelab's log against charon's reference log for the scenario.
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, REFERENCE_LOGS_DIR, established, logdiff, requireInterop, type Charon, type Ikelab } from '../helpers/lab.js';
+import { describe, expect, it } from 'vitest';
+import { FAST_RETRANSMIT, Lab, REFERENCE_LOGS_DIR, established, logdiff, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf, type Scenario } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -14,16 +14,8 @@ describe.skipIf(!RUN)('interop failures: ikelab <-> strongSwan', () => {
   let swan: Charon | undefined;
   let ike: Ikelab | undefined;
 
-  beforeAll(async () => {
-    lab = await Lab.create();
-  });
-  afterEach(async () => {
-    await ike?.stop();
-    await swan?.stop();
-    ike = swan = undefined;
-  });
-  afterAll(async () => {
-    await lab?.destroy();
+  useLab((l) => {
+    lab = l;
   });
 
   async function up(s: Scenario) {

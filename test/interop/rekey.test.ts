@@ -2,8 +2,8 @@
 // rekeys, the PFS-mismatch-at-rekey seed scenario, and CHILD_SA rekeys driven by rekey_time. Both sides must
 // list the new SPIs and neither may keep the old ones; ikelab's log is compared with charon's reference logs.
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, REFERENCE_LOGS_DIR, established, logdiff, requireInterop, type Charon, type Ikelab, type SwanSa } from '../helpers/lab.js';
+import { describe, expect, it } from 'vitest';
+import { FAST_RETRANSMIT, Lab, REFERENCE_LOGS_DIR, established, logdiff, requireInterop, type Charon, type Ikelab, type SwanSa, useLab } from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf, type Scenario } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -14,16 +14,8 @@ describe.skipIf(!RUN)('interop: rekeying ikelab <-> strongSwan', () => {
   let swan: Charon | undefined;
   let ike: Ikelab | undefined;
 
-  beforeAll(async () => {
-    lab = await Lab.create();
-  });
-  afterEach(async () => {
-    await ike?.stop();
-    await swan?.stop();
-    ike = swan = undefined;
-  });
-  afterAll(async () => {
-    await lab?.destroy();
+  useLab((l) => {
+    lab = l;
   });
 
   /** Bring the tunnel up with `who` initiating; returns both views. */

@@ -4,8 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, established, requireInterop } from '../helpers/lab.js';
+import { describe, expect, it } from 'vitest';
+import { FAST_RETRANSMIT, Lab, established, requireInterop, useLab } from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -13,11 +13,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 describe.skipIf(!RUN)('interop robustness: malformed datagrams', () => {
   let lab: Lab;
-  beforeAll(async () => {
-    lab = await Lab.create();
-  });
-  afterAll(async () => {
-    await lab?.destroy();
+  useLab((l) => {
+    lab = l;
   });
 
   it('logs and drops every malformed datagram; the SA stays up and the daemon keeps serving', async () => {
