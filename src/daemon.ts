@@ -9,6 +9,7 @@ import { systemRandom, type RandomSource } from './crypto/random.js';
 import type { Logger } from './log/logger.js';
 import type { Endpoint } from './net/endpoint.js';
 import { UdpTransport } from './net/udp-transport.js';
+import { expandListen, pickSource } from './net/interfaces.js';
 import { Dispatcher } from './ike/dispatcher.js';
 import { IkeSa } from './ike/ike-sa.js';
 import { SaTable } from './ike/sa-table.js';
@@ -50,6 +51,8 @@ export class Daemon {
   readonly dispatcher: Dispatcher;
   readonly faults: FaultHooks = {};
   transport?: UdpTransport;
+  /** The addresses actually bound (wildcards expanded to the host's addresses). */
+  bound?: string[];
   private ikeIds = 0;
   private childIds = 0;
   readonly svc: IkeServices;
@@ -115,7 +118,8 @@ export class Daemon {
   async start(): Promise<void> {
     if (!this.opts.sendIke) {
       const d = this.cfg.daemon;
-      this.transport = new UdpTransport({ listen: d.listen, port: d.port, nattPort: d.nattPort }, {
+      this.bound = expandListen(d.listen);
+      this.transport = new UdpTransport({ listen: this.bound, port: d.port, nattPort: d.nattPort }, {
         ike: (dg) => this.dispatcher.handle(dg),
         esp: (packet, local, remote) => this.esp?.receive(packet, local, remote),
         error: (m) => this.opts.log.log('NET', 1, m),
@@ -234,9 +238,11 @@ export class Daemon {
   }
 
   private startIke(conn: ConnectionConfig, child?: string): IkeSa {
-    const local: Endpoint = { address: conn.localAddrs.find((a) => a !== '%any') ?? this.cfg.daemon.listen[0], port: conn.localPort };
     const remoteAddr = conn.remoteAddrs.find((a) => a !== '%any');
     if (!remoteAddr) throw new ControlError(`connection '${conn.name}' has no remote address to initiate to`);
+    const configured = conn.localAddrs.find((a) => a !== '%any');
+    const source = configured ?? pickSource(remoteAddr, this.bound ?? this.cfg.daemon.listen) ?? this.cfg.daemon.listen[0]!;
+    const local: Endpoint = { address: source, port: conn.localPort };
     const sa = new IkeSa(this.svc, conn, true, local, { address: remoteAddr, port: conn.remotePort }, this.svc.random.bytes(8));
     this.table.register(sa);
     for (const t of initiatorChain(sa, child)) sa.manager.queue(t);
