@@ -14,47 +14,5 @@
 # It compiles scripts/bench-scale.ts (+ test/helpers/lab.ts) with tsc into a temporary directory, runs it, and
 # deletes that directory again. The lab (two network namespaces joined by a veth pair, nothing in the root
 # namespace) is created and deleted by test/helpers/lab.ts; Ctrl-C cleans up too.
-set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$REPO"
-
-for a in "$@"; do
-  if [ "$a" = "-h" ] || [ "$a" = "--help" ]; then need_root=0; fi
-done
-if [ "${need_root:-1}" = 1 ] && [ "$(id -u)" != 0 ]; then
-  echo "bench-scale: needs root (network namespaces); try: sudo $0 $*" >&2
-  exit 1
-fi
-if [ ! -f dist/cli.js ]; then
-  echo "bench-scale: dist/cli.js missing; run 'npm run build' first" >&2
-  exit 1
-fi
-
-OUT="$(mktemp -d "${TMPDIR:-/tmp}/ikelab-bench-scale.XXXXXX")"
-child=""
-cleanup() {
-  # only the node process this script started; it cleans up its lab itself on SIGTERM
-  if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
-    kill -TERM "$child" 2>/dev/null || true
-    wait "$child" 2>/dev/null || true
-  fi
-  rm -rf -- "$OUT"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-"$REPO/node_modules/.bin/tsc" --outDir "$OUT" --rootDir "$REPO" --module nodenext --moduleResolution nodenext \
-  --target es2022 --strict --skipLibCheck --types node scripts/bench-scale.ts
-# compiled code lives outside the repo: tell it where the repo, the CLI and the node_modules are
-ln -s "$REPO/node_modules" "$OUT/node_modules"
-echo '{"type":"module"}' > "$OUT/package.json"
-
-IKELAB_REPO="$REPO" IKELAB_CLI_PATH="$REPO/dist/cli.js" node "$OUT/scripts/bench-scale.js" "$@" &
-child=$!
-set +e
-wait "$child"
-rc=$?
-set -e
-child=""
-exit "$rc"
+exec "$(dirname "${BASH_SOURCE[0]}")/bench-run.sh" scale "" "$@"

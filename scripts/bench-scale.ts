@@ -11,12 +11,14 @@
 // Network: only the two namespaces test/helpers/lab.ts creates (veth 10.98.0.1 <-> 10.98.0.2), deleted at the end,
 // also on Ctrl-C / SIGTERM. Processes: only the ones started here (charon and ikelab through the lab, the ikelab
 // responder of run B by this script, killed by PID).
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { interopAvailability, Lab, type Charon, type Ikelab } from '../test/helpers/lab.js';
+import { CLK_TCK, killMine, machine, sleep, spawnIn, stopChild } from './bench-common.js';
+
+let lab: Lab | undefined;
 
 const REPO = process.env.IKELAB_REPO ?? process.cwd();
 const IKELAB_CLI = process.env.IKELAB_CLI_PATH ?? path.join(REPO, 'dist', 'cli.js');
@@ -95,47 +97,7 @@ function parseArgs(argv: string[]): Opts {
   return o;
 }
 
-// ------------------------------------------------------------------------------------------------------------
-// Our own child processes (besides the lab's): the ikelab responder of run B. Killed by PID, never by name.
-// ------------------------------------------------------------------------------------------------------------
 
-const mine = new Set<ChildProcess>();
-let lab: Lab | undefined;
-
-function killMine(): void {
-  for (const c of mine) {
-    if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
-      try {
-        process.kill(c.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  }
-  mine.clear();
-}
-
-// Registered before Lab.create installs its own handlers, so this one runs first: kill what we started here,
-// then exit, which runs the lab's synchronous 'exit' clean-up (its daemons, its namespaces, its temp dir).
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    process.stderr.write(`\n${sig}: cleaning up\n`);
-    killMine();
-    process.exit(130);
-  });
-}
-process.on('exit', killMine);
-
-function hasPdeathsig(): boolean {
-  try {
-    return execFileSync('setpriv', ['--help'], { encoding: 'utf8', timeout: 5000 }).includes('--pdeathsig');
-  } catch {
-    return false;
-  }
-}
-const PDEATH = hasPdeathsig() ? ['setpriv', '--pdeathsig', 'KILL'] : [];
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function waitUntil(fn: () => boolean, ms: number, every = 50): Promise<boolean> {
   const end = Date.now() + ms;
@@ -146,26 +108,11 @@ async function waitUntil(fn: () => boolean, ms: number, every = 50): Promise<boo
   return fn();
 }
 
-async function stopChild(c: ChildProcess, graceMs = 5000): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  const done = new Promise<void>((r) => c.once('exit', () => r()));
-  c.kill('SIGTERM');
-  const t = setTimeout(() => c.kill('SIGKILL'), graceMs);
-  await done;
-  clearTimeout(t);
-}
 
 // ------------------------------------------------------------------------------------------------------------
 // /proc, control socket, logs
 // ------------------------------------------------------------------------------------------------------------
 
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5000 }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 
 /** utime + stime of a process (all its threads), in seconds; NaN once it is gone. */
 function cpuSec(pid: number): number {
@@ -407,15 +354,7 @@ async function startIkelabResponder(o: Opts): Promise<Responder> {
   const conf = lab!.path('s', 'ikelab.yaml');
   const logPath = lab!.path('s', 'ikelab.log');
   fs.writeFileSync(conf, ikelabConf(o, 'responder', sock));
-  const fd = fs.openSync(logPath, 'a');
-  let c: ChildProcess;
-  try {
-    c = spawn('ip', ['netns', 'exec', lab!.ns.s, ...PDEATH, process.execPath, IKELAB_CLI, 'start', '--config', conf], { stdio: ['ignore', fd, fd] });
-  } finally {
-    fs.closeSync(fd);
-  }
-  mine.add(c);
-  c.once('exit', () => mine.delete(c));
+  const c = spawnIn(lab!, 's', [process.execPath, IKELAB_CLI, 'start', '--config', conf], logPath);
   const running = () => c.exitCode === null && c.signalCode === null;
   const up = await waitUntil(() => {
     if (!running()) return true;
@@ -426,7 +365,7 @@ async function startIkelabResponder(o: Opts): Promise<Responder> {
     }
   }, 10_000);
   if (!up || !running()) {
-    await stopChild(c);
+    await stopChild(c, 5000);
     throw new Error(`ikelab responder did not start:\n${fs.readFileSync(logPath, 'utf8').slice(-2000)}`);
   }
   return {
@@ -441,7 +380,7 @@ async function startIkelabResponder(o: Opts): Promise<Responder> {
       return ikelabCounts((await ctl(sock, 'list-sas', 180_000)).result);
     },
     stats: async () => (await ctl(sock, 'stats')).result,
-    stop: () => stopChild(c),
+    stop: () => stopChild(c, 5000),
     alive: running,
   };
 }
@@ -689,18 +628,6 @@ function tailLines(file: string, n: number): string[] {
 // Output
 // ------------------------------------------------------------------------------------------------------------
 
-function machine(): string {
-  const cpus = os.cpus();
-  let swan = '';
-  try {
-    const r = spawnSync('swanctl', ['--help'], { encoding: 'utf8', timeout: 5000 });
-    swan = /strongSwan [\d.]+/.exec(`${r.stdout}${r.stderr}`)?.[0] ?? 'strongSwan';
-  } catch {
-    swan = 'strongSwan';
-  }
-  const la = os.loadavg().map((x) => x.toFixed(2)).join(' ');
-  return `${cpus[0]?.model ?? 'cpu?'} x ${cpus.length}, load avg ${la}, node ${process.version}, ${swan} (kernel-libipsec), linux ${os.release()}`;
-}
 
 function table(o: Opts, runs: RunResult[]): void {
   const N = o.count;

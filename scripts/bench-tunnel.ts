@@ -11,13 +11,16 @@
 //
 // Network: only the two namespaces test/helpers/lab.ts creates (veth 10.98.0.1 <-> 10.98.0.2), deleted at the end,
 // also on Ctrl-C / SIGTERM. Processes: only the ones started here (charon, ikelab, echo server, load generator).
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { established, interopAvailability, Lab, type Charon, type Ikelab } from '../test/helpers/lab.js';
 import { ikelabYaml, swanctlConf } from '../test/helpers/scenario.js';
+import { CLK_TCK, killMine, PDEATH, machine, sleep, spawnIn, stopChild } from './bench-common.js';
+
+let lab: Lab | undefined;
 
 const HERE = path.dirname(fileURLToPath(import.meta.url)); // compiled: <tmp>/scripts
 const REPO = process.env.IKELAB_REPO ?? process.cwd();
@@ -93,69 +96,9 @@ function parseArgs(argv: string[]): Opts {
   return o;
 }
 
-// ------------------------------------------------------------------------------------------------------------
-// Our own child processes (besides the lab's): echo server. Killed by PID on the way out, never by name.
-// ------------------------------------------------------------------------------------------------------------
 
-const mine = new Set<ChildProcess>();
-let lab: Lab | undefined;
 
-function killMine(): void {
-  for (const c of mine) {
-    if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
-      try {
-        process.kill(c.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  }
-  mine.clear();
-}
 
-// Registered before Lab.create installs its own handlers, so this one runs first: kill what we started here,
-// then exit, which runs the lab's synchronous 'exit' clean-up (its daemons, its namespaces, its temp dir).
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    process.stderr.write(`\n${sig}: cleaning up\n`);
-    killMine();
-    process.exit(130);
-  });
-}
-process.on('exit', killMine);
-
-function hasPdeathsig(): boolean {
-  try {
-    return execFileSync('setpriv', ['--help'], { encoding: 'utf8', timeout: 5000 }).includes('--pdeathsig');
-  } catch {
-    return false;
-  }
-}
-const PDEATH = hasPdeathsig() ? ['setpriv', '--pdeathsig', 'KILL'] : [];
-
-/** Start a long-running command inside a lab namespace; its output goes to logPath. */
-function spawnIn(ns: 's' | 'k', cmd: string[], logPath: string): ChildProcess {
-  const fd = fs.openSync(logPath, 'a');
-  try {
-    const c = spawn('ip', ['netns', 'exec', lab!.ns[ns], ...PDEATH, ...cmd], { stdio: ['ignore', fd, fd] });
-    mine.add(c);
-    c.once('exit', () => mine.delete(c));
-    return c;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-async function stopChild(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  const done = new Promise<void>((r) => c.once('exit', () => r()));
-  c.kill('SIGTERM');
-  const t = setTimeout(() => c.kill('SIGKILL'), 2000);
-  await done;
-  clearTimeout(t);
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ------------------------------------------------------------------------------------------------------------
 // Measurements
@@ -200,13 +143,6 @@ function cpuTicks(pid: number): number | undefined {
     return undefined;
   }
 }
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5000 }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 
 /**
  * The load generator in s against dst:7 (bounded by its own timer and by execIn's timeout). While it measures,
@@ -266,7 +202,7 @@ async function runA(o: Opts, esp: string): Promise<Rate> {
   try {
     s = await lab!.startCharon({ swanctlConf: swanctlConf({ espProposals: esp }), ...CHARON_OPTS });
     k = await lab!.startCharonIn('k', { swanctlConf: swanctlConfK(esp), ...CHARON_OPTS });
-    echo = spawnIn('k', [process.execPath, UDP_TOOL, 'echo', ECHO_A, String(ECHO_PORT), String(Math.ceil(o.warmup + o.duration + 60))], lab!.path('k', 'echo.log'));
+    echo = spawnIn(lab!, 'k', [process.execPath, UDP_TOOL, 'echo', ECHO_A, String(ECHO_PORT), String(Math.ceil(o.warmup + o.duration + 60))], lab!.path('k', 'echo.log'));
     const init = await s.swanctl(['--initiate', '--child', 'net'], 15_000);
     if (init.code !== 0) return { pps: NaN, mbps: NaN, note: `initiate failed: ${init.stdout.split('\n').slice(-3).join(' ')}` };
     await s.waitFor((x) => established(x, 'bar', 'net'), 8000);
@@ -310,7 +246,7 @@ async function runB(o: Opts, esp: string): Promise<Rate> {
 
 /** Plain UDP echo over the veth, no IPsec: the ceiling of load generator + echo server on this machine. */
 async function baseline(o: Opts): Promise<Rate> {
-  const echo = spawnIn('k', [process.execPath, UDP_TOOL, 'echo', '10.98.0.2', String(ECHO_PORT), String(Math.ceil(o.warmup + o.duration + 60))], lab!.path('k', 'echo-plain.log'));
+  const echo = spawnIn(lab!, 'k', [process.execPath, UDP_TOOL, 'echo', '10.98.0.2', String(ECHO_PORT), String(Math.ceil(o.warmup + o.duration + 60))], lab!.path('k', 'echo-plain.log'));
   try {
     await sleep(300);
     return await load(o, '10.98.0.1', '10.98.0.2');
@@ -336,19 +272,6 @@ const progress = (r: Rate) =>
     ? `n/a (${r.note})`
     : `${f0(r.mbps)} Mbit/s, ${fk(r.pps)} kpps, lost ${r.lost}, rtt p50 ${r.rttP50} ms, cpu s ${f0(r.cpuS)}% k ${f0(r.cpuK)}% (${f1(usK(r))} us/pkt)${r.note ? ` (${r.note})` : ''}`;
 
-function machine(): string {
-  const cpus = os.cpus();
-  let swan = '';
-  try {
-    // `swanctl --version` asks the daemon; the usage text names the installed version without one
-    const r = spawnSync('swanctl', ['--help'], { encoding: 'utf8', timeout: 5000 });
-    swan = /strongSwan [\d.]+/.exec(`${r.stdout}${r.stderr}`)?.[0] ?? 'strongSwan';
-  } catch {
-    swan = 'strongSwan';
-  }
-  const la = os.loadavg().map((x) => x.toFixed(2)).join(' ');
-  return `${cpus[0]?.model ?? 'cpu?'} x ${cpus.length}, load avg ${la}, node ${process.version}, ${swan} (kernel-libipsec), linux ${os.release()}`;
-}
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
