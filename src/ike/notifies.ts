@@ -1,6 +1,6 @@
 // Small builders shared by the tasks: a Notify payload, the DH group names charon prints, and the data of
 // INVALID_KE_PAYLOAD (RFC 7296 3.10.1: the accepted group as two octets).
-import { Notify, PayloadType, TransformType } from '../wire/constants.js';
+import { Notify, NOTIFY_ERROR_MAX, PayloadType, TransformType } from '../wire/constants.js';
 import { transformName } from '../wire/names.js';
 import type { NotifyPayload } from '../wire/types.js';
 
@@ -19,3 +19,19 @@ export function invalidKe(group: number): NotifyPayload {
 
 /** The group a peer asks for in INVALID_KE_PAYLOAD, or undefined when the data is malformed. */
 export const requestedGroup = (n: NotifyPayload): number | undefined => (n.data.length >= 2 ? n.data.readUInt16BE(0) : undefined);
+
+/**
+ * What the error notifies of a CREATE_CHILD_SA response mean for the task that sent the request: retry once
+ * with the DH group the peer asked for (RFC 7296 1.3), or give up on this exchange because of an error notify.
+ * `canRetry` says whether a retry is still allowed (not retried yet, group acceptable).
+ */
+export type ResponseErrors = { retryGroup: number } | { error: number } | undefined;
+
+export function responseErrors(notifies: NotifyPayload[], canRetry: (group: number) => boolean): ResponseErrors {
+  for (const n of notifies) {
+    const group = n.notifyType === Notify.INVALID_KE_PAYLOAD ? requestedGroup(n) : undefined;
+    if (group !== undefined && canRetry(group)) return { retryGroup: group };
+    if (n.notifyType <= NOTIFY_ERROR_MAX) return { error: n.notifyType };
+  }
+  return undefined;
+}

@@ -4,7 +4,7 @@
 import type { ChildConfig } from '../../config/types.js';
 import { formatTsList } from '../../config/ts.js';
 import { generateDh, type DhKeyPair } from '../../crypto/dh.js';
-import { ExchangeType, Notify, NOTIFY_ERROR_MAX, PayloadType, ProtocolId } from '../../wire/constants.js';
+import { ExchangeType, Notify, PayloadType, ProtocolId } from '../../wire/constants.js';
 import { notifyLongName, proposalToString } from '../../wire/names.js';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload, TsPayload } from '../../wire/types.js';
 import type { ChildSa } from '../child-sa.js';
@@ -15,7 +15,7 @@ import { isSubset, narrow } from '../ts-narrow.js';
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
 import { NONCE_SIZE } from './ike-init.js';
 import { TransformType } from '../../wire/constants.js';
-import { dhName, invalidKe, notify } from '../notifies.js';
+import { dhName, invalidKe, notify, responseErrors } from '../notifies.js';
 
 export class ChildCreate implements Task {
   readonly type = 'CHILD_CREATE' as const;
@@ -84,22 +84,21 @@ export class ChildCreate implements Task {
 
   private processI(msg: InMessage): TaskStatus {
     const sa = this.sa;
-    for (const n of findAll<NotifyPayload>(msg, PayloadType.NOTIFY)) {
-      if (n.notifyType === Notify.INVALID_KE_PAYLOAD && msg.exchange === ExchangeType.CREATE_CHILD_SA && this.group === undefined && n.data.length >= 2) {
-        // RFC 7296 1.3: retry once with the group the responder asked for, if we proposed it.
-        const want = n.data.readUInt16BE(0);
-        sa.log.ike(1, `peer didn't accept DH group ${dhName(this.dh?.group ?? 0)}, it requested ${dhName(want)}`);
-        if (!hasDhGroup(this.cfg!.espProposals, want)) return this.failChild();
-        const again = new ChildCreate(sa, true, this.cfg);
-        again.group = want;
-        if (this.child) this.child.state = 'DESTROYING';
-        sa.manager.queueFirst(again);
-        return 'SUCCESS';
-      }
-      if (n.notifyType <= NOTIFY_ERROR_MAX) {
-        sa.log.ike(1, `received ${notifyLongName(n.notifyType)} notify, no CHILD_SA built`);
-        return this.failChild();
-      }
+    const errors = responseErrors(findAll<NotifyPayload>(msg, PayloadType.NOTIFY), () => msg.exchange === ExchangeType.CREATE_CHILD_SA && this.group === undefined);
+    if (errors && 'retryGroup' in errors) {
+      // RFC 7296 1.3: retry once with the group the responder asked for, if we proposed it.
+      const want = errors.retryGroup;
+      sa.log.ike(1, `peer didn't accept DH group ${dhName(this.dh?.group ?? 0)}, it requested ${dhName(want)}`);
+      if (!hasDhGroup(this.cfg!.espProposals, want)) return this.failChild();
+      const again = new ChildCreate(sa, true, this.cfg);
+      again.group = want;
+      if (this.child) this.child.state = 'DESTROYING';
+      sa.manager.queueFirst(again);
+      return 'SUCCESS';
+    }
+    if (errors) {
+      sa.log.ike(1, `received ${notifyLongName(errors.error)} notify, no CHILD_SA built`);
+      return this.failChild();
     }
     const saP = find<SaPayload>(msg, PayloadType.SA);
     const tsi = find<TsPayload>(msg, PayloadType.TSi);

@@ -4,7 +4,7 @@
 // CHILD_SA and the IKE_SA and retries later, exactly like charon.
 import { formatTsList } from '../../config/ts.js';
 import { generateDh, type DhKeyPair } from '../../crypto/dh.js';
-import { ExchangeType, Notify, NOTIFY_ERROR_MAX, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
+import { ExchangeType, Notify, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
 import { notifyLongName, proposalToString } from '../../wire/names.js';
 import type { KePayload, NoncePayload, NotifyPayload, SaPayload, TsPayload } from '../../wire/types.js';
 import { spiHex, type ChildSa } from '../child-sa.js';
@@ -15,7 +15,7 @@ import { isSubset, narrow } from '../ts-narrow.js';
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
 import { ChildDelete } from './child-delete.js';
 import { NONCE_SIZE } from './ike-init.js';
-import { dhName, invalidKe, notify } from '../notifies.js';
+import { dhName, invalidKe, notify, responseErrors } from '../notifies.js';
 
 
 export class ChildRekey implements Task {
@@ -84,21 +84,20 @@ export class ChildRekey implements Task {
   private processI(msg: InMessage): TaskStatus {
     const sa = this.sa;
     const old = this.old!;
-    for (const n of findAll<NotifyPayload>(msg, PayloadType.NOTIFY)) {
-      if (n.notifyType === Notify.INVALID_KE_PAYLOAD && n.data.length >= 2 && this.group === undefined) {
-        const want = n.data.readUInt16BE(0);
-        sa.log.ike(1, `peer didn't accept DH group ${dhName(this.dh?.group ?? 0)}, it requested ${dhName(want)}`);
-        // Retry once with the requested group (RFC 7296 1.3): a fresh task with the same old SA.
-        const again = new ChildRekey(sa, true, old);
-        again.group = want;
-        old.state = 'INSTALLED';
-        sa.manager.queueFirst(again);
-        return 'SUCCESS';
-      }
-      if (n.notifyType <= NOTIFY_ERROR_MAX) {
-        sa.log.ike(1, `received ${notifyLongName(n.notifyType)} notify, no CHILD_SA built`);
-        return this.failed();
-      }
+    const errors = responseErrors(findAll<NotifyPayload>(msg, PayloadType.NOTIFY), () => this.group === undefined);
+    if (errors && 'retryGroup' in errors) {
+      const want = errors.retryGroup;
+      sa.log.ike(1, `peer didn't accept DH group ${dhName(this.dh?.group ?? 0)}, it requested ${dhName(want)}`);
+      // Retry once with the requested group (RFC 7296 1.3): a fresh task with the same old SA.
+      const again = new ChildRekey(sa, true, old);
+      again.group = want;
+      old.state = 'INSTALLED';
+      sa.manager.queueFirst(again);
+      return 'SUCCESS';
+    }
+    if (errors) {
+      sa.log.ike(1, `received ${notifyLongName(errors.error)} notify, no CHILD_SA built`);
+      return this.failed();
     }
     const saP = find<SaPayload>(msg, PayloadType.SA);
     const nonce = find<NoncePayload>(msg, PayloadType.NONCE);

@@ -3,7 +3,7 @@
 // rekey initiator deletes the old one. The new IKE_SA's initiator is whoever initiated the rekey.
 import { generateDh, type DhKeyPair } from '../../crypto/dh.js';
 import { deriveRekeyedIkeKeys } from '../../crypto/keys.js';
-import { ExchangeType, Notify, NOTIFY_ERROR_MAX, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
+import { ExchangeType, Notify, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
 import { notifyLongName, proposalToString } from '../../wire/names.js';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload } from '../../wire/types.js';
 import { IkeSa } from '../ike-sa.js';
@@ -13,7 +13,7 @@ import { find, findAll, type InMessage, type OutMessage, type Task, type TaskSta
 import { IkeDelete } from './ike-delete.js';
 import { NONCE_SIZE, suiteOf } from './ike-init.js';
 import { lowerOf, moveChildren } from '../child-setup.js';
-import { dhName, invalidKe, notify } from '../notifies.js';
+import { dhName, invalidKe, notify, responseErrors } from '../notifies.js';
 
 
 export class IkeRekey implements Task {
@@ -72,20 +72,19 @@ export class IkeRekey implements Task {
 
   private processI(msg: InMessage): TaskStatus {
     const old = this.sa;
-    for (const n of findAll<NotifyPayload>(msg, PayloadType.NOTIFY)) {
-      if (n.notifyType === Notify.INVALID_KE_PAYLOAD && n.data.length >= 2 && this.group === undefined) {
-        const want = n.data.readUInt16BE(0);
-        old.log.ike(1, `peer didn't accept DH group ${dhName(this.dh!.group)}, it requested ${dhName(want)}`);
-        old.state = 'ESTABLISHED';
-        const again = new IkeRekey(old, true);
-        again.group = want;
-        old.manager.queueFirst(again);
-        return 'SUCCESS';
-      }
-      if (n.notifyType <= NOTIFY_ERROR_MAX) {
-        old.log.ike(1, `received ${notifyLongName(n.notifyType)} notify error`);
-        return this.retryLater();
-      }
+    const errors = responseErrors(findAll<NotifyPayload>(msg, PayloadType.NOTIFY), () => this.group === undefined);
+    if (errors && 'retryGroup' in errors) {
+      const want = errors.retryGroup;
+      old.log.ike(1, `peer didn't accept DH group ${dhName(this.dh!.group)}, it requested ${dhName(want)}`);
+      old.state = 'ESTABLISHED';
+      const again = new IkeRekey(old, true);
+      again.group = want;
+      old.manager.queueFirst(again);
+      return 'SUCCESS';
+    }
+    if (errors) {
+      old.log.ike(1, `received ${notifyLongName(errors.error)} notify error`);
+      return this.retryLater();
     }
     const saP = find<SaPayload>(msg, PayloadType.SA);
     const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
