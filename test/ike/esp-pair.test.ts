@@ -3,6 +3,8 @@
 // end-to-end check), the userspace engine forces UDP encapsulation and sends NAT-T keepalives, and a CHILD_SA
 // rekey refused with INVALID_KE_PAYLOAD is retried with the requested group.
 import { afterEach, describe, expect, test } from 'vitest';
+import { protect } from '../../src/ike/message-protect.js';
+import { invalidKe } from '../../src/ike/notifies.js';
 import { makePair, type Pair } from '../helpers/peers.js';
 
 let pair: Pair | undefined;
@@ -113,4 +115,38 @@ test('DPD counts inbound ESP as liveness: no DPD request while pings flow, one o
   expect(dpds()).toBe(0);
   p.run(4000, 250);
   expect(dpds()).toBe(1);
+});
+
+describe('INVALID_KE_PAYLOAD asking for a group we never proposed (RFC 7296 1.3, 2.7)', () => {
+  /** A's rekey request is answered by a forged-but-authentic response from B: N(INVALID_KE_PAYLOAD) for ECP_256. */
+  function answerWithInvalidKe(p: Pair): void {
+    const [req] = p.hold(() => true);
+    const b = p.b.sa();
+    p.deliver({ ...req!, from: 'B', to: 'A', src: req!.dst, dst: req!.src, data: protect(b, req!.header.exchange, req!.header.messageId, true, [invalidKe(19)]) });
+  }
+
+  test('CHILD_SA rekey: no retry with an unproposed group, the old SA stays and the rekey is retried later', () => {
+    const p = (pair = makePair({ a: { espProposals: ['aes256gcm16-modp2048'] }, b: { espProposals: ['aes256gcm16-modp2048'] } }));
+    p.establish();
+    const old = p.a.children()[0]!;
+    p.a.daemon.rekey(undefined, 'net');
+    answerWithInvalidKe(p);
+    const log = p.a.sink.lines().join('\n');
+    expect(log).toContain('received INVALID_KE_PAYLOAD notify, no CHILD_SA built');
+    expect(log).toMatch(/CHILD_SA rekeying failed, trying again in \d+ seconds/);
+    expect(p.queue).toEqual([]);
+    expect(p.a.children()).toEqual([old]);
+  });
+
+  test('IKE_SA rekey: no retry with an unproposed group, the IKE_SA stays', () => {
+    const p = (pair = makePair());
+    p.establish();
+    const sa = p.a.sa();
+    p.a.daemon.rekey('demo');
+    answerWithInvalidKe(p);
+    expect(p.a.sink.lines().join('\n')).toContain('received INVALID_KE_PAYLOAD notify error');
+    expect(p.queue).toEqual([]);
+    expect(p.a.sa()).toBe(sa);
+    expect(sa.state).toBe('ESTABLISHED');
+  });
 });

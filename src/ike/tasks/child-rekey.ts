@@ -10,7 +10,7 @@ import type { KePayload, NoncePayload, NotifyPayload, SaPayload, TsPayload } fro
 import { spiHex, type ChildSa } from '../child-sa.js';
 import { allocateSpi, installChild, keyChild, lowerOf, newChild } from '../child-setup.js';
 import type { IkeSa } from '../ike-sa.js';
-import { firstDhGroup, selectProposal, transformOf } from '../proposal-select.js';
+import { firstDhGroup, hasDhGroup, selectProposal, transformOf } from '../proposal-select.js';
 import { isSubset, narrow } from '../ts-narrow.js';
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
 import { ChildDelete } from './child-delete.js';
@@ -84,7 +84,7 @@ export class ChildRekey implements Task {
   private processI(msg: InMessage): TaskStatus {
     const sa = this.sa;
     const old = this.old!;
-    const errors = responseErrors(findAll<NotifyPayload>(msg, PayloadType.NOTIFY), () => this.group === undefined);
+    const errors = responseErrors(findAll<NotifyPayload>(msg, PayloadType.NOTIFY), (g) => this.group === undefined && hasDhGroup(old.config.espProposals, g));
     if (errors && 'retryGroup' in errors) {
       const want = errors.retryGroup;
       sa.log.ike(1, `peer didn't accept DH group ${dhName(this.dh?.group ?? 0)}, it requested ${dhName(want)}`);

@@ -72,7 +72,7 @@ export class IkeRekey implements Task {
 
   private processI(msg: InMessage): TaskStatus {
     const old = this.sa;
-    const errors = responseErrors(findAll<NotifyPayload>(msg, PayloadType.NOTIFY), () => this.group === undefined);
+    const errors = responseErrors(findAll<NotifyPayload>(msg, PayloadType.NOTIFY), (g) => this.group === undefined && hasDhGroup(old.config.proposals, g));
     if (errors && 'retryGroup' in errors) {
       const want = errors.retryGroup;
       old.log.ike(1, `peer didn't accept DH group ${dhName(this.dh!.group)}, it requested ${dhName(want)}`);
