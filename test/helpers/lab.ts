@@ -109,6 +109,7 @@ export interface InteropProbes {
   netnsOk: boolean; // `ip netns list` works
   hasUnshare: boolean;
   hasCharon: boolean; // /usr/lib/ipsec/charon executable
+  hasStandardPlugins: boolean; // charon's openssl + gcm plugins (MODP, ECP, AES-GCM): libstrongswan-standard-plugins
   hasSwanctl: boolean;
   hasTun: boolean; // /dev/net/tun (kernel-libipsec needs it)
   hasPython: boolean; // python3 for charon-logdiff
@@ -122,6 +123,7 @@ export function availabilityFromProbes(p: InteropProbes): { ok: true } | { ok: f
   else if (!p.netnsOk) missing.push('`ip netns` does not work here');
   if (!p.hasUnshare) missing.push('`unshare` (util-linux) not found');
   if (!p.hasCharon) missing.push(`strongSwan charon not found at ${CHARON_BIN} (apt-get install strongswan-charon libcharon-extra-plugins)`);
+  if (p.hasCharon && !p.hasStandardPlugins) missing.push('charon has no openssl/gcm plugins: no MODP, ECP or AES-GCM (apt-get install libstrongswan-standard-plugins)');
   if (!p.hasSwanctl) missing.push('`swanctl` not found (apt-get install strongswan-swanctl)');
   if (!p.hasTun) missing.push('/dev/net/tun missing (kernel-libipsec needs a TUN device)');
   if (!p.hasPython) missing.push('python3 not found (charon-logdiff needs it)');
@@ -191,6 +193,7 @@ export function probeInterop(): InteropProbes {
     netnsOk,
     hasUnshare: !!which('unshare'),
     hasCharon,
+    hasStandardPlugins: ['openssl', 'gcm'].every((n) => fs.existsSync(path.join(path.dirname(CHARON_BIN), 'plugins', `libstrongswan-${n}.so`))),
     hasSwanctl: !!which('swanctl'),
     hasTun: fs.existsSync('/dev/net/tun'),
     hasPython: !!which('python3'),

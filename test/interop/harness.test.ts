@@ -18,6 +18,7 @@ const allGood: InteropProbes = {
   netnsOk: true,
   hasUnshare: true,
   hasCharon: true,
+  hasStandardPlugins: true,
   hasSwanctl: true,
   hasTun: true,
   hasPython: true,
