@@ -82,6 +82,7 @@ export class Daemon {
       nextChildId: () => ++self.childIds,
       registerSa: (sa) => self.table.register(sa),
       unregisterSa: (sa) => self.table.remove(sa),
+      leftHalfOpen: (sa) => self.table.leaveHalfOpen(sa),
       findConnection: (local, remote) => self.findConnection(local, remote),
       hasSaWithPeer: (sa) => {
         for (const o of self.table.withPeer(sa.remote.address)) if (o !== sa && o.state === 'ESTABLISHED') return true;
@@ -348,7 +349,7 @@ export class Daemon {
   }
 
   stats() {
-    return { sas: this.table.size, timers: this.timers.size, dispatcher: this.dispatcher.counters, transport: this.transport?.counters, esp: this.esp?.counters };
+    return { sas: this.table.size, halfOpen: this.table.halfOpenCount(), rss: process.memoryUsage.rss(), timers: this.timers.size, dispatcher: this.dispatcher.counters, transport: this.transport?.counters, esp: this.esp?.counters };
   }
 
   async stop(): Promise<void> {

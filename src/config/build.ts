@@ -5,11 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { parseIp } from './ip.js';
-import { defaultProposals, implicitEspProposals } from './proposals.js';
+import { runnableProposals } from './proposal-support.js';
 import type { RawChild, RawConfig, RawConnection } from './schema.js';
 import type { IssueInfo } from './schema-helpers.js';
 import type { TsConfig } from './ts.js';
 import type { ChildConfig, ConnectionConfig, DaemonConfig, DpdAction, IkelabConfig, SecretConfig } from './types.js';
+
+/** daemon.max_child_sas default: far above any real tunnel's needs, far below what would hurt. */
+export const DEFAULT_MAX_CHILD_SAS = 128;
 
 export type Fail = (path: (string | number)[], info: IssueInfo) => never;
 
@@ -58,6 +61,12 @@ function buildDaemon(raw: RawConfig, fail: Fail): DaemonConfig {
     controlSocket: d.control_socket ?? join(tmpdir(), 'ikelab.sock'),
     ipsecBackend: d.ipsec_backend ?? 'userspace',
     keepAlive: d.keep_alive ?? 20,
+    maxChildSas: d.max_child_sas ?? DEFAULT_MAX_CHILD_SAS,
+    // charon 5.9's receiver.c defaults (COOKIE_THRESHOLD_DEFAULT, COOKIE_THRESHOLD_IP_DEFAULT, BLOCK_THRESHOLD_DEFAULT)
+    cookieThreshold: d.cookie_threshold ?? 30,
+    cookieThresholdIp: d.cookie_threshold_ip ?? 3,
+    blockThreshold: d.block_threshold ?? 5,
+    initLimitHalfOpen: d.init_limit_half_open ?? 0,
     retransmit: {
       timeout: r.timeout ?? 4.0,
       base: r.base ?? 1.8,
@@ -100,11 +109,12 @@ function buildConnection(name: string, c: RawConnection, daemon: DaemonConfig, f
   const randBase = rekeyTime && reauthTime ? Math.min(rekeyTime, reauthTime) : Math.max(rekeyTime, reauthTime);
   const randTime = c.rand_time ?? Math.min(overTime, half(randBase));
   const dpdAction: DpdAction = c.dpd_action ?? 'clear';
-  const ike = c.proposals ?? { texts: [], proposals: defaultProposals('ike') };
+  // only proposals ikelab can run (proposal-support.ts): written ones are refused, defaults filtered
+  const ike = runnableProposals(c.proposals, 'ike', daemon.ipsecBackend, (p, info) => fail(at('proposals', ...p), info));
 
   const firstLocal = localAddrs[0];
   const children = Object.entries(c.children ?? {}).map(([childName, ch]) =>
-    buildChild(childName, ch, dpdAction, (p, info) => fail(at('children', childName, ...p), info)));
+    buildChild(childName, ch, dpdAction, (p, info) => fail(at('children', childName, ...p), info), daemon.ipsecBackend));
 
   return {
     name,
@@ -134,7 +144,7 @@ function buildConnection(name: string, c: RawConnection, daemon: DaemonConfig, f
   };
 }
 
-function buildChild(name: string, ch: RawChild, dpdAction: DpdAction, fail: Fail): ChildConfig {
+function buildChild(name: string, ch: RawChild, dpdAction: DpdAction, fail: Fail, backend: DaemonConfig['ipsecBackend']): ChildConfig {
   const rekeyTime = ch.rekey_time ?? CHILD_REKEY_DEFAULT;
   // check_lifetimes(): hard lifetime at rekey + 10%, jitter = life - rekey
   const lifeTime = ch.life_time ?? percent(rekeyTime, 110);
@@ -149,7 +159,7 @@ function buildChild(name: string, ch: RawChild, dpdAction: DpdAction, fail: Fail
       });
     }
   });
-  const esp = ch.esp_proposals ?? { texts: [], proposals: implicitEspProposals() };
+  const esp = runnableProposals(ch.esp_proposals, 'esp', backend, (p, info) => fail(['esp_proposals', ...p], info));
   return {
     name,
     localTs,

@@ -60,6 +60,9 @@ const table: Record<string, Keyword> = {
   esn: k(T.ESN, Esn.EXT_SEQ),
 };
 
+/** Second spellings of a transform that has a keyword already; the first keyword is the one messages use. */
+const aliases = new Set<string>(['aes', 'sha', 'sha2_256', 'sha2_384', 'sha2_512', 'modpnone', 'x25519', 'x448']);
+
 // AES in every size and mode: aes128, aes192ctr, aes256gcm16 (= gcm128), aes128ccm8 (= ccm64), aes256gcm (= gcm16)
 for (const bits of [128, 192, 256]) {
   table[`aes${bits}`] = k(T.ENCR, Encr.AES_CBC, bits);
@@ -69,14 +72,24 @@ for (const bits of [128, 192, 256]) {
     for (const [bytes, id] of Object.entries(icv)) {
       table[`aes${bits}${mode}${bytes}`] = k(T.ENCR, id, bits);
       table[`aes${bits}${mode}${Number(bytes) * 8}`] = k(T.ENCR, id, bits);
+      aliases.add(`aes${bits}${mode}${Number(bytes) * 8}`);
     }
     table[`aes${bits}${mode}`] = k(T.ENCR, icv[16], bits);
+    aliases.add(`aes${bits}${mode}`);
   }
 }
 
-/** The transform for a strongSwan keyword (case-sensitive, as charon's lookup), if ikelab supports it. */
+/**
+ * The transform for a strongSwan keyword (case-sensitive, as charon's lookup), if ikelab knows it. Knowing is not
+ * running: AES-CTR, AES-CCM, NULL, DES parse, and proposal-support.ts refuses them.
+ */
 export function lookupKeyword(word: string): Keyword | undefined {
   return Object.hasOwn(table, word) ? table[word] : undefined;
+}
+
+/** One keyword per transform of this type (no aliases), in table order: aes128 not aes, sha256 not sha2_256. */
+export function canonicalKeywords(type: number): { word: string; keyword: Keyword }[] {
+  return Object.entries(table).filter(([word, kw]) => kw.type === type && !aliases.has(word)).map(([word, keyword]) => ({ word, keyword }));
 }
 
 /** Keywords strongSwan 5.9 knows but ikelab does not implement: named in errors instead of "unknown". */

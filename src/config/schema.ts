@@ -27,7 +27,7 @@ function proposals(protocol: ProposalProtocol) {
     const texts = parseList(v, EXPECTED_PROPOSAL[protocol]);
     const list = parseEach(v, (t) => parseProposals([t], protocol), EXPECTED_PROPOSAL[protocol]);
     if (!list.length) throw new ValueError(EXPECTED_PROPOSAL[protocol], v, 'empty list');
-    return { texts, proposals: list.flat().map((p, i) => ({ ...p, num: i + 1 })) };
+    return { texts, proposals: list.flat().map((p, i) => ({ ...p, num: i + 1 })), listed: Array.isArray(v) };
   });
 }
 
@@ -82,6 +82,9 @@ const log = section('daemon.log', {
   levels,
 }).optional();
 
+/** strongswan.conf's DoS protection settings: numbers of half-open IKE_SAs, 0 = that check is off. */
+const halfOpenCount = opt((v) => parseInteger(v, 0, 0xffffffff, 'a number of half-open IKE_SAs >= 0 (0 = off)'));
+
 const daemon = section('daemon', {
   listen: opt((v) => parseEach(v, parseIpAddress, 'IP addresses to listen on')),
   port: opt(parsePort),
@@ -89,6 +92,11 @@ const daemon = section('daemon', {
   control_socket: opt((v) => parseString(v, 'a unix socket path')),
   ipsec_backend: opt(parseEnum(['userspace', 'xfrm', 'none'] as const)),
   keep_alive: duration,
+  max_child_sas: opt((v) => parseInteger(v, 1, 100000, 'a number of CHILD_SAs per IKE_SA >= 1')),
+  cookie_threshold: halfOpenCount,
+  cookie_threshold_ip: halfOpenCount,
+  block_threshold: halfOpenCount,
+  init_limit_half_open: halfOpenCount,
   retransmit,
   log,
 }).optional();

@@ -43,6 +43,22 @@ export interface DaemonConfig {
   ipsecBackend: 'userspace' | 'xfrm' | 'none';
   /** Seconds between NAT-T keepalives when behind a NAT or encapsulating (charon keep_alive, default 20). */
   keepAlive: number;
+  /**
+   * CHILD_SAs one IKE_SA may hold; a CREATE_CHILD_SA beyond it is answered NO_ADDITIONAL_SAS (RFC 7296 3.10.1).
+   * charon has no such limit; one authenticated peer must not be able to fill our memory with CHILD_SAs.
+   */
+  maxChildSas: number;
+  /**
+   * DoS protection, strongswan.conf's charon.* names and defaults (counts of half-open responder IKE_SAs, 0 = off):
+   * COOKIEs (RFC 7296 2.6) once this many are half-open (cookie_threshold, default 30) ...
+   */
+  cookieThreshold: number;
+  /** ... or once one source address has this many (cookie_threshold_ip, default 3); */
+  cookieThresholdIp: number;
+  /** new IKE_SA_INITs from an address with this many are dropped (block_threshold, default 5); */
+  blockThreshold: number;
+  /** new IKE_SA_INITs are dropped while this many are half-open (init_limit_half_open, default 0 = no limit). */
+  initLimitHalfOpen: number;
   retransmit: RetransmitConfig;
   log: LogConfig;
 }

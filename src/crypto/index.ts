@@ -18,6 +18,7 @@ export {
 } from './keys.js';
 export { encrSupported } from './encr.js';
 export { integSupported } from './integ.js';
+export { supportsIkeEncr, supportsIkeInteg, supportsIkePrf, supportsDhGroup, ikeTransformSupported } from './supported.js';
 export { createSkCipher, type SkCipher, type SkSuite } from './sk.js';
 export { macedId, signedOctets, pskAuth, verifyPskAuth } from './auth.js';
 export { natdHash } from './natd.js';

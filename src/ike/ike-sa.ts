@@ -20,6 +20,12 @@ export interface IkeCounters {
   responsesRetransmitted: number;
   integrityFailures: number;
   invalidMessages: number;
+  /** Messages dropped by a state gate or as fake retransmits: never processed, never answered. */
+  dropped: number;
+  /** Retransmitted requests not answered because the cached response was resent less than 1 s ago. */
+  retransmitsSuppressed: number;
+  /** Exceptions thrown by a task while handling a message (answered or the SA ended, never wedged). */
+  handlerErrors: number;
 }
 
 export class IkeSa {
@@ -59,7 +65,7 @@ export class IkeSa {
   rekeyAt?: number;
   expireAt?: number;
   lastInbound = 0;
-  readonly counters: IkeCounters = { messagesIn: 0, messagesOut: 0, retransmits: 0, responsesRetransmitted: 0, integrityFailures: 0, invalidMessages: 0 };
+  readonly counters: IkeCounters = { messagesIn: 0, messagesOut: 0, retransmits: 0, responsesRetransmitted: 0, integrityFailures: 0, invalidMessages: 0, dropped: 0, retransmitsSuppressed: 0, handlerErrors: 0 };
   readonly timers = new Map<string, TimerHandle>();
 
   constructor(
@@ -84,6 +90,10 @@ export class IkeSa {
   }
   get label(): string {
     return `${this.name}[${this.uniqueId}]`;
+  }
+  /** The peer's SPI (all zero while an IKE_SA_INIT we sent is unanswered). */
+  get peerSpi(): Buffer {
+    return this.initiator ? this.spiR : this.spiI;
   }
   /** Our SPI: the key of the daemon's lookup table. */
   get localSpi(): Buffer {

@@ -34,7 +34,7 @@ export function protect(sa: IkeSa, exchange: number, messageId: number, isRespon
 }
 
 export type UnprotectResult =
-  | { ok: true; msg: InMessage }
+  | { ok: true; msg: InMessage; inner?: Payload[] }
   | { ok: false; reason: 'INTEGRITY' | 'SYNTAX' | 'NO_KEYS'; detail: string; error?: WireError };
 
 /** Decrypt and decode the SK payload of a decoded message. IKE_SA_INIT passes through. */
@@ -59,5 +59,5 @@ export function unprotect(sa: IkeSa, m: IkeMessage, raw: Buffer): UnprotectResul
   const inner = decodePayloads(sk.innerNext, plain);
   // Authenticated but malformed inside: the caller may answer with an error notify (RFC 7296 2.21.2).
   if (!inner.ok) return { ok: false, reason: 'SYNTAX', detail: inner.error.message, error: inner.error };
-  return { ok: true, msg: { ...base, payloads: [...m.payloads.slice(0, -1), ...inner.value] } };
+  return { ok: true, msg: { ...base, payloads: [...m.payloads.slice(0, -1), ...inner.value] }, inner: inner.value };
 }

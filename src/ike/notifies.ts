@@ -1,5 +1,7 @@
 // Small builders shared by the tasks: a Notify payload, the DH group names charon prints, and the data of
 // INVALID_KE_PAYLOAD (RFC 7296 3.10.1: the accepted group as two octets).
+import type { DhKeyPair } from '../crypto/dh.js';
+import { CryptoError } from '../crypto/errors.js';
 import { Notify, NOTIFY_ERROR_MAX, PayloadType, TransformType } from '../wire/constants.js';
 import { transformName } from '../wire/names.js';
 import type { NotifyPayload } from '../wire/types.js';
@@ -34,4 +36,18 @@ export function responseErrors(notifies: NotifyPayload[], canRetry: (group: numb
     if (n.notifyType <= NOTIFY_ERROR_MAX) return { error: n.notifyType };
   }
   return undefined;
+}
+
+/**
+ * g^ir from the peer's KE data, or undefined (logged like charon) when the value is invalid: wrong length, not on
+ * the curve, 0/1/p-1 for MODP. The caller answers INVALID_SYNTAX (responder) or fails the exchange (initiator);
+ * a bad public value never throws out of a task.
+ */
+export function peerSecret(sa: { log: { ike(level: number, text: string): void } }, dh: DhKeyPair, peerPublic: Buffer): Buffer | undefined {
+  try {
+    return dh.computeSecret(peerPublic);
+  } catch (e) {
+    sa.log.ike(1, `applying DH public value failed: ${e instanceof CryptoError ? e.message : String(e)}`);
+    return undefined;
+  }
 }

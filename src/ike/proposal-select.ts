@@ -2,8 +2,18 @@
 // configured proposals are walked in order and the first one that intersects a received proposal wins; within
 // a transform type our algorithm order decides. Both proposals must carry the same transform types, so an ESP
 // proposal with a DH group never matches one without (the PFS mismatch charon reports at rekey).
+//
+// Never negotiate what cannot run: config already refuses (and strips from `default`) transforms ikelab cannot run
+// (src/config/proposal-support.ts), and selection applies the same predicates again, so even a configured
+// AES-CTR or AES-CCM is never picked; a peer offering only such transforms gets no proposal (NO_PROPOSAL_CHOSEN).
+import { runnableShape, transformSupportFor, type IpsecBackend } from '../config/proposal-support.js';
 import { DhGroup, Integ, TransformType } from '../wire/constants.js';
 import type { Proposal, Transform } from '../wire/types.js';
+
+export interface SelectOptions {
+  /** Who runs ESP transforms (daemon.ipsec_backend); the strictest, the userspace engine, when not given. */
+  ipsecBackend?: IpsecBackend;
+}
 
 /** Transform types that count for matching: DH "NONE" and INTEG "NONE" mean absent. */
 function typesOf(p: Proposal): Map<number, Transform[]> {
@@ -20,9 +30,14 @@ function typesOf(p: Proposal): Map<number, Transform[]> {
 
 const same = (a: Transform, b: Transform): boolean => a.type === b.type && a.id === b.id && (a.keyLength ?? 0) === (b.keyLength ?? 0);
 
-/** Intersect one configured with one received proposal: one transform per type, or undefined. */
-export function matchProposal(ours: Proposal, theirs: Proposal): Proposal | undefined {
+/**
+ * Intersect one configured with one received proposal: one transform per type, or undefined. Only transforms
+ * ikelab can run for the protocol (and backend) are candidates.
+ */
+export function matchProposal(ours: Proposal, theirs: Proposal, opts: SelectOptions = {}): Proposal | undefined {
   if (ours.protocol !== theirs.protocol) return undefined;
+  const support = transformSupportFor(ours.protocol, opts.ipsecBackend);
+  if (!support) return undefined;
   const a = typesOf(ours);
   const b = typesOf(theirs);
   if (a.size !== b.size) return undefined;
@@ -30,18 +45,19 @@ export function matchProposal(ours: Proposal, theirs: Proposal): Proposal | unde
   for (const [type, mine] of a) {
     const other = b.get(type);
     if (!other) return undefined;
-    const hit = mine.find((t) => other.some((o) => same(t, o)));
+    const hit = mine.find((t) => support.supports(t) && other.some((o) => same(t, o)));
     if (!hit) return undefined;
     picked.push({ ...hit });
   }
   picked.sort((x, y) => x.type - y.type);
-  return { num: theirs.num, protocol: theirs.protocol, spi: theirs.spi, transforms: picked };
+  const chosen = { num: theirs.num, protocol: theirs.protocol, spi: theirs.spi, transforms: picked };
+  return runnableShape(chosen) ? chosen : undefined;
 }
 
-export function selectProposal(configured: Proposal[], received: Proposal[]): Proposal | undefined {
+export function selectProposal(configured: Proposal[], received: Proposal[], opts: SelectOptions = {}): Proposal | undefined {
   for (const ours of configured) {
     for (const theirs of received) {
-      const m = matchProposal(ours, theirs);
+      const m = matchProposal(ours, theirs, opts);
       if (m) return m;
     }
   }

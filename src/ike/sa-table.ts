@@ -12,6 +12,13 @@ export class SaTable {
   private readonly all = new Set<IkeSa>();
   /** By the peer address an SA started with: INITIAL_CONTACT and uniqueness checks stay O(SAs per peer). */
   private readonly byPeer = new Map<string, Set<IkeSa>>();
+  /**
+   * Half-open accounting (charon's get_half_open_count for responder SAs): every responder IKE_SA from
+   * addHalfOpen() until it is established or removed, with the peer address it was counted under; and the count
+   * per address. O(1) for the dispatcher's COOKIE / block_threshold / init_limit_half_open checks.
+   */
+  private readonly halfOpenIp = new Map<IkeSa, string>();
+  private readonly halfOpenPerIp = new Map<string, number>();
 
   get size(): number {
     return this.all.size;
@@ -42,10 +49,31 @@ export class SaTable {
   addHalfOpen(sa: IkeSa): void {
     this.add(sa);
     this.halfOpen.set(halfOpenKey(sa.spiI, sa.remote), sa);
+    if (!this.halfOpenIp.has(sa)) {
+      const ip = sa.remote.address;
+      this.halfOpenIp.set(sa, ip);
+      this.halfOpenPerIp.set(ip, (this.halfOpenPerIp.get(ip) ?? 0) + 1);
+    }
+  }
+
+  /** The SA is no longer half-open (established); removal does this too. Idempotent. */
+  leaveHalfOpen(sa: IkeSa): void {
+    const ip = this.halfOpenIp.get(sa);
+    if (ip === undefined) return;
+    this.halfOpenIp.delete(sa);
+    const n = (this.halfOpenPerIp.get(ip) ?? 1) - 1;
+    if (n > 0) this.halfOpenPerIp.set(ip, n);
+    else this.halfOpenPerIp.delete(ip);
+  }
+
+  /** Half-open responder IKE_SAs: all of them, or those from one peer address. */
+  halfOpenCount(ip?: string): number {
+    return ip === undefined ? this.halfOpenIp.size : this.halfOpenPerIp.get(ip) ?? 0;
   }
 
   remove(sa: IkeSa): void {
     this.all.delete(sa);
+    this.leaveHalfOpen(sa);
     const pk = peerKey.get(sa);
     if (pk !== undefined) {
       const set = this.byPeer.get(pk);

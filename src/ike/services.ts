@@ -36,6 +36,8 @@ export interface IkeServices {
   /** The SA's local SPI became known / the SA went away: keep the O(1) lookup table in step. */
   registerSa(sa: IkeSa): void;
   unregisterSa(sa: IkeSa): void;
+  /** A responder IKE_SA got established: it no longer counts as half-open (COOKIE and half-open limits). */
+  leftHalfOpen?(sa: IkeSa): void;
   /** Responder: pick a connection for an IKE_SA_INIT from these addresses. */
   findConnection(local: Endpoint, remote: Endpoint): ConnectionConfig | undefined;
   /** Other established IKE_SAs with the same peer (INITIAL_CONTACT and uniqueness). */

@@ -4,9 +4,9 @@
 //
 // Packet layout both shapes fill (RFC 4303 section 2): SPI(4) | Seq(4) | IV | ciphertext | ICV.
 import { createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual, type Cipher, type Decipher } from 'node:crypto';
-import { encrInfo, isAead } from '../crypto/encr.js';
+import { encrInfo, encrSupported, isAead } from '../crypto/encr.js';
 import { integIcvLength, integKeyLength } from '../crypto/integ.js';
-import { Encr, Integ } from '../wire/constants.js';
+import { Encr, Esn, Integ, TransformType } from '../wire/constants.js';
 
 export interface EspTransform {
   readonly ivLen: number;
@@ -30,6 +30,34 @@ const HMAC_HASH: Record<number, string> = {
   [Integ.HMAC_SHA2_384_192]: 'sha384',
   [Integ.HMAC_SHA2_512_256]: 'sha512',
 };
+
+/**
+ * What this engine runs, read off the tables createEspTransform builds from: the ciphers encrInfo knows (AES-CBC
+ * and 3DES, paired with an HMAC; AES-GCM-8/12/16 and ChaCha20-Poly1305 as AEAD) with their key lengths, and the
+ * HMACs of HMAC_HASH. Not AES-CTR, AES-CCM, NULL or DES encryption, nor AES-XCBC-MAC-96 integrity (integ.ts has
+ * XCBC for the IKE SK payload; this engine does not).
+ */
+export function supportsEspEncr(encrId: number, keyBits?: number): boolean {
+  return encrSupported(encrId, keyBits);
+}
+
+/** Integrity for CBC suites; AEAD suites carry none (INTEG NONE is not a transform to run). */
+export function supportsEspInteg(integId: number): boolean {
+  return HMAC_HASH[integId] !== undefined;
+}
+
+/** Both: 32-bit sequence numbers and ESN (RFC 4303 2.2.1), in the ICV and the AEAD AAD. */
+export function supportsEspEsn(esnId: number): boolean {
+  return esnId === Esn.NO_EXT_SEQ || esnId === Esn.EXT_SEQ;
+}
+
+/** One ENCR, INTEG or ESN transform of an ESP proposal (DH groups are the IKE side's business). */
+export function espTransformSupported(t: { type: number; id: number; keyLength?: number }): boolean {
+  if (t.type === TransformType.ENCR) return supportsEspEncr(t.id, t.keyLength);
+  if (t.type === TransformType.INTEG) return supportsEspInteg(t.id);
+  if (t.type === TransformType.ESN) return supportsEspEsn(t.id);
+  return false;
+}
 
 export interface TransformParams {
   encr: number;

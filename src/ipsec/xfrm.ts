@@ -2,10 +2,10 @@
 // (SAD) and the out/in/fwd policies (SPD) in tunnel mode, as charon's kernel-netlink plugin would. Pure
 // functions returning argv arrays: xfrm-backend.ts runs them, tests compare them.
 import { formatIp } from '../config/ip.js';
-import { encrInfo, isAead } from '../crypto/encr.js';
+import { encrInfo, encrSupported, isAead } from '../crypto/encr.js';
 import { integIcvLength } from '../crypto/integ.js';
 import type { TrafficSelector } from '../wire/types.js';
-import { Encr, Integ } from '../wire/constants.js';
+import { Encr, Esn, Integ, TransformType } from '../wire/constants.js';
 
 export interface XfrmSuite {
   encr: number;
@@ -55,15 +55,48 @@ const INTEG_NAMES: Record<number, string> = {
   [Integ.HMAC_SHA2_512_256]: 'hmac(sha512)',
 };
 
+/** Kernel names of the ciphers: `enc` (CBC, with an auth-trunc integrity) and `aead` (key | salt, ICV bits). */
+const ENC_NAMES: Record<number, string> = {
+  [Encr.AES_CBC]: 'cbc(aes)',
+  [Encr['3DES']]: 'cbc(des3_ede)',
+};
+const AEAD_NAMES: Record<number, string> = {
+  [Encr.AES_GCM_8]: 'rfc4106(gcm(aes))',
+  [Encr.AES_GCM_12]: 'rfc4106(gcm(aes))',
+  [Encr.AES_GCM_16]: 'rfc4106(gcm(aes))',
+  [Encr.CHACHA20_POLY1305]: 'rfc7539esp(chacha20,poly1305)',
+};
+
+/**
+ * What the xfrm backend can install: a cipher xfrmAlgoArgs names for the kernel whose KEYMAT size ikelab knows
+ * (encrInfo), and an integrity algorithm of INTEG_NAMES (with AES-XCBC-MAC-96, which the userspace engine lacks).
+ * The kernel itself would do more (ctr(aes), rfc4309(ccm(aes)), ...), but ikelab could neither key nor install them.
+ */
+export function xfrmSupportsEncr(encrId: number, keyBits?: number): boolean {
+  return (ENC_NAMES[encrId] !== undefined || AEAD_NAMES[encrId] !== undefined) && encrSupported(encrId, keyBits);
+}
+
+export function xfrmSupportsInteg(integId: number): boolean {
+  return INTEG_NAMES[integId] !== undefined;
+}
+
+/** One ENCR, INTEG or ESN transform of an ESP proposal (`flag esn` covers ESN). */
+export function xfrmTransformSupported(t: { type: number; id: number; keyLength?: number }): boolean {
+  if (t.type === TransformType.ENCR) return xfrmSupportsEncr(t.id, t.keyLength);
+  if (t.type === TransformType.INTEG) return xfrmSupportsInteg(t.id);
+  if (t.type === TransformType.ESN) return t.id === Esn.NO_EXT_SEQ || t.id === Esn.EXT_SEQ;
+  return false;
+}
+
 /** The algorithm arguments: `aead NAME KEY ICV-BITS`, or `enc NAME KEY auth-trunc NAME KEY TRUNC-BITS`. */
 export function xfrmAlgoArgs(s: XfrmSuite & { encKey: Buffer; integKey: Buffer }): string[] {
-  if (isAead(s.encr)) {
+  const aeadName = AEAD_NAMES[s.encr];
+  if (isAead(s.encr) && aeadName) {
     const info = encrInfo(s.encr, s.encr === Encr.CHACHA20_POLY1305 ? undefined : s.encrKeyBits || (s.encKey.length - 4) * 8);
     // The kernel takes key and 4-byte salt as one key (RFC 4106 8.1, RFC 7634 4), ICV length in bits.
-    const name = s.encr === Encr.CHACHA20_POLY1305 ? 'rfc7539esp(chacha20,poly1305)' : 'rfc4106(gcm(aes))';
-    return ['aead', name, hex(s.encKey), String(info.tagBytes * 8)];
+    return ['aead', aeadName, hex(s.encKey), String(info.tagBytes * 8)];
   }
-  const enc = s.encr === Encr.AES_CBC ? 'cbc(aes)' : s.encr === Encr['3DES'] ? 'cbc(des3_ede)' : undefined;
+  const enc = ENC_NAMES[s.encr];
   const auth = INTEG_NAMES[s.integ ?? 0];
   if (!enc) throw new Error(`xfrm: unsupported encryption algorithm ${s.encr}`);
   if (!auth) throw new Error(`xfrm: unsupported integrity algorithm ${s.integ ?? 0}`);

@@ -44,6 +44,8 @@ export interface PeerOptions {
   hostAddrs?: string[];
   /** Extra YAML lines appended to the connection block (indented by the caller, 4 spaces). */
   extraConnection?: string;
+  /** Extra YAML lines appended to the daemon block (indented by the caller, 2 spaces). */
+  extraDaemon?: string;
 }
 
 export interface PairOptions {
@@ -79,7 +81,7 @@ export const ADDR: Record<PeerName, string> = { A: '127.0.0.1', B: '127.0.0.2' }
 export const IKE_PORT = 15000;
 export const NATT_PORT = 15001;
 
-const DEFAULTS: Record<PeerName, Required<Omit<PeerOptions, 'extraConnection' | 'ipsecBackend' | 'hostAddrs'>>> = {
+const DEFAULTS: Record<PeerName, Required<Omit<PeerOptions, 'extraConnection' | 'extraDaemon' | 'ipsecBackend' | 'hostAddrs'>>> = {
   A: {
     proposals: ['aes256-sha256-modp2048'], espProposals: ['aes256gcm16'], psk: 'ikelab-demo-secret',
     localTs: ['10.201.0.0/24'], remoteTs: ['10.202.0.0/24'], dpdDelay: 0, dpdAction: 'clear', rekeyTime: 0, startAction: 'none',
@@ -106,7 +108,7 @@ export function peerYaml(who: PeerName, o: PeerOptions = {}, rt: PairOptions['re
   control_socket: /tmp/ikelab-peers-test-${who}.sock
   retransmit: ${retransmit}
 ${o.ipsecBackend === undefined && !withBackend ? '' : `  ipsec_backend: ${o.ipsecBackend ?? 'none'}\n`}  log: { stdout: false, levels: { ${lv} } }
-connections:
+${o.extraDaemon ?? ''}connections:
   demo:
     local_addrs: [${me}]
     remote_addrs: [${peer}]

@@ -15,7 +15,7 @@ import { isSubset, narrow } from '../ts-narrow.js';
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
 import { NONCE_SIZE } from './ike-init.js';
 import { TransformType } from '../../wire/constants.js';
-import { dhName, invalidKe, notify, responseErrors } from '../notifies.js';
+import { dhName, invalidKe, notify, peerSecret, responseErrors } from '../notifies.js';
 
 export class ChildCreate implements Task {
   readonly type = 'CHILD_CREATE' as const;
@@ -107,7 +107,7 @@ export class ChildCreate implements Task {
       sa.log.ike(1, 'response is missing SA or TS payloads, no CHILD_SA built');
       return this.failChild();
     }
-    const chosen = selectProposal(this.proposals(msg.exchange), saP.proposals);
+    const chosen = selectProposal(this.proposals(msg.exchange), saP.proposals, { ipsecBackend: sa.svc.config().daemon.ipsecBackend });
     if (!chosen || chosen.spi.length !== 4) {
       sa.log.cfg(1, `received proposals: ${saP.proposals.map(proposalToString).join(', ')}`);
       sa.log.ike(1, 'peer chose a proposal we did not offer');
@@ -133,7 +133,8 @@ export class ChildCreate implements Task {
       if (this.dh) {
         const ke = find<KePayload>(msg, PayloadType.KE);
         if (!ke || ke.group !== this.dh.group) return this.failChild();
-        gir = this.dh.computeSecret(ke.data);
+        gir = peerSecret(sa, this.dh, ke.data);
+        if (!gir) return this.failChild();
       }
     }
     keyChild(sa, child, chosen, ni, nr, true, gir);
@@ -169,8 +170,13 @@ export class ChildCreate implements Task {
       return refuse(Notify.TS_UNACCEPTABLE);
     }
     this.cfg = best.cfg;
+    const limit = sa.svc.config().daemon.maxChildSas;
+    if (msg.exchange === ExchangeType.CREATE_CHILD_SA && sa.children.filter((c) => c.state !== 'DESTROYING').length >= limit) {
+      sa.log.ike(1, `refusing CHILD_SA: IKE_SA ${sa.label} already holds ${limit} CHILD_SAs (daemon.max_child_sas)`);
+      return refuse(Notify.NO_ADDITIONAL_SAS);
+    }
     const received = saP.proposals.filter((p) => p.protocol === ProtocolId.ESP && p.spi.length === 4);
-    const chosen = selectProposal(this.proposals(msg.exchange), received);
+    const chosen = selectProposal(this.proposals(msg.exchange), received, { ipsecBackend: sa.svc.config().daemon.ipsecBackend });
     if (!chosen) {
       sa.log.cfg(1, `received proposals: ${received.map(proposalToString).join(', ')}`);
       sa.log.cfg(1, `configured proposals: ${this.proposals(msg.exchange).map(proposalToString).join(', ')}`);
@@ -199,7 +205,8 @@ export class ChildCreate implements Task {
           return 'SUCCESS';
         }
         this.dh = generateDh(group);
-        gir = this.dh.computeSecret(theirs.data);
+        gir = peerSecret(sa, this.dh, theirs.data);
+        if (!gir) return refuse(Notify.INVALID_SYNTAX);
         ke = { type: PayloadType.KE, group, data: this.dh.publicKey };
       }
     }

@@ -15,7 +15,7 @@ import { isSubset, narrow } from '../ts-narrow.js';
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
 import { ChildDelete } from './child-delete.js';
 import { NONCE_SIZE } from './ike-init.js';
-import { dhName, invalidKe, notify, responseErrors } from '../notifies.js';
+import { dhName, invalidKe, notify, peerSecret, responseErrors } from '../notifies.js';
 
 
 export class ChildRekey implements Task {
@@ -104,7 +104,7 @@ export class ChildRekey implements Task {
     const tsi = find<TsPayload>(msg, PayloadType.TSi);
     const tsr = find<TsPayload>(msg, PayloadType.TSr);
     if (!saP || !nonce || !tsi || !tsr || saP.proposals.length !== 1) return this.failed();
-    const chosen = selectProposal(old.config.espProposals, saP.proposals);
+    const chosen = selectProposal(old.config.espProposals, saP.proposals, { ipsecBackend: sa.svc.config().daemon.ipsecBackend });
     if (!chosen || chosen.spi.length !== 4) {
       sa.log.ike(1, 'peer chose a proposal we did not offer');
       return this.failed();
@@ -116,7 +116,8 @@ export class ChildRekey implements Task {
     if (group) {
       const ke = find<KePayload>(msg, PayloadType.KE);
       if (!this.dh || !ke || ke.group !== group || this.dh.group !== group) return this.failed();
-      gir = this.dh.computeSecret(ke.data);
+      gir = peerSecret(sa, this.dh, ke.data);
+      if (!gir) return this.failed();
     }
     const child = this.fresh!;
     child.spiOut = chosen.spi;
@@ -173,7 +174,7 @@ export class ChildRekey implements Task {
     const tsr = find<TsPayload>(msg, PayloadType.TSr);
     if (!saP || !nonce || !tsi || !tsr) return fail(Notify.INVALID_SYNTAX);
     const received = saP.proposals.filter((p) => p.protocol === ProtocolId.ESP && p.spi.length === 4);
-    const chosen = selectProposal(old.config.espProposals, received);
+    const chosen = selectProposal(old.config.espProposals, received, { ipsecBackend: sa.svc.config().daemon.ipsecBackend });
     if (!chosen) {
       sa.log.cfg(1, `received proposals: ${received.map(proposalToString).join(', ')}`);
       sa.log.cfg(1, `configured proposals: ${old.config.espProposals.map(proposalToString).join(', ')}`);
@@ -194,17 +195,18 @@ export class ChildRekey implements Task {
       return 'SUCCESS';
     }
     sa.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
+    let gir: Buffer | undefined = undefined;
+    if (group) {
+      this.dh = generateDh(group);
+      gir = peerSecret(sa, this.dh, theirKe!.data);
+      if (!gir) return fail(Notify.INVALID_SYNTAX);
+    }
     const child = (this.fresh = newChild(sa, old.config));
     child.spiIn = allocateSpi(sa);
     child.spiOut = chosen.spi;
     child.localTs = localTs;
     child.remoteTs = remoteTs;
     this.myNonce = sa.svc.random.bytes(NONCE_SIZE);
-    let gir: Buffer | undefined = undefined;
-    if (group) {
-      const dh = (this.dh = generateDh(group));
-      gir = dh.computeSecret(Buffer.from(theirKe!.data));
-    }
     keyChild(sa, child, chosen, nonce.data, this.myNonce, false, gir);
     child.lowerNonce = lowerOf(nonce.data, this.myNonce);
     installChild(sa, child, { old, outboundNow: false });

@@ -16,6 +16,7 @@ export class IkeEstablish implements Task {
     sa.establishedAt = Date.now();
     sa.log.ike(0, `IKE_SA ${sa.label} established between ${sa.between}`);
     sa.clearTimer('half-open');
+    sa.svc.leftHalfOpen?.(sa);
     // swanctl's unique policy: 'no' honours INITIAL_CONTACT, 'replace' always replaces, 'never' never does.
     const u = sa.config.unique;
     if ((u === 'no' && sa.initialContact) || u === 'replace') sa.svc.dropStaleSas(sa);

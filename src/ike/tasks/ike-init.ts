@@ -52,7 +52,9 @@ export class IkeInit implements Task {
       return 'FAILED';
     }
     this.dh = generateDh(this.group);
-    sa.ni = sa.svc.random.bytes(NONCE_SIZE);
+    // RFC 7296 2.6: a retry with a COOKIE repeats the other payloads; the responder's cookie may cover Ni (ours
+    // does), so keep the nonce of the first attempt, as charon does ("generate nonce only the first time").
+    if (!sa.ni.length) sa.ni = sa.svc.random.bytes(NONCE_SIZE);
     if (this.cookie) out.add(notify(Notify.COOKIE, this.cookie));
     // RFC 7296 2.7: the KE group must be one proposed; strongSwan moves the proposals containing it first.
     const proposals = [...sa.config.proposals].sort((a, b) => Number(hasDhGroup([b], this.group)) - Number(hasDhGroup([a], this.group)));
@@ -77,6 +79,11 @@ export class IkeInit implements Task {
         return this.retry(() => (this.group = want));
       }
       if (n.notifyType === Notify.COOKIE) {
+        if (this.cookie?.equals(n.data)) {
+          // charon: a responder that keeps rejecting our cookie must not keep us in a loop
+          sa.log.ike(1, 'ignore response with duplicate COOKIE notify');
+          return 'FAILED';
+        }
         sa.log.ike(2, 'received COOKIE, retrying with it');
         return this.retry(() => (this.cookie = n.data));
       }

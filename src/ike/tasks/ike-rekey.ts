@@ -13,7 +13,7 @@ import { find, findAll, type InMessage, type OutMessage, type Task, type TaskSta
 import { IkeDelete } from './ike-delete.js';
 import { NONCE_SIZE, suiteOf } from './ike-init.js';
 import { lowerOf, moveChildren } from '../child-setup.js';
-import { dhName, invalidKe, notify, responseErrors } from '../notifies.js';
+import { dhName, invalidKe, notify, peerSecret, responseErrors } from '../notifies.js';
 
 
 export class IkeRekey implements Task {
@@ -100,7 +100,9 @@ export class IkeRekey implements Task {
     const passive = old.passiveRekey;
     const mine = lowerOf(this.myNonce, nonce.data);
     const lost = passive !== undefined && passive.sa.state === 'ESTABLISHED' && Buffer.compare(mine, passive.lowerNonce) < 0;
-    this.finish(fresh, chosen, this.dh!.computeSecret(ke.data), this.myNonce, nonce.data, !lost);
+    const gir = peerSecret(old, this.dh!, ke.data);
+    if (!gir) return this.retryLater();
+    this.finish(fresh, chosen, gir, this.myNonce, nonce.data, !lost);
     if (lost) {
       // Our new IKE_SA is redundant: delete it; the CHILD_SAs live on in the peer's; the peer deletes the old one.
       old.log.ike(1, `IKE_SA rekey collision lost, deleting redundant IKE_SA ${fresh.label}`);
@@ -168,12 +170,14 @@ export class IkeRekey implements Task {
       old.log.ike(1, `DH group ${dhName(ke.group)} unacceptable, requesting ${dhName(group)}`);
       return fail(Notify.INVALID_KE_PAYLOAD, invalidKe(group).data);
     }
+    this.dh = generateDh(group);
+    const gir = peerSecret(old, this.dh, ke.data);
+    if (!gir) return fail(Notify.INVALID_SYNTAX);
     const fresh = (this.fresh = new IkeSa(old.svc, old.config, false, old.local, old.remote, chosen.spi));
     fresh.spiR = old.svc.random.bytes(8);
-    this.dh = generateDh(group);
     this.myNonce = old.svc.random.bytes(NONCE_SIZE);
     // In a collision our own rekey task decides, when its response arrives, which new IKE_SA survives.
-    this.finish(fresh, chosen, this.dh.computeSecret(ke.data), nonce.data, this.myNonce, !collision);
+    this.finish(fresh, chosen, gir, nonce.data, this.myNonce, !collision);
     if (collision) old.passiveRekey = { sa: fresh, lowerNonce: lowerOf(nonce.data, this.myNonce) };
     out.add(
       { type: PayloadType.SA, proposals: [{ ...chosen, spi: fresh.spiR }] },
