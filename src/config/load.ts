@@ -1,7 +1,12 @@
 // Reading a config file: YAML -> schema (schema.ts) -> defaults (build.ts), every problem reported as one
 // ConfigError naming the file, the key path, what was expected there and the line.
+//
+// The file is read with care because the control socket's `load --config PATH` makes the daemon (often root) read
+// a path it is handed: only regular files (never a FIFO, /dev/zero or a directory), at most MAX_CONFIG_BYTES, and a
+// file that does not look like an ikelab config never has its text quoted back in an error (/etc/shadow).
 
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { buildConfig } from './build.js';
 import { ConfigError } from './errors.js';
@@ -9,15 +14,112 @@ import { configSchema } from './schema.js';
 import type { IssueInfo } from './schema-helpers.js';
 import type { IkelabConfig } from './types.js';
 
+/** Config files are a few KiB; anything past 1 MiB is a mistake or an attempt to exhaust memory. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+
+/**
+ * O_NONBLOCK: opening a FIFO read-only otherwise waits for a writer (a libuv thread, or the whole daemon when
+ * synchronous, stuck forever); it changes nothing for regular files. O_NOCTTY: a tty never becomes ours.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+const READ_CHUNK = 64 * 1024;
+
+/** The text of a config file and its permission bits (for the secrets-readable-by-others warning). */
+export interface ConfigFile {
+  text: string;
+  mode: number;
+}
+
+/** Synchronous: for the CLI and daemon start-up, where nothing else is running yet. */
 export function loadConfig(path: string): IkelabConfig {
-  let text: string;
+  return parseConfig(readConfigFileSync(path).text, path);
+}
+
+/** Asynchronous, for a running daemon (the control socket's `load`): never blocks the event loop. */
+export async function loadConfigFile(path: string): Promise<{ config: IkelabConfig; mode: number }> {
+  const file = await readConfigFile(path);
+  return { config: parseConfig(file.text, path), mode: file.mode };
+}
+
+export function readConfigFileSync(path: string): ConfigFile {
+  let fd: number | undefined;
   try {
-    text = readFileSync(path, 'utf8');
+    // stat the path first so a device is never even opened (opening some has side effects), then the opened fd,
+    // which is what gets read (the path may have been swapped in between)
+    checkRegular(path, statSync(path));
+    fd = openSync(path, OPEN_FLAGS);
+    const st = checkRegular(path, fstatSync(fd));
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(READ_CHUNK);
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      chunks.push(buf.subarray(0, n));
+      // the size from fstat can lie (/proc files say 0, a file can grow): count what is actually read
+      if ((total += n) > MAX_CONFIG_BYTES) throw tooBig(path, total, true);
+    }
+    return { text: Buffer.concat(chunks).toString('utf8'), mode: st.mode };
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new ConfigError({ file: path, keyPath: '', expected: 'a readable config file', got: err.code ?? 'an error', detail: err.message });
+    throw asConfigError(path, e);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  return parseConfig(text, path);
+}
+
+export async function readConfigFile(path: string): Promise<ConfigFile> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    checkRegular(path, await stat(path));
+    fh = await open(path, OPEN_FLAGS);
+    const st = checkRegular(path, await fh.stat());
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(READ_CHUNK);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(buf.subarray(0, bytesRead));
+      if ((total += bytesRead) > MAX_CONFIG_BYTES) throw tooBig(path, total, true);
+    }
+    return { text: Buffer.concat(chunks).toString('utf8'), mode: st.mode };
+  } catch (e) {
+    throw asConfigError(path, e);
+  } finally {
+    await fh?.close();
+  }
+}
+
+function checkRegular(path: string, st: Stats): Stats {
+  if (!st.isFile()) {
+    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device'
+      : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file';
+    throw new ConfigError({ file: path, keyPath: '', expected: 'a regular config file', got: kind });
+  }
+  if (st.size > MAX_CONFIG_BYTES) throw tooBig(path, st.size);
+  return st;
+}
+
+function tooBig(path: string, size: number, atLeast = false): ConfigError {
+  const got = `${size} bytes${atLeast ? ' or more' : ''}`;
+  return new ConfigError({ file: path, keyPath: '', expected: `a config file of at most ${MAX_CONFIG_BYTES} bytes`, got });
+}
+
+function asConfigError(path: string, e: unknown): ConfigError {
+  if (e instanceof ConfigError) return e;
+  const err = e as NodeJS.ErrnoException;
+  return new ConfigError({ file: path, keyPath: '', expected: 'a readable config file', got: err.code ?? 'an error', detail: err.message });
+}
+
+/**
+ * ssh-style: the warning to log when a config file that holds secrets (PSKs) can be read by group or others, or
+ * undefined. mode is the file's st_mode.
+ */
+export function exposedSecretsWarning(cfg: IkelabConfig, mode: number): string | undefined {
+  if (!cfg.secrets.length || (mode & 0o077) === 0) return undefined;
+  const perm = (mode & 0o777).toString(8).padStart(4, '0');
+  return `config file ${cfg.file} holds ${cfg.secrets.length} secret(s) but permissions ${perm} give group or others access to it; `
+    + `chmod 600 it`;
 }
 
 export function parseConfig(text: string, fileName: string): IkelabConfig {
@@ -29,6 +131,7 @@ export function parseConfig(text: string, fileName: string): IkelabConfig {
     customTags: (tags) => tags.filter((t) => typeof t === 'string' || !(t.tag === 'tag:yaml.org,2002:int' && 'format' in t
       && (t.format === 'HEX' || t.format === 'OCT'))),
   });
+  const foreign = notConfigShaped(doc, lines);
   if (doc.errors.length) {
     const e = doc.errors[0];
     const pos = e.linePos?.[0];
@@ -37,11 +140,13 @@ export function parseConfig(text: string, fileName: string): IkelabConfig {
       keyPath: '',
       expected: 'valid YAML',
       got: 'a syntax error',
-      detail: e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''),
+      // the parser's message can quote the text (an alias or tag name): only its fixed code for a foreign file
+      detail: foreign ? e.code : e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''),
       line: pos?.line,
       column: pos?.col,
     });
   }
+  if (foreign) throw new ConfigError({ file: fileName, keyPath: '', ...foreign });
   keepIdentityText(doc);
   const data = doc.toJS({ maxAliasCount: 1000 }) ?? {};
   const where = (path: (string | number)[], key?: string) => position(doc, lines, path, key);
@@ -63,6 +168,34 @@ export function parseConfig(text: string, fileName: string): IkelabConfig {
     const pos = where(path);
     throw new ConfigError({ file: fileName, keyPath: formatPath(path), ...info, line: pos?.line, column: pos?.col });
   });
+}
+
+/** Top-level keys of the config file, as the schema (schema.ts configSchema) names them in its messages. */
+const TOP_LEVEL_KEYS = 'daemon, connections, secrets';
+/** What a config key looks like: the only top-level text an error about a file may quote. */
+const KEY_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * Whether a document is not even shaped like a config file (a mapping of key names) and why, without quoting it:
+ * `load --config /etc/shadow` must not echo a line of that file back. Errors about config-shaped files keep
+ * quoting the offending value, which is what makes them useful. An empty file is config-shaped (all defaults).
+ */
+function notConfigShaped(doc: Document, lines: LineCounter) {
+  const c = doc.contents;
+  if (c === null || (isScalar(c) && c.value === null)) return undefined;
+  const at = (node: unknown) => {
+    const range = (node as { range?: [number, number, number] } | null)?.range;
+    const pos = range ? lines.linePos(range[0]) : undefined;
+    return { line: pos?.line, column: pos?.col };
+  };
+  const expected = `the config file as a mapping with keys ${TOP_LEVEL_KEYS}`;
+  if (isMap(c)) {
+    const odd = c.items.find((p) => !(isScalar(p.key) && typeof p.key.value === 'string' && KEY_NAME.test(p.key.value)));
+    if (!odd) return undefined;
+    return { expected, got: 'a mapping whose keys are not config key names', detail: 'file contents not shown', ...at(odd.key) };
+  }
+  const got = isSeq(c) ? 'a list' : isScalar(c) ? 'text' : 'a YAML node';
+  return { expected, got, detail: 'file contents not shown', ...at(c) };
 }
 
 /** `connections.bar.children.net.esp_proposals[0]` */

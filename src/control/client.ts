@@ -16,7 +16,14 @@ export function controlCall(path: string, cmd: ControlRequest['cmd'], args: Cont
     sock.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') reject(new NoDaemonError(`no ikelab daemon is listening on ${path} (start one with: ikelab start --config FILE)`));
+      // the socket is 0600: only the daemon's own user may control it
+      else if (e.code === 'EACCES' || e.code === 'EPERM') reject(new Error(`permission denied on control socket ${path} (${e.code}): only the user running the daemon may use it`));
       else reject(e);
+    });
+    // the daemon closes with an error line of its own when it refuses; without one, say so instead of timing out
+    sock.on('close', () => {
+      clearTimeout(timer);
+      reject(new Error(`the daemon on ${path} closed the connection without a reply`));
     });
     sock.on('data', (d) => {
       buf += d.toString('utf8');

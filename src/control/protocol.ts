@@ -1,4 +1,6 @@
 // Control socket protocol: one JSON object per line each way. Request { id, cmd, args }, reply { id, ok, result | error }.
+// Requests on one connection are answered in order. The daemon may send one last { id: 0, ok: false, error } line
+// and close when a limit is hit (server.ts CONTROL_LIMITS: connections, request size, idle time, unread output).
 export interface ControlRequest {
   id: number;
   cmd: 'initiate' | 'terminate' | 'rekey' | 'fault' | 'ping' | 'ipsec-sa' | 'list-sas' | 'load' | 'stats' | 'hello';

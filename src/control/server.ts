@@ -1,52 +1,198 @@
 // The daemon's control socket (a Unix socket, path from daemon.control_socket). Requests are handled one line
 // at a time; a bad request gets an error reply, never a crash.
-import { existsSync, unlinkSync } from 'node:fs';
+//
+// Who may use it: whoever can connect can initiate, terminate, fault and load configs (PSKs included), so the
+// socket is for the daemon's own user only. Node has no API for the peer's credentials (SO_PEERCRED needs a native
+// addon, which we do not take on), so the socket file's mode is the access control: it is born 0600 (bound under
+// umask 0177, no moment at which it is wider) and chmod'ed 0600 again after listen.
+//
+// What one client (or many) may cost: CONTROL_LIMITS bounds connections, request size, idle time and unread
+// output; requests of one connection run one at a time, so a connection never has more than one in flight.
+import { chmod, lstat, stat, unlink } from 'node:fs/promises';
 import net from 'node:net';
-import { loadConfig } from '../config/load.js';
+import { dirname } from 'node:path';
+import { exposedSecretsWarning, loadConfigFile } from '../config/load.js';
 import { ControlError, type Daemon } from '../daemon.js';
+import type { Logger } from '../log/logger.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
+
+export interface ControlLimits {
+  /** Connections served at once; one more gets an error line and is closed. */
+  maxConnections: number;
+  /** Bytes of one request line; a longer one gets an error line and the connection is closed. */
+  maxRequestBytes: number;
+  /** A connection with no complete request (and no reply being read) for this long is closed. */
+  idleTimeoutMs: number;
+  /**
+   * Unread reply bytes a connection may have queued when the next reply is due; more and it is destroyed (a client
+   * that sends requests but never reads). Checked before a reply is queued, so one large reply (list-sas of
+   * 100,000 SAs) is never cut.
+   */
+  maxOutputBytes: number;
+}
+
+export const CONTROL_LIMITS: Readonly<ControlLimits> = {
+  maxConnections: 64,
+  maxRequestBytes: 64 * 1024,
+  idleTimeoutMs: 30_000,
+  maxOutputBytes: 16 * 1024 * 1024,
+};
+
+export interface ControlServerOptions extends Partial<ControlLimits> {
+  /** Where `load` reports a config file whose secrets others can read; default the daemon's logger. */
+  log?: Logger;
+}
+
+/** The socket file's mode: owner only (see the top of this file). */
+export const CONTROL_SOCKET_MODE = 0o600;
 
 export class ControlServer {
   private server?: net.Server;
+  private readonly conns = new Set<net.Socket>();
+  readonly limits: ControlLimits;
 
-  constructor(private readonly daemon: Daemon, private readonly path: string) {}
+  constructor(private readonly daemon: Daemon, private readonly path: string, private readonly opts: ControlServerOptions = {}) {
+    const { log: _log, ...limits } = opts;
+    this.limits = { ...CONTROL_LIMITS, ...limits };
+  }
+
+  /** Connections being served now. */
+  get connections(): number {
+    return this.conns.size;
+  }
 
   async start(): Promise<void> {
-    if (existsSync(this.path)) {
-      // A stale socket from a crashed run is removed; a live one means another daemon owns the path.
-      const alive = await new Promise<boolean>((resolve) => {
-        const c = net.connect(this.path, () => { c.destroy(); resolve(true); });
-        c.on('error', () => resolve(false));
-      });
-      if (alive) throw new Error(`control socket ${this.path} is in use by another ikelab daemon`);
-      unlinkSync(this.path);
-    }
-    this.server = net.createServer((sock) => this.serve(sock));
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.path, () => resolve());
+    const dir = dirname(this.path);
+    const st = await stat(dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') throw new Error(`the directory of control socket ${this.path} does not exist: create ${dir} or set daemon.control_socket`);
+      throw new Error(`cannot use the directory of control socket ${this.path}: ${e.message}`);
     });
+    if (!st.isDirectory()) throw new Error(`the directory of control socket ${this.path} is not a directory: ${dir}`);
+    await this.removeStale();
+    const server = net.createServer((sock) => this.serve(sock));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // bind() happens synchronously inside listen() (no cluster here), so the socket file is created under this
+      // umask and is 0600 from its first moment. umask is per process and main-thread only: the daemon runs there.
+      const umask = process.umask(0o177);
+      try {
+        server.listen(this.path, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      } finally {
+        process.umask(umask);
+      }
+    });
+    this.server = server;
+    // explicit, whatever umask and file system did
+    await chmod(this.path, CONTROL_SOCKET_MODE);
+  }
+
+  /** A socket left by a crashed run is removed; a live one, or anything that is not a socket, is left alone. */
+  private async removeStale(): Promise<void> {
+    const st = await lstat(this.path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined;
+      throw e;
+    });
+    if (!st) return;
+    if (!st.isSocket()) throw new Error(`control socket path ${this.path} exists and is not a socket; not removing it`);
+    const alive = await new Promise<boolean>((resolve) => {
+      const c = net.connect(this.path, () => { c.destroy(); resolve(true); });
+      c.on('error', () => resolve(false));
+    });
+    // a socket of another user in a shared directory (the default lives in the temp dir): say whose it is
+    const owner = st.uid !== process.getuid?.() ? ` (owned by uid ${st.uid})` : '';
+    if (alive) throw new Error(`control socket ${this.path} is in use by another ikelab daemon${owner}`);
+    await unlink(this.path);
   }
 
   private serve(sock: net.Socket): void {
-    let buf = '';
-    sock.setEncoding('utf8');
+    const lim = this.limits;
     sock.on('error', () => sock.destroy());
-    sock.on('data', (chunk: string) => {
-      buf += chunk;
-      if (buf.length > 1 << 20) return sock.destroy();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        void Promise.resolve(this.handle(line)).then((reply) => {
-          if (!sock.destroyed) sock.write(JSON.stringify(reply) + '\n');
+    if (this.conns.size >= lim.maxConnections) {
+      return this.closeWith(sock, `too many control connections (at most ${lim.maxConnections}); try again later`);
+    }
+    this.conns.add(sock);
+    let busy = false; // an asynchronous request (load, ping) is running; later lines wait for it
+    let idle: NodeJS.Timeout | undefined;
+    let flushed = 0;
+    const armIdle = () => {
+      clearTimeout(idle);
+      if (sock.destroyed) return;
+      flushed = sock.bytesWritten - sock.writableLength;
+      idle = setTimeout(onIdle, lim.idleTimeoutMs);
+    };
+    const onIdle = () => {
+      // still working on its request, or it is reading a long reply: not idle
+      if (busy || (sock.writableLength > 0 && sock.bytesWritten - sock.writableLength > flushed)) return armIdle();
+      this.closeWith(sock, `no complete request within ${lim.idleTimeoutMs} ms; closing`);
+    };
+    sock.on('close', () => {
+      clearTimeout(idle);
+      this.conns.delete(sock);
+    });
+    armIdle();
+
+    const send = (reply: ControlReply) => {
+      if (sock.destroyed) return;
+      if (sock.writableLength > lim.maxOutputBytes) return sock.destroy(); // not reading its replies
+      sock.write(JSON.stringify(reply) + '\n');
+    };
+    // complete request lines waiting for their turn, and the start of an unfinished one (kept as chunks: re-joining
+    // a growing buffer on every byte would cost a slow sender nothing and us quadratic copying)
+    const ready: string[] = [];
+    let partial: Buffer[] = [];
+    let partialLen = 0;
+    const pump = () => {
+      while (!busy && ready.length && !sock.destroyed && !sock.writableEnded) {
+        armIdle();
+        const reply = this.handle(ready.shift()!);
+        if (!(reply instanceof Promise)) {
+          send(reply);
+          continue;
+        }
+        // one request at a time: stop reading until it is answered, so `ready` stays small
+        busy = true;
+        sock.pause();
+        void reply.then((r) => {
+          busy = false;
+          send(r);
+          armIdle();
+          sock.resume();
+          pump();
         });
       }
+    };
+    const tooLong = () => this.closeWith(sock, `request longer than ${lim.maxRequestBytes} bytes; closing`);
+    sock.on('data', (chunk: Buffer) => {
+      if (sock.writableEnded) return;
+      let from = 0;
+      let nl: number;
+      while ((nl = chunk.indexOf(0x0a, from)) >= 0) {
+        if (partialLen + nl - from > lim.maxRequestBytes) return tooLong();
+        ready.push(Buffer.concat([...partial, chunk.subarray(from, nl)]).toString('utf8'));
+        partial = [];
+        partialLen = 0;
+        from = nl + 1;
+      }
+      if (from < chunk.length) {
+        partial.push(chunk.subarray(from));
+        if ((partialLen += chunk.length - from) > lim.maxRequestBytes) return tooLong();
+      }
+      pump();
     });
   }
 
-  /** Synchronous for every command but ping, which waits for its replies. */
+  /** An error line, then the connection goes (at once if the client does not take the line). */
+  private closeWith(sock: net.Socket, error: string): void {
+    if (sock.destroyed || sock.writableEnded) return;
+    const reply: ControlReply = { id: 0, ok: false, error };
+    sock.end(JSON.stringify(reply) + '\n', () => sock.destroy());
+    setTimeout(() => sock.destroy(), 1000).unref();
+  }
+
+  /** Synchronous for every command but ping and load, which wait for their replies / the file. */
   handle(line: string): ControlReply | Promise<ControlReply> {
     let req: ControlRequest;
     try {
@@ -58,6 +204,7 @@ export class ControlServer {
     const id = typeof req.id === 'number' ? req.id : 0;
     const a = req.args ?? {};
     const str = (k: string): string | undefined => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
+    const failed = (e: unknown): ControlReply => ({ id, ok: false, error: e instanceof Error ? e.message : String(e) });
     try {
       switch (req.cmd) {
         case 'hello':
@@ -93,14 +240,19 @@ export class ControlServer {
           if (!(count >= 1 && count <= 10_000) || !(size >= 0 && size <= 65_000)) return { id, ok: false, error: 'ping: --count 1..10000, --size 0..65000' };
           return this.daemon
             .ping({ child, dst, src: str('src'), count, size, intervalMs: num('interval', 200), timeoutMs: num('timeout', 2000) })
-            .then((result): ControlReply => ({ id, ok: true, result }), (e: Error): ControlReply => ({ id, ok: false, error: e.message }));
+            .then((result): ControlReply => ({ id, ok: true, result }), failed);
         }
         case 'stats':
           return { id, ok: true, result: this.daemon.stats() };
         case 'load': {
+          // read asynchronously, only a bounded regular file (loadConfigFile): the event loop never waits on it
           const file = str('config') ?? this.daemon.config.file;
-          this.daemon.reload(loadConfig(file));
-          return { id, ok: true, result: { loaded: file, connections: this.daemon.config.connections.map((c) => c.name) } };
+          return loadConfigFile(file).then(({ config, mode }): ControlReply => {
+            this.daemon.reload(config);
+            const warning = exposedSecretsWarning(config, mode);
+            if (warning) (this.opts.log ?? this.daemon.svc.log).log('CFG', 1, warning);
+            return { id, ok: true, result: { loaded: file, connections: config.connections.map((c) => c.name) } };
+          }).catch(failed);
         }
         default:
           return { id, ok: false, error: `unknown command '${String(req.cmd)}'` };
@@ -112,11 +264,12 @@ export class ControlServer {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    try {
-      unlinkSync(this.path);
-    } catch {
-      /* already gone */
-    }
+    // server.close() waits for every connection to end: end them (an idle client would hold the daemon's stop)
+    for (const s of this.conns) s.destroy();
+    const server = this.server;
+    if (!server) return; // never listened: the path may be another daemon's socket
+    this.server = undefined;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await unlink(this.path).catch(() => { /* already gone */ });
   }
 }
