@@ -13,7 +13,8 @@ import { expandListen, pickSource } from './net/interfaces.js';
 import { Dispatcher } from './ike/dispatcher.js';
 import { IkeSa } from './ike/ike-sa.js';
 import { SaTable } from './ike/sa-table.js';
-import type { ChildSaBackend, FaultHooks, IkeServices } from './ike/services.js';
+import type { FaultHooks, IkeServices } from './ike/services.js';
+import type { ChildSaBackend } from './ipsec/backend.js';
 import { initiatorChain } from './ike/responder-tasks.js';
 import { ChildCreate } from './ike/tasks/child-create.js';
 import { ChildDelete } from './ike/tasks/child-delete.js';
@@ -65,7 +66,7 @@ export class Daemon {
     const self = this;
     let backend = opts.backend;
     if (!backend && cfg.daemon.ipsecBackend === 'userspace') {
-      this.esp = new UserspaceBackend({ sendEsp: (p, from, to) => (opts.sendEsp ? opts.sendEsp(p, from, to) : self.transport?.sendEsp(p, from, to)) }, opts.log);
+      this.esp = new UserspaceBackend({ sendEsp: (p, from, to) => (opts.sendEsp ? opts.sendEsp(p, from, to) : self.transport?.sendEsp(p, from, to)) }, opts.log, { nattPort: () => self.cfg.daemon.nattPort });
       backend = this.esp;
     } else if (!backend && cfg.daemon.ipsecBackend === 'xfrm') {
       backend = new XfrmBackend(runIp, opts.log);

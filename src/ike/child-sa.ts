@@ -1,8 +1,9 @@
 // A CHILD_SA as negotiated: SPIs, selected ESP proposal, narrowed traffic selectors and its keys per direction.
-// What carries its traffic is a ChildSaBackend's business (src/ipsec).
+// What carries its traffic is a ChildSaBackend's business (src/ipsec/backend.ts; src/ike/child-spec.ts hands it over).
 import type { ChildConfig } from '../config/types.js';
 import type { Proposal, TrafficSelector } from '../wire/types.js';
 import type { ChildSuite } from '../crypto/keys.js';
+import { zeroCounters, type SaCounters } from '../ipsec/backend.js';
 
 /** strongSwan's child_sa_state_t names, as list-sas shows them. */
 export type ChildState = 'CREATED' | 'ROUTED' | 'INSTALLING' | 'INSTALLED' | 'UPDATING' | 'REKEYING' | 'REKEYED' | 'RETRYING' | 'DELETING' | 'DELETED' | 'DESTROYING';
@@ -14,19 +15,8 @@ export interface ChildKeysDirected {
   integOut: Buffer;
 }
 
-export interface ChildCounters {
-  bytesIn: number;
-  packetsIn: number;
-  bytesOut: number;
-  packetsOut: number;
-  integrityFailures: number;
-  replayDrops: number;
-  lastInbound?: number;
-  /** ESP packets from this peer with an SPI no installed SA has (userspace ESP, src/ipsec). */
-  invalidSpi?: number;
-  /** ESP packets that were authentic but malformed (bad padding, inner packet), or too short to parse. */
-  malformed?: number;
-}
+/** Counted by the backend that carries the CHILD_SA (handed over in its ChildSaSpec), read by list-sas. */
+export type ChildCounters = SaCounters;
 
 export class ChildSa {
   state: ChildState = 'CREATED';
@@ -52,7 +42,7 @@ export class ChildSa {
   lowerNonce?: Buffer;
   /** Our reqid: stays the same across rekeys of one CHILD_SA, like charon's. */
   reqid = 0;
-  counters: ChildCounters = { bytesIn: 0, packetsIn: 0, bytesOut: 0, packetsOut: 0, integrityFailures: 0, replayDrops: 0 };
+  counters: ChildCounters = zeroCounters();
 
   constructor(readonly name: string, readonly uniqueId: number, readonly config: ChildConfig) {}
 

@@ -12,6 +12,7 @@ import type { IkeSa } from './ike-sa.js';
 import { transformOf } from './proposal-select.js';
 import { hostTs } from './ts-narrow.js';
 import { rescheduleChildTimers, scheduleChildTimers } from './child-timers.js';
+import { pushChild } from './child-spec.js';
 
 /** An inbound SPI: random, never 0..255 (reserved, RFC 4303 2.1), high bit set like charon's allocations. */
 export function allocateSpi(sa: IkeSa): Buffer {
@@ -61,7 +62,7 @@ export function installChild(sa: IkeSa, child: ChildSa, rekey?: { old: ChildSa; 
   child.installedAt = Date.now();
   child.outboundActive = rekey ? rekey.outboundNow : true;
   child.reqid = rekey ? rekey.old.reqid : child.uniqueId;
-  sa.svc.childBackend.install(sa, child);
+  pushChild(sa, child);
   if (!sa.children.includes(child)) sa.children.push(child);
   scheduleChildTimers(sa, child);
   if (!rekey) {
@@ -75,7 +76,7 @@ export function installChild(sa: IkeSa, child: ChildSa, rekey?: { old: ChildSa; 
 export function activateOutbound(sa: IkeSa, child: ChildSa): void {
   if (child.outboundActive || !sa.children.includes(child)) return;
   child.outboundActive = true;
-  sa.svc.childBackend.install(sa, child);
+  pushChild(sa, child);
   sa.log.ike(0, `outbound ${established(child)}`);
 }
 
@@ -85,7 +86,7 @@ export function moveChildren(from: IkeSa, to: IkeSa): void {
     from.clearTimer(`child-rekey-${c.uniqueId}`);
     from.clearTimer(`child-expire-${c.uniqueId}`);
     to.children.push(c);
-    to.svc.childBackend.install(to, c);
+    pushChild(to, c);
     rescheduleChildTimers(to, c);
   }
 }

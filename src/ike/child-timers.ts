@@ -1,10 +1,9 @@
 // CHILD_SA lifetimes on the daemon's timer queue: rekey at rekey_time minus a random share of rand_time (charon's
 // jitter), hard expiry at life_time (never before the rekey point: a lab config with rekey_time 4s gets
 // life_time 4s from charon's integer 110% rule, and the rekey must get its chance first).
+// The timers only ask the SA's TaskManager for an exchange (TaskManager.start): they import no task.
 import type { ChildSa } from './child-sa.js';
 import type { IkeSa } from './ike-sa.js';
-import { ChildDelete } from './tasks/child-delete.js';
-import { ChildRekey } from './tasks/child-rekey.js';
 
 export function scheduleChildTimers(sa: IkeSa, child: ChildSa): void {
   const c = child.config;
@@ -29,16 +28,14 @@ function armChildTimers(sa: IkeSa, child: ChildSa): void {
   if (child.rekeyAt !== undefined) {
     sa.setTimer(`child-rekey-${child.uniqueId}`, Math.max(0, child.rekeyAt - now), () => {
       if (!alive() || sa.state !== 'ESTABLISHED') return;
-      sa.manager.queue(new ChildRekey(sa, true, child));
-      sa.manager.initiate();
+      sa.manager.start({ kind: 'CHILD_REKEY', child });
     });
   }
   if (child.expireAt !== undefined) {
     sa.setTimer(`child-expire-${child.uniqueId}`, Math.max(0, child.expireAt - now), () => {
       if (!sa.children.includes(child) || child.state === 'DELETING') return;
       sa.log.ike(1, `CHILD_SA ${child.label} lifetime expired, deleting`);
-      sa.manager.queue(new ChildDelete(sa, true, [child]));
-      sa.manager.initiate();
+      sa.manager.start({ kind: 'CHILD_DELETE', child });
     });
   }
 }

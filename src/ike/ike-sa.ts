@@ -7,6 +7,7 @@ import { Endpoint, fmtEndpoint } from '../net/endpoint.js';
 import type { TimerHandle } from '../util/timer-queue.js';
 import type { Proposal } from '../wire/types.js';
 import type { ChildSa } from './child-sa.js';
+import { inBackend, withdrawChild } from './child-spec.js';
 import type { IkeServices } from './services.js';
 import { TaskManager } from './task-manager.js';
 
@@ -120,6 +121,19 @@ export class IkeSa {
     this.skIn = createSkCipher(suite, theirs.e, theirs.a);
   }
 
+  /**
+   * The IKE_SA that replaces this one in an IKE_SA rekey (RFC 7296 2.18): same services, connection and
+   * endpoints; `initiator` is its I flag (who initiated the rekey), spiI the initiator's new SPI.
+   */
+  successor(initiator: boolean, spiI: Buffer): IkeSa {
+    return new IkeSa(this.svc, this.config, initiator, this.local, this.remote, spiI);
+  }
+
+  /** Something authentic arrived from the peer (an IKE message, or ESP on one of our CHILD_SAs): DPD stays quiet. */
+  noteInbound(): void {
+    this.lastInbound = this.svc.timers.now();
+  }
+
   /** Switch both ends to the NAT-T port (RFC 7296 2.23: after IKE_SA_INIT when a NAT was detected). */
   floatToNatt(): void {
     if (this.local.port === this.svc.nattPort) return;
@@ -152,7 +166,7 @@ export class IkeSa {
     this.clearTimer(`child-expire-${c.uniqueId}`);
     const i = this.children.indexOf(c);
     if (i >= 0) this.children.splice(i, 1);
-    if (c.state === 'INSTALLED' || c.state === 'REKEYING' || c.state === 'REKEYED' || c.state === 'DELETING') this.svc.childBackend.remove(this, c);
+    if (inBackend(c)) withdrawChild(this, c);
     c.state = 'DESTROYING';
   }
 

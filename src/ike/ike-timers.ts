@@ -1,8 +1,6 @@
 // Lifetime and liveness timers of an established IKE_SA, all on the daemon's single timer queue.
+// The timers only ask the SA's TaskManager for an exchange (TaskManager.start): they import no task.
 import type { IkeSa } from './ike-sa.js';
-import { IkeDelete } from './tasks/ike-delete.js';
-import { IkeDpd } from './tasks/ike-dpd.js';
-import { IkeRekey } from './tasks/ike-rekey.js';
 
 /** charon: rekey at rekey_time - random(0..rand_time); give up entirely over_time after the rekey point. */
 export function startIkeTimers(sa: IkeSa): void {
@@ -17,13 +15,11 @@ export function startIkeTimers(sa: IkeSa): void {
     sa.log.ike(1, `maximum IKE_SA lifetime ${max}s`);
     sa.setTimer('ike-rekey', rekey * 1000, () => {
       if (sa.state !== 'ESTABLISHED') return;
-      sa.manager.queue(new IkeRekey(sa, true));
-      sa.manager.initiate();
+      sa.manager.start({ kind: 'IKE_REKEY' });
     });
     sa.setTimer('ike-expire', max * 1000, () => {
       sa.log.ike(1, `IKE_SA ${sa.label} lifetime expired, deleting`);
-      sa.manager.queue(new IkeDelete(sa, true));
-      sa.manager.initiate();
+      sa.manager.start({ kind: 'IKE_DELETE' });
     });
   }
   scheduleDpd(sa);
@@ -54,8 +50,7 @@ export function scheduleDpd(sa: IkeSa, wait?: number): void {
     const quiet = sa.svc.timers.now() - sa.lastInbound;
     if (quiet < delay - 1) return scheduleDpd(sa);
     if (!sa.manager.busy && sa.state === 'ESTABLISHED') {
-      sa.manager.queue(new IkeDpd(sa, true));
-      sa.manager.initiate();
+      sa.manager.start({ kind: 'IKE_DPD' });
     }
     scheduleDpd(sa, delay);
   });

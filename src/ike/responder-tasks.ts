@@ -1,8 +1,11 @@
-// As responder the manager picks tasks from what the request carries (strongSwan task_manager_v2's
-// process_request): IKE_SA_INIT sets up the whole IKE_AUTH chain; CREATE_CHILD_SA and INFORMATIONAL pick one
-// feature each.
+// Where an IKE_SA's tasks come from. As responder the manager picks tasks from what the request carries
+// (strongSwan task_manager_v2's process_request): IKE_SA_INIT sets up the whole IKE_AUTH chain; CREATE_CHILD_SA
+// and INFORMATIONAL pick one feature each. As initiator: the chain of a new IKE_SA, and the exchanges the SA's own
+// timers ask the manager for (rekey, expiry, DPD), so that the timers need no task classes and tasks can use the
+// timers without an import cycle.
 import { ExchangeType, Notify, PayloadType, ProtocolId } from '../wire/constants.js';
 import type { DeletePayload, NotifyPayload, SaPayload } from '../wire/types.js';
+import type { ChildSa } from './child-sa.js';
 import type { IkeSa } from './ike-sa.js';
 import { findAll, type InMessage, type Task } from './task.js';
 import { ChildCreate } from './tasks/child-create.js';
@@ -23,6 +26,29 @@ export function initiatorChain(sa: IkeSa, childName?: string): Task[] {
   const chain: Task[] = [new IkeInit(sa, true), new IkeNatd(sa, true), new IkeAuth(sa, true), new IkeExtras(sa, true), new IkeEstablish(sa, true)];
   if (child) chain.push(new ChildCreate(sa, true, child));
   return chain;
+}
+
+/** An exchange an IKE_SA's timers start (ike-timers.ts, child-timers.ts) through TaskManager.start. */
+export type TimedExchange =
+  | { kind: 'IKE_REKEY' }
+  | { kind: 'IKE_DELETE' }
+  | { kind: 'IKE_DPD' }
+  | { kind: 'CHILD_REKEY'; child: ChildSa }
+  | { kind: 'CHILD_DELETE'; child: ChildSa };
+
+export function timedTask(sa: IkeSa, x: TimedExchange): Task {
+  switch (x.kind) {
+    case 'IKE_REKEY':
+      return new IkeRekey(sa, true);
+    case 'IKE_DELETE':
+      return new IkeDelete(sa, true);
+    case 'IKE_DPD':
+      return new IkeDpd(sa, true);
+    case 'CHILD_REKEY':
+      return new ChildRekey(sa, true, x.child);
+    case 'CHILD_DELETE':
+      return new ChildDelete(sa, true, [x.child]);
+  }
 }
 
 export function createResponderTasks(sa: IkeSa, msg: InMessage): Task[] {

@@ -5,14 +5,8 @@ import type { RandomSource } from '../crypto/random.js';
 import type { Logger } from '../log/logger.js';
 import type { Endpoint } from '../net/endpoint.js';
 import type { TimerQueue } from '../util/timer-queue.js';
-import type { ChildSa } from './child-sa.js';
+import type { ChildSaBackend } from '../ipsec/backend.js';
 import type { IkeSa } from './ike-sa.js';
-
-/** Where CHILD_SAs go once negotiated: the userspace ESP engine, an xfrm backend, or nothing (tests). */
-export interface ChildSaBackend {
-  install(ike: IkeSa, child: ChildSa): void;
-  remove(ike: IkeSa, child: ChildSa): void;
-}
 
 /**
  * Fault hooks at the manager's send/receive points, for failure reproduction: return false to drop the message.
@@ -44,6 +38,7 @@ export interface IkeServices {
   hasSaWithPeer(ike: IkeSa): boolean;
   /** INITIAL_CONTACT: destroy our other IKE_SAs with the same peer identity, without a DELETE (RFC 7296 2.4). */
   dropStaleSas(ike: IkeSa): void;
+  /** Where CHILD_SAs go once negotiated (userspace ESP, xfrm, or nothing); child-spec.ts is the only caller. */
   childBackend: ChildSaBackend;
   /** Behave as if behind a NAT so the peer uses ESP-in-UDP (the userspace engine has no raw ESP). */
   forceEncap: boolean;

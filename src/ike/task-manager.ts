@@ -15,7 +15,8 @@ import { fmtEndpoint } from '../net/endpoint.js';
 import type { IkeSa } from './ike-sa.js';
 import { protect, unprotect } from './message-protect.js';
 import { orderPayloads } from './payload-order.js';
-import { createResponderTasks } from './responder-tasks.js';
+import { createResponderTasks, timedTask, type TimedExchange } from './responder-tasks.js';
+import { followEndpoints } from './child-spec.js';
 import { OutMessage, type Task, type TaskStatus } from './task.js';
 import { notify } from './notifies.js';
 
@@ -67,6 +68,12 @@ export class TaskManager {
 
   hasQueued(type: string): boolean {
     return this.queued.some((t) => t.type === type) || this.active.some((t) => t.type === type);
+  }
+
+  /** An exchange the IKE_SA's timers ask for (rekey, expiry, DPD): queued, started when nothing is in flight. */
+  start(x: TimedExchange): void {
+    this.queue(timedTask(this.sa, x));
+    this.initiate();
   }
 
   /** Start the next exchange if none is outstanding. */
@@ -374,11 +381,15 @@ export class TaskManager {
       else if (m.header.response && r.inner) this.fail();
       return undefined;
     }
-    sa.lastInbound = sa.svc.timers.now();
+    sa.noteInbound();
     if (m.header.exchange !== ExchangeType.IKE_SA_INIT) {
-      // RFC 7296 2.23: after an authenticated message, follow the peer's (NAT-mapped) address and port.
-      if (remote.address !== sa.remote.address || remote.port !== sa.remote.port) sa.remote = { ...remote };
-      if (local.port !== sa.local.port || local.address !== sa.local.address) sa.local = { ...local };
+      // RFC 7296 2.23: after an authenticated message, follow the peer's (NAT-mapped) address and port; the
+      // installed CHILD_SAs follow along.
+      if (remote.address !== sa.remote.address || remote.port !== sa.remote.port || local.port !== sa.local.port || local.address !== sa.local.address) {
+        sa.remote = { ...remote };
+        sa.local = { ...local };
+        followEndpoints(sa);
+      }
     }
     return r.msg;
   }

@@ -1,20 +1,20 @@
 // `show crypto ipsec sa` in IOS's layout, for engineers who compare against a router next to ikelab. One
 // block per flow (a CHILD_SA and its rekeyed successors share the reqid); like IOS, the packet counters of a
 // flow survive rekeys, so they sum the installed SAs and the ones already removed.
-import type { ChildCounters } from '../ike/child-sa.js';
 import { formatIp } from '../config/ip.js';
 import { rangePrefix } from '../config/ts.js';
 import type { TrafficSelector } from '../wire/types.js';
 import { Encr, Integ } from '../wire/constants.js';
+import { specLabel, type SaCounters } from './backend.js';
 import type { SaEntry } from './sad.js';
 
-export const flowKey = (e: SaEntry): string => `${e.ike.name}|${e.child.name}|${e.child.reqid || e.child.uniqueId}`;
+export const flowKey = (e: SaEntry): string => `${e.spec.connection}|${e.spec.name}|${e.spec.reqid || e.spec.id}`;
 
-export type FlowTotals = Required<Pick<ChildCounters, 'bytesIn' | 'packetsIn' | 'bytesOut' | 'packetsOut' | 'integrityFailures' | 'replayDrops' | 'invalidSpi' | 'malformed'>>;
+export type FlowTotals = Required<Pick<SaCounters, 'bytesIn' | 'packetsIn' | 'bytesOut' | 'packetsOut' | 'integrityFailures' | 'replayDrops' | 'invalidSpi' | 'malformed'>>;
 
 export const zeroTotals = (): FlowTotals => ({ bytesIn: 0, packetsIn: 0, bytesOut: 0, packetsOut: 0, integrityFailures: 0, replayDrops: 0, invalidSpi: 0, malformed: 0 });
 
-export function addCounters(t: FlowTotals, c: ChildCounters): void {
+export function addCounters(t: FlowTotals, c: SaCounters): void {
   t.bytesIn += c.bytesIn;
   t.packetsIn += c.packetsIn;
   t.bytesOut += c.bytesOut;
@@ -39,8 +39,7 @@ function ident(ts: TrafficSelector | undefined): string {
 
 /** IOS transform-set names (`esp-256-aes esp-sha256-hmac`). */
 export function iosTransform(e: SaEntry): string {
-  const s = e.child.suite;
-  if (!s) return '?';
+  const s = e.spec.suite;
   const bits = s.encrKeyBits ?? 0;
   const aes = bits === 128 || !bits ? 'esp-aes' : `esp-${bits}-aes`;
   const encr: Record<number, string> = {
@@ -65,14 +64,14 @@ function saLines(e: SaEntry, spi: Buffer, inbound: boolean): string[] {
   const lines = [
     `      spi: ${spiText(spi)}`,
     `        transform: ${iosTransform(e)} ,`,
-    `        in use settings ={Tunnel UDP-Encaps, ${e.child.suite?.esn ? 'ESN, ' : ''}}`,
-    `        conn id: ${e.child.uniqueId}, crypto map: ${e.ike.name}, child: ${e.child.label}`,
+    `        in use settings ={Tunnel UDP-Encaps, ${e.spec.suite.esn ? 'ESN, ' : ''}}`,
+    `        conn id: ${e.spec.id}, crypto map: ${e.spec.connection}, child: ${specLabel(e.spec)}`,
   ];
   if (inbound) {
-    const w = e.child.config.replayWindow;
+    const w = e.spec.replayWindow;
     lines.push(`        replay detection support: ${w > 0 ? 'Y' : 'N'}${w > 0 ? `, replay window size: ${w}` : ''}`);
   }
-  lines.push(`        Status: ACTIVE${!inbound && !e.child.outboundActive ? ' (standby: rekey pending)' : ''}`, '');
+  lines.push(`        Status: ACTIVE${!inbound && !e.spec.outboundActive ? ' (standby: rekey pending)' : ''}`, '');
   return lines;
 }
 
@@ -87,17 +86,17 @@ export function renderIpsecSa(entries: SaEntry[], removed: Map<string, FlowTotal
   for (const [k, list] of flows) {
     const newest = list[list.length - 1]!;
     const t = { ...(removed.get(k) ?? zeroTotals()) };
-    for (const e of list) addCounters(t, e.child.counters);
-    const active = [...list].reverse().find((e) => e.child.outboundActive) ?? newest;
-    const ike = newest.ike;
-    const pfs = newest.child.dhGroup ? `Y, DH group: group${newest.child.dhGroup}` : 'N, DH group: none';
+    for (const e of list) addCounters(t, e.spec.counters);
+    const active = [...list].reverse().find((e) => e.spec.outboundActive) ?? newest;
+    const s = newest.spec;
+    const pfs = s.dhGroup ? `Y, DH group: group${s.dhGroup}` : 'N, DH group: none';
     out.push(
-      `    Crypto map tag: ${ike.name}, local addr ${ike.local.address}`,
+      `    Crypto map tag: ${s.connection}, local addr ${s.local.address}`,
       '',
       '   protected vrf: (none)',
-      `   local  ident (addr/mask/prot/port): ${ident(newest.child.localTs[0])}`,
-      `   remote ident (addr/mask/prot/port): ${ident(newest.child.remoteTs[0])}`,
-      `   current_peer ${ike.remote.address} port ${ike.remote.port}`,
+      `   local  ident (addr/mask/prot/port): ${ident(s.localTs[0])}`,
+      `   remote ident (addr/mask/prot/port): ${ident(s.remoteTs[0])}`,
+      `   current_peer ${s.remote.address} port ${s.remote.port}`,
       '     PERMIT, flags={origin_is_acl,}',
       `    #pkts encaps: ${t.packetsOut}, #pkts encrypt: ${t.packetsOut}, #pkts digest: ${t.packetsOut}`,
       `    #pkts decaps: ${t.packetsIn}, #pkts decrypt: ${t.packetsIn}, #pkts verify: ${t.packetsIn}`,
@@ -105,14 +104,14 @@ export function renderIpsecSa(entries: SaEntry[], removed: Map<string, FlowTotal
       `    #pkts invalid sa (rcv): ${t.invalidSpi}, #pkts verify failed: ${t.integrityFailures}, #pkts invalid len (rcv): ${t.malformed}`,
       `    #pkts replay failed (rcv): ${t.replayDrops}`,
       '',
-      `     local crypto endpt.: ${ike.local.address}, remote crypto endpt.: ${ike.remote.address}`,
-      `     current outbound spi: ${spiText(active.child.spiOut)}`,
+      `     local crypto endpt.: ${s.local.address}, remote crypto endpt.: ${s.remote.address}`,
+      `     current outbound spi: ${spiText(active.spec.spiOut)}`,
       `     PFS (Y/N): ${pfs}`,
       '',
       '     inbound esp sas:',
-      ...list.flatMap((e) => saLines(e, e.child.spiIn, true)),
+      ...list.flatMap((e) => saLines(e, e.spec.spiIn, true)),
       '     outbound esp sas:',
-      ...list.flatMap((e) => saLines(e, e.child.spiOut, false)),
+      ...list.flatMap((e) => saLines(e, e.spec.spiOut, false)),
     );
   }
   return out.join('\n') + '\n';

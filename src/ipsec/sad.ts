@@ -4,14 +4,14 @@
 // Rekey without loss (RFC 7296 2.8): the old and the new CHILD_SA are both installed until the old one is
 // removed, so the old inbound SA keeps accepting packets the peer sent before it switched; outbound always
 // takes the newest SA whose outbound side is active (a rekey responder activates it once the old SA is gone).
-import type { ChildSa } from '../ike/child-sa.js';
-import type { IkeSa } from '../ike/ike-sa.js';
 import type { TrafficSelector } from '../wire/types.js';
+import { specLabel, type ChildSaEvents, type ChildSaSpec } from './backend.js';
 import { EspInbound, EspOutbound, type EspSaParams } from './esp-sa.js';
 
 export interface SaEntry {
-  ike: IkeSa;
-  child: ChildSa;
+  /** The newest spec given for this SA (outboundActive, endpoints and log context may change). */
+  spec: ChildSaSpec;
+  events?: ChildSaEvents;
   inbound: EspInbound;
   outbound: EspOutbound;
   /** Install order: higher is newer. */
@@ -27,47 +27,46 @@ export function tsMatches(ts: TrafficSelector, addr: Buffer, protocol: number, p
   return port >= ts.startPort && port <= ts.endPort;
 }
 
-const anyMatch = (list: TrafficSelector[], addr: Buffer, protocol: number, port?: number): boolean =>
+const anyMatch = (list: readonly TrafficSelector[], addr: Buffer, protocol: number, port?: number): boolean =>
   list.some((ts) => tsMatches(ts, addr, protocol, port));
 
 /** Both directions' parameters of a CHILD_SA, as charon's child_sa_t hands them to the kernel. */
-export function saParams(child: ChildSa): { inbound: EspSaParams; outbound: EspSaParams } {
-  const suite = child.suite;
-  const keys = child.keys;
-  if (!suite || !keys) throw new Error(`CHILD_SA ${child.label} has no negotiated suite or keys`);
-  const common = { encr: suite.encr, encrKeyBits: suite.encrKeyBits, integ: suite.integ, esn: suite.esn, replayWindow: child.config.replayWindow };
+export function saParams(spec: ChildSaSpec): { inbound: EspSaParams; outbound: EspSaParams } {
+  const { suite, keys } = spec;
+  const common = { encr: suite.encr, encrKeyBits: suite.encrKeyBits, integ: suite.integ, esn: suite.esn, replayWindow: spec.replayWindow };
   return {
     // The ESP header carries the receiver's SPI: ours inbound, the peer's outbound (RFC 4303 2.1).
-    inbound: { ...common, spi: child.spiIn, encKey: keys.encrIn, integKey: keys.integIn },
-    outbound: { ...common, spi: child.spiOut, encKey: keys.encrOut, integKey: keys.integOut },
+    inbound: { ...common, spi: spec.spiIn, encKey: keys.encrIn, integKey: keys.integIn },
+    outbound: { ...common, spi: spec.spiOut, encKey: keys.encrOut, integKey: keys.integOut },
   };
 }
 
 export class Sad {
   private readonly bySpi = new Map<number, SaEntry>();
-  private readonly byChild = new Map<ChildSa, SaEntry>();
+  private readonly byId = new Map<number, SaEntry>();
   private nextOrder = 1;
 
-  /** Add a CHILD_SA, or refresh an installed one (outbound activated, moved to a rekeyed IKE_SA). */
-  install(ike: IkeSa, child: ChildSa): SaEntry {
-    const known = this.byChild.get(child);
+  /** Add a CHILD_SA, or refresh an installed one (outbound activated, endpoints moved, new owner's events). */
+  install(spec: ChildSaSpec, events?: ChildSaEvents): SaEntry {
+    const known = this.byId.get(spec.id);
     if (known) {
-      known.ike = ike;
+      known.spec = spec;
+      known.events = events;
       return known;
     }
-    const p = saParams(child);
+    const p = saParams(spec);
     const spi = p.inbound.spi.readUInt32BE(0);
-    if (this.bySpi.has(spi)) throw new Error(`inbound SPI ${p.inbound.spi.toString('hex')} is already installed`);
-    const entry: SaEntry = { ike, child, inbound: new EspInbound(p.inbound), outbound: new EspOutbound(p.outbound), order: this.nextOrder++ };
+    if (this.bySpi.has(spi)) throw new Error(`inbound SPI ${p.inbound.spi.toString('hex')} is already installed (${specLabel(this.bySpi.get(spi)!.spec)})`);
+    const entry: SaEntry = { spec, events, inbound: new EspInbound(p.inbound), outbound: new EspOutbound(p.outbound), order: this.nextOrder++ };
     this.bySpi.set(spi, entry);
-    this.byChild.set(child, entry);
+    this.byId.set(spec.id, entry);
     return entry;
   }
 
-  remove(child: ChildSa): SaEntry | undefined {
-    const e = this.byChild.get(child);
+  remove(id: number): SaEntry | undefined {
+    const e = this.byId.get(id);
     if (!e) return undefined;
-    this.byChild.delete(child);
+    this.byId.delete(id);
     this.bySpi.delete(e.inbound.spi.readUInt32BE(0));
     return e;
   }
@@ -77,34 +76,34 @@ export class Sad {
     return this.bySpi.get(spi);
   }
 
-  get(child: ChildSa): SaEntry | undefined {
-    return this.byChild.get(child);
+  get(id: number): SaEntry | undefined {
+    return this.byId.get(id);
   }
 
   entries(): SaEntry[] {
-    return [...this.byChild.values()];
+    return [...this.byId.values()];
   }
 
   /** Outbound SPD lookup: the newest active SA whose selectors cover src -> dst (optionally of one child name). */
   route(src: Buffer, dst: Buffer, protocol: number, dstPort?: number, childName?: string): SaEntry | undefined {
     let best: SaEntry | undefined;
-    for (const e of this.byChild.values()) {
-      if (!e.child.outboundActive || (best && best.order > e.order)) continue;
-      if (childName !== undefined && e.child.name !== childName && e.child.label !== childName) continue;
-      if (anyMatch(e.child.remoteTs, dst, protocol, dstPort) && anyMatch(e.child.localTs, src, protocol)) best = e;
+    for (const e of this.byId.values()) {
+      if (!e.spec.outboundActive || (best && best.order > e.order)) continue;
+      if (childName !== undefined && e.spec.name !== childName && specLabel(e.spec) !== childName) continue;
+      if (anyMatch(e.spec.remoteTs, dst, protocol, dstPort) && anyMatch(e.spec.localTs, src, protocol)) best = e;
     }
     return best;
   }
 
   /** Inbound policy check (RFC 4301 5.2 step 4): the decapsulated packet must match the SA's selectors. */
   static allowsInbound(e: SaEntry, src: Buffer, dst: Buffer, protocol: number): boolean {
-    return anyMatch(e.child.remoteTs, src, protocol) && anyMatch(e.child.localTs, dst, protocol);
+    return anyMatch(e.spec.remoteTs, src, protocol) && anyMatch(e.spec.localTs, dst, protocol);
   }
 
   /** The newest SA with this peer address: where an unknown SPI from it is counted. */
   newestForPeer(address: string): SaEntry | undefined {
     let best: SaEntry | undefined;
-    for (const e of this.byChild.values()) if (e.ike.remote.address === address && (!best || e.order > best.order)) best = e;
+    for (const e of this.byId.values()) if (e.spec.remote.address === address && (!best || e.order > best.order)) best = e;
     return best;
   }
 }

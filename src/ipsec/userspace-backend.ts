@@ -1,12 +1,10 @@
 // The userspace ESP engine as a ChildSaBackend: CHILD_SAs become ESP SAs carried in UDP on the NAT-T port
 // (RFC 3948; the transport already split ESP from IKE by the non-ESP marker), decapsulated packets go to the
 // virtual host (host_addrs) or the ping client, and their answers go back through the matching CHILD_SA.
-import type { ChildSaBackend } from '../ike/services.js';
-import type { ChildSa } from '../ike/child-sa.js';
-import type { IkeSa } from '../ike/ike-sa.js';
 import type { Logger } from '../log/logger.js';
 import type { Endpoint } from '../net/endpoint.js';
 import { fmtEndpoint } from '../net/endpoint.js';
+import { specLabel, type ChildSaBackend, type ChildSaEvents, type ChildSaSpec } from './backend.js';
 import { EspSequenceExhausted } from './esp-sa.js';
 import { formatIp, ipBytes, nextHeaderOf, NextHeader, parseEcho, parseInner, parseIp4, parseIp6, Proto } from './packets.js';
 import { Pinger, type PingOptions, type PingResult } from './ping.js';
@@ -30,6 +28,11 @@ export interface EngineCounters {
   sendErrors: number;
 }
 
+export interface UserspaceOptions {
+  /** The NAT-T port ESP-in-UDP uses (read per packet: a config reload may change it). */
+  nattPort(): number;
+}
+
 export class UserspaceBackend implements ChildSaBackend {
   readonly sad = new Sad();
   readonly host = new VirtualHost();
@@ -38,36 +41,36 @@ export class UserspaceBackend implements ChildSaBackend {
   /** Counters of removed SAs per flow, so `show crypto ipsec sa` totals survive rekeys as in IOS. */
   private readonly removedTotals = new Map<string, FlowTotals>();
 
-  constructor(private readonly sink: EspSink, private readonly log: Logger) {}
+  constructor(private readonly sink: EspSink, private readonly log: Logger, private readonly opts: UserspaceOptions) {}
 
-  install(ike: IkeSa, child: ChildSa): void {
-    const fresh = !this.sad.get(child);
-    let e: SaEntry;
+  install(spec: ChildSaSpec, events?: ChildSaEvents): void {
+    const fresh = !this.sad.get(spec.id);
+    const label = specLabel(spec);
     try {
-      e = this.sad.install(ike, child);
+      this.sad.install(spec, events);
     } catch (err) {
       // An ESP transform we cannot run (e.g. AES-XCBC) must not break the IKE exchange that installs it.
-      this.log.log('ESP', 1, `unable to install ESP SAs ${child.label}: ${(err as Error).message}`, ike.log?.ctx);
+      this.log.log('ESP', 1, `unable to install ESP SAs ${label}: ${(err as Error).message}`, spec.logCtx);
       return;
     }
-    for (const a of child.config.hostAddrs) this.host.add(a);
+    for (const a of spec.hostAddrs) this.host.add(a);
     if (fresh) {
-      this.log.log('ESP', 1, `installed ESP SAs ${child.label}: in ${child.spiIn.toString('hex')}, out ${child.spiOut.toString('hex')}${child.outboundActive ? '' : ' (outbound pending)'}`, ike.log?.ctx);
+      this.log.log('ESP', 1, `installed ESP SAs ${label}: in ${spec.spiIn.toString('hex')}, out ${spec.spiOut.toString('hex')}${spec.outboundActive ? '' : ' (outbound pending)'}`, spec.logCtx);
     } else {
-      this.log.log('ESP', 2, `updated ESP SAs ${e.child.label}${child.outboundActive ? ', outbound active' : ''}`, ike.log?.ctx);
+      this.log.log('ESP', 2, `updated ESP SAs ${label}${spec.outboundActive ? ', outbound active' : ''}`, spec.logCtx);
     }
   }
 
-  remove(ike: IkeSa, child: ChildSa): void {
-    const e = this.sad.remove(child);
+  remove(id: number): void {
+    const e = this.sad.remove(id);
     if (!e) return;
     const k = flowKey(e);
     const t = this.removedTotals.get(k) ?? zeroTotals();
-    addCounters(t, child.counters);
+    addCounters(t, e.spec.counters);
     // Drop the history once no SA of the flow is left, so a re-established flow starts from zero.
     if (this.sad.entries().some((x) => flowKey(x) === k)) this.removedTotals.set(k, t);
     else this.removedTotals.delete(k);
-    this.log.log('ESP', 1, `removed ESP SAs ${child.label}`, ike.log?.ctx);
+    this.log.log('ESP', 1, `removed ESP SAs ${specLabel(e.spec)}`, e.spec.logCtx);
   }
 
   /** One ESP packet from UDP on the NAT-T port. Every outcome is counted; nothing throws. */
@@ -80,25 +83,25 @@ export class UserspaceBackend implements ChildSaBackend {
     if (!e) {
       this.counters.invalidSpi++;
       const peer = this.sad.newestForPeer(remote.address);
-      if (peer) peer.child.counters.invalidSpi = (peer.child.counters.invalidSpi ?? 0) + 1;
+      if (peer) peer.spec.counters.invalidSpi = (peer.spec.counters.invalidSpi ?? 0) + 1;
       this.log.log('ESP', 2, () => `received ESP packet with unknown SPI ${packet.subarray(0, 4).toString('hex')} from ${fmtEndpoint(remote)}`);
       return;
     }
-    const c = e.child.counters;
+    const c = e.spec.counters;
     const r = e.inbound.open(packet);
     if (!r.ok) {
       if (r.reason === 'INTEGRITY') c.integrityFailures++;
       else if (r.reason === 'REPLAY') c.replayDrops++;
       else c.malformed = (c.malformed ?? 0) + 1;
-      this.log.log('ESP', 2, () => `${e.child.label}: dropped ESP packet from ${fmtEndpoint(remote)}: ${r.reason}`, e.ike.log?.ctx);
+      this.log.log('ESP', 2, () => `${specLabel(e.spec)}: dropped ESP packet from ${fmtEndpoint(remote)}: ${r.reason}`, e.spec.logCtx);
       return;
     }
     c.packetsIn++;
     c.bytesIn += r.inner.length;
     c.lastInbound = Date.now();
     // RFC 7296 2.4: authenticated ESP is proof of liveness too; DPD only probes a quiet peer (as charon uses
-    // the kernel's SA use time).
-    e.ike.lastInbound = e.ike.svc.timers.now();
+    // the kernel's SA use time). The owner of the SA keeps that bookkeeping.
+    e.events?.inbound?.();
     if (r.nextHeader === NextHeader.NO_NEXT) return; // dummy packet (RFC 4303 2.6): discard silently
     this.deliver(e, r.inner, r.nextHeader);
   }
@@ -106,12 +109,12 @@ export class UserspaceBackend implements ChildSaBackend {
   private deliver(e: SaEntry, inner: Buffer, nextHeader: number): void {
     const ip = parseInner(inner, nextHeader);
     if (!ip) {
-      e.child.counters.malformed = (e.child.counters.malformed ?? 0) + 1;
+      e.spec.counters.malformed = (e.spec.counters.malformed ?? 0) + 1;
       return;
     }
     if (!Sad.allowsInbound(e, ip.src, ip.dst, ip.protocol)) {
       this.counters.policyDrops++;
-      this.log.log('ESP', 2, () => `${e.child.label}: inner packet ${formatIp(ip.src)} -> ${formatIp(ip.dst)} outside the traffic selectors, dropped`, e.ike.log?.ctx);
+      this.log.log('ESP', 2, () => `${specLabel(e.spec)}: inner packet ${formatIp(ip.src)} -> ${formatIp(ip.dst)} outside the traffic selectors, dropped`, e.spec.logCtx);
       return;
     }
     if (ip.protocol === Proto.ICMP || ip.protocol === Proto.ICMPV6) {
@@ -138,22 +141,22 @@ export class UserspaceBackend implements ChildSaBackend {
     } catch (err) {
       if (!(err instanceof EspSequenceExhausted)) throw err;
       this.counters.sendErrors++;
-      this.log.log('ESP', 1, `${e.child.label}: ${err.message}`, e.ike.log?.ctx);
+      this.log.log('ESP', 1, `${specLabel(e.spec)}: ${err.message}`, e.spec.logCtx);
       return false;
     }
-    e.child.counters.packetsOut++;
-    e.child.counters.bytesOut += inner.length;
-    const [from, to] = espEndpoints(e.ike);
+    e.spec.counters.packetsOut++;
+    e.spec.counters.bytesOut += inner.length;
+    const [from, to] = espEndpoints(e.spec, this.opts.nattPort());
     this.sink.sendEsp(esp, from, to);
     return true;
   }
 
   /** ICMP echo through a CHILD_SA; see PingOptions. Rejects when no such CHILD_SA is installed. */
   ping(o: PingOptions): Promise<PingResult> {
-    const candidates = this.sad.entries().filter((e) => e.child.name === o.child || e.child.label === o.child);
+    const candidates = this.sad.entries().filter((e) => e.spec.name === o.child || specLabel(e.spec) === o.child);
     if (!candidates.length) return Promise.reject(new Error(`no CHILD_SA '${o.child}' installed`));
     const newest = candidates.reduce((a, b) => (b.order > a.order ? b : a));
-    const src = o.src ?? newest.child.config.hostAddrs[0] ?? defaultSource(newest.child);
+    const src = o.src ?? newest.spec.hostAddrs[0] ?? defaultSource(newest.spec);
     if (!src) return Promise.reject(new Error(`CHILD_SA '${o.child}': no source address, configure host_addrs or pass src`));
     const srcBytes = ipBytes(src);
     const dstBytes = ipBytes(o.dst);
@@ -169,20 +172,20 @@ export class UserspaceBackend implements ChildSaBackend {
 
 /**
  * ESP-in-UDP always runs on the NAT-T port (RFC 3948): the IKE_SA's endpoints once it floated there, else
- * the same addresses on the NAT-T port. Read per packet, so a NAT mapping update moves the traffic along.
+ * the same addresses on the NAT-T port. Read per packet from the newest spec, so a NAT mapping update (the
+ * IKE side installs the SA again with the new endpoints) moves the traffic along.
  */
-export function espEndpoints(ike: IkeSa): [Endpoint, Endpoint] {
-  const natt = ike.svc.nattPort;
-  if (ike.local.port === natt) return [ike.local, ike.remote];
+export function espEndpoints(spec: Pick<ChildSaSpec, 'local' | 'remote'>, nattPort: number): [Endpoint, Endpoint] {
+  if (spec.local.port === nattPort) return [spec.local, spec.remote];
   return [
-    { address: ike.local.address, port: natt },
-    { address: ike.remote.address, port: natt },
+    { address: spec.local.address, port: nattPort },
+    { address: spec.remote.address, port: nattPort },
   ];
 }
 
 /** First host address of the first local selector (skipping a subnet's network address). */
-function defaultSource(child: ChildSa): string | undefined {
-  const ts = child.localTs[0];
+function defaultSource(spec: ChildSaSpec): string | undefined {
+  const ts = spec.localTs[0];
   if (!ts || ts.raw) return undefined;
   const a = Buffer.from(ts.startAddr);
   if (Buffer.compare(a, ts.endAddr) < 0 && a[a.length - 1] === 0) a[a.length - 1] = 1;

@@ -4,29 +4,26 @@
 // Rekey without loss, as charon does it with the kernel: the new SA's inbound state goes in at once, its
 // outbound state only once outboundActive (the kernel sends on the newest state of a reqid), and the
 // policies, shared by all SAs of one reqid, are added with the first SA and deleted with the last.
-import type { ChildSa } from '../ike/child-sa.js';
-import type { IkeSa } from '../ike/ike-sa.js';
-import type { ChildSaBackend } from '../ike/services.js';
 import type { Logger } from '../log/logger.js';
+import type { ChildSaBackend, ChildSaSpec } from './backend.js';
 import { xfrmPolicyCommands, xfrmStateCommand, xfrmStates, type XfrmChild } from './xfrm.js';
 
 export type Exec = (argv: string[]) => void | Promise<void>;
 
-/** What xfrm needs of a CHILD_SA and its IKE_SA. */
-export function xfrmChild(ike: IkeSa, child: ChildSa): XfrmChild {
-  if (!child.suite || !child.keys) throw new Error(`CHILD_SA ${child.label} has no negotiated suite or keys`);
+/** What xfrm needs of a CHILD_SA. */
+export function xfrmChild(spec: ChildSaSpec): XfrmChild {
   return {
-    ...child.suite,
-    local: ike.local.address,
-    remote: ike.remote.address,
-    encap: child.encap ? { localPort: ike.local.port, remotePort: ike.remote.port } : undefined,
-    spiIn: child.spiIn,
-    spiOut: child.spiOut,
-    reqid: child.reqid || child.uniqueId,
-    keys: child.keys,
-    replayWindow: child.config.replayWindow,
-    localTs: child.localTs,
-    remoteTs: child.remoteTs,
+    ...spec.suite,
+    local: spec.local.address,
+    remote: spec.remote.address,
+    encap: spec.encap ? { localPort: spec.local.port, remotePort: spec.remote.port } : undefined,
+    spiIn: spec.spiIn,
+    spiOut: spec.spiOut,
+    reqid: spec.reqid || spec.id,
+    keys: spec.keys,
+    replayWindow: spec.replayWindow,
+    localTs: spec.localTs,
+    remoteTs: spec.remoteTs,
   };
 }
 
@@ -37,7 +34,7 @@ interface Installed {
 }
 
 export class XfrmBackend implements ChildSaBackend {
-  private readonly installed = new Map<ChildSa, Installed>();
+  private readonly installed = new Map<number, Installed>();
   private readonly policyRefs = new Map<string, number>();
   /** Commands run strictly in order (a policy after its state), even when exec is asynchronous. */
   private queue: Promise<void> = Promise.resolve();
@@ -60,12 +57,16 @@ export class XfrmBackend implements ChildSaBackend {
     return this.queue;
   }
 
-  install(ike: IkeSa, child: ChildSa): void {
-    let inst = this.installed.get(child);
+  /**
+   * A known id only gets its outbound state once outboundActive; moved endpoints are not followed (the
+   * kernel's states would need an `ip xfrm state update`; the userspace engine follows them).
+   */
+  install(child: ChildSaSpec): void {
+    let inst = this.installed.get(child.id);
     if (!inst) {
-      const spec = xfrmChild(ike, child);
+      const spec = xfrmChild(child);
       inst = { spec, outbound: false, policyKey: `${spec.local}|${spec.remote}|${spec.reqid}` };
-      this.installed.set(child, inst);
+      this.installed.set(child.id, inst);
       this.run(xfrmStateCommand('add', xfrmStates(spec).inbound));
       // Every SA of the reqid holds a reference from its first install, so the old SA's removal during a
       // rekey never leaves a gap without policies (traffic would leave in the clear).
@@ -79,10 +80,10 @@ export class XfrmBackend implements ChildSaBackend {
     }
   }
 
-  remove(_ike: IkeSa, child: ChildSa): void {
-    const inst = this.installed.get(child);
+  remove(id: number): void {
+    const inst = this.installed.get(id);
     if (!inst) return;
-    this.installed.delete(child);
+    this.installed.delete(id);
     const refs = (this.policyRefs.get(inst.policyKey) ?? 1) - 1;
     if (refs === 0) {
       this.policyRefs.delete(inst.policyKey);

@@ -39,8 +39,8 @@ export interface XfrmChild extends XfrmSuite {
   reqid: number;
   keys: { encrIn: Buffer; integIn: Buffer; encrOut: Buffer; integOut: Buffer };
   replayWindow: number;
-  localTs: TrafficSelector[];
-  remoteTs: TrafficSelector[];
+  localTs: readonly TrafficSelector[];
+  remoteTs: readonly TrafficSelector[];
 }
 
 const hex = (b: Buffer): string => `0x${b.toString('hex')}`;

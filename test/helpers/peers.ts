@@ -5,13 +5,15 @@
 // deliverAll() hand queued datagrams to the other peer, clock.advance(ms) fires timers (retransmits, DPD). Dropping, duplicating, holding back and reordering queued datagrams is the fault
 // injection.
 import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import type { IkelabConfig } from '../../src/config/types.js';
 import type { RandomSource } from '../../src/crypto/random.js';
 import { Daemon } from '../../src/daemon.js';
 import type { ChildSa } from '../../src/ike/child-sa.js';
 import type { IkeSa } from '../../src/ike/ike-sa.js';
-import type { ChildSaBackend } from '../../src/ike/services.js';
+import { specLabel, type ChildSaBackend, type ChildSaSpec } from '../../src/ipsec/backend.js';
 import { Logger, MemorySink, type LogRecord } from '../../src/log/logger.js';
 import type { Endpoint } from '../../src/net/endpoint.js';
 import type { Clock } from '../../src/util/timer-queue.js';
@@ -69,11 +71,18 @@ export interface PairOptions {
 /** A ChildSaBackend that notes what was installed and removed (labels such as 'net{1}'). */
 export class RecordingBackend implements ChildSaBackend {
   readonly events: string[] = [];
-  install(_ike: IkeSa, child: ChildSa): void {
-    this.events.push(`install ${child.label}`);
+  /** The newest spec installed per CHILD_SA id (kept after removal). */
+  readonly specs = new Map<number, ChildSaSpec>();
+  /** Every spec installed, in order (updates included). */
+  readonly installs: ChildSaSpec[] = [];
+  install(spec: ChildSaSpec): void {
+    this.specs.set(spec.id, spec);
+    this.installs.push(spec);
+    this.events.push(`install ${specLabel(spec)}`);
   }
-  remove(_ike: IkeSa, child: ChildSa): void {
-    this.events.push(`remove ${child.label}`);
+  remove(id: number): void {
+    const spec = this.specs.get(id);
+    this.events.push(`remove ${spec ? specLabel(spec) : `unknown id ${id}`}`);
   }
 }
 
@@ -105,7 +114,7 @@ export function peerYaml(who: PeerName, o: PeerOptions = {}, rt: PairOptions['re
   listen: [${me}]
   port: ${IKE_PORT}
   natt_port: ${NATT_PORT}
-  control_socket: /tmp/ikelab-peers-test-${who}.sock
+  control_socket: ${JSON.stringify(join(tmpdir(), `ikelab-peers-test-${who}.sock`))}
   retransmit: ${retransmit}
 ${o.ipsecBackend === undefined && !withBackend ? '' : `  ipsec_backend: ${o.ipsecBackend ?? 'none'}\n`}  log: { stdout: false, levels: { ${lv} } }
 ${o.extraDaemon ?? ''}connections:

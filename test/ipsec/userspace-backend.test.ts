@@ -2,11 +2,9 @@
 // pings through the tunnel, counters, drops, rekey overlap and the IOS-style view.
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { ChildSa } from '../../src/ike/child-sa.js';
-import type { IkeSa } from '../../src/ike/ike-sa.js';
-import type { ChildConfig } from '../../src/config/types.js';
 import { Logger } from '../../src/log/logger.js';
 import type { Endpoint } from '../../src/net/endpoint.js';
+import { zeroCounters, type ChildSaSpec } from '../../src/ipsec/backend.js';
 import { UserspaceBackend } from '../../src/ipsec/userspace-backend.js';
 import { buildEcho, buildUdp, ipBytes } from '../../src/ipsec/packets.js';
 import { Encr, Integ } from '../../src/wire/constants.js';
@@ -18,46 +16,43 @@ const B_NET = net('10.11.0.0', '10.11.0.255');
 const A_EP: Endpoint = { address: '10.98.0.2', port: 4500 };
 const B_EP: Endpoint = { address: '10.98.0.1', port: 4500 };
 
-const fakeIke = (local: Endpoint, remote: Endpoint): IkeSa => ({ name: 'bar', uniqueId: 1, local, remote, svc: { nattPort: 4500, timers: { now: () => performance.now() } } }) as unknown as IkeSa;
-
 type Suite = { encr: number; encrKeyBits?: number; integ?: number; esn: boolean; encLen: number; intLen: number };
 const CBC: Suite = { encr: Encr.AES_CBC, encrKeyBits: 256, integ: Integ.HMAC_SHA2_256_128, esn: false, encLen: 32, intLen: 32 };
 const GCM_ESN: Suite = { encr: Encr.AES_GCM_16, encrKeyBits: 128, esn: true, encLen: 20, intLen: 0 };
 
 let nextId = 1;
-/** The CHILD_SA pair one negotiation produces: A's view and B's view, mirrored SPIs and keys. */
-function childPair(s: Suite, opts: { window?: number; reqid?: number } = {}): [ChildSa, ChildSa] {
+/** The CHILD_SA pair one negotiation produces, as the IKE layer would hand it over: A's and B's spec, mirrored SPIs and keys. */
+function childPair(s: Suite, opts: { window?: number; reqid?: number } = {}): [ChildSaSpec, ChildSaSpec] {
   const spiA = randomBytes(4);
   const spiB = randomBytes(4);
   const kAB = { e: randomBytes(s.encLen), i: randomBytes(s.intLen) }; // protects A -> B
   const kBA = { e: randomBytes(s.encLen), i: randomBytes(s.intLen) };
-  const mk = (hostAddrs: string[], local: TrafficSelector, remote: TrafficSelector, spiIn: Buffer, spiOut: Buffer, kin: typeof kAB, kout: typeof kAB) => {
-    const c = new ChildSa('net', nextId++, { name: 'net', replayWindow: opts.window ?? 32, hostAddrs } as unknown as ChildConfig);
-    Object.assign(c, { state: 'INSTALLED', spiIn, spiOut, localTs: [local], remoteTs: [remote], reqid: opts.reqid ?? 1 });
-    c.suite = { encr: s.encr, encrKeyBits: s.encrKeyBits, integ: s.integ, esn: s.esn };
-    c.keys = { encrIn: kin.e, integIn: kin.i, encrOut: kout.e, integOut: kout.i };
-    return c;
-  };
-  return [mk(['10.12.0.1'], A_NET, B_NET, spiA, spiB, kBA, kAB), mk(['10.11.0.1'], B_NET, A_NET, spiB, spiA, kAB, kBA)];
+  const mk = (hostAddrs: string[], local: TrafficSelector, remote: TrafficSelector, spiIn: Buffer, spiOut: Buffer, kin: typeof kAB, kout: typeof kAB, ends: [Endpoint, Endpoint]): ChildSaSpec => ({
+    id: nextId++, reqid: opts.reqid ?? 1, name: 'net', connection: 'bar', spiIn, spiOut,
+    suite: { encr: s.encr, encrKeyBits: s.encrKeyBits, integ: s.integ, esn: s.esn },
+    keys: { encrIn: kin.e, integIn: kin.i, encrOut: kout.e, integOut: kout.i },
+    dhGroup: 0, localTs: [local], remoteTs: [remote], local: ends[0], remote: ends[1], encap: true, outboundActive: true,
+    replayWindow: opts.window ?? 32, hostAddrs, counters: zeroCounters(),
+  });
+  return [mk(['10.12.0.1'], A_NET, B_NET, spiA, spiB, kBA, kAB, [A_EP, B_EP]), mk(['10.11.0.1'], B_NET, A_NET, spiB, spiA, kAB, kBA, [B_EP, A_EP])];
 }
 
 /** Two engines wired back to back; `wire` can drop, corrupt or duplicate what goes over the "network". */
 function lab(wire: (pkt: Buffer, deliver: (p: Buffer) => void) => void = (p, d) => d(p)) {
   const log = new Logger({ default: -1 });
   const sent: Buffer[] = [];
-  const a: UserspaceBackend = new UserspaceBackend({ sendEsp: (p, from, to) => { sent.push(p); expect([from, to]).toEqual([A_EP, B_EP]); setImmediate(() => wire(p, (x) => b.receive(x, B_EP, A_EP))); } }, log);
-  const b: UserspaceBackend = new UserspaceBackend({ sendEsp: (p, from, to) => { expect([from, to]).toEqual([B_EP, A_EP]); setImmediate(() => wire(p, (x) => a.receive(x, A_EP, B_EP))); } }, log);
-  const ikeA = fakeIke(A_EP, B_EP);
-  const ikeB = fakeIke(B_EP, A_EP);
-  return { a, b, ikeA, ikeB, sent };
+  const nattPort = () => 4500;
+  const a: UserspaceBackend = new UserspaceBackend({ sendEsp: (p, from, to) => { sent.push(p); expect([from, to]).toEqual([A_EP, B_EP]); setImmediate(() => wire(p, (x) => b.receive(x, B_EP, A_EP))); } }, log, { nattPort });
+  const b: UserspaceBackend = new UserspaceBackend({ sendEsp: (p, from, to) => { expect([from, to]).toEqual([B_EP, A_EP]); setImmediate(() => wire(p, (x) => a.receive(x, A_EP, B_EP))); } }, log, { nattPort });
+  return { a, b, sent };
 }
 
 describe('UserspaceBackend end to end', () => {
   it.each([['aes256-sha256', CBC], ['aes128gcm16 with ESN', GCM_ESN]])('%s: ping through the tunnel, counters match', async (_n, suite) => {
-    const { a, b, ikeA, ikeB } = lab();
+    const { a, b } = lab();
     const [ca, cb] = childPair(suite);
-    a.install(ikeA, ca);
-    b.install(ikeB, cb);
+    a.install(ca);
+    b.install(cb);
     const r = await a.ping({ child: 'net', dst: '10.11.0.1', count: 5, intervalMs: 1, timeoutMs: 500 });
     expect(r.sent).toBe(5);
     expect(r.received).toBe(5);
@@ -70,10 +65,10 @@ describe('UserspaceBackend end to end', () => {
   });
 
   it('a ping nobody answers times out with what was received', async () => {
-    const { a, b, ikeA, ikeB } = lab();
+    const { a, b } = lab();
     const [ca, cb] = childPair(CBC);
-    a.install(ikeA, ca);
-    b.install(ikeB, cb);
+    a.install(ca);
+    b.install(cb);
     const r = await a.ping({ child: 'net', dst: '10.11.0.77', count: 2, intervalMs: 1, timeoutMs: 30 });
     expect(r).toEqual({ sent: 2, received: 0, rttsMs: [] });
     expect(b.counters.undeliverable).toBe(2);
@@ -84,7 +79,7 @@ describe('UserspaceBackend end to end', () => {
     const [ca, cb] = childPair(CBC, { window: 64 });
     let corrupted = false;
     // Corrupt B's first reply, send every other packet twice.
-    const { a, b, ikeA, ikeB } = lab((p, deliver) => {
+    const { a, b } = lab((p, deliver) => {
       if (!corrupted && p.subarray(0, 4).equals(ca.spiIn)) {
         corrupted = true;
         const bad = Buffer.from(p);
@@ -95,8 +90,8 @@ describe('UserspaceBackend end to end', () => {
       deliver(p);
       deliver(p);
     });
-    a.install(ikeA, ca);
-    b.install(ikeB, cb);
+    a.install(ca);
+    b.install(cb);
     const r = await a.ping({ child: 'net', dst: '10.11.0.1', count: 3, intervalMs: 5, timeoutMs: 100 });
     // wire: request 1 (+dup), reply 1 corrupted, request 2 (+dup), reply 2 (+dup), request 3 (+dup), reply 3 (+dup)
     expect(r.received).toBe(2);
@@ -111,13 +106,13 @@ describe('UserspaceBackend end to end', () => {
   });
 
   it('drops decapsulated packets outside the traffic selectors (RFC 4301 5.2)', async () => {
-    const { a, b, ikeA, ikeB } = lab();
+    const { a, b } = lab();
     const [ca, cb] = childPair(CBC);
-    a.install(ikeA, ca);
-    b.install(ikeB, cb);
+    a.install(ca);
+    b.install(cb);
     // A seals a packet whose source is outside A's local selector, bypassing A's own SPD check.
     const rogue = buildEcho(ipBytes('192.168.1.1'), ipBytes('10.11.0.1'), { request: true, id: 1, seq: 1, data: Buffer.alloc(8) });
-    const esp = (a as any).sad.get(ca).outbound.seal(rogue, 4);
+    const esp = (a as any).sad.get(ca.id).outbound.seal(rogue, 4);
     b.receive(esp, B_EP, A_EP);
     expect(b.counters.policyDrops).toBe(1);
     expect(b.host.counters.echoReplies).toBe(0);
@@ -126,10 +121,10 @@ describe('UserspaceBackend end to end', () => {
   });
 
   it('UDP echo through the tunnel', async () => {
-    const { a, b, ikeA, ikeB } = lab();
+    const { a, b } = lab();
     const [ca, cb] = childPair(CBC);
-    a.install(ikeA, ca);
-    b.install(ikeB, cb);
+    a.install(ca);
+    b.install(cb);
     expect(a.sendInner(buildUdp(ipBytes('10.12.0.1'), ipBytes('10.11.0.1'), { srcPort: 5555, dstPort: 7, data: Buffer.from('x') }))).toBe(true);
     await new Promise((r) => setTimeout(r, 20));
     expect(b.host.counters.udpEchoes).toBe(1);
@@ -137,18 +132,18 @@ describe('UserspaceBackend end to end', () => {
   });
 
   it('rekey without loss: old inbound accepted until removed, outbound on the newest active SA', async () => {
-    const { a, b, ikeA, ikeB, sent } = lab();
+    const { a, b, sent } = lab();
     const [oldA, oldB] = childPair(CBC);
-    a.install(ikeA, oldA);
-    b.install(ikeB, oldB);
+    a.install(oldA);
+    b.install(oldB);
     expect((await a.ping({ child: 'net', dst: '10.11.0.1', count: 1, intervalMs: 1, timeoutMs: 200 })).received).toBe(1);
     // A packet A sealed on the old SA, still in flight while the rekey completes.
-    const inFlight = (a as any).sad.get(oldA).outbound.seal(buildEcho(ipBytes('10.12.0.1'), ipBytes('10.11.0.1'), { request: true, id: 9, seq: 9, data: Buffer.alloc(4) }), 4);
+    const inFlight = (a as any).sad.get(oldA.id).outbound.seal(buildEcho(ipBytes('10.12.0.1'), ipBytes('10.11.0.1'), { request: true, id: 9, seq: 9, data: Buffer.alloc(4) }), 4);
 
     const [newA, newB] = childPair(GCM_ESN);
-    a.install(ikeA, newA); // rekey initiator: both directions at once
+    a.install(newA); // rekey initiator: both directions at once
     newB.outboundActive = false; // rekey responder: outbound waits for the old SA's delete (charon's order)
-    b.install(ikeB, newB);
+    b.install(newB);
     const before = sent.length;
     const r = await a.ping({ child: 'net', dst: '10.11.0.1', count: 2, intervalMs: 1, timeoutMs: 200 });
     expect(r.received).toBe(2);
@@ -159,10 +154,10 @@ describe('UserspaceBackend end to end', () => {
     b.receive(inFlight, B_EP, A_EP);
     expect(oldB.counters.packetsIn).toBe(2); // the late packet on the old SA got in
 
-    a.remove(ikeA, oldA);
-    b.remove(ikeB, oldB);
+    a.remove(oldA.id);
+    b.remove(oldB.id);
     newB.outboundActive = true;
-    b.install(ikeB, newB); // activateOutbound re-installs
+    b.install(newB); // activateOutbound re-installs
     expect((await a.ping({ child: 'net', dst: '10.11.0.1', count: 2, intervalMs: 1, timeoutMs: 200 })).received).toBe(2);
     expect(newB.counters.packetsOut).toBe(2);
     expect(newA.counters.packetsIn).toBe(2);
@@ -175,5 +170,50 @@ describe('UserspaceBackend end to end', () => {
     expect(view).toContain(`current outbound spi: 0x${newB.spiOut.toString('hex').toUpperCase()}`);
     expect(view).toContain('esp-gcm');
     expect(view).not.toContain(oldB.spiIn.toString('hex').toUpperCase());
+  });
+  it('reports authentic inbound ESP to the newest installer (liveness); a re-install with moved endpoints moves the traffic', () => {
+    const log = new Logger({ default: -1 });
+    const out: Array<[Endpoint, Endpoint]> = [];
+    const sealed: Buffer[] = [];
+    const a = new UserspaceBackend({ sendEsp: (_p, from, to) => void out.push([from, to]) }, log, { nattPort: () => 4500 });
+    const b = new UserspaceBackend({ sendEsp: (p) => void sealed.push(p) }, log, { nattPort: () => 4500 });
+    const [ca, cb] = childPair(CBC);
+    const heard = { first: 0, second: 0 };
+    a.install(ca, { inbound: () => heard.first++ });
+    b.install(cb);
+    const request = (seq: number) => buildEcho(ipBytes('10.11.0.1'), ipBytes('10.12.0.1'), { request: true, id: 7, seq, data: Buffer.alloc(8) });
+    expect(b.sendInner(request(1))).toBe(true);
+    a.receive(sealed[0]!, A_EP, B_EP);
+    expect(heard).toEqual({ first: 1, second: 0 });
+    expect(out).toEqual([[A_EP, B_EP]]); // A's virtual host answered
+    const forged = Buffer.from(sealed[0]!);
+    forged[forged.length - 1] ^= 1;
+    a.receive(forged, A_EP, B_EP);
+    expect(heard.first).toBe(1); // not authentic: no sign of life
+    expect(ca.counters.integrityFailures).toBe(1);
+
+    // The peer's NAT mapping changed: the IKE side installs the same SA again with the new endpoints.
+    const moved: Endpoint = { address: '10.98.0.1', port: 31000 };
+    a.install({ ...ca, remote: moved }, { inbound: () => heard.second++ });
+    expect(b.sendInner(request(2))).toBe(true);
+    a.receive(sealed[1]!, A_EP, moved);
+    expect(heard).toEqual({ first: 1, second: 1 });
+    expect(out[1]).toEqual([A_EP, moved]);
+    expect(ca.counters.packetsIn).toBe(2); // one SA all along: same counters, same replay window
+
+    a.remove(ca.id);
+    expect(b.sendInner(request(3))).toBe(true);
+    a.receive(sealed[2]!, A_EP, moved);
+    expect(heard.second).toBe(1);
+    expect(a.counters.invalidSpi).toBe(1);
+  });
+
+  it('ESP-in-UDP leaves from the NAT-T port even when the IKE_SA did not float', () => {
+    const out: Array<[Endpoint, Endpoint]> = [];
+    const a = new UserspaceBackend({ sendEsp: (_p, from, to) => void out.push([from, to]) }, new Logger({ default: -1 }), { nattPort: () => 14501 });
+    const [ca] = childPair(CBC);
+    a.install({ ...ca, local: { address: A_EP.address, port: 500 }, remote: { address: B_EP.address, port: 500 } });
+    expect(a.sendInner(buildEcho(ipBytes('10.12.0.1'), ipBytes('10.11.0.1'), { request: true, id: 1, seq: 1, data: Buffer.alloc(8) }))).toBe(true);
+    expect(out).toEqual([[{ address: A_EP.address, port: 14501 }, { address: B_EP.address, port: 14501 }]]);
   });
 });

@@ -1,12 +1,10 @@
 // The `ip xfrm` command lines of the kernel backend, compared with what ip-xfrm(8) and the kernel's algorithm
 // names (as charon's kernel-netlink uses them) require, for every transform, with and without NAT-T and ESN.
 import { describe, expect, it } from 'vitest';
-import { ChildSa } from '../../src/ike/child-sa.js';
-import type { IkeSa } from '../../src/ike/ike-sa.js';
-import type { ChildConfig } from '../../src/config/types.js';
 import { Logger } from '../../src/log/logger.js';
 import { rangeToCidrs, xfrmCommands, type XfrmChild } from '../../src/ipsec/xfrm.js';
 import { XfrmBackend } from '../../src/ipsec/xfrm-backend.js';
+import { zeroCounters, type ChildSaSpec } from '../../src/ipsec/backend.js';
 import { ipBytes } from '../../src/ipsec/packets.js';
 import { Encr, Integ } from '../../src/wire/constants.js';
 import type { TrafficSelector } from '../../src/wire/types.js';
@@ -95,28 +93,28 @@ describe('xfrmCommands', () => {
 });
 
 describe('XfrmBackend', () => {
-  const fakeIke = { local: { address: '10.98.0.2', port: 4500 }, remote: { address: '10.98.0.1', port: 4500 } } as unknown as IkeSa;
-  const mkChild = (id: number, spiIn: string, spiOut: string, outboundActive = true) => {
-    const c = new ChildSa('net', id, { name: 'net', replayWindow: 64, hostAddrs: [] } as unknown as ChildConfig);
-    Object.assign(c, { spiIn: Buffer.from(spiIn, 'hex'), spiOut: Buffer.from(spiOut, 'hex'), reqid: 3, encap: true, outboundActive, localTs: [ts('10.12.0.0', '10.12.0.255')], remoteTs: [ts('10.11.0.0', '10.11.0.255')] });
-    c.suite = { encr: Encr.AES_GCM_16, encrKeyBits: 128, esn: true };
-    c.keys = { encrIn: key(20, 1), integIn: key(0, 0), encrOut: key(20, 2), integOut: key(0, 0) };
-    return c;
-  };
+  const mkChild = (id: number, spiIn: string, spiOut: string, outboundActive = true): ChildSaSpec => ({
+    id, reqid: 3, name: 'net', connection: 'bar', spiIn: Buffer.from(spiIn, 'hex'), spiOut: Buffer.from(spiOut, 'hex'),
+    suite: { encr: Encr.AES_GCM_16, encrKeyBits: 128, esn: true },
+    keys: { encrIn: key(20, 1), integIn: key(0, 0), encrOut: key(20, 2), integOut: key(0, 0) },
+    dhGroup: 0, localTs: [ts('10.12.0.0', '10.12.0.255')], remoteTs: [ts('10.11.0.0', '10.11.0.255')],
+    local: { address: '10.98.0.2', port: 4500 }, remote: { address: '10.98.0.1', port: 4500 }, encap: true, outboundActive,
+    replayWindow: 64, hostAddrs: [], counters: zeroCounters(),
+  });
   const summary = (argv: string[]) => `${argv[2]} ${argv[3]} ${argv.includes('spi') ? argv[argv.indexOf('spi') + 1] : argv[argv.indexOf('dir') + 1]}`;
 
   it('rekey: policies stay while any SA of the reqid is installed; responder outbound waits for activation', async () => {
     const ran: string[][] = [];
     const be = new XfrmBackend((argv) => void ran.push(argv), new Logger({ default: -1 }));
     const old = mkChild(1, 'a0000001', 'b0000001');
-    be.install(fakeIke, old);
+    be.install(old);
     const fresh = mkChild(2, 'a0000002', 'b0000002', false);
-    be.install(fakeIke, fresh);
-    be.remove(fakeIke, old);
+    be.install(fresh);
+    be.remove(old.id);
     fresh.outboundActive = true;
-    be.install(fakeIke, fresh);
-    be.install(fakeIke, fresh); // idempotent
-    be.remove(fakeIke, fresh);
+    be.install(fresh);
+    be.install(fresh); // idempotent
+    be.remove(fresh.id);
     await be.flush();
     expect(ran.map(summary)).toEqual([
       'state add 0xa0000001', 'policy add out', 'policy add in', 'policy add fwd', 'state add 0xb0000001',
@@ -139,7 +137,7 @@ describe('XfrmBackend', () => {
       }
       ran.push(summary(argv));
     }, new Logger({ default: -1 }));
-    be.install(fakeIke, mkChild(5, 'a0000005', 'b0000005'));
+    be.install(mkChild(5, 'a0000005', 'b0000005'));
     await be.flush();
     expect(be.failures).toBe(1);
     expect(ran).toEqual(['fail', 'policy add out', 'policy add in', 'policy add fwd', 'state add 0xb0000005']);

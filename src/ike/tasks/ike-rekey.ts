@@ -6,7 +6,7 @@ import { deriveRekeyedIkeKeys } from '../../crypto/keys.js';
 import { ExchangeType, Notify, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
 import { notifyLongName, proposalToString } from '../../wire/names.js';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload } from '../../wire/types.js';
-import { IkeSa } from '../ike-sa.js';
+import type { IkeSa } from '../ike-sa.js';
 import { startIkeTimers } from '../ike-timers.js';
 import { hasDhGroup, firstDhGroup, selectProposal, transformOf } from '../proposal-select.js';
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
@@ -43,7 +43,7 @@ export class IkeRekey implements Task {
     const old = this.sa;
     if (old.state !== 'ESTABLISHED') return 'SUCCESS';
     old.state = 'REKEYING';
-    const fresh = (this.fresh = new IkeSa(old.svc, old.config, true, old.local, old.remote, old.svc.random.bytes(8)));
+    const fresh = (this.fresh = old.successor(true, old.svc.random.bytes(8)));
     old.log.ike(1, `initiating IKE_SA ${fresh.label} to ${old.remote.address}`);
     const group = this.group ?? firstDhGroup(old.config.proposals);
     this.dh = generateDh(group);
@@ -173,7 +173,7 @@ export class IkeRekey implements Task {
     this.dh = generateDh(group);
     const gir = peerSecret(old, this.dh, ke.data);
     if (!gir) return fail(Notify.INVALID_SYNTAX);
-    const fresh = (this.fresh = new IkeSa(old.svc, old.config, false, old.local, old.remote, chosen.spi));
+    const fresh = (this.fresh = old.successor(false, chosen.spi));
     fresh.spiR = old.svc.random.bytes(8);
     this.myNonce = old.svc.random.bytes(NONCE_SIZE);
     // In a collision our own rekey task decides, when its response arrives, which new IKE_SA survives.

@@ -1,0 +1,99 @@
+// What carries a CHILD_SA's traffic once IKE negotiated it: the userspace ESP engine, the kernel (xfrm), or
+// nothing. The IKE side (src/ike/child-spec.ts) describes each CHILD_SA as a plain ChildSaSpec and calls a
+// ChildSaBackend; nothing here knows an IKE_SA. One direction only: src/ike imports this file, src/ipsec never
+// imports src/ike (checked by `npm run depcheck`).
+import type { LogContext } from '../log/logger.js';
+import type { Endpoint } from '../net/endpoint.js';
+import type { TrafficSelector } from '../wire/types.js';
+
+/** The negotiated ESP transforms (IANA ids, RFC 7296 3.3.2): the cipher, its key size, integrity unless AEAD, ESN. */
+export interface EspSuite {
+  encr: number;
+  encrKeyBits?: number;
+  integ?: number;
+  esn: boolean;
+}
+
+/** KEYMAT per direction (RFC 7296 2.17): what we receive with (in) and send with (out). */
+export interface EspKeys {
+  encrIn: Buffer;
+  integIn: Buffer;
+  encrOut: Buffer;
+  integOut: Buffer;
+}
+
+/**
+ * Traffic and drop counters of one CHILD_SA. The caller hands the object in with the spec and reads it; the
+ * engine that carries the SA counts into it (the kernel backend counts nothing: the kernel keeps its own).
+ */
+export interface SaCounters {
+  bytesIn: number;
+  packetsIn: number;
+  bytesOut: number;
+  packetsOut: number;
+  integrityFailures: number;
+  replayDrops: number;
+  lastInbound?: number;
+  /** ESP packets from this peer with an SPI no installed SA has (userspace ESP). */
+  invalidSpi?: number;
+  /** ESP packets that were authentic but malformed (bad padding, inner packet), or too short to parse. */
+  malformed?: number;
+}
+
+export const zeroCounters = (): SaCounters => ({ bytesIn: 0, packetsIn: 0, bytesOut: 0, packetsOut: 0, integrityFailures: 0, replayDrops: 0 });
+
+/** One CHILD_SA as a data plane installs it (tunnel mode ESP, as charon's child_sa_t hands it to the kernel). */
+export interface ChildSaSpec {
+  /** Unique per daemon (the CHILD_SA's unique id, `net{3}`): the handle of install and remove. */
+  id: number;
+  /** Stays the same across rekeys of one CHILD_SA: the policies of the kernel, a flow of the IOS view. */
+  reqid: number;
+  /** The child's config name (`net`). */
+  name: string;
+  /** The connection (IKE_SA config) it belongs to: the "crypto map" of the IOS view. */
+  connection: string;
+  /** The ESP header carries the receiver's SPI: ours inbound, the peer's outbound (RFC 4303 2.1). */
+  spiIn: Buffer;
+  spiOut: Buffer;
+  suite: EspSuite;
+  keys: EspKeys;
+  /** PFS: the DH group of the exchange that created the SA, 0 for none. */
+  dhGroup: number;
+  /** Narrowed traffic selectors, ours and the peer's. */
+  localTs: readonly TrafficSelector[];
+  remoteTs: readonly TrafficSelector[];
+  /** The IKE_SA's current endpoints (outer addresses; with encap also the UDP ports, RFC 3948). */
+  local: Endpoint;
+  remote: Endpoint;
+  /** UDP encapsulation negotiated (a NAT was detected or faked). */
+  encap: boolean;
+  /** False while a rekey responder waits for the peer's delete of the old SA: only the inbound side is used. */
+  outboundActive: boolean;
+  /** Anti-replay window in packets, 0 = off. */
+  replayWindow: number;
+  /** Addresses inside the local selectors that ikelab itself answers (host_addrs; userspace engine only). */
+  hostAddrs: readonly string[];
+  /** Where the engine counts this SA's traffic (see SaCounters). */
+  counters: SaCounters;
+  /** Log context of the owning IKE_SA, so the engine's lines carry the same connection and thread. */
+  logCtx?: LogContext;
+}
+
+/** What an engine reports back about an installed SA; given with each install, the newest one counts. */
+export interface ChildSaEvents {
+  /** An authentic ESP packet arrived on this SA: the peer is alive (RFC 7296 2.4: DPD only probes a quiet peer). */
+  inbound?(): void;
+}
+
+export interface ChildSaBackend {
+  /**
+   * Install a CHILD_SA, or update the installed one with the same id: outbound activated after a rekey,
+   * endpoints moved (NAT mapping change), the SA taken over by a rekeyed IKE_SA (new log context and events).
+   */
+  install(spec: ChildSaSpec, events?: ChildSaEvents): void;
+  /** Remove the CHILD_SA with this id (both directions); unknown ids are ignored. */
+  remove(id: number): void;
+}
+
+/** `net{3}`, as charon names a CHILD_SA. */
+export const specLabel = (s: Pick<ChildSaSpec, 'name' | 'id'>): string => `${s.name}{${s.id}}`;
