@@ -1,8 +1,8 @@
 // Throughput of the userspace ESP engine per transform: seal (encrypt + ICV) and open (ICV + decrypt +
 // anti-replay) of 1400-byte inner packets, one core, node:crypto. Not a test; numbers vary with the CPU.
 //
-//   npx tsc --outDir /tmp/ikelab-bench --rootDir . --module nodenext --moduleResolution nodenext \
-//     --target es2022 --skipLibCheck --types node scripts/bench-esp.ts && node /tmp/ikelab-bench/scripts/bench-esp.js [packets]
+//   out=$(mktemp -d) && npx tsc --outDir "$out" --rootDir . --module nodenext --moduleResolution nodenext \
+//     --target es2022 --skipLibCheck --types node scripts/bench-esp.ts && node "$out/scripts/bench-esp.js" [packets]
 //
 // Options (after [packets]): --size N (inner packet bytes, default 1400), --only a,b,c (transform names below),
 // --no-esn (skip the +esn rows), --json (one JSON object per row; scripts/bench-tunnel.ts reads these), --list.

@@ -8,7 +8,7 @@
 #   sudo scripts/bench-scale.sh --only B --count 20000 --rate 1000
 #   scripts/bench-scale.sh --help                               # all options
 #
-# Needs: root, ip netns, /dev/net/tun, strongSwan with kernel-libipsec (see /work/shared/reference/LAB.md),
+# Needs: root, ip netns, /dev/net/tun, strongSwan with kernel-libipsec (see test/fixtures/LAB.md),
 # and a built ikelab (`npm run build` -> dist/cli.js). See scripts/README.md for what each row measures.
 #
 # It compiles scripts/bench-scale.ts (+ test/helpers/lab.ts) with tsc into a temporary directory, runs it, and

@@ -7,7 +7,7 @@
 #   sudo scripts/bench-tunnel.sh --size 512 --duration 3 --window 32 aes128-sha1
 #   scripts/bench-tunnel.sh --help                                # all options
 #
-# Needs: root, ip netns, /dev/net/tun, strongSwan with kernel-libipsec (see /work/shared/reference/LAB.md),
+# Needs: root, ip netns, /dev/net/tun, strongSwan with kernel-libipsec (see test/fixtures/LAB.md),
 # and a built ikelab (`npm run build` -> dist/cli.js). See scripts/README.md for what each column measures.
 #
 # It compiles scripts/bench-tunnel.ts (+ bench-esp.ts, test/helpers/lab.ts, scenario.ts) with tsc into a

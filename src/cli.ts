@@ -6,6 +6,7 @@ import { ConfigError } from './config/errors.js';
 import { controlCall, NoDaemonError } from './control/client.js';
 import { formatSasText, type SaJson } from './control/sa-json.js';
 import { runDemo } from './demo.js';
+import { LOG_COMPARE_USAGE, logCompareCommand } from './log/compare-command.js';
 import { runDaemon } from './run-daemon.js';
 
 const USAGE = `usage: ikelab <verb> [options]
@@ -22,7 +23,8 @@ const USAGE = `usage: ikelab <verb> [options]
                                       ICMP echo through the CHILD_SA from ikelab's virtual host
   ipsec-sa [--config FILE | --socket PATH]   IOS-like 'show crypto ipsec sa' counters
   fault --mode silent|delay|normal [--ms N] [--ike NAME]
-                                      stop answering (dead peer), hold inbound messages N ms, or resume`;
+                                      stop answering (dead peer), hold inbound messages N ms, or resume
+${LOG_COMPARE_USAGE}`;
 
 type Opts = Record<string, string | boolean>;
 
@@ -66,6 +68,7 @@ function socketPath(o: Opts): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'log-compare') return logCompareCommand(argv.slice(1)); // positional files: its own parsing
   const { verb, opts } = parseArgs(argv);
   const str = (k: string): string | undefined => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
   switch (verb) {

@@ -2,6 +2,8 @@
 // (unprivileged ports, no root), using the built-in configs config/demo-a.yaml and config/demo-b.yaml.
 // Peer A initiates; both log charon-style with a syslog prefix naming the peer; the tunnel comes up, A pings
 // B's virtual host through it, both list their SAs, A terminates; the demo exits 0 only if every step happened.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { loadConfig } from './config/load.js';
@@ -19,14 +21,25 @@ async function waitFor(what: string, pred: () => boolean, ms = 10_000): Promise<
   }
 }
 
-function start(file: string, host: string): Promise<Running> {
-  const cfg = loadConfig(join(configDir, file));
+function start(file: string, host: string, socketDir: string): Promise<Running> {
+  const loaded = loadConfig(join(configDir, file));
+  // the demo configs name no control socket: each peer gets its own in this run's temp dir
+  const cfg = { ...loaded, daemon: { ...loaded.daemon, controlSocket: join(socketDir, `${host}.sock`) } };
   return runDaemon(cfg, createLogger({ ...cfg.daemon.log, syslogPrefix: true, hostname: host }));
 }
 
 export async function runDemo(): Promise<number> {
-  const b = await start('demo-b.yaml', 'peer-b');
-  const a = await start('demo-a.yaml', 'peer-a');
+  const socketDir = mkdtempSync(join(tmpdir(), 'ikelab-demo-'));
+  try {
+    return await demoIn(socketDir);
+  } finally {
+    rmSync(socketDir, { recursive: true, force: true });
+  }
+}
+
+async function demoIn(socketDir: string): Promise<number> {
+  const b = await start('demo-b.yaml', 'peer-b', socketDir);
+  const a = await start('demo-a.yaml', 'peer-a', socketDir);
   const up = (r: Running) => r.daemon.listSas().some((s) => s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED'));
   try {
     await waitFor('the tunnel to come up on both peers', () => up(a) && up(b));

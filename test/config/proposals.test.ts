@@ -4,8 +4,8 @@ import { describe, expect, test } from 'vitest';
 import { DhGroup, Encr, Esn, Integ, Prf, ProtocolId, TransformType as T } from '../../src/wire/constants.js';
 import { formatProposal, formatProposals, parseProposal, parseProposals } from '../../src/config/proposals.js';
 import { ValueError } from '../../src/config/errors.js';
+import { FIXTURES_DIR as REF } from '../helpers/fixtures.js';
 
-const REF = '/work/shared/reference';
 const fmt = (text: string, proto: 'ike' | 'esp') => formatProposal(parseProposal(text, proto));
 
 describe('parseProposal: exact transforms', () => {

@@ -1,11 +1,12 @@
-// Test helper: one strongSwan known-answer run (see /work/shared/reference/kat/README.md), with the
+// Test helper: one strongSwan known-answer run (see test/fixtures/kat/README.md), with the
 // few IKE message fields the crypto tests need decoded by hand (RFC 7296 sections 3.1 and 3.2),
 // so these tests do not depend on src/wire.
 import { join } from 'node:path';
 import { Encr, ExchangeType, Integ, PayloadType, Prf, DhGroup, HeaderFlag } from '../../src/wire/constants.js';
 import { parseLogFile, type Dump } from './kat-parse.js';
+import { KAT_DIR } from '../helpers/fixtures.js';
 
-export const KAT_DIR = '/work/shared/reference/kat';
+export { KAT_DIR };
 export const KAT_PSK = Buffer.from('kat-secret-0123456789');
 export const INITIATOR_IP = '10.95.0.2';
 export const RESPONDER_IP = '10.95.0.1';

@@ -1,4 +1,4 @@
-// Known answers from strongSwan 5.9.8 (level-4 logs in /work/shared/reference/kat): every value
+// Known answers from strongSwan 5.9.8 (level-4 logs in test/fixtures/kat): every value
 // below was computed by charon, so these tests check ikelab's crypto against another implementation.
 import { describe, expect, test } from 'vitest';
 import { AuthMethod, ExchangeType, Notify, PayloadType } from '../../src/wire/constants.js';

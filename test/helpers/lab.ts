@@ -1,5 +1,5 @@
 // Interop lab: two network namespaces joined by a veth pair, a real strongSwan (charon) in one, ikelab (or a second
-// charon) in the other. See test/interop/README.md and /work/shared/reference/LAB.md.
+// charon) in the other. See test/interop/README.md and test/fixtures/LAB.md.
 //
 // Safety rules this file enforces:
 // - only namespaces / veths / temp dirs it created itself are deleted (names carry pid + counter);
@@ -12,18 +12,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll } from 'vitest';
+import { compareLogs } from '../../src/log/compare.js';
+import { REFERENCE_LOGS_DIR } from './fixtures.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Paths and constants
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Repository root (…/work/main), resolved from this file: test/helpers/lab.ts. */
+/** Repository root, resolved from this file: test/helpers/lab.ts. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Shared material beside the repository (<repo>/../shared). */
-export const SHARED_DIR = path.resolve(REPO_ROOT, '..', 'shared');
-/** Reference charon logs and configs. */
-export const REFERENCE_LOGS_DIR = path.join(SHARED_DIR, 'reference', 'charon-logs');
-export const LOGDIFF_TOOL = process.env.IKELAB_LOGDIFF || path.join(SHARED_DIR, 'tools', 'charon-logdiff');
+/** Reference charon logs and configs (test/fixtures/charon-logs). */
+export { REFERENCE_LOGS_DIR };
 export const CHARON_BIN = process.env.IKELAB_CHARON || '/usr/lib/ipsec/charon';
 export const IKELAB_CLI = process.env.IKELAB_CLI_PATH || path.join(REPO_ROOT, 'dist', 'cli.js');
 
@@ -112,7 +111,7 @@ export interface InteropProbes {
   hasStandardPlugins: boolean; // charon's openssl + gcm plugins (MODP, ECP, AES-GCM): libstrongswan-standard-plugins
   hasSwanctl: boolean;
   hasTun: boolean; // /dev/net/tun (kernel-libipsec needs it)
-  hasPython: boolean; // python3 for charon-logdiff
+  hasPython: boolean; // python3 for the attack tests' packet sniffer (attacker.mjs)
 }
 
 /** Pure: turn probe results into ok / reason. */
@@ -126,7 +125,7 @@ export function availabilityFromProbes(p: InteropProbes): { ok: true } | { ok: f
   if (p.hasCharon && !p.hasStandardPlugins) missing.push('charon has no openssl/gcm plugins: no MODP, ECP or AES-GCM (apt-get install libstrongswan-standard-plugins)');
   if (!p.hasSwanctl) missing.push('`swanctl` not found (apt-get install strongswan-swanctl)');
   if (!p.hasTun) missing.push('/dev/net/tun missing (kernel-libipsec needs a TUN device)');
-  if (!p.hasPython) missing.push('python3 not found (charon-logdiff needs it)');
+  if (!p.hasPython) missing.push('python3 not found (the attack tests\' packet sniffer needs it)');
   return missing.length ? { ok: false, reason: missing.join('; ') } : { ok: true };
 }
 
@@ -520,12 +519,15 @@ export function established(sas: SwanSa[], name?: string, child?: string): boole
 // logdiff
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Parse charon-logdiff output: `missing: …` lines, last line `M/N reference lines matched in order (P%)`. */
+/**
+ * Parse the text report of `ikelab log-compare --show` (the layout charon-logdiff printed): `missing: …` lines,
+ * last line `M/N reference lines matched in order (P%)`.
+ */
 export function parseLogdiffOutput(out: string): { score: number; matched: number; total: number; missing: string[] } {
   const lines = out.split('\n').filter((l) => l.trim() !== '');
   const last = lines[lines.length - 1] ?? '';
   const m = /^(\d+)\/(\d+) reference lines matched/.exec(last);
-  if (!m) throw new Error(`charon-logdiff: unexpected output (last line ${JSON.stringify(last)})`);
+  if (!m) throw new Error(`log-compare: unexpected output (last line ${JSON.stringify(last)})`);
   const matched = Number(m[1]);
   const total = Number(m[2]);
   return {
@@ -537,25 +539,17 @@ export function parseLogdiffOutput(out: string): { score: number; matched: numbe
 }
 
 /**
- * Compare our log against a reference charon log with shared/tools/charon-logdiff.
- * score = matched / reference lines (0..1); missing = reference lines (normalised) without partner.
- * One run with --show suffices: it prints the missing lines and the same score line as a run without it.
+ * Compare our log against a reference charon log (src/log/compare.ts, what `ikelab log-compare` runs).
+ * score = matched / reference lines (0..1); missing = shapes of the reference lines without partner
+ * (normalised, e.g. `[ENC] generating INFORMATIONAL request N [ D ]`).
  */
 export function logdiff(
   referenceLog: string,
   oursLog: string,
   opts: { payloads?: boolean } = {},
 ): { score: number; missing: string[]; matched: number; total: number } {
-  const args = [referenceLog, oursLog, '--show'];
-  if (opts.payloads) args.push('--payloads');
-  let out: string;
-  try {
-    out = execFileSync(LOGDIFF_TOOL, args, { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`charon-logdiff failed: ${err.stderr || err.message}`);
-  }
-  return parseLogdiffOutput(out);
+  const r = compareLogs(fs.readFileSync(referenceLog, 'utf8'), fs.readFileSync(oursLog, 'utf8'), { payloads: opts.payloads });
+  return { score: r.score, missing: r.missing.map((l) => l.shape), matched: r.matched, total: r.total };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

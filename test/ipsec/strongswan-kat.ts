@@ -1,12 +1,13 @@
-// Test helper: the real ESP-in-UDP packets of the strongSwan reference runs (/work/shared/reference/kat) with
+// Test helper: the real ESP-in-UDP packets of the strongSwan reference runs (test/fixtures/kat) with
 // the CHILD_SA keys and SPIs charon logged for them, so the ESP engine is checked against another
 // implementation. test/wire/pcap.ts only yields IKE, so the (tiny) pcapng walk for ESP is here.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { byLabel, parseLogFile } from '../crypto/kat-parse.js';
 import { Encr, Integ } from '../../src/wire/constants.js';
+import { KAT_DIR } from '../helpers/fixtures.js';
 
-export const KAT_DIR = '/work/shared/reference/kat';
+export { KAT_DIR };
 
 export interface KatSuite {
   dir: string;

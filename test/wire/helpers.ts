@@ -4,8 +4,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { FIXTURES_DIR } from '../helpers/fixtures.js';
 
-export const REFERENCE = '/work/shared/reference';
+/** test/fixtures: the strongSwan captures (charon-logs/, kat/). */
+export const REFERENCE = FIXTURES_DIR;
 
 /** Copies b into the middle of a bigger ArrayBuffer with garbage around it, returning a view at offset 37. */
 export function atOffset(b: Buffer, offset = 37): Buffer {
@@ -45,7 +47,7 @@ export function scenarios(): Scenario[] {
   const out: Scenario[] = [];
   for (const group of ['charon-logs', 'kat']) {
     const base = join(REFERENCE, group);
-    if (!existsSync(base)) continue;
+    if (!existsSync(base)) throw new Error(`missing test data: ${base} (test/fixtures is part of the repository)`);
     for (const name of readdirSync(base).sort()) {
       const dir = join(base, name);
       const capture = join(dir, 'capture.pcap');
