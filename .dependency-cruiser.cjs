@@ -4,7 +4,8 @@
 //
 //   wire      pure codec                       imports nothing of ours but itself
 //   crypto    pure functions                   wire (constants) only
-//   config    YAML, schema, proposals          wire, crypto (+ the ESP engines' capability predicates, see below)
+//   config    YAML, schema, proposals          wire, crypto (+ the ESP engines' capability predicates and the
+//                                              fault rules' YAML parser, see below)
 //   log, net, util                             not ike, ipsec, control, faults, daemon, cli
 //   ipsec     CHILD_SA backends + ESP engine   never ike (not even types): ike calls ipsec's backend interface
 //   ike       IKEv2 state machine              wire, crypto, config, log, net, util, ipsec/backend only
@@ -32,18 +33,28 @@ const forbidden = [
     name: 'config-below-protocols',
     severity: 'error',
     comment: 'src/config (YAML, schema, proposals) may use wire and crypto only (one exception: see the next rule).',
-    from: { path: '^src/config/', pathNot: '^src/config/proposal-support\\.ts$' },
+    from: { path: '^src/config/', pathNot: ['^src/config/proposal-support\\.ts$', '^src/config/faults\\.ts$'] },
     to: { path: '^src/', pathNot: ['^src/config/', '^src/wire/', '^src/crypto/'] },
   },
   {
     name: 'config-reads-engine-capabilities-only',
     severity: 'error',
     comment:
-      'The one exception to config-below-protocols: proposal-support.ts refuses at load what the configured ESP engine ' +
+      'An exception to config-below-protocols: proposal-support.ts refuses at load what the configured ESP engine ' +
       'cannot run, and reads that off the engines\' own tables (the pure predicates espTransformSupported and ' +
       'xfrmTransformSupported), so config and engine never drift. Nothing else of src/ipsec, nothing of the layers above.',
     from: { path: '^src/config/proposal-support\\.ts$' },
     to: { path: '^src/', pathNot: ['^src/config/', '^src/wire/', '^src/crypto/', '^src/ipsec/(esp-transform|xfrm)\\.ts$'] },
+  },
+  {
+    name: 'config-reads-fault-rules-only',
+    severity: 'error',
+    comment:
+      'The other exception: config/faults.ts reads the `faults:` key with the fault engine\'s own YAML parser (src/faults ' +
+      'is pure and imports config\'s value parsers), so a rule means the same in the file and on the control socket. ' +
+      'src/faults only, nothing of ike, ipsec or the layers above.',
+    from: { path: '^src/config/faults\\.ts$' },
+    to: { path: '^src/', pathNot: ['^src/config/', '^src/wire/', '^src/crypto/', '^src/faults/'] },
   },
   {
     name: 'infra-stays-below',

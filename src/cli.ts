@@ -5,6 +5,7 @@ import { loadConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { controlCall, NoDaemonError } from './control/client.js';
 import { formatSasText, type SaJson } from './control/sa-json.js';
+import { FAULT_USAGE, faultCommand, FaultUsageError } from './control/fault-cli.js';
 import { runDemo } from './demo.js';
 import { LOG_COMPARE_USAGE, logCompareCommand } from './log/compare-command.js';
 import { runDaemon } from './run-daemon.js';
@@ -22,15 +23,15 @@ const USAGE = `usage: ikelab <verb> [options]
   ping --child NAME --dst ADDR [--src ADDR] [--count N] [--size BYTES] [--interval MS]
                                       ICMP echo through the CHILD_SA from ikelab's virtual host
   ipsec-sa [--config FILE | --socket PATH]   IOS-like 'show crypto ipsec sa' counters
-  fault --mode silent|delay|normal [--ms N] [--ike NAME]
-                                      stop answering (dead peer), hold inbound messages N ms, or resume
+${FAULT_USAGE}
 ${LOG_COMPARE_USAGE}`;
 
 type Opts = Record<string, string | boolean>;
 
-function parseArgs(argv: string[]): { verb?: string; opts: Opts } {
+function parseArgs(argv: string[]): { verb?: string; opts: Opts; words: string[] } {
   const opts: Opts = {};
   let verb: string | undefined;
+  const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a.startsWith('--')) {
@@ -41,9 +42,9 @@ function parseArgs(argv: string[]): { verb?: string; opts: Opts } {
         i++;
       } else opts[key] = true;
     } else if (!verb) verb = a;
-    else throw new UsageError(`unexpected argument '${a}'`);
+    else words.push(a);
   }
-  return { verb, opts };
+  return { verb, opts, words };
 }
 
 class UsageError extends Error {}
@@ -69,7 +70,9 @@ function socketPath(o: Opts): string {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'log-compare') return logCompareCommand(argv.slice(1)); // positional files: its own parsing
-  const { verb, opts } = parseArgs(argv);
+  const { verb, opts, words } = parseArgs(argv);
+  // only `fault` takes words after the verb (fault add NAME, fault impair WHAT ...)
+  if (verb !== 'fault' && words.length) throw new UsageError(`unexpected argument '${words[0]}'`);
   const str = (k: string): string | undefined => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
   switch (verb) {
     case 'start': {
@@ -92,11 +95,8 @@ async function main(argv: string[]): Promise<number> {
       console.log(JSON.stringify(r));
       return 0;
     }
-    case 'fault': {
-      const r = await controlCall(socketPath(opts), 'fault', { mode: str('mode'), ike: str('ike'), ms: str('ms') });
-      console.log(JSON.stringify(r));
-      return 0;
-    }
+    case 'fault':
+      return faultCommand(words, opts, socketPath(opts));
     case 'ping': {
       const dst = str('dst');
       const child = str('child');
@@ -135,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
-    if (e instanceof UsageError) console.error(`ikelab: ${e.message}\n${USAGE}`);
+    if (e instanceof UsageError || e instanceof FaultUsageError) console.error(`ikelab: ${e.message}\n${USAGE}`);
     else if (e instanceof ConfigError || e instanceof NoDaemonError) console.error(`ikelab: ${e.message}`);
     else console.error(`ikelab: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);

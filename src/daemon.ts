@@ -13,7 +13,8 @@ import { expandListen, pickSource } from './net/interfaces.js';
 import { Dispatcher } from './ike/dispatcher.js';
 import { IkeSa } from './ike/ike-sa.js';
 import { SaTable } from './ike/sa-table.js';
-import type { FaultHooks, IkeServices } from './ike/services.js';
+import type { IkeServices } from './ike/services.js';
+import { FaultWiring } from './faults-wiring.js';
 import type { ChildSaBackend } from './ipsec/backend.js';
 import { initiatorChain } from './ike/responder-tasks.js';
 import { ChildCreate } from './ike/tasks/child-create.js';
@@ -50,7 +51,8 @@ export class Daemon {
   readonly table = new SaTable();
   readonly timers: TimerQueue;
   readonly dispatcher: Dispatcher;
-  readonly faults: FaultHooks = {};
+  /** The fault engine and its hooks into IKE, ESP and keepalives (faults-wiring.ts); the control API's `fault` verbs. */
+  readonly faults: FaultWiring;
   transport?: UdpTransport;
   /** The addresses actually bound (wildcards expanded to the host's addresses). */
   bound?: string[];
@@ -64,9 +66,12 @@ export class Daemon {
   constructor(private cfg: IkelabConfig, private readonly opts: DaemonOptions) {
     this.timers = new TimerQueue(opts.clock ?? new SystemClock());
     const self = this;
+    this.faults = new FaultWiring({ timers: this.timers, log: opts.log, connections: () => self.cfg.connections.map((c) => c.name), espEngine: () => self.esp !== undefined });
+    this.faults.setConfigRules(cfg.faults);
     let backend = opts.backend;
     if (!backend && cfg.daemon.ipsecBackend === 'userspace') {
       this.esp = new UserspaceBackend({ sendEsp: (p, from, to) => (opts.sendEsp ? opts.sendEsp(p, from, to) : self.transport?.sendEsp(p, from, to)) }, opts.log, { nattPort: () => self.cfg.daemon.nattPort });
+      this.esp.faults = this.faults.esp;
       backend = this.esp;
     } else if (!backend && cfg.daemon.ipsecBackend === 'xfrm') {
       backend = new XfrmBackend(runIp, opts.log);
@@ -99,8 +104,13 @@ export class Daemon {
       childBackend: backend ?? nullBackend,
       // userspace ESP only travels in UDP: make the peer encapsulate, as charon's kernel-libipsec does
       forceEncap: cfg.daemon.ipsecBackend === 'userspace',
-      sendKeepalive: (sa) => (opts.sendKeepalive ? opts.sendKeepalive(sa.local, sa.remote) : self.transport?.sendKeepalive(sa.local, sa.remote)),
-      faults: this.faults,
+      sendKeepalive: (sa) => {
+        if (!self.faults.keepalive(sa)) return;
+        sa.counters.keepalivesOut++;
+        if (opts.sendKeepalive) opts.sendKeepalive(sa.local, sa.remote);
+        else self.transport?.sendKeepalive(sa.local, sa.remote);
+      },
+      faults: this.faults.ike,
       trapChild: (name, child) => self.trap(name, child),
       initiateConnection: (name, child) => {
         try {
@@ -317,26 +327,13 @@ export class Daemon {
   }
 
   /**
-   * Failure reproduction: 'silent' makes this daemon a dead peer for the named connection (or all): received
-   * messages are dropped before processing, so nothing is answered; 'delay' holds every received datagram for
-   * delayMs; 'normal' undoes both.
+   * Failure reproduction, the old `fault --mode` verb (now shorthand for fault rules, faults/mode.ts): 'silent'
+   * makes this daemon a dead peer for the named connection (or all): received messages are dropped before
+   * processing, so nothing is answered; 'delay' holds every received message delayMs; 'normal' undoes both.
    */
-  setFault(mode: 'silent' | 'normal' | 'delay', ike?: string, delayMs = 0): string {
+  setFault(mode: 'silent' | 'normal' | 'delay', ike?: string, delayMs?: number): string {
     if (ike) this.connection(ike);
-    const match = (sa: IkeSa) => !ike || sa.name === ike;
-    if (mode === 'normal') {
-      this.faults.beforeProcess = undefined;
-      this.dispatcher.delayMs = 0;
-      return 'normal';
-    }
-    if (mode === 'delay') {
-      // Holding inbound messages lets a test start its own exchange while the peer's request is in flight:
-      // the way to drive a real strongSwan into rekey collisions (RFC 7296 2.8.1).
-      this.dispatcher.delayMs = delayMs;
-      return `delay ${delayMs} ms`;
-    }
-    this.faults.beforeProcess = (sa) => !match(sa);
-    return `silent${ike ? ` for ${ike}` : ''}`;
+    return this.faults.mode(mode, ike, delayMs);
   }
 
   listSas(): SaJson[] {
@@ -347,6 +344,7 @@ export class Daemon {
   reload(cfg: IkelabConfig): void {
     this.cfg = cfg;
     this.opts.log.setLevels(cfg.daemon.log.levels);
+    this.faults.setConfigRules(cfg.faults);
   }
 
   stats() {

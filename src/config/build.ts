@@ -41,7 +41,17 @@ export function buildConfig(raw: RawConfig, file: string, fail: Fail): IkelabCon
     }
     return { name, type: 'ike', ids: s!.ids.length ? s!.ids : ['%any'], secret: s!.secret };
   });
-  return { file, daemon, connections, secrets };
+  // a rule for a connection that does not exist would silently reproduce nothing
+  const names = connections.map((c) => c.name);
+  (raw.faults ?? []).forEach((r, i) => {
+    if (r.match.ike !== undefined && !names.includes(r.match.ike)) {
+      fail(['faults', i, 'match', 'ike'], { expected: `a connection of this file (${names.join(', ') || 'none configured'})`, got: JSON.stringify(r.match.ike) });
+    }
+    if (r.match.layer === 'esp' && daemon.ipsecBackend !== 'userspace') {
+      fail(['faults', i, 'action'], { expected: 'an IKE action: ESP rules need daemon.ipsec_backend: userspace', got: JSON.stringify(daemon.ipsecBackend), detail: 'only the userspace engine has ESP hook points' });
+    }
+  });
+  return { file, daemon, connections, secrets, faults: raw.faults ?? [] };
 }
 
 function buildDaemon(raw: RawConfig, fail: Fail): DaemonConfig {

@@ -171,7 +171,7 @@ export function parseConfig(text: string, fileName: string): IkelabConfig {
 }
 
 /** Top-level keys of the config file, as the schema (schema.ts configSchema) names them in its messages. */
-const TOP_LEVEL_KEYS = 'daemon, connections, secrets';
+const TOP_LEVEL_KEYS = 'daemon, connections, secrets, faults';
 /** What a config key looks like: the only top-level text an error about a file may quote. */
 const KEY_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 

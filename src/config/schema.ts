@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { faultsField } from './faults.js';
 import { Shown, ValueError } from './errors.js';
 import { EXPECTED_PROPOSAL, parseProposals, type ProposalProtocol } from './proposals.js';
 import { opt, req, section, named } from './schema-helpers.js';
@@ -197,6 +198,7 @@ export const configSchema = section('the config file', {
   daemon,
   connections: named('connections', connection),
   secrets: named('secrets', secret),
+  faults: faultsField,
 });
 
 export type RawConfig = z.output<typeof configSchema>;

@@ -3,6 +3,7 @@
 
 import type { Proposal } from '../wire/types.js';
 import type { TsConfig } from './ts.js';
+import type { FaultRuleSpec } from './faults.js';
 
 export type { TsConfig } from './ts.js';
 
@@ -12,6 +13,8 @@ export interface IkelabConfig {
   daemon: DaemonConfig;
   connections: ConnectionConfig[];
   secrets: SecretConfig[];
+  /** Fault rules (src/faults) the daemon starts with; `ikelab fault add|clear` changes the running set. */
+  faults: FaultRuleSpec[];
 }
 
 export interface RetransmitConfig {

@@ -4,7 +4,8 @@
 export interface ControlRequest {
   id: number;
   cmd: 'initiate' | 'terminate' | 'rekey' | 'fault' | 'ping' | 'ipsec-sa' | 'list-sas' | 'load' | 'stats' | 'hello';
-  args: Record<string, string | boolean | undefined>;
+  /** Option values; a list where a verb takes several (fault impair's items). */
+  args: Record<string, string | string[] | boolean | undefined>;
 }
 
 export type ControlReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };

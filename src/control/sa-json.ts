@@ -43,9 +43,12 @@ export interface SaJson {
   children: ChildJson[];
 }
 
-const iso = (t?: number): string | undefined => (t === undefined ? undefined : new Date(t).toISOString());
-
+/**
+ * `now`: the daemon's timer clock (sa.svc.timers.now()). The SAs keep their times on that clock (sa-timers.ts); they
+ * become dates only here, through the clock's wall time (TimerQueue.wallAt).
+ */
 export function describeSa(sa: IkeSa, now: number): SaJson {
+  const iso = (t?: number): string | undefined => (t === undefined ? undefined : new Date(sa.svc.timers.wallAt(t)).toISOString());
   return {
     name: sa.name,
     uniqueId: sa.uniqueId,

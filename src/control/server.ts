@@ -219,13 +219,8 @@ export class ControlServer {
           return { id, ok: true, result: { terminated: this.daemon.terminate(str('ike'), str('child')) } };
         case 'rekey':
           return { id, ok: true, result: { rekeying: this.daemon.rekey(str('ike'), str('child')) } };
-        case 'fault': {
-          const mode = str('mode');
-          if (mode !== 'silent' && mode !== 'normal' && mode !== 'delay') return { id, ok: false, error: 'fault needs --mode silent|delay|normal' };
-          const ms = Number(str('ms') ?? 0);
-          if (mode === 'delay' && !(ms > 0 && ms <= 60_000)) return { id, ok: false, error: 'fault --mode delay needs --ms N (1..60000)' };
-          return { id, ok: true, result: { fault: this.daemon.setFault(mode, str('ike'), ms) } };
-        }
+        case 'fault':
+          return { id, ok: true, result: this.fault(str, a.items) };
         case 'list-sas':
           return { id, ok: true, result: this.daemon.listSas() };
         case 'ipsec-sa':
@@ -260,6 +255,39 @@ export class ControlServer {
     } catch (e) {
       if (e instanceof ControlError || e instanceof Error) return { id, ok: false, error: e.message };
       return { id, ok: false, error: String(e) };
+    }
+  }
+
+  /**
+   * `fault` verbs (args.op): add (name, match, action, count), list, clear [name], impair (items), and without op
+   * the old `--mode silent|delay|normal [--ms N] [--ike NAME]`. Errors (syntax: key path, expected, got) throw.
+   */
+  private fault(str: (k: string) => string | undefined, items: unknown): unknown {
+    const w = this.daemon.faults;
+    switch (str('op')) {
+      case 'add': {
+        const action = str('action');
+        if (action === undefined) throw new Error('fault add needs --action ACTION (and usually --match CRITERIA)');
+        return { added: [w.add({ name: str('name'), match: str('match'), action, count: str('count') })] };
+      }
+      case 'list':
+        return w.list();
+      case 'clear':
+        return { cleared: w.clear(str('name')) };
+      case 'impair': {
+        const list = Array.isArray(items) ? items.filter((x): x is string => typeof x === 'string') : typeof items === 'string' ? items.split(/\s+/).filter(Boolean) : [];
+        return { added: w.impair(list) };
+      }
+      case undefined:
+      case 'mode': {
+        const mode = str('mode');
+        if (mode !== 'silent' && mode !== 'normal' && mode !== 'delay') throw new Error('fault needs --mode silent|delay|normal');
+        const ms = Number(str('ms') ?? 0);
+        if (mode === 'delay' && !(ms > 0 && ms <= 60_000)) throw new Error('fault --mode delay needs --ms N (1..60000)');
+        return { fault: this.daemon.setFault(mode, str('ike'), mode === 'delay' ? ms : undefined) };
+      }
+      default:
+        throw new Error(`unknown fault verb '${str('op')}' (add, list, clear, impair, or --mode)`);
     }
   }
 

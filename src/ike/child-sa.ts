@@ -28,6 +28,7 @@ export class ChildSa {
   localTs: TrafficSelector[] = [];
   remoteTs: TrafficSelector[] = [];
   keys?: ChildKeysDirected;
+  /** When it got installed, and its rekey and expiry deadlines: times on the daemon's timer clock (sa-timers.ts). */
   installedAt?: number;
   rekeyAt?: number;
   expireAt?: number;
@@ -36,8 +37,6 @@ export class ChildSa {
   outboundActive = true;
   /** The CHILD_SA that replaced this one in a rekey. */
   successor?: ChildSa;
-  /** Set on an old CHILD_SA when the peer rekeyed it while our own rekey of it was in flight (RFC 7296 2.8.1). */
-  passiveRekey?: ChildSa;
   /** Lower of the two nonces of the exchange that created this CHILD_SA in a rekey (collision rule). */
   lowerNonce?: Buffer;
   /** Our reqid: stays the same across rekeys of one CHILD_SA, like charon's. */

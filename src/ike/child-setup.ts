@@ -11,7 +11,7 @@ import { ChildSa, spiHex } from './child-sa.js';
 import type { IkeSa } from './ike-sa.js';
 import { transformOf } from './proposal-select.js';
 import { hostTs } from './ts-narrow.js';
-import { rescheduleChildTimers, scheduleChildTimers } from './child-timers.js';
+import { moveChildTimers, scheduleChildTimers } from './sa-timers.js';
 import { pushChild } from './child-spec.js';
 
 /** An inbound SPI: random, never 0..255 (reserved, RFC 4303 2.1), high bit set like charon's allocations. */
@@ -59,7 +59,7 @@ const established = (child: ChildSa): string =>
 export function installChild(sa: IkeSa, child: ChildSa, rekey?: { old: ChildSa; outboundNow: boolean }): void {
   child.encap = sa.natAny;
   child.state = 'INSTALLED';
-  child.installedAt = Date.now();
+  child.installedAt = sa.svc.timers.now();
   child.outboundActive = rekey ? rekey.outboundNow : true;
   child.reqid = rekey ? rekey.old.reqid : child.uniqueId;
   pushChild(sa, child);
@@ -80,14 +80,15 @@ export function activateOutbound(sa: IkeSa, child: ChildSa): void {
   sa.log.ike(0, `outbound ${established(child)}`);
 }
 
-/** IKE_SA rekey: the CHILD_SAs now belong to the new IKE_SA (RFC 7296 2.18); their timers go along. */
+/**
+ * IKE_SA rekey: the CHILD_SAs now belong to the new IKE_SA (RFC 7296 2.18); their timers go along with the same
+ * deadlines (rekeying the IKE_SA rekeys none of its CHILD_SAs).
+ */
 export function moveChildren(from: IkeSa, to: IkeSa): void {
   for (const c of from.children.splice(0)) {
-    from.clearTimer(`child-rekey-${c.uniqueId}`);
-    from.clearTimer(`child-expire-${c.uniqueId}`);
     to.children.push(c);
     pushChild(to, c);
-    rescheduleChildTimers(to, c);
+    moveChildTimers(from, to, c);
   }
 }
 

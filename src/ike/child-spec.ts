@@ -12,6 +12,7 @@ export function childSpec(sa: IkeSa, child: ChildSa): ChildSaSpec {
     reqid: child.reqid || child.uniqueId,
     name: child.name,
     connection: sa.name,
+    ikeId: sa.uniqueId,
     spiIn: child.spiIn,
     spiOut: child.spiOut,
     suite: child.suite,

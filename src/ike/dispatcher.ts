@@ -16,9 +16,10 @@ import { IkeSa } from './ike-sa.js';
 import type { SaTable } from './sa-table.js';
 import type { IkeServices } from './services.js';
 import { notify } from './notifies.js';
+import { startHalfOpenTimer } from './sa-timers.js';
 
-/** charon's half_open_timeout. */
-export const HALF_OPEN_TIMEOUT_MS = 30_000;
+/** charon's half_open_timeout (the timer itself lives with the SA's other timers in sa-timers.ts). */
+export { HALF_OPEN_TIMEOUT_MS } from './sa-timers.js';
 
 export interface DispatchCounters {
   received: number;
@@ -47,19 +48,8 @@ export class Dispatcher {
     this.cookies = new CookieSecrets(svc.random, () => svc.timers.now());
   }
 
-  /** Fault injection: hold every received datagram this long before processing (order is kept). */
-  delayMs = 0;
-
+  /** One received datagram. Fault rules (delay, drop, ...) act later, at the IKE_SA's task manager. */
   handle(d: IkeDatagram): void {
-    if (this.delayMs > 0) {
-      const copy = { ...d, data: Buffer.from(d.data) };
-      setTimeout(() => this.handleNow(copy), this.delayMs).unref?.();
-      return;
-    }
-    this.handleNow(d);
-  }
-
-  private handleNow(d: IkeDatagram): void {
     this.counters.received++;
     try {
       this.dispatch(d);
@@ -137,11 +127,7 @@ export class Dispatcher {
     const sa = new IkeSa(this.svc, cfg, false, d.local, d.remote, Buffer.from(h.spiI));
     this.table.addHalfOpen(sa);
     // RFC 7296 2.6: bound half-open state; charon drops it after half_open_timeout (30 s).
-    sa.setTimer('half-open', HALF_OPEN_TIMEOUT_MS, () => {
-      if (sa.state === 'ESTABLISHED' || sa.state === 'DESTROYING') return;
-      sa.log.ike(1, `deleting half open IKE_SA with ${d.remote.address} after timeout`);
-      sa.destroy();
-    });
+    startHalfOpenTimer(sa, d.remote.address);
     sa.manager.handle(m, d.data, d.local, d.remote);
   }
 

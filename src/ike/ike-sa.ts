@@ -8,6 +8,7 @@ import type { TimerHandle } from '../util/timer-queue.js';
 import type { Proposal } from '../wire/types.js';
 import type { ChildSa } from './child-sa.js';
 import { inBackend, withdrawChild } from './child-spec.js';
+import { clearChildTimers, startIkeTimers } from './sa-timers.js';
 import type { IkeServices } from './services.js';
 import { TaskManager } from './task-manager.js';
 
@@ -27,6 +28,8 @@ export interface IkeCounters {
   retransmitsSuppressed: number;
   /** Exceptions thrown by a task while handling a message (answered or the SA ended, never wedged). */
   handlerErrors: number;
+  /** RFC 3948 NAT-T keepalives sent for this IKE_SA's endpoints. */
+  keepalivesOut: number;
 }
 
 export class IkeSa {
@@ -60,13 +63,12 @@ export class IkeSa {
   /** SET_WINDOW_SIZE from the peer (RFC 7296 2.3); we use a window of 1 ourselves. */
   peerWindow = 1;
   readonly children: ChildSa[] = [];
-  /** The IKE_SA the peer created by rekeying this one while our own rekey was in flight (RFC 7296 2.8.1). */
-  passiveRekey?: { sa: IkeSa; lowerNonce: Buffer };
+  /** When it got established, and its rekey and expiry deadlines: times on svc.timers' clock (sa-timers.ts). */
   establishedAt?: number;
   rekeyAt?: number;
   expireAt?: number;
   lastInbound = 0;
-  readonly counters: IkeCounters = { messagesIn: 0, messagesOut: 0, retransmits: 0, responsesRetransmitted: 0, integrityFailures: 0, invalidMessages: 0, dropped: 0, retransmitsSuppressed: 0, handlerErrors: 0 };
+  readonly counters: IkeCounters = { messagesIn: 0, messagesOut: 0, retransmits: 0, responsesRetransmitted: 0, integrityFailures: 0, invalidMessages: 0, dropped: 0, retransmitsSuppressed: 0, handlerErrors: 0, keepalivesOut: 0 };
   readonly timers = new Map<string, TimerHandle>();
 
   constructor(
@@ -129,6 +131,16 @@ export class IkeSa {
     return new IkeSa(this.svc, this.config, initiator, this.local, this.remote, spiI);
   }
 
+  /**
+   * The IKE_SA is up (IKE_AUTH done, or the new IKE_SA of a rekey). As charon's set_state(ESTABLISHED) this starts
+   * its lifetime, DPD and keepalive timers and ends the half-open timeout (sa-timers.ts).
+   */
+  established(): void {
+    this.state = 'ESTABLISHED';
+    this.establishedAt = this.svc.timers.now();
+    startIkeTimers(this);
+  }
+
   /** Something authentic arrived from the peer (an IKE message, or ESP on one of our CHILD_SAs): DPD stays quiet. */
   noteInbound(): void {
     this.lastInbound = this.svc.timers.now();
@@ -162,8 +174,7 @@ export class IkeSa {
   }
 
   removeChild(c: ChildSa): void {
-    this.clearTimer(`child-rekey-${c.uniqueId}`);
-    this.clearTimer(`child-expire-${c.uniqueId}`);
+    clearChildTimers(this, c);
     const i = this.children.indexOf(c);
     if (i >= 0) this.children.splice(i, 1);
     if (inBackend(c)) withdrawChild(this, c);

@@ -22,12 +22,26 @@ export function headerFor(sa: IkeSa, exchange: number, messageId: number, isResp
   };
 }
 
+/** Deviations for fault injection (src/ike/task-manager.ts applies a fault rule's content change through these). */
+export interface ProtectOptions {
+  /** Payloads sent unprotected, chained before the SK payload (covered by its ICV, as everything before the body). */
+  outer?: Payload[];
+  /** SPIs to put in the header instead of the SA's. */
+  spis?: { spiI?: Buffer; spiR?: Buffer };
+}
+
 /** Encode (and protect unless IKE_SA_INIT) a message of this SA. */
-export function protect(sa: IkeSa, exchange: number, messageId: number, isResponse: boolean, payloads: Payload[]): Buffer {
-  const header = headerFor(sa, exchange, messageId, isResponse);
-  if (exchange === ExchangeType.IKE_SA_INIT || !sa.skOut) return encodeMessage(header, payloads);
+export function protect(sa: IkeSa, exchange: number, messageId: number, isResponse: boolean, payloads: Payload[], o: ProtectOptions = {}): Buffer {
+  const header = { ...headerFor(sa, exchange, messageId, isResponse), ...o.spis };
+  if (exchange === ExchangeType.IKE_SA_INIT || !sa.skOut) return encodeMessage(header, [...payloads, ...(o.outer ?? [])]);
   const inner = encodePayloads(payloads);
   const bodyLength = sa.skOut.bodyLength(inner.bytes.length);
+  if (o.outer?.length) {
+    // the SK body goes last: encode the chain with a placeholder body, seal over everything before it
+    const whole = encodeMessage(header, [...o.outer, { type: PayloadType.SK, innerNext: inner.firstType, body: Buffer.alloc(bodyLength) }]);
+    const prefix = whole.subarray(0, whole.length - bodyLength);
+    return Buffer.concat([prefix, sa.skOut.seal(inner.bytes, prefix)]);
+  }
   const prefix = encodeSkPrefix(header, inner.firstType, bodyLength);
   const body = sa.skOut.seal(inner.bytes, prefix);
   return Buffer.concat([prefix, body]);

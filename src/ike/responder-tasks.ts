@@ -5,9 +5,8 @@
 // timers without an import cycle.
 import { ExchangeType, Notify, PayloadType, ProtocolId } from '../wire/constants.js';
 import type { DeletePayload, NotifyPayload, SaPayload } from '../wire/types.js';
-import type { ChildSa } from './child-sa.js';
 import type { IkeSa } from './ike-sa.js';
-import { findAll, type InMessage, type Task } from './task.js';
+import { findAll, type InMessage, type Task, type TimedExchange } from './task.js';
 import { ChildCreate } from './tasks/child-create.js';
 import { ChildDelete } from './tasks/child-delete.js';
 import { ChildRekey } from './tasks/child-rekey.js';
@@ -20,6 +19,8 @@ import { IkeExtras } from './tasks/ike-extras.js';
 import { IkeInit } from './tasks/ike-init.js';
 import { IkeNatd } from './tasks/ike-natd.js';
 
+export type { TimedExchange };
+
 /** The initiator's task chain for a new IKE_SA with its first CHILD_SA (order = charon's). */
 export function initiatorChain(sa: IkeSa, childName?: string): Task[] {
   const child = childName ? sa.config.children.find((c) => c.name === childName) : sa.config.children[0];
@@ -28,14 +29,7 @@ export function initiatorChain(sa: IkeSa, childName?: string): Task[] {
   return chain;
 }
 
-/** An exchange an IKE_SA's timers start (ike-timers.ts, child-timers.ts) through TaskManager.start. */
-export type TimedExchange =
-  | { kind: 'IKE_REKEY' }
-  | { kind: 'IKE_DELETE' }
-  | { kind: 'IKE_DPD' }
-  | { kind: 'CHILD_REKEY'; child: ChildSa }
-  | { kind: 'CHILD_DELETE'; child: ChildSa };
-
+/** The task for an exchange an IKE_SA's timers (sa-timers.ts) or a retry ask for through TaskManager.start. */
 export function timedTask(sa: IkeSa, x: TimedExchange): Task {
   switch (x.kind) {
     case 'IKE_REKEY':

@@ -9,12 +9,64 @@ import type { ChildSaBackend } from '../ipsec/backend.js';
 import type { IkeSa } from './ike-sa.js';
 
 /**
- * Fault hooks at the manager's send/receive points, for failure reproduction: return false to drop the message.
- * Installed through the control API; the default lets everything through.
+ * One IKE message as the fault hooks see it (what the fault engine's IkeMessageCtx holds besides the IKE_SA).
+ * Structural on purpose: src/ike never imports the fault engine (`npm run depcheck`), the daemon adapts one to it.
+ */
+export interface FaultMessageInfo {
+  exchange: number;
+  isResponse: boolean;
+  messageId: number;
+  /** Payload types in message order (inside SK for a protected message); undefined when not known. */
+  payloads?: readonly number[];
+  /** Notify types carried. */
+  notifies?: readonly number[];
+  /** The same bytes once more: our retransmitted request, a cached response resent, the peer's retransmit. */
+  retransmit?: boolean;
+}
+
+/** What a fault rule wants done with one IKE message (the fault engine's decision, seen structurally). */
+export type IkeFaultDecision = { release?: readonly unknown[] } & (
+  | { kind: 'pass' }
+  /** Nothing of the message goes out / is processed (drop, dead, no-retransmit). */
+  | { kind: 'drop' }
+  | { kind: 'delay'; ms: number }
+  | { kind: 'duplicate'; copies: number; gapMs: number }
+  | { kind: 'hold'; holdId: number; maxMs: number }
+  /** Bytes: flip a byte of the SK payload's IV or ICV / keep the first `keep` bytes (negative: cut off the end). */
+  | { kind: 'corrupt'; where: 'icv' | 'iv' }
+  | { kind: 'truncate'; keep: number }
+  /** Outgoing: send this error notify in place of our response; incoming: answer the request with it unprocessed. */
+  | { kind: 'notify'; notifyType: number; data: Buffer }
+  | { kind: 'ke'; mode: 'omit' }
+  | { kind: 'ke'; mode: 'empty' }
+  | { kind: 'ke'; mode: 'group'; group: number }
+  | { kind: 'ke'; mode: 'fill'; byte: number }
+  | { kind: 'unknown-payload'; payloadType: number; critical: boolean; sk: boolean }
+  /** The recipient's SPI in the header with every bit inverted. */
+  | { kind: 'wrong-spi' }
+  | { kind: 'wrong-mid'; messageId: number }
+  /** Do not send this DELETE; finish the exchange locally as if the peer had answered. */
+  | { kind: 'no-delete' }
+  /** Process every datagram recorded for this IKE_SA (this one included) again, in that order. */
+  | { kind: 'replay'; order: 'forward' | 'backward' }
+);
+
+/**
+ * Fault hooks at the task manager's send and receive points (failure reproduction), set by the daemon, which
+ * connects them to its fault engine. The manager applies content and byte changes itself (it knows the message);
+ * carry() applies the timing (drop, delay, duplicate, hold) and lets go of held messages a decision released.
  */
 export interface FaultHooks {
-  beforeSend?(ike: IkeSa, exchange: number, isResponse: boolean, messageId: number): boolean;
-  beforeProcess?(ike: IkeSa, exchange: number, isResponse: boolean, messageId: number): boolean;
+  /** Could any rule act at this point now? false: skip building the message info (the fast path). */
+  active(point: 'ike-send' | 'ike-receive'): boolean;
+  /** Keep the datagrams received per IKE_SA (bounded)? Only a replay rule needs them. */
+  records(): boolean;
+  /** A message about to be encoded and sent (content changes apply before protection), or a retransmit resent. */
+  onSend(ike: IkeSa, msg: FaultMessageInfo): IkeFaultDecision;
+  /** A datagram received for this IKE_SA, before anything about it is processed. */
+  onReceive(ike: IkeSa, msg: FaultMessageInfo): IkeFaultDecision;
+  /** Send (or process) these bytes as the decision says, by calling go: now, later, more than once or never. */
+  carry(ike: IkeSa, d: IkeFaultDecision, bytes: Buffer, go: (bytes: Buffer) => void): void;
 }
 
 export interface IkeServices {
@@ -44,7 +96,8 @@ export interface IkeServices {
   forceEncap: boolean;
   /** RFC 3948 NAT-T keepalive for this SA's endpoints. */
   sendKeepalive(sa: IkeSa): void;
-  faults: FaultHooks;
+  /** Fault injection (src/faults through the daemon); absent: nothing is ever changed. */
+  faults?: FaultHooks;
   /** dpd_action/close_action = trap: route the child so traffic re-creates it. */
   trapChild(name: string, child: string): void;
   /** Re-initiate a connection (dpd_action/close_action restart). */

@@ -2,23 +2,28 @@
 // timeout * base^n schedule, the cached response for retransmitted requests, and which tasks run in which
 // exchange (RFC 7296 2.1-2.3). Every message of an SA is handled synchronously, start to finish, so two
 // messages of one SA never interleave.
-import { ExchangeType, Notify } from '../wire/constants.js';
+import { ExchangeType, Notify, PayloadType } from '../wire/constants.js';
+import { decodeMessage } from '../wire/message.js';
 import { checkMessageRules } from '../wire/rules.js';
 import { requestGate, responseGate, type GateView } from './gates.js';
 import { errorNotify } from '../wire/errors.js';
 import { notifyLongName } from '../wire/names.js';
 import { bracketed } from './payload-order.js';
-import type { IkeMessage } from '../wire/types.js';
+import type { IkeMessage, Payload } from '../wire/types.js';
 import { charonExchangeName as exchangeName } from '../wire/names.js';
 import type { Endpoint } from '../net/endpoint.js';
 import { fmtEndpoint } from '../net/endpoint.js';
 import type { IkeSa } from './ike-sa.js';
-import { protect, unprotect } from './message-protect.js';
+import { protect, unprotect, type UnprotectResult } from './message-protect.js';
+import { changeBytes, changeContent, outInfo, payloadInfo, ReceivedHistory } from './fault-points.js';
+import type { FaultHooks, FaultMessageInfo, IkeFaultDecision } from './services.js';
 import { orderPayloads } from './payload-order.js';
-import { createResponderTasks, timedTask, type TimedExchange } from './responder-tasks.js';
+import { createResponderTasks, timedTask } from './responder-tasks.js';
 import { followEndpoints } from './child-spec.js';
-import { OutMessage, type Task, type TaskStatus } from './task.js';
+import { OutMessage, type InMessage, type Task, type TaskOutcome, type TaskStatus, type TimedExchange } from './task.js';
 import { notify } from './notifies.js';
+import { retryLater } from './sa-timers.js';
+import { uniform } from '../crypto/random.js';
 
 /** Junk messages logged per IKE_SA before only every DROP_LOG_EVERY-th is (a flood must not flood the log). */
 const DROP_LOG_FIRST = 5;
@@ -32,7 +37,12 @@ interface Initiating {
   packet: Buffer;
   retransmitted: number;
   tasks: Task[];
+  /** The request as the fault hooks saw it, asked again for each retransmit. */
+  info: FaultMessageInfo;
 }
+
+/** The error notify a fault rule answers a received request with, instead of processing it. */
+type InjectedNotify = Extract<IkeFaultDecision, { kind: 'notify' }>;
 
 export class TaskManager {
   private queued: Task[] = [];
@@ -44,9 +54,9 @@ export class TaskManager {
   myMid = 0;
   peerMid = 0;
   /** The last response we sent, the request it answered (to recognise true retransmits), when it was last resent. */
-  private lastResponse?: { mid: number; request: Buffer; packet: Buffer; resentAt: number | undefined };
-  /** Set by IKE_INIT on INVALID_KE_PAYLOAD / COOKIE: restart IKE_SA_INIT with message ID 0. */
-  resetRequested = false;
+  private lastResponse?: { mid: number; request: Buffer; packet: Buffer; resentAt: number | undefined; info: FaultMessageInfo };
+  /** A task asked for IKE_SA_INIT again (INVALID_KE_PAYLOAD, COOKIE): restart it with message ID 0. */
+  private restartInit = false;
 
   constructor(private readonly sa: IkeSa) {}
 
@@ -61,9 +71,33 @@ export class TaskManager {
     this.queued.push(task);
   }
 
-  /** A follow-up that must run next (the delete after a rekey, a retry after INVALID_KE_PAYLOAD). */
-  queueFirst(task: Task): void {
-    this.queued.unshift(task);
+  /**
+   * Act on what a task returned (a task never queues, times or restarts anything itself; task.ts), right after
+   * the call, before the next task of the exchange runs; returns its status.
+   */
+  private act(outcome: TaskOutcome): TaskStatus {
+    if (typeof outcome === 'string') return outcome;
+    const r = outcome;
+    // Follow-ups run next, ahead of anything queued (the delete after a rekey, a retry with another DH group).
+    if (r.followUps?.length) this.queued.unshift(...r.followUps);
+    if (r.later?.length) this.queued.push(...r.later);
+    if (r.retry) retryLater(this.sa, r.retry.exchange, r.retry.afterMs);
+    if (r.restartInit) this.restartInit = true;
+    if (r.handOver) {
+      const other = r.handOver.sa.manager;
+      for (const t of r.handOver.tasks) other.queue(t);
+      other.initiate();
+    }
+    return r.status;
+  }
+
+  /**
+   * charon's handle_collisions: a task the peer started has been answered while our own request is in flight;
+   * offer it to our tasks of that exchange (Task.collide), one of which may be rekeying the same SA (RFC 7296
+   * 2.8.1): that task decides the outcome when its response arrives.
+   */
+  private collide(passive: Task): void {
+    for (const t of this.initiating?.tasks ?? []) if (t.collide?.(passive)) return;
   }
 
   hasQueued(type: string): boolean {
@@ -89,40 +123,91 @@ export class TaskManager {
     const exchange = !this.sa.keys ? ExchangeType.IKE_SA_INIT : this.sa.state === 'CONNECTING' ? ExchangeType.IKE_AUTH : this.active[0].exchange ?? ExchangeType.INFORMATIONAL;
     const out = new OutMessage(exchange, this.myMid, false);
     for (const t of this.active) {
-      if (t.build(out) === 'FAILED') {
+      if (this.act(t.build(out)) === 'FAILED') {
         this.fail();
         return;
       }
     }
-    const packet = this.encode(out);
+    const info = this.describe(out);
+    const fault = this.askSend(info);
+    if (fault?.kind === 'no-delete') return this.finishUnsent(fault, exchange);
+    const packet = this.encode(out, fault);
     if (exchange === ExchangeType.IKE_SA_INIT) this.sa.initRequest = packet;
-    this.initiating = { mid: this.myMid, exchange, packet, retransmitted: 0, tasks: this.active };
-    this.transmit();
+    this.initiating = { mid: this.myMid, exchange, packet, retransmitted: 0, tasks: this.active, info };
+    this.transmit(fault);
   }
 
-  private encode(out: OutMessage): Buffer {
-    const payloads = out.errorNotify
-      ? [notify(out.errorNotify.type, out.errorNotify.data)]
-      : orderPayloads(out.exchange, out.isResponse, out.payloads);
-    this.sa.log.enc(1, () => `generating ${exchangeName(out.exchange)} ${out.isResponse ? 'response' : 'request'} ${out.messageId} ${bracketed(payloads)}`);
-    return protect(this.sa, out.exchange, out.messageId, out.isResponse, payloads);
+  /** The payloads a built message goes out with: an error notify alone, or every payload in charon's order. */
+  private payloadsOf(out: OutMessage): Payload[] {
+    return out.errorNotify ? [notify(out.errorNotify.type, out.errorNotify.data)] : orderPayloads(out.exchange, out.isResponse, out.payloads);
   }
 
-  private send(packet: Buffer, exchange: number, isResponse: boolean, mid: number): void {
+  private describe(out: OutMessage): FaultMessageInfo {
+    return outInfo(out.exchange, out.messageId, out.isResponse, out.errorNotify ? this.payloadsOf(out) : out.payloads);
+  }
+
+  /** Fault point: a message about to be built into bytes, or resent. undefined: no rule could act here. */
+  private askSend(info: FaultMessageInfo): IkeFaultDecision | undefined {
+    const f = this.sa.svc.faults;
+    return f?.active('ike-send') ? f.onSend(this.sa, info) : undefined;
+  }
+
+  /** Encode and protect; a fault decision's content change (notify, ke, unknown-payload, wrong-*) applies first. */
+  private encode(out: OutMessage, fault?: IkeFaultDecision): Buffer {
+    if (fault?.kind === 'notify') out.fail(fault.notifyType, fault.data);
+    const m = changeContent(this.sa, out.exchange, out.messageId, this.payloadsOf(out), fault);
+    const shown = m.options.outer ? [...m.options.outer, ...m.payloads] : m.payloads;
+    this.sa.log.enc(1, () => `generating ${exchangeName(out.exchange)} ${out.isResponse ? 'response' : 'request'} ${m.messageId} ${bracketed(shown)}`);
+    return protect(this.sa, out.exchange, m.messageId, out.isResponse, m.payloads, m.options);
+  }
+
+  /** Send a datagram, through the fault hooks' byte change and timing when a rule decided something. */
+  private send(packet: Buffer, fault?: IkeFaultDecision): void {
+    const f = this.sa.svc.faults;
+    if (!fault || !f) return this.emit(packet);
+    f.carry(this.sa, fault, changeBytes(packet, fault), (b) => this.emit(b));
+  }
+
+  /** The datagram leaves (now, or when a fault's delay or hold lets it go). */
+  private emit(packet: Buffer): void {
     const sa = this.sa;
     sa.log.net(1, `sending packet: ${sa.endpoints} (${packet.length} bytes)`);
     sa.counters.messagesOut++;
-    if (sa.svc.faults.beforeSend && !sa.svc.faults.beforeSend(sa, exchange, isResponse, mid)) return;
     sa.svc.sendIke(packet, sa.local, sa.remote);
   }
 
-  private transmit(): void {
+  /**
+   * Fault no-delete: the DELETE is never sent; its tasks finish as if the peer had answered with an empty response.
+   * The message ID stays unused (the peer never saw it), so the next request takes it.
+   */
+  private finishUnsent(fault: IkeFaultDecision, exchange: number): void {
+    const sa = this.sa;
+    sa.svc.faults?.carry(sa, fault, Buffer.alloc(0), () => {});
+    const msg: InMessage = { exchange, messageId: this.myMid, isResponse: true, payloads: [], raw: Buffer.alloc(0) };
+    const next: Task[] = [];
+    try {
+      for (const t of this.active) {
+        const s = this.act(t.process(msg));
+        if (s === 'FAILED') return this.fail();
+        if (s === 'NEED_MORE') next.push(t);
+      }
+    } catch (e) {
+      sa.log.ike(1, `${exchangeName(exchange)} finishing unsent request failed: ${e instanceof Error ? e.message : String(e)}`);
+      sa.counters.handlerErrors++;
+      return this.fail();
+    }
+    this.active = next;
+    this.initiate();
+  }
+
+  /** The first transmission carries the decision asked before encoding; every retransmit is asked anew. */
+  private transmit(first?: IkeFaultDecision): void {
     const i = this.initiating!;
-    this.send(i.packet, i.exchange, false, i.mid);
+    this.send(i.packet, i.retransmitted === 0 ? first : this.askSend({ ...i.info, retransmit: true }));
     const rt = this.sa.svc.config().daemon.retransmit;
     let timeout = rt.timeout * 1000 * Math.pow(rt.base, i.retransmitted);
     if (rt.limit > 0) timeout = Math.min(timeout, rt.limit * 1000);
-    if (rt.jitter > 0) timeout -= (timeout * rt.jitter * Math.random()) / 100;
+    if (rt.jitter > 0) timeout -= (timeout * rt.jitter * uniform(this.sa.svc.random)) / 100;
     this.sa.setTimer('retransmit', timeout, () => this.retransmit());
   }
 
@@ -160,11 +245,82 @@ export class TaskManager {
 
   /** Entry point from the dispatcher for a message already looked up to this SA. */
   handle(m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint): void {
+    const f = this.sa.svc.faults;
+    if (f?.active('ike-receive')) return this.receiveFaulted(f, m, raw, local, remote);
+    this.handleNow(m, raw, local, remote);
+  }
+
+  /** Handle one datagram, past the fault point. */
+  private handleNow(m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint, inject?: InjectedNotify): void {
     this.sa.counters.messagesIn++;
     this.received = { bytes: raw.length, local, remote };
     if (m.header.response) this.handleResponse(m, raw, local, remote);
-    else this.handleRequest(m, raw, local, remote);
+    else this.handleRequest(m, raw, local, remote, inject);
   }
+
+  /** Datagrams received while receive rules exist, for the replay action. */
+  private readonly history = new ReceivedHistory();
+  /** The SK payload decrypted to describe a message to the hooks, reused by open() (nothing decrypts twice). */
+  private peeked?: { raw: Buffer; r: UnprotectResult };
+
+  /**
+   * Fault point, before anything about the datagram is processed: corrupt/truncate change the bytes (so the real
+   * integrity or parse failure follows), notify answers the request unprocessed, replay processes the recorded
+   * datagrams again; carry() applies drop, delay, duplicate and hold.
+   */
+  private receiveFaulted(f: FaultHooks, m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint): void {
+    const sa = this.sa;
+    if (f.records()) this.history.record(raw, local, remote);
+    const d = f.onReceive(sa, this.receivedInfo(m, raw));
+    const now = (b: Buffer): void => {
+      if (sa.state === 'DESTROYING') return; // held or delayed past the end of the SA: gone with it
+      if (b === raw) this.handleNow(m, raw, local, remote, d.kind === 'notify' ? d : undefined);
+      else this.redeliver(b, local, remote);
+    };
+    try {
+      if (d.kind === 'replay') {
+        f.carry(sa, d, raw, () => {
+          for (const r of this.history.inOrder(d.order)) if (sa.state !== 'DESTROYING') this.redeliver(r.raw, r.local, r.remote);
+        });
+      } else f.carry(sa, d, changeBytes(raw, d), now);
+    } finally {
+      this.peeked = undefined;
+    }
+  }
+
+  /** A datagram the fault point changed, held or replays: decoded again, handled past the fault point. */
+  private redeliver(b: Buffer, local: Endpoint, remote: Endpoint): void {
+    const sa = this.sa;
+    const decoded = decodeMessage(b);
+    if (!decoded.ok) {
+      sa.counters.invalidMessages++;
+      sa.log.net(1, `received packet: from ${fmtEndpoint(remote)} to ${fmtEndpoint(local)} (${b.length} bytes)`);
+      sa.log.enc(1, `parsing IKE message from ${fmtEndpoint(remote)} failed: ${decoded.error.message}`);
+      return;
+    }
+    this.handleNow(decoded.value, b, local, remote);
+  }
+
+  /** A received message for the hooks; its inner payloads when it decrypts (decrypting changes no state). */
+  private receivedInfo(m: IkeMessage, raw: Buffer): FaultMessageInfo {
+    const h = m.header;
+    const info: FaultMessageInfo = { exchange: h.exchange, isResponse: h.response, messageId: h.messageId };
+    const last = m.payloads[m.payloads.length - 1];
+    if (last?.type !== PayloadType.SK) Object.assign(info, payloadInfo(m.payloads));
+    else if (this.sa.skIn) {
+      const r = unprotect(this.sa, m, raw);
+      this.peeked = { raw, r };
+      if (r.ok) Object.assign(info, payloadInfo(r.msg.payloads));
+    }
+    // the same bytes as the last request (response) seen: a retransmit, answered or not (rules count it as one message)
+    const seen = h.response ? 'response' : 'request';
+    if (this.lastSeen[seen]?.equals(raw) || (!h.response && this.lastResponse?.mid === h.messageId && raw.equals(this.lastResponse.request))) info.retransmit = true;
+    this.lastSeen[seen] = Buffer.from(raw);
+    return info;
+  }
+
+  /** The last request and response received while receive rules exist, to tell retransmits at the fault point. */
+  private readonly lastSeen: { request?: Buffer; response?: Buffer } = {};
 
   /** The datagram being handled, for charon's `received packet` line. */
   private received?: { bytes: number; local: Endpoint; remote: Endpoint };
@@ -195,7 +351,7 @@ export class TaskManager {
     this.junk(`ignoring ${exchangeName(m.header.exchange)} ${m.header.response ? 'response' : 'request'} with message ID ${m.header.messageId}: ${why}`);
   }
 
-  private handleRequest(m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint): void {
+  private handleRequest(m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint, inject?: InjectedNotify): void {
     const sa = this.sa;
     const mid = m.header.messageId;
     if (this.lastResponse && mid === this.lastResponse.mid) {
@@ -215,7 +371,12 @@ export class TaskManager {
       if (m.header.exchange === ExchangeType.IKE_SA_INIT) sa.destroy();
       return;
     }
-    if (sa.svc.faults.beforeProcess && !sa.svc.faults.beforeProcess(sa, msg.exchange, false, mid)) return;
+    if (inject) {
+      // fault notify: the request is answered with the error, unprocessed; a failed IKE_SA setup leaves nothing behind
+      this.answerError(m, raw, inject.notifyType, inject.data);
+      if (msg.exchange === ExchangeType.IKE_SA_INIT || msg.exchange === ExchangeType.IKE_AUTH) sa.destroy();
+      return;
+    }
     if (msg.exchange === ExchangeType.IKE_SA_INIT) sa.initRequest = raw;
     const out = new OutMessage(msg.exchange, mid, true);
     let tasks: Task[] = [];
@@ -224,18 +385,19 @@ export class TaskManager {
     try {
       tasks = msg.exchange === ExchangeType.IKE_AUTH && this.passive.length ? this.passive : createResponderTasks(sa, msg);
       for (const t of tasks) {
-        if (t.process(msg) === 'FAILED') {
+        if (this.act(t.process(msg)) === 'FAILED') {
           sa.destroy();
           return;
         }
       }
       for (const t of tasks) {
-        const s = t.build(out);
+        const s = this.act(t.build(out));
         statuses.push(s);
         if (s === 'FAILED') {
           failed = true;
           break;
         }
+        if (s === 'SUCCESS') this.collide(t);
       }
     } catch (e) {
       // A bug or an input a task did not foresee: the request is still answered and its message ID used up
@@ -251,18 +413,22 @@ export class TaskManager {
       failed = msg.exchange === ExchangeType.IKE_AUTH;
       tasks = [];
     }
-    const packet = this.encode(out);
+    const info = this.describe(out);
+    const fault = this.askSend(info);
+    const packet = this.encode(out, fault);
     if (msg.exchange === ExchangeType.IKE_SA_INIT) sa.initResponse = packet;
-    this.send(packet, msg.exchange, true, mid);
-    this.rememberResponse(mid, raw, packet);
+    this.send(packet, fault);
+    this.rememberResponse(mid, raw, packet, info);
     this.peerMid++;
+    // a fault notify in place of an IKE_SA_INIT or IKE_AUTH response: the peer's setup fails, ours goes too
+    if (fault?.kind === 'notify' && (msg.exchange === ExchangeType.IKE_SA_INIT || msg.exchange === ExchangeType.IKE_AUTH)) failed = true;
     this.passive = failed ? [] : tasks.filter((_, i) => statuses[i] === 'NEED_MORE');
     if (failed || out.destroyAfter) sa.destroy();
     else this.initiate();
   }
 
-  private rememberResponse(mid: number, request: Buffer, packet: Buffer): void {
-    this.lastResponse = { mid, request: Buffer.from(request), packet, resentAt: undefined };
+  private rememberResponse(mid: number, request: Buffer, packet: Buffer, info: FaultMessageInfo): void {
+    this.lastResponse = { mid, request: Buffer.from(request), packet, resentAt: undefined, info };
   }
 
   /**
@@ -283,7 +449,7 @@ export class TaskManager {
     this.logReceived();
     sa.log.ike(1, `received retransmit of request with ID ${m.header.messageId}, retransmitting response`);
     sa.counters.responsesRetransmitted++;
-    this.send(last.packet, m.header.exchange, true, m.header.messageId);
+    this.send(last.packet, this.askSend({ ...last.info, retransmit: true }));
   }
 
   private gateView(): GateView {
@@ -311,7 +477,6 @@ export class TaskManager {
       this.fail();
       return;
     }
-    if (sa.svc.faults.beforeProcess && !sa.svc.faults.beforeProcess(sa, msg.exchange, true, i.mid)) return;
     if (isInit) {
       sa.spiR = Buffer.from(m.header.spiR);
       sa.initResponse = raw;
@@ -322,7 +487,7 @@ export class TaskManager {
     const next: Task[] = [];
     try {
       for (const t of i.tasks) {
-        const s = t.process(msg);
+        const s = this.act(t.process(msg));
         if (s === 'FAILED') {
           this.fail();
           return;
@@ -337,9 +502,9 @@ export class TaskManager {
       return;
     }
     this.active = next;
-    if (this.resetRequested) {
+    if (this.restartInit) {
       // IKE_SA_INIT starts over (INVALID_KE_PAYLOAD, COOKIE): every task of that exchange takes part again.
-      this.resetRequested = false;
+      this.restartInit = false;
       this.myMid = 0;
       this.active = i.tasks;
     }
@@ -349,7 +514,8 @@ export class TaskManager {
   /** Decrypt, log the payload list, and track the peer's current endpoints. */
   private open(m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint, expected = m.header.exchange) {
     const sa = this.sa;
-    const r = unprotect(sa, m, raw);
+    const r = this.peeked?.raw === raw ? this.peeked.r : unprotect(sa, m, raw);
+    this.peeked = undefined;
     const kind = m.header.response ? 'response' : 'request';
     if (!r.ok) {
       if (r.reason === 'INTEGRITY') {
@@ -376,9 +542,10 @@ export class TaskManager {
     if (broken) {
       sa.counters.invalidMessages++;
       sa.log.enc(1, `${exchangeName(m.header.exchange)} ${kind} ${m.header.messageId} invalid: ${broken.message}`);
-      // Only an authenticated request earns an answer (INVALID_SYNTAX, its message ID used up).
+      // Only an authenticated request earns an answer (INVALID_SYNTAX, its message ID used up). A broken response
+      // is ignored like one that does not parse (charon's parse_message): our request stays outstanding and is
+      // retransmitted, so one bad answer does not end a working IKE_SA.
       if (!m.header.response && r.inner) this.answerError(m, raw, Notify.INVALID_SYNTAX, Buffer.alloc(0));
-      else if (m.header.response && r.inner) this.fail();
       return undefined;
     }
     sa.noteInbound();
@@ -398,9 +565,11 @@ export class TaskManager {
   private answerError(m: IkeMessage, raw: Buffer, notifyType: number, data: Buffer): void {
     const out = new OutMessage(m.header.exchange, m.header.messageId, true);
     out.fail(notifyType, data);
-    const packet = this.encode(out);
-    this.send(packet, m.header.exchange, true, m.header.messageId);
-    this.rememberResponse(m.header.messageId, raw, packet);
+    const info = this.describe(out);
+    const fault = this.askSend(info);
+    const packet = this.encode(out, fault);
+    this.send(packet, fault);
+    this.rememberResponse(m.header.messageId, raw, packet, info);
     this.peerMid++;
   }
 

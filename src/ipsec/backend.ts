@@ -52,6 +52,8 @@ export interface ChildSaSpec {
   name: string;
   /** The connection (IKE_SA config) it belongs to: the "crypto map" of the IOS view. */
   connection: string;
+  /** Unique id of the IKE_SA that owns it now (`bar[3]` -> 3), for fault rules on one IKE_SA. */
+  ikeId?: number;
   /** The ESP header carries the receiver's SPI: ours inbound, the peer's outbound (RFC 4303 2.1). */
   spiIn: Buffer;
   spiOut: Buffer;
@@ -97,3 +99,43 @@ export interface ChildSaBackend {
 
 /** `net{3}`, as charon names a CHILD_SA. */
 export const specLabel = (s: Pick<ChildSaSpec, 'name' | 'id'>): string => `${s.name}{${s.id}}`;
+
+// ------------------------------------------------------------------------------------------- fault hooks
+
+/**
+ * What a fault rule wants done with one ESP packet: the fault engine's decision seen structurally (src/ipsec never
+ * imports src/faults, not even its types; the daemon connects the two). `dead`: the IKE_SA is dead until the rule
+ * is cleared, so nothing is sealed, sent, opened or counted.
+ */
+export type EspFaultDecision = { release?: readonly unknown[] } & (
+  | { kind: 'pass' }
+  | { kind: 'dead' }
+  | { kind: 'drop' }
+  | { kind: 'delay'; ms: number }
+  | { kind: 'duplicate'; copies: number; gapMs: number }
+  | { kind: 'hold'; holdId: number; maxMs: number }
+  /** Flip a byte of the IV (the one after the ESP header) or the ICV (the last). */
+  | { kind: 'corrupt'; where: 'icv' | 'iv' }
+  | { kind: 'truncate'; keep: number }
+  /** Seal with this SPI in the header instead of the peer's. */
+  | { kind: 'wrong-spi'; spi?: number }
+  /** With this packet, the last `count` packets of the SA (this direction) once more. */
+  | { kind: 'esp-replay'; count: number }
+  /** Advance the outbound sequence number by `by` before sealing (the peer sees a gap). */
+  | { kind: 'esp-seq-jump'; by: number }
+);
+
+/**
+ * Fault hooks at the userspace ESP engine's seal (out) and open (in) points, set by the daemon. The engine applies
+ * sequence, SPI and byte changes itself; carry() applies the timing (drop, delay, duplicate, hold).
+ */
+export interface EspFaultHooks {
+  /** Could any rule act on ESP in this direction now? false: the per-packet fast path. */
+  active(dir: 'in' | 'out'): boolean;
+  /** Keep the last packets per SA in this direction (bounded)? Only an esp-replay rule needs them. */
+  records(dir: 'in' | 'out'): boolean;
+  /** One packet about to be sealed (out: the sequence number it is about to get) or opened (in: as received). */
+  decide(dir: 'in' | 'out', spec: ChildSaSpec, spi: number, seq: bigint): EspFaultDecision;
+  /** Send (or open) these bytes as the decision says, by calling go: now, later, more than once or never. */
+  carry(spec: ChildSaSpec, d: EspFaultDecision, bytes: Buffer, go: (bytes: Buffer) => void): void;
+}

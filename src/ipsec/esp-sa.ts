@@ -60,12 +60,19 @@ export class EspOutbound {
     return HEADER + this.t.ivLen + padded - len + this.t.icvLen;
   }
 
-  seal(inner: Buffer, nextHeader: number): Buffer {
-    if (this.seq >= (this.p.esn ? MAX_SEQ_64 : MAX_SEQ_32)) throw new EspSequenceExhausted('ESP sequence number exhausted, the SA must be rekeyed');
+  /** The highest sequence number this SA may send (2^32-1, or 2^64-1 with ESN). */
+  get maxSeq(): bigint {
+    return this.p.esn ? MAX_SEQ_64 : MAX_SEQ_32;
+  }
+
+  /** spi: another SPI for the header (fault injection: wrong-spi); the SA's own otherwise. */
+  seal(inner: Buffer, nextHeader: number, spi?: number): Buffer {
+    if (this.seq >= this.maxSeq) throw new EspSequenceExhausted('ESP sequence number exhausted, the SA must be rekeyed');
     const seq = ++this.seq;
     const padLen = (this.t.align - ((inner.length + 2) % this.t.align)) % this.t.align;
     const out = Buffer.allocUnsafe(HEADER + this.t.ivLen + inner.length + padLen + 2 + this.t.icvLen);
-    this.spi.copy(out, 0);
+    if (spi === undefined) this.spi.copy(out, 0);
+    else out.writeUInt32BE(spi >>> 0, 0);
     out.writeUInt32BE(Number(seq & 0xffff_ffffn), 4); // only the low 32 bits travel (RFC 4303 2.2.1)
     this.t.seal(out, seq, this.p.esn, [inner, trailer(padLen, nextHeader)], this.p.iv?.(seq));
     return out;

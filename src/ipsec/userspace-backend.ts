@@ -4,7 +4,7 @@
 import type { Logger } from '../log/logger.js';
 import type { Endpoint } from '../net/endpoint.js';
 import { fmtEndpoint } from '../net/endpoint.js';
-import { specLabel, type ChildSaBackend, type ChildSaEvents, type ChildSaSpec } from './backend.js';
+import { specLabel, type ChildSaBackend, type ChildSaEvents, type ChildSaSpec, type EspFaultDecision, type EspFaultHooks } from './backend.js';
 import { EspSequenceExhausted } from './esp-sa.js';
 import { formatIp, ipBytes, nextHeaderOf, NextHeader, parseEcho, parseInner, parseIp4, parseIp6, Proto } from './packets.js';
 import { Pinger, type PingOptions, type PingResult } from './ping.js';
@@ -40,6 +40,10 @@ export class UserspaceBackend implements ChildSaBackend {
   private readonly pinger = new Pinger();
   /** Counters of removed SAs per flow, so `show crypto ipsec sa` totals survive rekeys as in IOS. */
   private readonly removedTotals = new Map<string, FlowTotals>();
+  /** Fault injection at the seal and open points (set by the daemon); absent: every packet as it is. */
+  faults?: EspFaultHooks;
+  /** The last packets sent / received per SA id, kept while esp-replay rules exist (which send them again). */
+  private readonly rings = { in: new Map<number, Buffer[]>(), out: new Map<number, Buffer[]>() };
 
   constructor(private readonly sink: EspSink, private readonly log: Logger, private readonly opts: UserspaceOptions) {}
 
@@ -63,6 +67,8 @@ export class UserspaceBackend implements ChildSaBackend {
 
   remove(id: number): void {
     const e = this.sad.remove(id);
+    this.rings.in.delete(id);
+    this.rings.out.delete(id);
     if (!e) return;
     const k = flowKey(e);
     const t = this.removedTotals.get(k) ?? zeroTotals();
@@ -75,6 +81,37 @@ export class UserspaceBackend implements ChildSaBackend {
 
   /** One ESP packet from UDP on the NAT-T port. Every outcome is counted; nothing throws. */
   receive(packet: Buffer, local: Endpoint, remote: Endpoint): void {
+    const f = this.faults;
+    const e = f?.active('in') && packet.length >= 8 ? this.sad.inbound(packet.readUInt32BE(0)) : undefined;
+    if (!f || !e) return this.receiveNow(packet, local, remote);
+    // fault point, before the packet is opened
+    const d = f.decide('in', e.spec, packet.readUInt32BE(0), BigInt(packet.readUInt32BE(4)));
+    if (d.kind === 'dead') return f.carry(e.spec, d, packet, () => {});
+    const ring = f.records('in') ? this.remember('in', e.spec.id, packet) : this.forget('in', e.spec.id);
+    const open = (b: Buffer) => this.receiveNow(b, local, remote);
+    if (d.kind === 'esp-replay') {
+      f.carry(e.spec, d, packet, open);
+      for (const old of ring.slice(-1 - d.count, -1)) open(old);
+      return;
+    }
+    f.carry(e.spec, d, changeEspBytes(packet, d), open);
+  }
+
+  /** Keep the last ESP_RING packets of an SA and direction (only while esp-replay rules exist). */
+  private remember(dir: 'in' | 'out', id: number, packet: Buffer): Buffer[] {
+    let ring = this.rings[dir].get(id);
+    if (!ring) this.rings[dir].set(id, (ring = []));
+    ring.push(packet);
+    if (ring.length > ESP_RING) ring.shift();
+    return ring;
+  }
+
+  private forget(dir: 'in' | 'out', id: number): Buffer[] {
+    this.rings[dir].delete(id);
+    return [];
+  }
+
+  private receiveNow(packet: Buffer, local: Endpoint, remote: Endpoint): void {
     if (packet.length < 8) {
       this.counters.invalidSpi++;
       return;
@@ -135,9 +172,17 @@ export class UserspaceBackend implements ChildSaBackend {
       this.counters.noRoute++;
       return false;
     }
+    const f = this.faults?.active('out') ? this.faults : undefined;
+    const d = f?.decide('out', e.spec, e.spec.spiOut.readUInt32BE(0), e.outbound.seq + 1n);
+    if (d?.kind === 'dead') {
+      f!.carry(e.spec, d, Buffer.alloc(0), () => {});
+      return false;
+    }
+    // esp-seq-jump: the numbers skipped are never sent (the peer sees a gap); never past the last usable one
+    if (d?.kind === 'esp-seq-jump') e.outbound.seq = minBig(e.outbound.seq + BigInt(d.by), e.outbound.maxSeq);
     let esp: Buffer;
     try {
-      esp = e.outbound.seal(inner, nextHeaderOf(inner));
+      esp = e.outbound.seal(inner, nextHeaderOf(inner), d?.kind === 'wrong-spi' ? d.spi : undefined);
     } catch (err) {
       if (!(err instanceof EspSequenceExhausted)) throw err;
       this.counters.sendErrors++;
@@ -146,8 +191,20 @@ export class UserspaceBackend implements ChildSaBackend {
     }
     e.spec.counters.packetsOut++;
     e.spec.counters.bytesOut += inner.length;
-    const [from, to] = espEndpoints(e.spec, this.opts.nattPort());
-    this.sink.sendEsp(esp, from, to);
+    const send = (b: Buffer) => {
+      const [from, to] = espEndpoints(e.spec, this.opts.nattPort());
+      this.sink.sendEsp(b, from, to);
+    };
+    if (!f || !d) {
+      send(esp);
+      return true;
+    }
+    // fault point, after sealing: bytes, timing, and the ring esp-replay takes from
+    const ring = f.records('out') ? this.remember('out', e.spec.id, esp) : this.forget('out', e.spec.id);
+    if (d.kind === 'esp-replay') {
+      f.carry(e.spec, d, esp, send);
+      for (const old of ring.slice(-1 - d.count, -1)) send(old);
+    } else f.carry(e.spec, d, changeEspBytes(esp, d), send);
     return true;
   }
 
@@ -190,4 +247,19 @@ function defaultSource(spec: ChildSaSpec): string | undefined {
   const a = Buffer.from(ts.startAddr);
   if (Buffer.compare(a, ts.endAddr) < 0 && a[a.length - 1] === 0) a[a.length - 1] = 1;
   return formatIp(a);
+}
+
+/** Packets kept per SA and direction for esp-replay. */
+export const ESP_RING = 64;
+
+const minBig = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
+/** corrupt / truncate on an ESP packet (a copy). corrupt=iv flips the first byte after the 8-byte header, icv the last. */
+function changeEspBytes(packet: Buffer, d: EspFaultDecision): Buffer {
+  if (d.kind === 'truncate') return Buffer.from(packet.subarray(0, d.keep));
+  if (d.kind !== 'corrupt') return packet;
+  const b = Buffer.from(packet);
+  const at = d.where === 'iv' ? 8 : b.length - 1;
+  if (at < b.length) b[at] = b[at]! ^ 0xff;
+  return b;
 }

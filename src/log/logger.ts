@@ -16,6 +16,8 @@ export interface LogRecord {
   thread: number;
   message: string;
   ctx?: LogContext;
+  /** Structured fields for machine sinks (the JSON sink merges them; text sinks ignore them), e.g. a fault event. */
+  fields?: Readonly<Record<string, unknown>>;
 }
 
 export interface LogSink {
@@ -44,10 +46,11 @@ export class Logger {
     return level <= this.levels[group];
   }
 
-  log(group: LogGroup, level: number, message: string | (() => string), ctx?: LogContext): void {
+  log(group: LogGroup, level: number, message: string | (() => string), ctx?: LogContext, fields?: Readonly<Record<string, unknown>>): void {
     if (!this.enabled(group, level) || this.sinks.length === 0) return;
     const text = typeof message === 'function' ? message() : message;
     const r: LogRecord = { time: new Date(), group, level, thread: ctx?.thread ?? 0, message: text, ctx };
+    if (fields) r.fields = fields;
     for (const s of this.sinks) s.write(r);
   }
 
@@ -63,8 +66,8 @@ export class Logger {
 
 export class BoundLogger {
   constructor(readonly root: Logger, readonly ctx: LogContext) {}
-  log(group: LogGroup, level: number, message: string | (() => string)): void {
-    this.root.log(group, level, message, this.ctx);
+  log(group: LogGroup, level: number, message: string | (() => string), fields?: Readonly<Record<string, unknown>>): void {
+    this.root.log(group, level, message, this.ctx, fields);
   }
   ike(level: number, m: string | (() => string)): void { this.log('IKE', level, m); }
   cfg(level: number, m: string | (() => string)): void { this.log('CFG', level, m); }

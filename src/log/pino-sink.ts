@@ -17,6 +17,8 @@ export class PinoSink implements LogSink {
     const fields: Record<string, unknown> = { group: r.group, charonLevel: r.level, thread: r.thread };
     if (r.ctx?.ikeName !== undefined) fields.ike = r.ctx.ikeName;
     if (r.ctx?.ikeId !== undefined) fields.ikeId = r.ctx.ikeId;
+    // structured events (a fault firing) travel as their own fields next to the text
+    if (r.fields) Object.assign(fields, r.fields);
     // charon level 0/1 are what an operator sees: info; 2+ are debug detail.
     if (r.level <= 1) this.p.info(fields, r.message);
     else this.p.debug(fields, r.message);

@@ -1,6 +1,8 @@
 // One timer structure for the whole daemon (issue: 10,000 IKE_SAs with DPD and rekey timers must not mean
 // 10,000 setTimeout handles). A binary min-heap of deadlines on an injected clock; a single host timer is
 // armed for the earliest deadline. Tests drive a ManualClock instead and step time explicitly.
+// The Clock is the only reader of time for the IKE side: deadlines and timestamps are on its monotonic now();
+// wallNow() only turns them into dates for people (list-sas).
 
 export interface Clock {
   /** Milliseconds, monotonic. */
@@ -8,12 +10,20 @@ export interface Clock {
   /** Arm the single host timer; a later call replaces the earlier one. */
   arm(at: number, fire: () => void): void;
   disarm(): void;
+  /**
+   * Wall-clock milliseconds since the epoch, for timestamps shown to people only (never for deadlines). A test
+   * clock may leave it out: its wall time is then its now(), counted from the epoch.
+   */
+  wallNow?(): number;
 }
 
 export class SystemClock implements Clock {
   private handle: NodeJS.Timeout | undefined;
   now(): number {
     return performance.now();
+  }
+  wallNow(): number {
+    return Date.now();
   }
   arm(at: number, fire: () => void): void {
     this.disarm();
@@ -56,6 +66,8 @@ export class ManualClock implements Clock {
 
 export interface TimerHandle {
   readonly at: number;
+  /** Order of creation: timers due at the same instant fire in the order they were set (like setTimeout). */
+  readonly seq: number;
   readonly name: string;
   /** heap index; -1 once fired or cancelled */
   index: number;
@@ -65,6 +77,7 @@ export interface TimerHandle {
 export class TimerQueue {
   private heap: TimerHandle[] = [];
   private armedAt = Infinity;
+  private seq = 0;
 
   constructor(readonly clock: Clock) {}
 
@@ -76,9 +89,19 @@ export class TimerQueue {
     return this.clock.now();
   }
 
+  /** Wall-clock ms since the epoch (for display; see Clock.wallNow). */
+  wallNow(): number {
+    return this.clock.wallNow?.() ?? this.clock.now();
+  }
+
+  /** The wall-clock time (ms since the epoch) of `at`, a time on now()'s scale: for showing deadlines to people. */
+  wallAt(at: number): number {
+    return this.wallNow() - (this.now() - at);
+  }
+
   /** Run fn after delayMs. name is for diagnostics (list of pending timers). */
   after(delayMs: number, name: string, fn: () => void): TimerHandle {
-    const h: TimerHandle = { at: this.clock.now() + Math.max(0, delayMs), name, index: this.heap.length, fn };
+    const h: TimerHandle = { at: this.clock.now() + Math.max(0, delayMs), seq: this.seq++, name, index: this.heap.length, fn };
     this.heap.push(h);
     this.up(h.index);
     this.rearm();
@@ -129,7 +152,7 @@ export class TimerQueue {
     const h = this.heap;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (h[p].at <= h[i].at) break;
+      if (!earlier(h[i], h[p])) break;
       this.swap(i, p);
       i = p;
     }
@@ -141,8 +164,8 @@ export class TimerQueue {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < h.length && h[l].at < h[m].at) m = l;
-      if (r < h.length && h[r].at < h[m].at) m = r;
+      if (l < h.length && earlier(h[l], h[m])) m = l;
+      if (r < h.length && earlier(h[r], h[m])) m = r;
       if (m === i) return;
       this.swap(i, m);
       i = m;
@@ -155,4 +178,9 @@ export class TimerQueue {
     h[a].index = a;
     h[b].index = b;
   }
+}
+
+/** Heap order: by deadline, then by creation (so equal deadlines keep the order they were set in). */
+function earlier(a: TimerHandle, b: TimerHandle): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }

@@ -130,7 +130,7 @@ describe('YAML problems', () => {
   });
 
   test('a file that is not a mapping', () => {
-    expect(error('- a\n- b\n').message).toMatch(/^ikelab\.yaml: expected the config file as a mapping with keys daemon, connections, secrets, got a list/);
+    expect(error('- a\n- b\n').message).toMatch(/^ikelab\.yaml: expected the config file as a mapping with keys daemon, connections, secrets, faults, got a list/);
   });
 
   test('loadConfig of a missing file', () => {

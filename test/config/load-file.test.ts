@@ -64,7 +64,7 @@ describe('which files are read', () => {
 
   test('a file whose stat size is 0 (/proc) is read all the same (what is read is counted, not st_size)', async () => {
     const e = await both('/proc/self/comm');
-    expect(e.message).toBe('/proc/self/comm: expected the config file as a mapping with keys daemon, connections, secrets, got text (file contents not shown) [line 1, column 1]');
+    expect(e.message).toBe('/proc/self/comm: expected the config file as a mapping with keys daemon, connections, secrets, faults, got text (file contents not shown) [line 1, column 1]');
   });
 
   test('missing and unreadable files keep the old message; the mode comes back with the text', async () => {
@@ -88,8 +88,8 @@ describe('files that are not configs: no text quoted', () => {
 
   test('shadow, passwd, plain text', () => {
     const shadow = msg('root:$6$salt$HASHhash:19000:0:99999:7:::\n');
-    expect(shadow).toBe('f: expected the config file as a mapping with keys daemon, connections, secrets, got a mapping whose keys are not config key names (file contents not shown) [line 1, column 1]');
-    expect(msg('bin:x:2:2:bin:/bin:/usr/sbin/nologin\n')).toBe('f: expected the config file as a mapping with keys daemon, connections, secrets, got text (file contents not shown) [line 1, column 1]');
+    expect(shadow).toBe('f: expected the config file as a mapping with keys daemon, connections, secrets, faults, got a mapping whose keys are not config key names (file contents not shown) [line 1, column 1]');
+    expect(msg('bin:x:2:2:bin:/bin:/usr/sbin/nologin\n')).toBe('f: expected the config file as a mapping with keys daemon, connections, secrets, faults, got text (file contents not shown) [line 1, column 1]');
     // the offending line is named even when it is not the first
     expect(msg('daemon: {}\nroot:$6$x:1:::\n')).toMatch(/not config key names \(file contents not shown\) \[line 2, column 1\]$/);
   });

@@ -91,8 +91,8 @@ describe('ControlServer.handle', () => {
 
   test('fault silent / normal', async () => {
     expect(await call({ id: 1, cmd: 'fault', args: { mode: 'silent', ike: 'demo' } })).toEqual({ id: 1, ok: true, result: { fault: 'silent for demo' } });
-    expect(daemon.faults.beforeProcess).toBeTypeOf('function');
+    expect(daemon.faults.list().map((r) => r.text)).toEqual(['--match ike=demo,dir=in --action drop']);
     expect(await call({ id: 2, cmd: 'fault', args: { mode: 'normal' } })).toEqual({ id: 2, ok: true, result: { fault: 'normal' } });
-    expect(daemon.faults.beforeProcess).toBeUndefined();
+    expect(daemon.faults.list()).toEqual([]);
   });
 });

@@ -24,13 +24,17 @@ describe.skipIf(!RUN)('interop: rekey collisions with strongSwan', () => {
     return { swan, ike };
   }
 
-  /** Cross the two rekey requests: ikelab holds what it receives for 400 ms while both sides start a rekey. */
+  /**
+   * Cross the two rekey requests: ikelab holds what it receives for 1.5 s while both sides start a rekey. The hold
+   * must outlast starting `ikelab rekey` (a node process in the namespace: 0.5-0.9 s on a busy host; with 400 ms
+   * strongSwan's request was often answered before ikelab's own rekey began, and nothing crossed).
+   */
   async function crossRekeys(swan: Charon, ike: Ikelab, what: string[]) {
-    expect((await ike.cli(['fault', '--mode', 'delay', '--ms', '400'])).code).toBe(0);
+    expect((await ike.cli(['fault', '--mode', 'delay', '--ms', '1500'])).code).toBe(0);
     const [a, b] = await Promise.all([swan.swanctl(['--rekey', ...what]), sleep(50).then(() => ike.cli(['rekey', ...what]))]);
     expect(a.code, a.stdout + a.stderr).toBe(0);
     expect(b.code, b.stdout + b.stderr).toBe(0);
-    await sleep(1500);
+    await sleep(3000);
     expect((await ike.cli(['fault', '--mode', 'normal'])).code).toBe(0);
   }
 

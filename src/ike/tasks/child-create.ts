@@ -12,7 +12,7 @@ import { allocateSpi, installChild, keyChild, newChild, resolveTs } from '../chi
 import type { IkeSa } from '../ike-sa.js';
 import { firstDhGroup, hasDhGroup, selectProposal, transformOf, withoutDh } from '../proposal-select.js';
 import { isSubset, narrow } from '../ts-narrow.js';
-import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
+import { find, findAll, type InMessage, type OutMessage, type Task, type TaskOutcome, type TaskStatus } from '../task.js';
 import { NONCE_SIZE } from './ike-init.js';
 import { TransformType } from '../../wire/constants.js';
 import { dhName, invalidKe, notify, peerSecret, responseErrors } from '../notifies.js';
@@ -40,7 +40,7 @@ export class ChildCreate implements Task {
     return this.initiator ? this.buildI(out) : this.buildR(out);
   }
 
-  process(msg: InMessage): TaskStatus {
+  process(msg: InMessage): TaskOutcome {
     if (msg.exchange === ExchangeType.IKE_SA_INIT) return 'NEED_MORE';
     if (!this.initiator) {
       this.request = msg;
@@ -82,7 +82,7 @@ export class ChildCreate implements Task {
     return 'SUCCESS';
   }
 
-  private processI(msg: InMessage): TaskStatus {
+  private processI(msg: InMessage): TaskOutcome {
     const sa = this.sa;
     const errors = responseErrors(findAll<NotifyPayload>(msg, PayloadType.NOTIFY), () => msg.exchange === ExchangeType.CREATE_CHILD_SA && this.group === undefined);
     if (errors && 'retryGroup' in errors) {
@@ -93,8 +93,7 @@ export class ChildCreate implements Task {
       const again = new ChildCreate(sa, true, this.cfg);
       again.group = want;
       if (this.child) this.child.state = 'DESTROYING';
-      sa.manager.queueFirst(again);
-      return 'SUCCESS';
+      return { status: 'SUCCESS', followUps: [again] };
     }
     if (errors) {
       sa.log.ike(1, `received ${notifyLongName(errors.error)} notify, no CHILD_SA built`);

@@ -8,7 +8,7 @@ import { spiHex, type ChildSa } from '../child-sa.js';
 import { activateOutbound } from '../child-setup.js';
 import type { IkeSa } from '../ike-sa.js';
 import { ChildCreate } from './child-create.js';
-import { findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
+import { findAll, type InMessage, type OutMessage, type Task, type TaskOutcome, type TaskStatus } from '../task.js';
 
 export function closingLine(c: ChildSa): string {
   return `closing CHILD_SA ${c.label} with SPIs ${spiHex(c.spiIn)}_i (${c.counters.bytesIn} bytes) ${spiHex(c.spiOut)}_o (${c.counters.bytesOut} bytes) and TS ${formatTsList(c.localTs)} === ${formatTsList(c.remoteTs)}`;
@@ -29,7 +29,12 @@ export class ChildDelete implements Task {
     this.sa.log.ike(1, `sending DELETE for ESP CHILD_SA with SPI ${spiHex(c.spiIn)}`);
   }
 
-  build(out: OutMessage): TaskStatus {
+  /** Whether this task deletes `c` (as initiator, or as responder once the peer's Delete has been read). */
+  deletes(c: ChildSa): boolean {
+    return this.closing.includes(c);
+  }
+
+  build(out: OutMessage): TaskOutcome {
     const sa = this.sa;
     const live = this.closing.filter((c) => sa.children.includes(c));
     this.closing = live;
@@ -44,13 +49,14 @@ export class ChildDelete implements Task {
     // A rekey's responder sends on the new CHILD_SA only once the old one is gone (charon's order).
     for (const c of live) if (c.successor) activateOutbound(sa, c.successor);
     // close_action = start for a CHILD_SA the peer closed (not one replaced by a rekey): create it again.
+    const restart: Task[] = [];
     for (const c of live) {
       if (!c.successor && c.config.closeAction === 'trap') sa.svc.trapChild(sa.name, c.name);
       if (c.successor || c.config.closeAction !== 'start' || sa.state !== 'ESTABLISHED') continue;
       sa.log.ike(1, `restarting CHILD_SA ${c.name}`);
-      sa.manager.queue(new ChildCreate(sa, true, c.config));
+      restart.push(new ChildCreate(sa, true, c.config));
     }
-    return 'SUCCESS';
+    return restart.length ? { status: 'SUCCESS', later: restart } : 'SUCCESS';
   }
 
   process(msg: InMessage): TaskStatus {

@@ -2,6 +2,9 @@
 // a fresh Nonce, and a KE when the ESP proposal has a DH group (PFS). Once the new SA is installed the
 // initiator deletes the old one. A refused rekey (NO_PROPOSAL_CHOSEN, e.g. a PFS group mismatch) keeps the old
 // CHILD_SA and the IKE_SA and retries later, exactly like charon.
+// Collision (RFC 7296 2.8.1): when the peer rekeys the same CHILD_SA while our rekey is in flight, its task answers
+// without retiring the old SA, and the manager hands it to ours (collide); when our response arrives, the exchange
+// with the lowest of the four nonces made the redundant CHILD_SA, and its initiator deletes that one.
 import { formatTsList } from '../../config/ts.js';
 import { generateDh, type DhKeyPair } from '../../crypto/dh.js';
 import { ExchangeType, Notify, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
@@ -12,9 +15,9 @@ import { allocateSpi, installChild, keyChild, lowerOf, newChild } from '../child
 import type { IkeSa } from '../ike-sa.js';
 import { firstDhGroup, hasDhGroup, selectProposal, transformOf } from '../proposal-select.js';
 import { isSubset, narrow } from '../ts-narrow.js';
-import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
+import { find, findAll, type InMessage, type OutMessage, type Task, type TaskOutcome, type TaskStatus } from '../task.js';
 import { ChildDelete } from './child-delete.js';
-import { NONCE_SIZE } from './ike-init.js';
+import { NONCE_SIZE, rekeyRetrySeconds } from './ike-init.js';
 import { dhName, invalidKe, notify, peerSecret, responseErrors } from '../notifies.js';
 
 
@@ -27,6 +30,10 @@ export class ChildRekey implements Task {
   private request?: InMessage;
   /** DH group to use instead of the configured first one (after INVALID_KE_PAYLOAD). */
   private group?: number;
+  /** The peer's rekey of the same CHILD_SA that crossed ours (collide): it made `fresh` as responder. */
+  private collision?: ChildRekey;
+  /** The peer deleted the CHILD_SA we are rekeying while our request was in flight (collide; RFC 7296 2.25.1). */
+  private deletedByPeer = false;
 
   /** old: the CHILD_SA we rekey (initiator); responder finds it from N(REKEY_SA). */
   constructor(private readonly sa: IkeSa, readonly initiator: boolean, private old?: ChildSa) {}
@@ -35,7 +42,7 @@ export class ChildRekey implements Task {
     return this.initiator ? this.buildI(out) : this.buildR(out);
   }
 
-  process(msg: InMessage): TaskStatus {
+  process(msg: InMessage): TaskOutcome {
     if (!this.initiator) {
       this.request = msg;
       return 'NEED_MORE';
@@ -64,24 +71,36 @@ export class ChildRekey implements Task {
     return 'NEED_MORE';
   }
 
-  private failed(): TaskStatus {
+  /**
+   * charon's collide(), for a task of the peer answered while our request is in flight: its delete of the CHILD_SA
+   * we are rekeying, or its rekey of it (only one that got as far as a new CHILD_SA counts). Both are acted on when
+   * our response arrives.
+   */
+  collide(other: Task): boolean {
+    const old = this.old;
+    if (!this.initiator || !old || other.initiator) return false;
+    if (other instanceof ChildDelete && other.deletes(old)) {
+      this.deletedByPeer = true;
+      return true;
+    }
+    if (!(other instanceof ChildRekey) || other.old !== old || !other.fresh || other.fresh.state !== 'INSTALLED') return false;
+    this.collision = other;
+    return true;
+  }
+
+  /** The rekey failed: the old CHILD_SA stays, and its rekey is tried again in 10..15 s (charon). */
+  private failed(): TaskOutcome {
     const sa = this.sa;
     sa.log.ike(1, 'failed to establish CHILD_SA, keeping IKE_SA');
     const old = this.old!;
-    if (sa.children.includes(old)) {
-      old.state = 'INSTALLED';
-      const retry = 15 - Math.floor(Math.random() * 10);
-      sa.log.ike(1, `CHILD_SA rekeying failed, trying again in ${retry} seconds`);
-      sa.setTimer(`child-rekey-${old.uniqueId}`, retry * 1000, () => {
-        if (!sa.children.includes(old) || old.state !== 'INSTALLED' || sa.state !== 'ESTABLISHED') return;
-        sa.manager.queue(new ChildRekey(sa, true, old));
-        sa.manager.initiate();
-      });
-    }
-    return 'SUCCESS';
+    if (!sa.children.includes(old)) return 'SUCCESS';
+    old.state = 'INSTALLED';
+    const retry = rekeyRetrySeconds(sa);
+    sa.log.ike(1, `CHILD_SA rekeying failed, trying again in ${retry} seconds`);
+    return { status: 'SUCCESS', retry: { afterMs: retry * 1000, exchange: { kind: 'CHILD_REKEY', child: old } } };
   }
 
-  private processI(msg: InMessage): TaskStatus {
+  private processI(msg: InMessage): TaskOutcome {
     const sa = this.sa;
     const old = this.old!;
     const errors = responseErrors(findAll<NotifyPayload>(msg, PayloadType.NOTIFY), (g) => this.group === undefined && hasDhGroup(old.config.espProposals, g));
@@ -92,8 +111,7 @@ export class ChildRekey implements Task {
       const again = new ChildRekey(sa, true, old);
       again.group = want;
       old.state = 'INSTALLED';
-      sa.manager.queueFirst(again);
-      return 'SUCCESS';
+      return { status: 'SUCCESS', followUps: [again] };
     }
     if (errors) {
       sa.log.ike(1, `received ${notifyLongName(errors.error)} notify, no CHILD_SA built`);
@@ -126,25 +144,22 @@ export class ChildRekey implements Task {
     keyChild(sa, child, chosen, this.myNonce, nonce.data, true, gir);
     child.lowerNonce = lowerOf(this.myNonce, nonce.data);
     installChild(sa, child, { old, outboundNow: true });
-    if (!sa.children.includes(old)) {
+    if (this.deletedByPeer || !sa.children.includes(old)) {
       // RFC 7296 2.25.1: the peer deleted the SA while our rekey was in flight; its replacement goes too.
       sa.log.ike(1, `closing CHILD_SA ${child.label} we tried to rekey because the peer deleted ${old.label}`);
-      sa.manager.queueFirst(new ChildDelete(sa, true, [child]));
-      return 'SUCCESS';
+      return { status: 'SUCCESS', followUps: [new ChildDelete(sa, true, [child])] };
     }
     old.state = 'REKEYED';
-    const passive = old.passiveRekey;
+    const passive = this.collision?.fresh;
     if (passive && sa.children.includes(passive) && Buffer.compare(child.lowerNonce, passive.lowerNonce!) < 0) {
       // We lost: our new SA is the redundant one. The peer deletes the old SA, which moves outbound to its SA.
       sa.log.ike(1, `CHILD_SA rekey collision lost, deleting redundant child ${child.label}`);
       old.successor = passive;
-      sa.manager.queueFirst(new ChildDelete(sa, true, [child]));
-      return 'SUCCESS';
+      return { status: 'SUCCESS', followUps: [new ChildDelete(sa, true, [child])] };
     }
     if (passive) sa.log.ike(1, `CHILD_SA rekey collision won, deleting old child ${old.label}`);
     old.successor = child;
-    sa.manager.queueFirst(new ChildDelete(sa, true, [old]));
-    return 'SUCCESS';
+    return { status: 'SUCCESS', followUps: [new ChildDelete(sa, true, [old])] };
   }
 
   private buildR(out: OutMessage): TaskStatus {
@@ -210,9 +225,9 @@ export class ChildRekey implements Task {
     keyChild(sa, child, chosen, nonce.data, this.myNonce, false, gir);
     child.lowerNonce = lowerOf(nonce.data, this.myNonce);
     installChild(sa, child, { old, outboundNow: false });
-    if (collision) {
-      old.passiveRekey = child; // our own rekey task decides when its response arrives
-    } else {
+    // In a collision the old SA stays as it is: the manager hands this task to our own rekey of it (collide),
+    // which decides when its response arrives.
+    if (!collision) {
       old.state = 'REKEYED';
       old.successor = child;
     }

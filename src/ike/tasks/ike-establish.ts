@@ -1,8 +1,8 @@
-// The moment an IKE_SA is up (after AUTH both ways): state ESTABLISHED, the "established between" line, and
-// the lifetime timers (charon: rekey at rekey_time minus a random share of rand_time, hard end over_time later).
+// The moment an IKE_SA is up (after AUTH both ways): the "established between" line, INITIAL_CONTACT / unique
+// handling, and state ESTABLISHED, which starts the lifetime timers (IkeSa.established(), sa-timers.ts: rekey at
+// rekey_time minus a random share of rand_time, hard end over_time later).
 import { ExchangeType } from '../../wire/constants.js';
 import type { IkeSa } from '../ike-sa.js';
-import { startIkeTimers } from '../ike-timers.js';
 import type { InMessage, OutMessage, Task, TaskStatus } from '../task.js';
 
 export class IkeEstablish implements Task {
@@ -13,14 +13,12 @@ export class IkeEstablish implements Task {
   private establish(): void {
     const sa = this.sa;
     sa.state = 'ESTABLISHED';
-    sa.establishedAt = Date.now();
     sa.log.ike(0, `IKE_SA ${sa.label} established between ${sa.between}`);
-    sa.clearTimer('half-open');
     sa.svc.leftHalfOpen?.(sa);
     // swanctl's unique policy: 'no' honours INITIAL_CONTACT, 'replace' always replaces, 'never' never does.
     const u = sa.config.unique;
     if ((u === 'no' && sa.initialContact) || u === 'replace') sa.svc.dropStaleSas(sa);
-    startIkeTimers(sa);
+    sa.established();
   }
 
   build(out: OutMessage): TaskStatus {

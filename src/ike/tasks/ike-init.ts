@@ -3,16 +3,22 @@
 // responder ask for our preferred group.
 import { generateDh, dhSupported, type DhKeyPair } from '../../crypto/dh.js';
 import { CryptoError } from '../../crypto/errors.js';
+import { randomInt } from '../../crypto/random.js';
 import { deriveIkeKeys, isAead, type IkeSuite } from '../../crypto/keys.js';
 import { DhGroup, ExchangeType, Notify, NOTIFY_ERROR_MAX, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
 import { notifyLongName, proposalToString } from '../../wire/names.js';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload } from '../../wire/types.js';
 import type { IkeSa } from '../ike-sa.js';
 import { firstDhGroup, hasDhGroup, selectProposal, transformOf } from '../proposal-select.js';
-import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
+import { find, findAll, type InMessage, type OutMessage, type Task, type TaskOutcome, type TaskResult, type TaskStatus } from '../task.js';
 import { dhName, invalidKe, notify } from '../notifies.js';
 
 export const NONCE_SIZE = 32; // charon's nonce length
+
+/** charon's delay before a failed IKE_SA or CHILD_SA rekey is tried again: RETRY_INTERVAL - random(RETRY_JITTER) s. */
+export function rekeyRetrySeconds(sa: IkeSa): number {
+  return 15 - randomInt(sa.svc.random, 10);
+}
 
 
 export function suiteOf(p: Proposal): IkeSuite {
@@ -37,7 +43,7 @@ export class IkeInit implements Task {
     return this.initiator ? this.buildI(out) : this.buildR(out);
   }
 
-  process(msg: InMessage): TaskStatus {
+  process(msg: InMessage): TaskOutcome {
     if (msg.exchange !== ExchangeType.IKE_SA_INIT) return 'NEED_MORE';
     return this.initiator ? this.processI(msg) : this.processR(msg);
   }
@@ -66,7 +72,7 @@ export class IkeInit implements Task {
     return 'NEED_MORE';
   }
 
-  private processI(msg: InMessage): TaskStatus {
+  private processI(msg: InMessage): TaskOutcome {
     const sa = this.sa;
     for (const n of findAll<NotifyPayload>(msg, PayloadType.NOTIFY)) {
       if (n.notifyType === Notify.INVALID_KE_PAYLOAD) {
@@ -115,12 +121,12 @@ export class IkeInit implements Task {
     return this.derive(chosen, ke.data) ? 'SUCCESS' : 'FAILED';
   }
 
-  private retry(change: () => void): TaskStatus {
+  /** IKE_SA_INIT once more with `change` applied: the manager restarts the exchange (message ID 0, same tasks). */
+  private retry(change: () => void): TaskResult {
     change();
     this.sa.spiR = Buffer.alloc(8);
-    this.sa.manager.resetRequested = true;
     this.sa.state = 'CREATED';
-    return 'NEED_MORE';
+    return { status: 'NEED_MORE', restartInit: true };
   }
 
   private processR(msg: InMessage): TaskStatus {

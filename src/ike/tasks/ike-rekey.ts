@@ -1,17 +1,19 @@
 // Rekeying the IKE_SA (RFC 7296 1.3.2, 2.18): CREATE_CHILD_SA with an IKE proposal carrying the new SPI, Nonce
 // and KE; SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr). The CHILD_SAs move to the new IKE_SA and the
 // rekey initiator deletes the old one. The new IKE_SA's initiator is whoever initiated the rekey.
+// Collision (RFC 7296 2.8.2): when the peer rekeys the IKE_SA while our rekey is in flight, its task makes its new
+// IKE_SA but leaves the CHILD_SAs where they are, and the manager hands it to ours (collide); when our response
+// arrives, the exchange with the lowest nonce made the redundant IKE_SA, which its initiator deletes.
 import { generateDh, type DhKeyPair } from '../../crypto/dh.js';
 import { deriveRekeyedIkeKeys } from '../../crypto/keys.js';
 import { ExchangeType, Notify, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
 import { notifyLongName, proposalToString } from '../../wire/names.js';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload } from '../../wire/types.js';
 import type { IkeSa } from '../ike-sa.js';
-import { startIkeTimers } from '../ike-timers.js';
 import { hasDhGroup, firstDhGroup, selectProposal, transformOf } from '../proposal-select.js';
-import { find, findAll, type InMessage, type OutMessage, type Task, type TaskStatus } from '../task.js';
+import { find, findAll, type InMessage, type OutMessage, type Task, type TaskOutcome, type TaskStatus } from '../task.js';
 import { IkeDelete } from './ike-delete.js';
-import { NONCE_SIZE, suiteOf } from './ike-init.js';
+import { NONCE_SIZE, rekeyRetrySeconds, suiteOf } from './ike-init.js';
 import { lowerOf, moveChildren } from '../child-setup.js';
 import { dhName, invalidKe, notify, peerSecret, responseErrors } from '../notifies.js';
 
@@ -23,6 +25,10 @@ export class IkeRekey implements Task {
   private dh?: DhKeyPair;
   private myNonce: Buffer = Buffer.alloc(0);
   private request?: InMessage;
+  /** Responder: the lower nonce of this exchange (collision rule). */
+  private lowerNonce?: Buffer;
+  /** The peer's rekey of this IKE_SA that crossed ours (collide): it made its new IKE_SA as responder. */
+  private collision?: { sa: IkeSa; lowerNonce: Buffer };
   group?: number;
 
   constructor(private readonly sa: IkeSa, readonly initiator: boolean) {}
@@ -31,7 +37,7 @@ export class IkeRekey implements Task {
     return this.initiator ? this.buildI(out) : this.buildR(out);
   }
 
-  process(msg: InMessage): TaskStatus {
+  process(msg: InMessage): TaskOutcome {
     if (!this.initiator) {
       this.request = msg;
       return 'NEED_MORE';
@@ -57,20 +63,26 @@ export class IkeRekey implements Task {
     return 'NEED_MORE';
   }
 
-  private retryLater(): TaskStatus {
-    const old = this.sa;
-    old.state = 'ESTABLISHED';
-    const retry = 15 - Math.floor(Math.random() * 10);
-    old.log.ike(1, `IKE_SA rekeying failed, trying again in ${retry} seconds`);
-    old.setTimer('ike-rekey', retry * 1000, () => {
-      if (old.state !== 'ESTABLISHED') return;
-      old.manager.queue(new IkeRekey(old, true));
-      old.manager.initiate();
-    });
-    return 'SUCCESS';
+  /**
+   * charon's collide(): the peer's rekey of this IKE_SA, answered while our request is in flight. Only one that
+   * made its new IKE_SA counts; which of the two new IKE_SAs survives is decided when our response arrives.
+   */
+  collide(other: Task): boolean {
+    if (!this.initiator || !(other instanceof IkeRekey) || other.initiator || !other.fresh || !other.lowerNonce) return false;
+    this.collision = { sa: other.fresh, lowerNonce: other.lowerNonce };
+    return true;
   }
 
-  private processI(msg: InMessage): TaskStatus {
+  /** The rekey failed: the IKE_SA stays, and its rekey is tried again in 10..15 s (charon). */
+  private retryLater(): TaskOutcome {
+    const old = this.sa;
+    old.state = 'ESTABLISHED';
+    const retry = rekeyRetrySeconds(old);
+    old.log.ike(1, `IKE_SA rekeying failed, trying again in ${retry} seconds`);
+    return { status: 'SUCCESS', retry: { afterMs: retry * 1000, exchange: { kind: 'IKE_REKEY' } } };
+  }
+
+  private processI(msg: InMessage): TaskOutcome {
     const old = this.sa;
     const errors = responseErrors(findAll<NotifyPayload>(msg, PayloadType.NOTIFY), (g) => this.group === undefined && hasDhGroup(old.config.proposals, g));
     if (errors && 'retryGroup' in errors) {
@@ -79,8 +91,7 @@ export class IkeRekey implements Task {
       old.state = 'ESTABLISHED';
       const again = new IkeRekey(old, true);
       again.group = want;
-      old.manager.queueFirst(again);
-      return 'SUCCESS';
+      return { status: 'SUCCESS', followUps: [again] };
     }
     if (errors) {
       old.log.ike(1, `received ${notifyLongName(errors.error)} notify error`);
@@ -97,7 +108,7 @@ export class IkeRekey implements Task {
     old.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
     const fresh = this.fresh!;
     fresh.spiR = chosen.spi;
-    const passive = old.passiveRekey;
+    const passive = this.collision;
     const mine = lowerOf(this.myNonce, nonce.data);
     const lost = passive !== undefined && passive.sa.state === 'ESTABLISHED' && Buffer.compare(mine, passive.lowerNonce) < 0;
     const gir = peerSecret(old, this.dh!, ke.data);
@@ -108,13 +119,10 @@ export class IkeRekey implements Task {
       old.log.ike(1, `IKE_SA rekey collision lost, deleting redundant IKE_SA ${fresh.label}`);
       moveChildren(old, passive.sa);
       old.state = 'REKEYED';
-      fresh.manager.queue(new IkeDelete(fresh, true));
-      fresh.manager.initiate();
-      return 'SUCCESS';
+      return { status: 'SUCCESS', handOver: { sa: fresh, tasks: [new IkeDelete(fresh, true)] } };
     }
     if (passive) old.log.ike(1, `IKE_SA rekey collision won, waiting for delete for redundant IKE_SA ${passive.sa.label}`);
-    old.manager.queueFirst(new IkeDelete(old, true));
-    return 'SUCCESS';
+    return { status: 'SUCCESS', followUps: [new IkeDelete(old, true)] };
   }
 
   /** Keys, state, timers and CHILD_SAs of the new IKE_SA; then charon's "rekeyed between" line. */
@@ -131,9 +139,8 @@ export class IkeRekey implements Task {
     fresh.peerMobike = old.peerMobike;
     fresh.lastInbound = old.lastInbound;
     fresh.state = 'ESTABLISHED';
-    fresh.establishedAt = Date.now();
     old.svc.registerSa(fresh);
-    startIkeTimers(fresh);
+    fresh.established();
     old.log.ike(0, `IKE_SA ${fresh.label} rekeyed between ${fresh.between}`);
     if (takeChildren) {
       moveChildren(old, fresh);
@@ -176,9 +183,10 @@ export class IkeRekey implements Task {
     const fresh = (this.fresh = old.successor(false, chosen.spi));
     fresh.spiR = old.svc.random.bytes(8);
     this.myNonce = old.svc.random.bytes(NONCE_SIZE);
-    // In a collision our own rekey task decides, when its response arrives, which new IKE_SA survives.
+    // In a collision the CHILD_SAs stay: the manager hands this task to our own rekey (collide), which decides
+    // when its response arrives which new IKE_SA survives.
+    this.lowerNonce = lowerOf(nonce.data, this.myNonce);
     this.finish(fresh, chosen, gir, nonce.data, this.myNonce, !collision);
-    if (collision) old.passiveRekey = { sa: fresh, lowerNonce: lowerOf(nonce.data, this.myNonce) };
     out.add(
       { type: PayloadType.SA, proposals: [{ ...chosen, spi: fresh.spiR }] },
       { type: PayloadType.NONCE, data: this.myNonce },
