@@ -85,6 +85,9 @@ export function machine(): string {
   } catch {
     swan = 'strongSwan';
   }
-  const la = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  const la = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   return `${cpus[0]?.model ?? 'cpu?'} x ${cpus.length}, load avg ${la}, node ${process.version}, ${swan} (kernel-libipsec), linux ${os.release()}`;
 }

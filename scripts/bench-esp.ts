@@ -61,7 +61,16 @@ if (!JSON_OUT) {
 for (const s of SUITES) {
   if (ONLY && !ONLY.includes(s.name)) continue;
   for (const esn of ESN) {
-    const p: EspSaParams = { spi: randomBytes(4), encr: s.encr, encrKeyBits: s.bits, integ: s.integ, encKey: randomBytes(s.encLen), integKey: randomBytes(s.intLen), esn, replayWindow: 1024 };
+    const p: EspSaParams = {
+      spi: randomBytes(4),
+      encr: s.encr,
+      encrKeyBits: s.bits,
+      integ: s.integ,
+      encKey: randomBytes(s.encLen),
+      integKey: randomBytes(s.intLen),
+      esn,
+      replayWindow: 1024,
+    };
     const out = new EspOutbound(p);
     const inb = new EspInbound(p);
     const inner = randomBytes(SIZE);
@@ -76,7 +85,10 @@ for (const s of SUITES) {
       if (!r.ok) throw new Error(`${s.name}: open failed`);
     });
     const both = 1 / (1 / sealRate + 1 / openRate);
-    if (JSON_OUT) console.log(JSON.stringify({ transform: s.name, esn, size: SIZE, packets: BATCH, sealPps: sealRate, openPps: openRate, bothPps: both }));
+    if (JSON_OUT)
+      console.log(
+        JSON.stringify({ transform: s.name, esn, size: SIZE, packets: BATCH, sealPps: sealRate, openPps: openRate, bothPps: both }),
+      );
     else console.log(`${(s.name + (esn ? '+esn' : '')).padEnd(18)} ${fmt(sealRate)}   ${fmt(openRate)}   ${fmt(both)}`);
   }
 }

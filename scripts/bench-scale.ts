@@ -58,10 +58,24 @@ interface Opts {
 }
 
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { count: 10000, rate: 200, hold: 30, dpd: 10, timeout: 60, ike: 'aes128-sha256-ecp256', esp: 'aes128gcm16', child: true, respBackend: 'userspace', logLevel: 1, runA: true, runB: true };
+  const o: Opts = {
+    count: 10000,
+    rate: 200,
+    hold: 30,
+    dpd: 10,
+    timeout: 60,
+    ike: 'aes128-sha256-ecp256',
+    esp: 'aes128gcm16',
+    child: true,
+    respBackend: 'userspace',
+    logLevel: 1,
+    runA: true,
+    runB: true,
+  };
   const num = (i: number, name: string, min: number, max: number): number => {
     const v = Number(argv[i]);
-    if (argv[i] === undefined || !Number.isFinite(v) || v < min || v > max) throw new Error(`${name}: expected a number in ${min}..${max}\n${USAGE}`);
+    if (argv[i] === undefined || !Number.isFinite(v) || v < min || v > max)
+      throw new Error(`${name}: expected a number in ${min}..${max}\n${USAGE}`);
     return v;
   };
   const prop = (i: number, name: string): string => {
@@ -97,8 +111,6 @@ function parseArgs(argv: string[]): Opts {
   return o;
 }
 
-
-
 async function waitUntil(fn: () => boolean, ms: number, every = 50): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -108,11 +120,9 @@ async function waitUntil(fn: () => boolean, ms: number, every = 50): Promise<boo
   return fn();
 }
 
-
 // ------------------------------------------------------------------------------------------------------------
 // /proc, control socket, logs
 // ------------------------------------------------------------------------------------------------------------
-
 
 /** utime + stime of a process (all its threads), in seconds; NaN once it is gone. */
 function cpuSec(pid: number): number {
@@ -154,7 +164,7 @@ function ctl(sock: string, cmd: string, timeoutMs = 60_000): Promise<{ result: a
       s.destroy();
       reject(new Error(`ikelab control ${cmd}: no answer within ${timeoutMs} ms`));
     }, timeoutMs);
-    s.on('connect', () => s.write(JSON.stringify({ id: 1, cmd, args: {} }) + '\n'));
+    s.on('connect', () => s.write(`${JSON.stringify({ id: 1, cmd, args: {} })}\n`));
     s.on('error', (e) => {
       clearTimeout(timer);
       reject(e);
@@ -262,7 +272,8 @@ secrets { ike-bar { id-1 = ${S_ADDR}
 }
 
 function ikelabConf(o: Opts, side: 'initiator' | 'responder', sock: string): string {
-  const [me, peer, lts, rts] = side === 'initiator' ? [K_ADDR, S_ADDR, '10.12.0.0/24', '10.11.0.0/24'] : [S_ADDR, K_ADDR, '10.11.0.0/24', '10.12.0.0/24'];
+  const [me, peer, lts, rts] =
+    side === 'initiator' ? [K_ADDR, S_ADDR, '10.12.0.0/24', '10.11.0.0/24'] : [S_ADDR, K_ADDR, '10.11.0.0/24', '10.12.0.0/24'];
   const backend = side === 'initiator' ? 'none' : o.respBackend;
   const children = o.child
     ? `    children:
@@ -336,7 +347,11 @@ function swanResponder(c: Charon): Responder {
       if (r.code !== 0) throw new Error(`swanctl --list-sas failed (${r.code}): ${r.stderr.slice(0, 300)}`);
       const ikeStates = [...r.stdout.matchAll(/^\S+: #\d+, (\w+), IKEv2/gm)].map((x) => x[1]!);
       const childStates = [...r.stdout.matchAll(/^\s+\S+: #\d+, reqid \d+, (\w+),/gm)].map((x) => x[1]!);
-      return { ike: ikeStates.filter((s) => s === 'ESTABLISHED').length, child: childStates.filter((s) => s === 'INSTALLED').length, states: countStates(ikeStates) };
+      return {
+        ike: ikeStates.filter((s) => s === 'ESTABLISHED').length,
+        child: childStates.filter((s) => s === 'INSTALLED').length,
+        states: countStates(ikeStates),
+      };
     },
     stop: () => c.stop(),
     alive: () => c.running,
@@ -485,7 +500,8 @@ async function oneRun(o: Opts, which: 'A' | 'B'): Promise<RunResult> {
         res.initCpuEst = cpuSec(init.pid) - cpu0.i;
         break;
       }
-      if (!resp.alive() || !init.running) throw new Error(`${!init.running ? 'ikelab initiator' : `${resp.kind} responder`} exited while establishing`);
+      if (!resp.alive() || !init.running)
+        throw new Error(`${!init.running ? 'ikelab initiator' : `${resp.kind} responder`} exited while establishing`);
       const v = initCount.ike + respCount.ike + initCount.child + respCount.child;
       if (v !== lastProgress.v) lastProgress = { v, t: now };
       if (now - lastPrint >= 5000) {
@@ -518,7 +534,9 @@ async function oneRun(o: Opts, which: 'A' | 'B'): Promise<RunResult> {
     const m1i = mem(init.pid);
     res.respRss1 = m1r.rss;
     res.initRss1 = m1i.rss;
-    log(`established lines: initiator ${initCount.ike}/${initCount.child}, responder ${respCount.ike}/${respCount.child} after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    log(
+      `established lines: initiator ${initCount.ike}/${initCount.child}, responder ${respCount.ike}/${respCount.child} after ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
 
     // exact state on both sides (outside the CPU windows; a full listing is expensive at this size)
     await sleep(2000); // stragglers: retransmits, last CHILD_SAs
@@ -526,10 +544,22 @@ async function oneRun(o: Opts, which: 'A' | 'B'): Promise<RunResult> {
     const ie = ikelabCounts((await ctl(initSock, 'list-sas', 180_000)).result);
     const tl2 = performance.now();
     // strongSwan's full listing costs ~25 s of charon CPU at 10,000 SAs: only its counters here, the listing after the hold
-    const re = resp.kind === 'ikelab' ? await resp.exact() : await resp.quick().then((q) => ({ ike: q.total - (q.halfOpen ?? 0), child: NaN, states: { 'total-halfopen (swanctl --stats)': q.total - (q.halfOpen ?? 0), 'half-open': q.halfOpen ?? NaN } as Record<string, number> }));
+    const re =
+      resp.kind === 'ikelab'
+        ? await resp.exact()
+        : await resp.quick().then((q) => ({
+            ike: q.total - (q.halfOpen ?? 0),
+            child: NaN,
+            states: { 'total-halfopen (swanctl --stats)': q.total - (q.halfOpen ?? 0), 'half-open': q.halfOpen ?? NaN } as Record<
+              string,
+              number
+            >,
+          }));
     res.listMs = { init: tl2 - tl, resp: performance.now() - tl2 };
     res.afterEst = { init: ie, resp: re };
-    log(`list-sas: initiator ${ie.ike} IKE ESTABLISHED / ${ie.child} CHILD INSTALLED ${JSON.stringify(ie.states)} (${res.listMs.init.toFixed(0)} ms); responder ${re.ike} / ${re.child} ${JSON.stringify(re.states)} (${res.listMs.resp.toFixed(0)} ms)`);
+    log(
+      `list-sas: initiator ${ie.ike} IKE ESTABLISHED / ${ie.child} CHILD INSTALLED ${JSON.stringify(ie.states)} (${res.listMs.init.toFixed(0)} ms); responder ${re.ike} / ${re.child} ${JSON.stringify(re.states)} (${res.listMs.resp.toFixed(0)} ms)`,
+    );
 
     // hold with DPD
     if (o.hold > 0) {
@@ -544,12 +574,18 @@ async function oneRun(o: Opts, which: 'A' | 'B'): Promise<RunResult> {
       while (performance.now() < holdEnd) {
         if (performance.now() >= nextRss) {
           nextRss += 10_000;
-          log(`hold ${((performance.now() - h0.t) / 1000).toFixed(0)}s: ${rssLine()}, cpu resp ${(cpuSec(resp.pid) - h0.r).toFixed(1)}s init ${(cpuSec(init.pid) - h0.i).toFixed(1)}s`);
+          log(
+            `hold ${((performance.now() - h0.t) / 1000).toFixed(0)}s: ${rssLine()}, cpu resp ${(cpuSec(resp.pid) - h0.r).toFixed(1)}s init ${(cpuSec(init.pid) - h0.i).toFixed(1)}s`,
+          );
         }
         await sleep(Math.min(2000, Math.max(0, holdEnd - performance.now())));
-        if (!resp.alive() || !init.running) throw new Error(`${!init.running ? 'ikelab initiator' : `${resp.kind} responder`} exited while holding`);
+        if (!resp.alive() || !init.running)
+          throw new Error(`${!init.running ? 'ikelab initiator' : `${resp.kind} responder`} exited while holding`);
         // cheap probes only: the control socket's round trip shows event-loop stalls
-        const [s, q] = await Promise.all([ctl(initSock, 'stats').catch(() => undefined), resp.kind === 'ikelab' ? resp.quick().catch(() => undefined) : Promise.resolve(undefined)]);
+        const [s, q] = await Promise.all([
+          ctl(initSock, 'stats').catch(() => undefined),
+          resp.kind === 'ikelab' ? resp.quick().catch(() => undefined) : Promise.resolve(undefined),
+        ]);
         if (s) res.ctlMaxMs.init = Math.max(res.ctlMaxMs.init, s.ms);
         if (q?.ms !== undefined) res.ctlMaxMs.resp = Math.max(res.ctlMaxMs.resp ?? 0, q.ms);
       }
@@ -571,7 +607,9 @@ async function oneRun(o: Opts, which: 'A' | 'B'): Promise<RunResult> {
       const ih = ikelabCounts((await ctl(initSock, 'list-sas', 180_000)).result);
       const rh = await resp.exact();
       res.afterHold = { init: ih, resp: rh };
-      log(`after hold list-sas: initiator ${ih.ike} / ${ih.child} ${JSON.stringify(ih.states)}; responder ${rh.ike} / ${rh.child} ${JSON.stringify(rh.states)}`);
+      log(
+        `after hold list-sas: initiator ${ih.ike} / ${ih.child} ${JSON.stringify(ih.states)}; responder ${rh.ike} / ${rh.child} ${JSON.stringify(rh.states)}`,
+      );
     } else {
       res.initTimers = (await ctl(initSock, 'stats')).result.timers;
       if (resp.stats) res.respTimers = (await resp.stats()).timers;
@@ -579,16 +617,30 @@ async function oneRun(o: Opts, which: 'A' | 'B'): Promise<RunResult> {
     res.respHwm = mem(resp.pid).hwm;
     res.initHwm = mem(init.pid).hwm;
     const full = (c?: { ike: number; child: number }) => !!c && c.ike === N && (!o.child || Number.isNaN(c.child) || c.child === N);
-    res.ok = Number.isFinite(res.establishS) && full(res.afterEst?.init) && full(res.afterEst?.resp) && (o.hold === 0 || (full(res.afterHold?.init) && full(res.afterHold?.resp)));
+    res.ok =
+      Number.isFinite(res.establishS) &&
+      full(res.afterEst?.init) &&
+      full(res.afterEst?.resp) &&
+      (o.hold === 0 || (full(res.afterHold?.init) && full(res.afterHold?.resp)));
     if (!res.ok && Number.isFinite(res.establishS)) res.note.push('not all SAs up on both sides at every check (see the list-sas lines)');
     // anything the daemons complained about (a sample), to explain drops
-    for (const [who, file] of [['initiator', init.logPath], ['responder', resp.logPath]] as const) {
-      const bad = grepLog(file, /(retransmit \d+ of|giving up after|destroying duplicate|deleting half open|failed|error|unknown IKE_SA|out of sync)/i, 3);
+    for (const [who, file] of [
+      ['initiator', init.logPath],
+      ['responder', resp.logPath],
+    ] as const) {
+      const bad = grepLog(
+        file,
+        /(retransmit \d+ of|giving up after|destroying duplicate|deleting half open|failed|error|unknown IKE_SA|out of sync)/i,
+        3,
+      );
       if (bad.count) res.note.push(`${who} log: ${bad.count} lines like ${JSON.stringify(bad.sample)}`);
     }
   } catch (e) {
     res.note.push((e as Error).message.split('\n').slice(0, 3).join(' | '));
-    for (const [who, p] of [['initiator', init?.logPath], ['responder', resp?.logPath]] as const) {
+    for (const [who, p] of [
+      ['initiator', init?.logPath],
+      ['responder', resp?.logPath],
+    ] as const) {
       if (p) res.note.push(`${who} log tail: ${tailLines(p, 3).join(' | ')}`);
     }
   } finally {
@@ -628,7 +680,6 @@ function tailLines(file: string, n: number): string[] {
 // Output
 // ------------------------------------------------------------------------------------------------------------
 
-
 function table(o: Opts, runs: RunResult[]): void {
   const N = o.count;
   const f = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
@@ -640,13 +691,28 @@ function table(o: Opts, runs: RunResult[]): void {
     ['init CPU ms/SA', (r) => (r.initCpuEst / N) * 1000, 3, 'ikelab initiator CPU while establishing, per SA'],
     ['resp RSS kB/SA', (r) => (r.respRss1 - r.respRss0) / N, 2, 'responder RSS growth / N (after establish)'],
     ['init RSS kB/SA', (r) => (r.initRss1 - r.initRss0) / N, 2, 'ikelab initiator RSS growth / N'],
-    ['resp RSS MB', (r) => (Number.isFinite(r.respRssHold) ? r.respRssHold : r.respRss1) / 1024, 1, 'responder RSS at the end (peak in notes)'],
+    [
+      'resp RSS MB',
+      (r) => (Number.isFinite(r.respRssHold) ? r.respRssHold : r.respRss1) / 1024,
+      1,
+      'responder RSS at the end (peak in notes)',
+    ],
     ['init RSS MB', (r) => (Number.isFinite(r.initRssHold) ? r.initRssHold : r.initRss1) / 1024, 1, 'ikelab initiator RSS at the end'],
     ['resp idle CPU % (DPD)', (r) => (r.respCpuHold / r.holdS) * 100, 1, `responder, % of one core while holding, answering DPD`],
     ['init idle CPU % (DPD)', (r) => (r.initCpuHold / r.holdS) * 100, 1, `ikelab initiator, sending DPD every ${o.dpd}s per SA`],
-    ['DPD exchanges/s', (r) => r.dpdPerS ?? NaN, 0, `IKE messages the initiator received while holding (expected ~N/dpd = ${(N / Math.max(1, o.dpd)).toFixed(0)})`],
+    [
+      'DPD exchanges/s',
+      (r) => r.dpdPerS ?? NaN,
+      0,
+      `IKE messages the initiator received while holding (expected ~N/dpd = ${(N / Math.max(1, o.dpd)).toFixed(0)})`,
+    ],
     ['resp CPU us/DPD', (r) => (r.respCpuHold / r.holdS / (r.dpdPerS ?? NaN)) * 1e6, 0, 'responder CPU per DPD exchange answered'],
-    ['IKE ESTABLISHED end, resp', (r) => r.afterHold?.resp.ike ?? r.afterEst?.resp.ike ?? NaN, 0, `from a full listing after the hold (want ${N})`],
+    [
+      'IKE ESTABLISHED end, resp',
+      (r) => r.afterHold?.resp.ike ?? r.afterEst?.resp.ike ?? NaN,
+      0,
+      `from a full listing after the hold (want ${N})`,
+    ],
     ['IKE ESTABLISHED end, init', (r) => r.afterHold?.init.ike ?? r.afterEst?.init.ike ?? NaN, 0, 'the same on the ikelab initiator'],
     ['CHILD INSTALLED end, resp', (r) => r.afterHold?.resp.child ?? NaN, 0, ''],
     ['init timers', (r) => r.initTimers, 0, 'ikelab initiator `stats` timers (one heap for all SAs)'],
@@ -657,16 +723,26 @@ function table(o: Opts, runs: RunResult[]): void {
   ];
   const A = runs.find((r) => r.name === 'A');
   const B = runs.find((r) => r.name === 'B');
-  const ratioRows = new Set(['establish time (s)', 'SAs/s', 'resp CPU ms/SA', 'resp RSS kB/SA', 'resp RSS MB', 'resp idle CPU % (DPD)', 'resp CPU us/DPD']);
+  const ratioRows = new Set([
+    'establish time (s)',
+    'SAs/s',
+    'resp CPU ms/SA',
+    'resp RSS kB/SA',
+    'resp RSS MB',
+    'resp idle CPU % (DPD)',
+    'resp CPU us/DPD',
+  ]);
   const w0 = 26;
   console.log('');
-  console.log(`${'N = ' + N}`.padEnd(w0) + ' | ' + 'A: strongSwan resp'.padStart(18) + ' | ' + 'B: ikelab resp'.padStart(14) + ' |    B/A | ');
+  console.log(`${`${`N = ${N}`}`.padEnd(w0)} | ${'A: strongSwan resp'.padStart(18)} | ${'B: ikelab resp'.padStart(14)} |    B/A | `);
   console.log('-'.repeat(w0 + 3 + 18 + 3 + 14 + 3 + 6 + 3 + 50));
   for (const [label, fn, d, comment] of rows) {
     const a = A ? fn(A) : NaN;
     const b = B ? fn(B) : NaN;
     const ratio = ratioRows.has(label) && Number.isFinite(a) && Number.isFinite(b) && a !== 0 ? `${(b / a).toFixed(2)}x` : '';
-    console.log(`${label.padEnd(w0)} | ${(A ? f(a, d) : '-').padStart(18)} | ${(B ? f(b, d) : '-').padStart(14)} | ${ratio.padStart(6)} | ${comment}`);
+    console.log(
+      `${label.padEnd(w0)} | ${(A ? f(a, d) : '-').padStart(18)} | ${(B ? f(b, d) : '-').padStart(14)} | ${ratio.padStart(6)} | ${comment}`,
+    );
   }
   console.log('');
   for (const r of runs) {
@@ -686,9 +762,13 @@ async function main(): Promise<void> {
   const a = interopAvailability();
   if (!a.ok) throw new Error(`needs the interop lab: ${a.reason}`);
   if (!fs.existsSync(IKELAB_CLI)) throw new Error(`${IKELAB_CLI} missing: run \`npm run build\` first`);
-  console.log(`ikelab IKE_SA scale: ${o.count} IKE_SAs${o.child ? ' (each with one CHILD_SA)' : ''} at ${o.rate}/s, IKE ${o.ike}, ESP ${o.esp}; hold ${o.hold} s, initiator dpd_delay ${o.dpd}s`);
+  console.log(
+    `ikelab IKE_SA scale: ${o.count} IKE_SAs${o.child ? ' (each with one CHILD_SA)' : ''} at ${o.rate}/s, IKE ${o.ike}, ESP ${o.esp}; hold ${o.hold} s, initiator dpd_delay ${o.dpd}s`,
+  );
   console.log(`machine: ${machine()}`);
-  console.log(`initiator: ikelab (ipsec_backend none) in ns k; responders in ns s: A strongSwan kernel-libipsec, B ikelab (ipsec_backend ${o.respBackend})`);
+  console.log(
+    `initiator: ikelab (ipsec_backend none) in ns k; responders in ns s: A strongSwan kernel-libipsec, B ikelab (ipsec_backend ${o.respBackend})`,
+  );
   lab = await Lab.create();
   const runs: RunResult[] = [];
   for (const w of ['A', 'B'] as const) {

@@ -64,10 +64,22 @@ interface Opts {
 }
 
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { transforms: [], size: 1400, duration: 5, warmup: 1, window: 64, enginePackets: 20000, runA: true, runB: true, engine: true, baseline: true };
+  const o: Opts = {
+    transforms: [],
+    size: 1400,
+    duration: 5,
+    warmup: 1,
+    window: 64,
+    enginePackets: 20000,
+    runA: true,
+    runB: true,
+    engine: true,
+    baseline: true,
+  };
   const num = (i: number, name: string, min: number, max: number): number => {
     const v = Number(argv[i]);
-    if (argv[i] === undefined || !Number.isFinite(v) || v < min || v > max) throw new Error(`${name}: expected a number in ${min}..${max}\n${USAGE}`);
+    if (argv[i] === undefined || !Number.isFinite(v) || v < min || v > max)
+      throw new Error(`${name}: expected a number in ${min}..${max}\n${USAGE}`);
     return v;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -96,10 +108,6 @@ function parseArgs(argv: string[]): Opts {
   return o;
 }
 
-
-
-
-
 // ------------------------------------------------------------------------------------------------------------
 // Measurements
 // ------------------------------------------------------------------------------------------------------------
@@ -121,10 +129,14 @@ async function engineRates(o: Opts): Promise<Map<string, Rate>> {
   const list = execFileSync(process.execPath, [BENCH_ESP, '--list'], { encoding: 'utf8', timeout: 30_000 }).split('\n');
   const known = o.transforms.filter((t) => list.includes(t));
   if (!known.length) return out;
-  const text = execFileSync(process.execPath, [BENCH_ESP, String(o.enginePackets), '--size', String(o.size), '--only', known.join(','), '--no-esn', '--json'], {
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
+  const text = execFileSync(
+    process.execPath,
+    [BENCH_ESP, String(o.enginePackets), '--size', String(o.size), '--only', known.join(','), '--no-esn', '--json'],
+    {
+      encoding: 'utf8',
+      timeout: 300_000,
+    },
+  );
   for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue;
     const r = JSON.parse(line) as { transform: string; bothPps: number };
@@ -156,7 +168,19 @@ async function load(o: Opts, src: string, dst: string, watch: { s?: number; k?: 
   const t2 = setTimeout(() => (last = sample()), (o.warmup + o.duration) * 1000);
   const r = await lab!.execIn(
     's',
-    [...PDEATH, process.execPath, UDP_TOOL, 'load', src, dst, String(ECHO_PORT), String(o.size), String(o.warmup), String(o.duration), String(o.window)],
+    [
+      ...PDEATH,
+      process.execPath,
+      UDP_TOOL,
+      'load',
+      src,
+      dst,
+      String(ECHO_PORT),
+      String(o.size),
+      String(o.warmup),
+      String(o.duration),
+      String(o.window),
+    ],
     (o.warmup + o.duration) * 1000 + 15_000,
   );
   clearTimeout(t1);
@@ -168,9 +192,18 @@ async function load(o: Opts, src: string, dst: string, watch: { s?: number; k?: 
     return ((b - a) / CLK_TCK / ((last.t - first.t) / 1000)) * 100;
   };
   const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
-  if (r.code !== 0 || !line) return { pps: NaN, mbps: NaN, note: `load generator failed (${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 300)}` };
+  if (r.code !== 0 || !line)
+    return { pps: NaN, mbps: NaN, note: `load generator failed (${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 300)}` };
   const j = JSON.parse(line) as { pps: number; mbps: number; lost: number; rttMs: { p50: number | null } };
-  return { pps: j.pps, mbps: j.mbps, lost: j.lost, rttP50: j.rttMs.p50, cpuS: pct('s'), cpuK: pct('k'), note: j.pps === 0 ? 'no echo came back' : undefined };
+  return {
+    pps: j.pps,
+    mbps: j.mbps,
+    lost: j.lost,
+    rttP50: j.rttMs.p50,
+    cpuS: pct('s'),
+    cpuK: pct('k'),
+    note: j.pps === 0 ? 'no echo came back' : undefined,
+  };
 }
 
 /** swanctl.conf for the strongSwan in k: the mirror image of scenario.ts's swanctlConf. */
@@ -189,7 +222,10 @@ const CHARON_OPTS = { debugLog: false } as const;
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`${what}: timed out after ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`${what}: timed out after ${ms} ms`)), ms))),
+    ]);
   } finally {
     clearTimeout(t);
   }
@@ -202,7 +238,12 @@ async function runA(o: Opts, esp: string): Promise<Rate> {
   try {
     s = await lab!.startCharon({ swanctlConf: swanctlConf({ espProposals: esp }), ...CHARON_OPTS });
     k = await lab!.startCharonIn('k', { swanctlConf: swanctlConfK(esp), ...CHARON_OPTS });
-    echo = spawnIn(lab!, 'k', [process.execPath, UDP_TOOL, 'echo', ECHO_A, String(ECHO_PORT), String(Math.ceil(o.warmup + o.duration + 60))], lab!.path('k', 'echo.log'));
+    echo = spawnIn(
+      lab!,
+      'k',
+      [process.execPath, UDP_TOOL, 'echo', ECHO_A, String(ECHO_PORT), String(Math.ceil(o.warmup + o.duration + 60))],
+      lab!.path('k', 'echo.log'),
+    );
     const init = await s.swanctl(['--initiate', '--child', 'net'], 15_000);
     if (init.code !== 0) return { pps: NaN, mbps: NaN, note: `initiate failed: ${init.stdout.split('\n').slice(-3).join(' ')}` };
     await s.waitFor((x) => established(x, 'bar', 'net'), 8000);
@@ -222,7 +263,9 @@ async function runB(o: Opts, esp: string): Promise<Rate> {
   let ike: Ikelab | undefined;
   try {
     s = await lab!.startCharon({ swanctlConf: swanctlConf({ espProposals: esp }), ...CHARON_OPTS });
-    ike = await lab!.startIkelab(ikelabYaml({ espProposals: esp, hostAddrs: [ECHO_B], ikelabStart: 'none' }, lab!.path('k', 'ikelab.sock')));
+    ike = await lab!.startIkelab(
+      ikelabYaml({ espProposals: esp, hostAddrs: [ECHO_B], ikelabStart: 'none' }, lab!.path('k', 'ikelab.sock')),
+    );
     const init = await s.swanctl(['--initiate', '--child', 'net'], 15_000);
     if (init.code !== 0) return { pps: NaN, mbps: NaN, note: `initiate failed: ${init.stdout.split('\n').slice(-3).join(' ')}` };
     await s.waitFor((x) => established(x, 'bar', 'net'), 8000);
@@ -232,7 +275,8 @@ async function runB(o: Opts, esp: string): Promise<Rate> {
     try {
       const [sa] = await ike.listSas();
       const c = sa?.children?.find((x: any) => x.state === 'INSTALLED')?.counters;
-      if (c && (c.integrityFailures || c.replayDrops)) r.note = `ikelab counted integrity failures ${c.integrityFailures}, replay drops ${c.replayDrops}`;
+      if (c && (c.integrityFailures || c.replayDrops))
+        r.note = `ikelab counted integrity failures ${c.integrityFailures}, replay drops ${c.replayDrops}`;
     } catch {
       /* informational only */
     }
@@ -246,7 +290,12 @@ async function runB(o: Opts, esp: string): Promise<Rate> {
 
 /** Plain UDP echo over the veth, no IPsec: the ceiling of load generator + echo server on this machine. */
 async function baseline(o: Opts): Promise<Rate> {
-  const echo = spawnIn(lab!, 'k', [process.execPath, UDP_TOOL, 'echo', '10.98.0.2', String(ECHO_PORT), String(Math.ceil(o.warmup + o.duration + 60))], lab!.path('k', 'echo-plain.log'));
+  const echo = spawnIn(
+    lab!,
+    'k',
+    [process.execPath, UDP_TOOL, 'echo', '10.98.0.2', String(ECHO_PORT), String(Math.ceil(o.warmup + o.duration + 60))],
+    lab!.path('k', 'echo-plain.log'),
+  );
   try {
     await sleep(300);
     return await load(o, '10.98.0.1', '10.98.0.2');
@@ -263,7 +312,8 @@ const f0 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 
 const f1 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(1));
 const fk = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : (v / 1000).toFixed(1));
 const cell = (r: Rate | undefined) => (r ? `${f0(r.mbps).padStart(6)} ${fk(r.pps).padStart(6)}` : `${'-'.padStart(6)} ${'-'.padStart(6)}`);
-const cpu = (r: Rate | undefined) => (r && (r.cpuS !== undefined || r.cpuK !== undefined) ? `${f0(r.cpuS)}/${f0(r.cpuK)}%` : '-').padStart(9);
+const cpu = (r: Rate | undefined) =>
+  (r && (r.cpuS !== undefined || r.cpuK !== undefined) ? `${f0(r.cpuS)}/${f0(r.cpuK)}%` : '-').padStart(9);
 /** CPU microseconds the k-side peer spent per echoed round trip (one open + one seal there). */
 const usK = (r: Rate | undefined) => (r && r.cpuK !== undefined && r.pps > 0 ? (r.cpuK / 100 / r.pps) * 1e6 : undefined);
 const tunnelCell = (r: Rate | undefined) => `${cell(r)} ${cpu(r)} ${(r ? f1(usK(r)) : '-').padStart(5)}`;
@@ -271,7 +321,6 @@ const progress = (r: Rate) =>
   !Number.isFinite(r.pps)
     ? `n/a (${r.note})`
     : `${f0(r.mbps)} Mbit/s, ${fk(r.pps)} kpps, lost ${r.lost}, rtt p50 ${r.rttP50} ms, cpu s ${f0(r.cpuS)}% k ${f0(r.cpuK)}% (${f1(usK(r))} us/pkt)${r.note ? ` (${r.note})` : ''}`;
-
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
@@ -284,10 +333,14 @@ async function main(): Promise<void> {
   }
   console.log(`ikelab ESP throughput, ${o.size}-byte inner IPv4 packets (UDP payload ${o.size - 28} B)`);
   console.log(`machine: ${machine()}`);
-  console.log(`tunnel runs: ${o.warmup}s warm-up + ${o.duration}s measured, window ${o.window} in flight; engine: ${o.enginePackets} packets per measurement`);
+  console.log(
+    `tunnel runs: ${o.warmup}s warm-up + ${o.duration}s measured, window ${o.window} in flight; engine: ${o.enginePackets} packets per measurement`,
+  );
   console.log('');
 
-  const engine = o.engine ? (console.log('engine micro-benchmark (scripts/bench-esp.ts) ...'), await engineRates(o)) : new Map<string, Rate>();
+  const engine = o.engine
+    ? (console.log('engine micro-benchmark (scripts/bench-esp.ts) ...'), await engineRates(o))
+    : new Map<string, Rate>();
   if (needLab) lab = await Lab.create();
   let plain: Rate | undefined;
   if (o.baseline) {
@@ -313,7 +366,8 @@ async function main(): Promise<void> {
   await lab?.destroy();
   lab = undefined;
 
-  const ratio = (b?: Rate, a?: Rate) => (b && a && Number.isFinite(b.pps) && Number.isFinite(a.pps) && a.pps > 0 ? `${(b.pps / a.pps).toFixed(2)}x` : 'n/a');
+  const ratio = (b?: Rate, a?: Rate) =>
+    b && a && Number.isFinite(b.pps) && Number.isFinite(a.pps) && a.pps > 0 ? `${(b.pps / a.pps).toFixed(2)}x` : 'n/a';
   const rateHdr = `${'Mbit/s'.padStart(6)} ${'kpps'.padStart(6)}`;
   const tunHdr = `${rateHdr} ${'cpu s/k'.padStart(9)} ${'k us'.padStart(5)}`;
   const hdr1 = `${''.padEnd(18)} | ${'ikelab engine'.padEnd(19)} | ${'A strongSwan<->strongSwan'.padEnd(29)} | ${'B strongSwan<->ikelab'.padEnd(29)} |`;
@@ -322,7 +376,10 @@ async function main(): Promise<void> {
   console.log(hdr1);
   console.log(hdr2);
   console.log('-'.repeat(hdr2.length + 3));
-  for (const r of rows) console.log(`${r.t.padEnd(18)} | ${cell(r.e)} ${(r.e ? f1(1e6 / r.e.pps) : '-').padStart(5)} | ${tunnelCell(r.a)} | ${tunnelCell(r.b)} | ${ratio(r.b, r.a).padStart(5)}`);
+  for (const r of rows)
+    console.log(
+      `${r.t.padEnd(18)} | ${cell(r.e)} ${(r.e ? f1(1e6 / r.e.pps) : '-').padStart(5)} | ${tunnelCell(r.a)} | ${tunnelCell(r.b)} | ${ratio(r.b, r.a).padStart(5)}`,
+    );
   if (plain) console.log(`${'(no IPsec)'.padEnd(18)} | ${''.padEnd(19)} | ${cell(plain)}  (plain UDP echo over the veth, no tunnel)`);
   console.log(`
 Columns (Mbit/s = packets/s x ${o.size} B x 8, inner IP packets; kpps = thousands of packets/s):

@@ -94,17 +94,33 @@ if (mode === 'echo') {
       }
       if (inflight.size === 0 && now < measureTo) for (let i = 0; i < window; i++) sendOne();
     }, 50);
-    setTimeout(() => {
-      stopped = true;
-      clearInterval(sweep);
-      rtts.sort((x, y) => x - y);
-      const q = (p) => (rtts.length ? Number(rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))].toFixed(2)) : null);
-      const seconds = durMs / 1000;
-      const pps = echoes / seconds;
-      console.log(JSON.stringify({ echoes, seconds, pps, mbps: (pps * size * 8) / 1e6, lost, sent, sendErrors, window, size, rttMs: { p50: q(0.5), p99: q(0.99) } }));
-      s.close();
-      process.exit(0);
-    }, warmMs + durMs + 20);
+    setTimeout(
+      () => {
+        stopped = true;
+        clearInterval(sweep);
+        rtts.sort((x, y) => x - y);
+        const q = (p) => (rtts.length ? Number(rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))].toFixed(2)) : null);
+        const seconds = durMs / 1000;
+        const pps = echoes / seconds;
+        console.log(
+          JSON.stringify({
+            echoes,
+            seconds,
+            pps,
+            mbps: (pps * size * 8) / 1e6,
+            lost,
+            sent,
+            sendErrors,
+            window,
+            size,
+            rttMs: { p50: q(0.5), p99: q(0.99) },
+          }),
+        );
+        s.close();
+        process.exit(0);
+      },
+      warmMs + durMs + 20,
+    );
   });
 } else {
   console.error('usage: bench-udp.mjs echo ADDR PORT MAX_S | load SRC DST PORT SIZE WARMUP_S SECONDS WINDOW');

@@ -56,7 +56,9 @@ function formatPing(dst: string, child: string, size: number, r: { sent: number;
   const loss = r.sent ? Math.round((100 * (r.sent - r.received)) / r.sent) : 0;
   lines.push(`--- ${dst} ping statistics ---`, `${r.sent} packets transmitted, ${r.received} received, ${loss}% packet loss`);
   if (r.rttsMs.length) {
-    const min = Math.min(...r.rttsMs), max = Math.max(...r.rttsMs), avg = r.rttsMs.reduce((a, b) => a + b, 0) / r.rttsMs.length;
+    const min = Math.min(...r.rttsMs),
+      max = Math.max(...r.rttsMs),
+      avg = r.rttsMs.reduce((a, b) => a + b, 0) / r.rttsMs.length;
     lines.push(`rtt min/avg/max = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)} ms`);
   }
   return lines.join('\n');
@@ -103,7 +105,12 @@ async function main(argv: string[]): Promise<number> {
       if (!child || !dst) throw new UsageError('ping needs --child NAME and --dst ADDRESS');
       const count = str('count') ?? '3';
       const size = str('size') ?? '56';
-      const r = (await controlCall(socketPath(opts), 'ping', { child, dst, src: str('src'), count, size, interval: str('interval') }, 120_000)) as { sent: number; received: number; rttsMs: number[] };
+      const r = (await controlCall(
+        socketPath(opts),
+        'ping',
+        { child, dst, src: str('src'), count, size, interval: str('interval') },
+        120_000,
+      )) as { sent: number; received: number; rttsMs: number[] };
       console.log(formatPing(dst, child, Number(size), r));
       return r.received === r.sent ? 0 : 1;
     }

@@ -33,7 +33,9 @@ export const nullBackend: ChildSaBackend = { install() {}, remove() {} };
 /** `ip xfrm ...` for the xfrm backend, run without a shell. */
 const runIp: Exec = (argv) =>
   new Promise((resolve, reject) =>
-    execFile(argv[0]!, argv.slice(1), { timeout: 10_000 }, (err, _out, stderr) => (err ? reject(new Error(stderr.trim() || err.message)) : resolve())),
+    execFile(argv[0]!, argv.slice(1), { timeout: 10_000 }, (err, _out, stderr) =>
+      err ? reject(new Error(stderr.trim() || err.message)) : resolve(),
+    ),
   );
 
 export interface DaemonOptions {
@@ -63,14 +65,26 @@ export class Daemon {
   /** The userspace ESP engine when daemon.ipsec_backend is 'userspace' (ping, IOS view, ESP input). */
   readonly esp?: UserspaceBackend;
 
-  constructor(private cfg: IkelabConfig, private readonly opts: DaemonOptions) {
+  constructor(
+    private cfg: IkelabConfig,
+    private readonly opts: DaemonOptions,
+  ) {
     this.timers = new TimerQueue(opts.clock ?? new SystemClock());
     const self = this;
-    this.faults = new FaultWiring({ timers: this.timers, log: opts.log, connections: () => self.cfg.connections.map((c) => c.name), espEngine: () => self.esp !== undefined });
+    this.faults = new FaultWiring({
+      timers: this.timers,
+      log: opts.log,
+      connections: () => self.cfg.connections.map((c) => c.name),
+      espEngine: () => self.esp !== undefined,
+    });
     this.faults.setConfigRules(cfg.faults);
     let backend = opts.backend;
     if (!backend && cfg.daemon.ipsecBackend === 'userspace') {
-      this.esp = new UserspaceBackend({ sendEsp: (p, from, to) => (opts.sendEsp ? opts.sendEsp(p, from, to) : self.transport?.sendEsp(p, from, to)) }, opts.log, { nattPort: () => self.cfg.daemon.nattPort });
+      this.esp = new UserspaceBackend(
+        { sendEsp: (p, from, to) => (opts.sendEsp ? opts.sendEsp(p, from, to) : self.transport?.sendEsp(p, from, to)) },
+        opts.log,
+        { nattPort: () => self.cfg.daemon.nattPort },
+      );
       this.esp.faults = this.faults.esp;
       backend = this.esp;
     } else if (!backend && cfg.daemon.ipsecBackend === 'xfrm') {
@@ -82,8 +96,12 @@ export class Daemon {
       random: opts.random ?? systemRandom,
       config: () => self.cfg,
       sendIke: (data, from, to) => (opts.sendIke ? opts.sendIke(data, from, to) : self.transport?.sendIke(data, from, to)),
-      get ikePort() { return self.cfg.daemon.port; },
-      get nattPort() { return self.cfg.daemon.nattPort; },
+      get ikePort() {
+        return self.cfg.daemon.port;
+      },
+      get nattPort() {
+        return self.cfg.daemon.nattPort;
+      },
       nextIkeId: () => ++self.ikeIds,
       nextChildId: () => ++self.childIds,
       registerSa: (sa) => self.table.register(sa),
@@ -96,7 +114,8 @@ export class Daemon {
       },
       dropStaleSas: (sa) => {
         for (const o of [...self.table.withPeer(sa.remote.address)]) {
-          if (o === sa || o.remoteId !== sa.remoteId || o.state === 'DESTROYING' || o.state === 'CONNECTING' || o.state === 'CREATED') continue;
+          if (o === sa || o.remoteId !== sa.remoteId || o.state === 'DESTROYING' || o.state === 'CONNECTING' || o.state === 'CREATED')
+            continue;
           sa.log.ike(1, `destroying duplicate IKE_SA ${o.label} for peer '${o.remoteId}', received INITIAL_CONTACT`);
           o.destroy();
         }
@@ -131,11 +150,14 @@ export class Daemon {
     if (!this.opts.sendIke) {
       const d = this.cfg.daemon;
       this.bound = expandListen(d.listen);
-      this.transport = new UdpTransport({ listen: this.bound, port: d.port, nattPort: d.nattPort }, {
-        ike: (dg) => this.dispatcher.handle(dg),
-        esp: (packet, local, remote) => this.esp?.receive(packet, local, remote),
-        error: (m) => this.opts.log.log('NET', 1, m),
-      });
+      this.transport = new UdpTransport(
+        { listen: this.bound, port: d.port, nattPort: d.nattPort },
+        {
+          ike: (dg) => this.dispatcher.handle(dg),
+          esp: (packet, local, remote) => this.esp?.receive(packet, local, remote),
+          error: (m) => this.opts.log.log('NET', 1, m),
+        },
+      );
       await this.transport.start();
     }
     this.startActions();
@@ -172,7 +194,13 @@ export class Daemon {
   /** ikelab ping: ICMP echo through a CHILD_SA from the virtual host; acquires a trapped CHILD_SA first. */
   async ping(o: PingOptions): Promise<PingResult> {
     if (!this.esp) throw new ControlError('ping needs daemon.ipsec_backend: userspace');
-    const up = () => this.table.list().some((sa) => sa.state === 'ESTABLISHED' && sa.children.some((c) => (c.name === o.child || c.label === o.child) && c.state === 'INSTALLED'));
+    const up = () =>
+      this.table
+        .list()
+        .some(
+          (sa) =>
+            sa.state === 'ESTABLISHED' && sa.children.some((c) => (c.name === o.child || c.label === o.child) && c.state === 'INSTALLED'),
+        );
     const trapped = [...this.traps].find((t) => t.endsWith(`/${o.child}`));
     if (!up() && trapped) {
       const [conn, child] = trapped.split('/') as [string, string];
@@ -195,13 +223,15 @@ export class Daemon {
   }
 
   private findConnection(local: Endpoint, remote: Endpoint): ConnectionConfig | undefined {
-    const ok = (list: string[], addr: string) => list.length === 0 || list.some((a) => a === '%any' || a === addr || a === '0.0.0.0' || a === '::');
+    const ok = (list: string[], addr: string) =>
+      list.length === 0 || list.some((a) => a === '%any' || a === addr || a === '0.0.0.0' || a === '::');
     return this.cfg.connections.find((c) => ok(c.localAddrs, local.address) && ok(c.remoteAddrs, remote.address));
   }
 
   connection(name: string): ConnectionConfig {
     const c = this.cfg.connections.find((x) => x.name === name);
-    if (!c) throw new ControlError(`no connection named '${name}' (configured: ${this.cfg.connections.map((x) => x.name).join(', ') || 'none'})`);
+    if (!c)
+      throw new ControlError(`no connection named '${name}' (configured: ${this.cfg.connections.map((x) => x.name).join(', ') || 'none'})`);
     return c;
   }
 
@@ -314,7 +344,9 @@ export class Daemon {
       let n = 0;
       for (const sa of this.table.list()) {
         if (sa.state !== 'ESTABLISHED') continue;
-        for (const c of sa.children.filter((x) => (x.name === child || `${x.uniqueId}` === child) && x.state === 'INSTALLED' && !x.successor)) {
+        for (const c of sa.children.filter(
+          (x) => (x.name === child || `${x.uniqueId}` === child) && x.state === 'INSTALLED' && !x.successor,
+        )) {
           sa.manager.queue(new ChildRekey(sa, true, c));
           n++;
         }
@@ -337,7 +369,10 @@ export class Daemon {
   }
 
   listSas(): SaJson[] {
-    return this.table.list().filter((s) => s.state !== 'DESTROYING').map((s) => describeSa(s, this.timers.now()));
+    return this.table
+      .list()
+      .filter((s) => s.state !== 'DESTROYING')
+      .map((s) => describeSa(s, this.timers.now()));
   }
 
   /** Replace the configuration; SAs keep running on the config they were made with. */
@@ -348,7 +383,15 @@ export class Daemon {
   }
 
   stats() {
-    return { sas: this.table.size, halfOpen: this.table.halfOpenCount(), rss: process.memoryUsage.rss(), timers: this.timers.size, dispatcher: this.dispatcher.counters, transport: this.transport?.counters, esp: this.esp?.counters };
+    return {
+      sas: this.table.size,
+      halfOpen: this.table.halfOpenCount(),
+      rss: process.memoryUsage.rss(),
+      timers: this.timers.size,
+      dispatcher: this.dispatcher.counters,
+      transport: this.transport?.counters,
+      esp: this.esp?.counters,
+    };
   }
 
   async stop(): Promise<void> {

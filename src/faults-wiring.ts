@@ -12,7 +12,17 @@
 //
 // Content and byte changes (notify, ke, wrong-*, corrupt, truncate, esp-seq-jump, ...) are the hook points' own:
 // only they know the message.
-import { applyFaultMode, FaultEngine, FaultSyntaxError, parseImpair, parseRuleTexts, type FaultDecision, type FaultRuleInfo, type FaultRuleSpec, type RuleTexts } from './faults/index.js';
+import {
+  applyFaultMode,
+  FaultEngine,
+  FaultSyntaxError,
+  parseImpair,
+  parseRuleTexts,
+  type FaultDecision,
+  type FaultRuleInfo,
+  type FaultRuleSpec,
+  type RuleTexts,
+} from './faults/index.js';
 import type { IkeSa } from './ike/ike-sa.js';
 import type { FaultHooks, FaultMessageInfo, IkeFaultDecision } from './ike/services.js';
 import type { ChildSaSpec, EspFaultDecision, EspFaultHooks } from './ipsec/backend.js';
@@ -160,7 +170,8 @@ export class FaultWiring {
 
   /** `fault impair`: libreswan impair names, all or none. */
   impair(items: readonly string[]): FaultRuleInfo[] {
-    if (!items.length) throw new FaultSyntaxError('impair', 'one or more libreswan impairments (drop-incoming:3, jacob-two-two, ...)', 'nothing');
+    if (!items.length)
+      throw new FaultSyntaxError('impair', 'one or more libreswan impairments (drop-incoming:3, jacob-two-two, ...)', 'nothing');
     return this.addAll(parseImpair(items, 'impair'), 'added');
   }
 
@@ -168,19 +179,26 @@ export class FaultWiring {
   private addAll(specs: FaultRuleSpec[], verb: string): FaultRuleInfo[] {
     const taken = new Set(this.engine.list().map((r) => r.name));
     for (const s of specs) {
-      if (s.name !== undefined && taken.has(s.name)) throw new FaultRuleError(`a fault rule named '${s.name}' exists; clear it first or pick another name`);
+      if (s.name !== undefined && taken.has(s.name))
+        throw new FaultRuleError(`a fault rule named '${s.name}' exists; clear it first or pick another name`);
       if (s.name !== undefined) taken.add(s.name);
       const conns = this.o.connections();
       if (s.match.ike !== undefined && !conns.includes(s.match.ike)) {
         throw new FaultRuleError(`no connection named '${s.match.ike}' (configured: ${conns.join(', ') || 'none'})`);
       }
       if (s.match.layer === 'esp' && !this.o.espEngine()) {
-        throw new FaultRuleError('ESP rules act in the userspace ESP engine only (daemon.ipsec_backend: userspace); here ESP is not ikelab\'s');
+        throw new FaultRuleError(
+          "ESP rules act in the userspace ESP engine only (daemon.ipsec_backend: userspace); here ESP is not ikelab's",
+        );
       }
     }
     const added = specs.map((s) => {
       const info = this.engine.add(s);
-      this.o.log.log('CFG', 1, `fault rule '${info.name}' ${verb}: ${info.text}`, undefined, { event: 'fault.added', rule: info.name, text: info.text });
+      this.o.log.log('CFG', 1, `fault rule '${info.name}' ${verb}: ${info.text}`, undefined, {
+        event: 'fault.added',
+        rule: info.name,
+        text: info.text,
+      });
       return info;
     });
     this.rulesChanged();

@@ -45,10 +45,17 @@ export function buildConfig(raw: RawConfig, file: string, fail: Fail): IkelabCon
   const names = connections.map((c) => c.name);
   (raw.faults ?? []).forEach((r, i) => {
     if (r.match.ike !== undefined && !names.includes(r.match.ike)) {
-      fail(['faults', i, 'match', 'ike'], { expected: `a connection of this file (${names.join(', ') || 'none configured'})`, got: JSON.stringify(r.match.ike) });
+      fail(['faults', i, 'match', 'ike'], {
+        expected: `a connection of this file (${names.join(', ') || 'none configured'})`,
+        got: JSON.stringify(r.match.ike),
+      });
     }
     if (r.match.layer === 'esp' && daemon.ipsecBackend !== 'userspace') {
-      fail(['faults', i, 'action'], { expected: 'an IKE action: ESP rules need daemon.ipsec_backend: userspace', got: JSON.stringify(daemon.ipsecBackend), detail: 'only the userspace engine has ESP hook points' });
+      fail(['faults', i, 'action'], {
+        expected: 'an IKE action: ESP rules need daemon.ipsec_backend: userspace',
+        got: JSON.stringify(daemon.ipsecBackend),
+        detail: 'only the userspace engine has ESP hook points',
+      });
     }
   });
   return { file, daemon, connections, secrets, faults: raw.faults ?? [] };
@@ -102,7 +109,10 @@ function buildConnection(name: string, c: RawConnection, daemon: DaemonConfig, f
   const wildcard = daemon.listen.some((a) => a === '0.0.0.0' || a === '::');
   localAddrs.forEach((addr, i) => {
     if (!wildcard && isIP(addr) && !daemon.listen.includes(addr)) {
-      fail(at('local_addrs', i), { expected: `an address ikelab listens on (daemon.listen: ${daemon.listen.join(', ')})`, got: JSON.stringify(addr) });
+      fail(at('local_addrs', i), {
+        expected: `an address ikelab listens on (daemon.listen: ${daemon.listen.join(', ')})`,
+        got: JSON.stringify(addr),
+      });
     }
   });
 
@@ -124,7 +134,8 @@ function buildConnection(name: string, c: RawConnection, daemon: DaemonConfig, f
 
   const firstLocal = localAddrs[0];
   const children = Object.entries(c.children ?? {}).map(([childName, ch]) =>
-    buildChild(childName, ch, dpdAction, (p, info) => fail(at('children', childName, ...p), info), daemon.ipsecBackend));
+    buildChild(childName, ch, dpdAction, (p, info) => fail(at('children', childName, ...p), info), daemon.ipsecBackend),
+  );
 
   return {
     name,

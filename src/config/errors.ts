@@ -55,7 +55,11 @@ export class ValueError extends Error {
   /** Where below the key being parsed the bad value sits, e.g. [2] for the third list item. */
   path: (string | number)[] = [];
 
-  constructor(readonly expected: string, readonly got: unknown, readonly detail?: string) {
+  constructor(
+    readonly expected: string,
+    readonly got: unknown,
+    readonly detail?: string,
+  ) {
     super(`expected ${expected}, got ${showValue(got)}${detail ? ` (${detail})` : ''}`);
     this.name = 'ValueError';
   }

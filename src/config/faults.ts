@@ -19,13 +19,16 @@ export function faultKeyPath(keyPath: string): (string | number)[] {
 }
 
 /** The schema field: null/absent is no rules. */
-export const faultsField = z.unknown().optional().transform((v, ctx): FaultRuleSpec[] => {
-  try {
-    return parseFaultsYaml(v, '');
-  } catch (e) {
-    if (!(e instanceof FaultSyntaxError)) throw e;
-    const info = { expected: e.expected, ...(e.got !== undefined ? { got: e.got } : {}), ...(e.detail ? { detail: e.detail } : {}) };
-    ctx.addIssue({ code: 'custom', message: JSON.stringify(info), path: faultKeyPath(e.keyPath), params: info });
-    return z.NEVER;
-  }
-});
+export const faultsField = z
+  .unknown()
+  .optional()
+  .transform((v, ctx): FaultRuleSpec[] => {
+    try {
+      return parseFaultsYaml(v, '');
+    } catch (e) {
+      if (!(e instanceof FaultSyntaxError)) throw e;
+      const info = { expected: e.expected, ...(e.got !== undefined ? { got: e.got } : {}), ...(e.detail ? { detail: e.detail } : {}) };
+      ctx.addIssue({ code: 'custom', message: JSON.stringify(info), path: faultKeyPath(e.keyPath), params: info });
+      return z.NEVER;
+    }
+  });

@@ -15,9 +15,12 @@ function parseIpv6(text: string): Buffer {
   const dot = s.lastIndexOf(':');
   if (s.includes('.')) {
     // embedded IPv4 in the last 32 bits
-    const v4 = s.slice(dot + 1).split('.').map(Number);
+    const v4 = s
+      .slice(dot + 1)
+      .split('.')
+      .map(Number);
     tail.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-    s = s.slice(0, dot + 1) + '0:0'; // placeholder words, replaced below
+    s = `${s.slice(0, dot + 1)}0:0`; // placeholder words, replaced below
   }
   const [head, rest] = s.split('::') as [string, string | undefined];
   const words = (part: string): number[] => (part === '' ? [] : part.split(':').map((w) => parseInt(w, 16)));
@@ -44,7 +47,10 @@ export function formatIp(addr: Buffer): string {
   // longest run of zero words (first one on ties), only compressed when at least 2 words long
   let best = { base: -1, len: 0 };
   for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) { i++; continue; }
+    if (w[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && w[j] === 0) j++;
     if (j - i > best.len) best = { base: i, len: j - i };

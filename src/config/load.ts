@@ -92,8 +92,17 @@ export async function readConfigFile(path: string): Promise<ConfigFile> {
 
 function checkRegular(path: string, st: Stats): Stats {
   if (!st.isFile()) {
-    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device'
-      : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file';
+    const kind = st.isDirectory()
+      ? 'a directory'
+      : st.isFIFO()
+        ? 'a FIFO'
+        : st.isCharacterDevice()
+          ? 'a character device'
+          : st.isBlockDevice()
+            ? 'a block device'
+            : st.isSocket()
+              ? 'a socket'
+              : 'not a regular file';
     throw new ConfigError({ file: path, keyPath: '', expected: 'a regular config file', got: kind });
   }
   if (st.size > MAX_CONFIG_BYTES) throw tooBig(path, st.size);
@@ -118,8 +127,10 @@ function asConfigError(path: string, e: unknown): ConfigError {
 export function exposedSecretsWarning(cfg: IkelabConfig, mode: number): string | undefined {
   if (!cfg.secrets.length || (mode & 0o077) === 0) return undefined;
   const perm = (mode & 0o777).toString(8).padStart(4, '0');
-  return `config file ${cfg.file} holds ${cfg.secrets.length} secret(s) but permissions ${perm} give group or others access to it; `
-    + `chmod 600 it`;
+  return (
+    `config file ${cfg.file} holds ${cfg.secrets.length} secret(s) but permissions ${perm} give group or others access to it; ` +
+    `chmod 600 it`
+  );
 }
 
 export function parseConfig(text: string, fileName: string): IkelabConfig {
@@ -128,8 +139,10 @@ export function parseConfig(text: string, fileName: string): IkelabConfig {
     lineCounter: lines,
     uniqueKeys: true,
     // 0x.. and 0o.. stay strings (secrets such as 0x1234 are swanctl hex, not numbers)
-    customTags: (tags) => tags.filter((t) => typeof t === 'string' || !(t.tag === 'tag:yaml.org,2002:int' && 'format' in t
-      && (t.format === 'HEX' || t.format === 'OCT'))),
+    customTags: (tags) =>
+      tags.filter(
+        (t) => typeof t === 'string' || !(t.tag === 'tag:yaml.org,2002:int' && 'format' in t && (t.format === 'HEX' || t.format === 'OCT')),
+      ),
   });
   const foreign = notConfigShaped(doc, lines);
   if (doc.errors.length) {

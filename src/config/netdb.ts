@@ -4,12 +4,22 @@
 
 import { readFileSync } from 'node:fs';
 
-interface Proto { name: string; number: number; aliases: string[] }
-interface Service { name: string; port: number; protocol: string; aliases: string[] }
+interface Proto {
+  name: string;
+  number: number;
+  aliases: string[];
+}
+interface Service {
+  name: string;
+  port: number;
+  protocol: string;
+  aliases: string[];
+}
 
-const FALLBACK_PROTOCOLS = 'ip 0 IP\nicmp 1 ICMP\ntcp 6 TCP\nudp 17 UDP\ngre 47 GRE\nesp 50 IPSEC-ESP\n' +
-  'ah 51 IPSEC-AH\nipv6-icmp 58 IPv6-ICMP\nsctp 132 SCTP\n';
-const FALLBACK_SERVICES = 'ssh 22/tcp\ndomain 53/tcp\ndomain 53/udp\nhttp 80/tcp www\nntp 123/udp\n' +
+const FALLBACK_PROTOCOLS =
+  'ip 0 IP\nicmp 1 ICMP\ntcp 6 TCP\nudp 17 UDP\ngre 47 GRE\nesp 50 IPSEC-ESP\n' + 'ah 51 IPSEC-AH\nipv6-icmp 58 IPv6-ICMP\nsctp 132 SCTP\n';
+const FALLBACK_SERVICES =
+  'ssh 22/tcp\ndomain 53/tcp\ndomain 53/udp\nhttp 80/tcp www\nntp 123/udp\n' +
   'https 443/tcp\nhttps 443/udp\nisakmp 500/udp\nipsec-nat-t 4500/udp\n';
 
 let protocols: Proto[] | undefined;
@@ -25,7 +35,11 @@ function readOr(path: string, fallback: string): string {
 
 /** Lines of an /etc/protocols- or /etc/services-style file, comments stripped, split on blanks. */
 function rows(text: string): string[][] {
-  return text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean).map((l) => l.split(/\s+/));
+  return text
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean)
+    .map((l) => l.split(/\s+/));
 }
 
 function loadProtocols(): Proto[] {

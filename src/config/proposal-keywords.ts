@@ -67,8 +67,10 @@ const aliases = new Set<string>(['aes', 'sha', 'sha2_256', 'sha2_384', 'sha2_512
 for (const bits of [128, 192, 256]) {
   table[`aes${bits}`] = k(T.ENCR, Encr.AES_CBC, bits);
   table[`aes${bits}ctr`] = k(T.ENCR, Encr.AES_CTR, bits);
-  for (const [mode, icv] of [['gcm', { 8: Encr.AES_GCM_8, 12: Encr.AES_GCM_12, 16: Encr.AES_GCM_16 }],
-    ['ccm', { 8: Encr.AES_CCM_8, 12: Encr.AES_CCM_12, 16: Encr.AES_CCM_16 }]] as const) {
+  for (const [mode, icv] of [
+    ['gcm', { 8: Encr.AES_GCM_8, 12: Encr.AES_GCM_12, 16: Encr.AES_GCM_16 }],
+    ['ccm', { 8: Encr.AES_CCM_8, 12: Encr.AES_CCM_12, 16: Encr.AES_CCM_16 }],
+  ] as const) {
     for (const [bytes, id] of Object.entries(icv)) {
       table[`aes${bits}${mode}${bytes}`] = k(T.ENCR, id, bits);
       table[`aes${bits}${mode}${Number(bytes) * 8}`] = k(T.ENCR, id, bits);
@@ -89,39 +91,78 @@ export function lookupKeyword(word: string): Keyword | undefined {
 
 /** One keyword per transform of this type (no aliases), in table order: aes128 not aes, sha256 not sha2_256. */
 export function canonicalKeywords(type: number): { word: string; keyword: Keyword }[] {
-  return Object.entries(table).filter(([word, kw]) => kw.type === type && !aliases.has(word)).map(([word, keyword]) => ({ word, keyword }));
+  return Object.entries(table)
+    .filter(([word, kw]) => kw.type === type && !aliases.has(word))
+    .map(([word, keyword]) => ({ word, keyword }));
 }
 
 /** Keywords strongSwan 5.9 knows but ikelab does not implement: named in errors instead of "unknown". */
-const STRONGSWAN_ONLY = new RegExp('^(' + [
-  'aes(128|192|256)gmac', 'chacha20poly1305compat', 'blowfish(128|192|256)?', 'camellia\\w*', 'cast128',
-  'serpent(128|192|256)?', 'twofish(128|192|256)?', 'sha1_160', 'sha2?_?256_96', 'md5_128', 'camelliaxcbc',
-  'aescmac', 'prfcamelliaxcbc', 'modpnull', 'ecp192', 'ecp224', 'modp1024s160', 'modp2048s2(24|56)',
-  'ecp(224|256|384|512)bp', 'ntru(112|128|192|256)', 'newhope128',
-].join('|') + ')$');
+const STRONGSWAN_ONLY = new RegExp(
+  '^(' +
+    [
+      'aes(128|192|256)gmac',
+      'chacha20poly1305compat',
+      'blowfish(128|192|256)?',
+      'camellia\\w*',
+      'cast128',
+      'serpent(128|192|256)?',
+      'twofish(128|192|256)?',
+      'sha1_160',
+      'sha2?_?256_96',
+      'md5_128',
+      'camelliaxcbc',
+      'aescmac',
+      'prfcamelliaxcbc',
+      'modpnull',
+      'ecp192',
+      'ecp224',
+      'modp1024s160',
+      'modp2048s2(24|56)',
+      'ecp(224|256|384|512)bp',
+      'ntru(112|128|192|256)',
+      'newhope128',
+    ].join('|') +
+    ')$',
+);
 
 export function isStrongSwanOnlyKeyword(word: string): boolean {
   return STRONGSWAN_ONLY.test(word);
 }
 
 const ENCR_NAMES: Record<number, string> = {
-  [Encr.DES_IV64]: 'DES_IV64', [Encr.DES]: 'DES_CBC', [Encr['3DES']]: '3DES_CBC', [Encr.NULL]: 'NULL',
-  [Encr.AES_CBC]: 'AES_CBC', [Encr.AES_CTR]: 'AES_CTR', [Encr.AES_CCM_8]: 'AES_CCM_8',
-  [Encr.AES_CCM_12]: 'AES_CCM_12', [Encr.AES_CCM_16]: 'AES_CCM_16', [Encr.AES_GCM_8]: 'AES_GCM_8',
-  [Encr.AES_GCM_12]: 'AES_GCM_12', [Encr.AES_GCM_16]: 'AES_GCM_16', [Encr.CHACHA20_POLY1305]: 'CHACHA20_POLY1305',
+  [Encr.DES_IV64]: 'DES_IV64',
+  [Encr.DES]: 'DES_CBC',
+  [Encr['3DES']]: '3DES_CBC',
+  [Encr.NULL]: 'NULL',
+  [Encr.AES_CBC]: 'AES_CBC',
+  [Encr.AES_CTR]: 'AES_CTR',
+  [Encr.AES_CCM_8]: 'AES_CCM_8',
+  [Encr.AES_CCM_12]: 'AES_CCM_12',
+  [Encr.AES_CCM_16]: 'AES_CCM_16',
+  [Encr.AES_GCM_8]: 'AES_GCM_8',
+  [Encr.AES_GCM_12]: 'AES_GCM_12',
+  [Encr.AES_GCM_16]: 'AES_GCM_16',
+  [Encr.CHACHA20_POLY1305]: 'CHACHA20_POLY1305',
 };
 const INTEG_NAMES: Record<number, string> = {
-  [Integ.NONE]: 'UNDEFINED', [Integ.HMAC_MD5_96]: 'HMAC_MD5_96', [Integ.HMAC_SHA1_96]: 'HMAC_SHA1_96',
-  [Integ.AES_XCBC_96]: 'AES_XCBC_96', [Integ.HMAC_SHA2_256_128]: 'HMAC_SHA2_256_128',
-  [Integ.HMAC_SHA2_384_192]: 'HMAC_SHA2_384_192', [Integ.HMAC_SHA2_512_256]: 'HMAC_SHA2_512_256',
+  [Integ.NONE]: 'UNDEFINED',
+  [Integ.HMAC_MD5_96]: 'HMAC_MD5_96',
+  [Integ.HMAC_SHA1_96]: 'HMAC_SHA1_96',
+  [Integ.AES_XCBC_96]: 'AES_XCBC_96',
+  [Integ.HMAC_SHA2_256_128]: 'HMAC_SHA2_256_128',
+  [Integ.HMAC_SHA2_384_192]: 'HMAC_SHA2_384_192',
+  [Integ.HMAC_SHA2_512_256]: 'HMAC_SHA2_512_256',
 };
 const PRF_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Prf).map(([n, v]) => [v, `PRF_${n}`]));
-const DH_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(DhGroup).map(([n, v]) => [v, v === 0 ? 'KE_NONE' : n]));
+const DH_NAMES: Record<number, string> = Object.fromEntries(Object.entries(DhGroup).map(([n, v]) => [v, v === 0 ? 'KE_NONE' : n]));
 const ESN_NAMES: Record<number, string> = { [Esn.NO_EXT_SEQ]: 'NO_EXT_SEQ', [Esn.EXT_SEQ]: 'EXT_SEQ' };
 
 const NAMES: Record<number, Record<number, string>> = {
-  [T.ENCR]: ENCR_NAMES, [T.INTEG]: INTEG_NAMES, [T.PRF]: PRF_NAMES, [T.DH]: DH_NAMES, [T.ESN]: ESN_NAMES,
+  [T.ENCR]: ENCR_NAMES,
+  [T.INTEG]: INTEG_NAMES,
+  [T.PRF]: PRF_NAMES,
+  [T.DH]: DH_NAMES,
+  [T.ESN]: ESN_NAMES,
 };
 
 /** charon's name for one transform: `AES_CBC_256`, `HMAC_SHA2_256_128`, `PRF_HMAC_SHA2_256`, `MODP_2048`. */

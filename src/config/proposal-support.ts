@@ -38,9 +38,12 @@ const ESP_ENGINES: Record<IpsecBackend, TransformSupport> = {
   xfrm: { engine: 'the xfrm backend', supports: xfrmTransformSupported },
   none: {
     engine: "ikelab's CHILD_SA keying with ipsec_backend none",
-    supports: (t) => (t.type === T.ENCR ? supportsIkeEncr(t.id, t.keyLength)
-      : t.type === T.INTEG ? supportsIkeInteg(t.id)
-        : t.type === T.ESN && (t.id === Esn.NO_EXT_SEQ || t.id === Esn.EXT_SEQ)),
+    supports: (t) =>
+      t.type === T.ENCR
+        ? supportsIkeEncr(t.id, t.keyLength)
+        : t.type === T.INTEG
+          ? supportsIkeInteg(t.id)
+          : t.type === T.ESN && (t.id === Esn.NO_EXT_SEQ || t.id === Esn.EXT_SEQ),
   },
 };
 
@@ -79,22 +82,37 @@ export function runnableShape(p: Proposal): boolean {
 
 /** The keyword a transform is written as: the user's word when it names it, else the canonical one. */
 function wordFor(t: Transform, text?: string): string {
-  const same = (kw: { type: number; id: number; keyLength: number }) => kw.type === t.type && kw.id === t.id
-    && kw.keyLength === (t.keyLength ?? 0);
-  const written = text?.split('-').map((w) => w.trim()).find((w) => {
-    const kw = lookupKeyword(w);
-    return kw !== undefined && same(kw);
-  });
+  const same = (kw: { type: number; id: number; keyLength: number }) =>
+    kw.type === t.type && kw.id === t.id && kw.keyLength === (t.keyLength ?? 0);
+  const written = text
+    ?.split('-')
+    .map((w) => w.trim())
+    .find((w) => {
+      const kw = lookupKeyword(w);
+      return kw !== undefined && same(kw);
+    });
   return written ?? canonicalKeywords(t.type).find((c) => same(c.keyword))?.word ?? transformName(t.type, t.id, t.keyLength);
 }
 
-const TYPE_WORDS: Record<number, string> = { [T.ENCR]: 'encryption', [T.INTEG]: 'integrity', [T.PRF]: 'PRF', [T.DH]: 'DH group', [T.ESN]: 'ESN' };
+const TYPE_WORDS: Record<number, string> = {
+  [T.ENCR]: 'encryption',
+  [T.INTEG]: 'integrity',
+  [T.PRF]: 'PRF',
+  [T.DH]: 'DH group',
+  [T.ESN]: 'ESN',
+};
 
 /** `supported encryption: aes128, ...`: the keywords of this type that pass the predicate. */
 export function supportedKeywords(type: number, support: TransformSupport): string[] {
-  return canonicalKeywords(type).filter((c) => support.supports(c.keyword.keyLength
-    ? { type: c.keyword.type, id: c.keyword.id, keyLength: c.keyword.keyLength }
-    : { type: c.keyword.type, id: c.keyword.id })).map((c) => c.word);
+  return canonicalKeywords(type)
+    .filter((c) =>
+      support.supports(
+        c.keyword.keyLength
+          ? { type: c.keyword.type, id: c.keyword.id, keyLength: c.keyword.keyLength }
+          : { type: c.keyword.type, id: c.keyword.id },
+      ),
+    )
+    .map((c) => c.word);
 }
 
 /**
@@ -105,8 +123,10 @@ export function unsupportedReason(p: Proposal, protocol: ProposalProtocol, backe
   const support = transformSupport(protocol, backend);
   const bad = p.transforms.find((t) => !support.supports(t));
   if (bad) {
-    return `${wordFor(bad, text)} is not supported by ${support.engine}; supported ${TYPE_WORDS[bad.type] ?? 'algorithms'}: `
-      + supportedKeywords(bad.type, support).join(', ');
+    return (
+      `${wordFor(bad, text)} is not supported by ${support.engine}; supported ${TYPE_WORDS[bad.type] ?? 'algorithms'}: ` +
+      supportedKeywords(bad.type, support).join(', ')
+    );
   }
   if (!runnableShape(p)) {
     return protocol === 'esp'
@@ -159,9 +179,10 @@ export function runnableProposals(
       if (why) {
         const engine = transformSupport(protocol, backend).engine;
         fail(given.listed ? [i] : [], {
-          expected: protocol === 'ike'
-            ? `an IKE proposal ${engine} can run, such as aes256-sha256-modp2048 or aes256gcm16-prfsha256-ecp256`
-            : `an ESP proposal ${engine} can run, such as aes256-sha256 or aes256gcm16`,
+          expected:
+            protocol === 'ike'
+              ? `an IKE proposal ${engine} can run, such as aes256-sha256-modp2048 or aes256gcm16-prfsha256-ecp256`
+              : `an ESP proposal ${engine} can run, such as aes256-sha256 or aes256gcm16`,
           got: JSON.stringify(text),
           detail: why,
         });

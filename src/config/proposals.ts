@@ -18,8 +18,15 @@ export const EXPECTED_PROPOSAL: Record<ProposalProtocol, string> = {
 /** Transform types in the order charon sends (proposal_substructure.c) and prints them. */
 const TYPE_ORDER = [T.ENCR, T.INTEG, T.PRF, T.DH, T.ESN];
 
-const AEAD = new Set<number>([Encr.AES_GCM_8, Encr.AES_GCM_12, Encr.AES_GCM_16, Encr.AES_CCM_8,
-  Encr.AES_CCM_12, Encr.AES_CCM_16, Encr.CHACHA20_POLY1305]);
+const AEAD = new Set<number>([
+  Encr.AES_GCM_8,
+  Encr.AES_GCM_12,
+  Encr.AES_GCM_16,
+  Encr.AES_CCM_8,
+  Encr.AES_CCM_12,
+  Encr.AES_CCM_16,
+  Encr.CHACHA20_POLY1305,
+]);
 
 /** Integrity algorithm -> the PRF charon assumes when an IKE proposal names none (integ_prf_map). */
 const PRF_FOR_INTEG: Record<number, number> = {
@@ -42,7 +49,9 @@ export function isAead(encrId: number): boolean {
 export function parseProposal(text: string, protocol: ProposalProtocol): Proposal {
   const expected = EXPECTED_PROPOSAL[protocol];
   if (typeof text !== 'string') throw new ValueError(expected, text);
-  const fail = (detail: string): never => { throw new ValueError(expected, text, detail); };
+  const fail = (detail: string): never => {
+    throw new ValueError(expected, text, detail);
+  };
   if (text.trim().toLowerCase() === 'default') {
     fail('"default" expands to more than one proposal; pass it to parseProposals');
   }
@@ -54,14 +63,18 @@ export function parseProposal(text: string, protocol: ProposalProtocol): Proposa
     const kw = lookupKeyword(word);
     if (!kw) {
       if (word === '') fail('empty algorithm keyword between "-"');
-      fail(isStrongSwanOnlyKeyword(word)
-        ? `algorithm keyword "${word}" is valid in strongSwan but not implemented by ikelab`
-        : `unknown algorithm keyword "${word}"`);
+      fail(
+        isStrongSwanOnlyKeyword(word)
+          ? `algorithm keyword "${word}" is valid in strongSwan but not implemented by ikelab`
+          : `unknown algorithm keyword "${word}"`,
+      );
     }
     list.push(kw!.keyLength ? { type: kw!.type, id: kw!.id, keyLength: kw!.keyLength } : { type: kw!.type, id: kw!.id });
   }
   const of = (type: number): Transform[] => list.filter((t) => t.type === type);
-  const drop = (type: number): void => { list = list.filter((t) => t.type !== type); };
+  const drop = (type: number): void => {
+    list = list.filter((t) => t.type !== type);
+  };
 
   if (protocol === 'ike') {
     if (of(T.PRF).length === 0) {
@@ -72,9 +85,11 @@ export function parseProposal(text: string, protocol: ProposalProtocol): Proposa
       }
     }
     if (of(T.PRF).length === 0) {
-      fail(of(T.ENCR).some((t) => AEAD.has(t.id))
-        ? 'an AEAD IKE proposal needs a PRF keyword such as prfsha256'
-        : 'a PRF algorithm is mandatory in IKE proposals');
+      fail(
+        of(T.ENCR).some((t) => AEAD.has(t.id))
+          ? 'an AEAD IKE proposal needs a PRF keyword such as prfsha256'
+          : 'a PRF algorithm is mandatory in IKE proposals',
+      );
     }
     list = list.filter((t) => !(t.type === T.DH && t.id === 0)); // "none" has no meaning for IKE
     if (of(T.DH).length === 0) fail('a DH group is mandatory in IKE proposals, e.g. modp2048 or ecp256');
@@ -130,7 +145,9 @@ export function defaultProposals(protocol: ProposalProtocol): Proposal[] {
  * (vici_config.c, end of parse_child) -- the reverse of the keyword `default`.
  */
 export function implicitEspProposals(): Proposal[] {
-  return defaultProposals('esp').reverse().map((p, i) => ({ ...p, num: i + 1 }));
+  return defaultProposals('esp')
+    .reverse()
+    .map((p, i) => ({ ...p, num: i + 1 }));
 }
 
 function protocolId(protocol: ProposalProtocol): number {
@@ -143,7 +160,10 @@ function sortTransforms(list: Transform[]): Transform[] {
     const i = TYPE_ORDER.indexOf(t.type as (typeof TYPE_ORDER)[number]);
     return i < 0 ? TYPE_ORDER.length + t.type : i;
   };
-  return list.map((t, i) => ({ t, i })).sort((a, b) => rank(a.t) - rank(b.t) || a.i - b.i).map((x) => x.t);
+  return list
+    .map((t, i) => ({ t, i }))
+    .sort((a, b) => rank(a.t) - rank(b.t) || a.i - b.i)
+    .map((x) => x.t);
 }
 
 const PROTOCOL_NAMES: Record<number, string> = { [ProtocolId.IKE]: 'IKE', [ProtocolId.AH]: 'AH', [ProtocolId.ESP]: 'ESP' };

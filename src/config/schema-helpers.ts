@@ -4,7 +4,11 @@
 import { z } from 'zod';
 import { showValue, ValueError } from './errors.js';
 
-export interface IssueInfo { expected: string; got?: string; detail?: string }
+export interface IssueInfo {
+  expected: string;
+  got?: string;
+  detail?: string;
+}
 
 function report(ctx: z.RefinementCtx, info: IssueInfo, path: (string | number)[] = []): typeof z.NEVER {
   ctx.addIssue({ code: 'custom', message: JSON.stringify(info), path, params: info });
@@ -22,15 +26,21 @@ function run<T>(parse: (v: unknown) => T, v: unknown, ctx: z.RefinementCtx): T {
 
 /** An optional key: undefined when absent (null counts as absent), else parse(value). */
 export function opt<T>(parse: (v: unknown) => T) {
-  return z.unknown().optional().transform((v, ctx): T | undefined => (v === undefined || v === null ? undefined : run(parse, v, ctx)));
+  return z
+    .unknown()
+    .optional()
+    .transform((v, ctx): T | undefined => (v === undefined || v === null ? undefined : run(parse, v, ctx)));
 }
 
 /** A mandatory key. */
 export function req<T>(parse: (v: unknown) => T, expected: string) {
-  return z.unknown().optional().transform((v, ctx): T => {
-    if (v === undefined || v === null) return report(ctx, { expected, got: 'nothing', detail: 'this key is required' });
-    return run(parse, v, ctx);
-  });
+  return z
+    .unknown()
+    .optional()
+    .transform((v, ctx): T => {
+      if (v === undefined || v === null) return report(ctx, { expected, got: 'nothing', detail: 'this key is required' });
+      return run(parse, v, ctx);
+    });
 }
 
 function objectError(what: string, keys: string[]) {
@@ -61,9 +71,10 @@ export function section<S extends z.ZodRawShape>(what: string, shape: S) {
 /** A mapping of user-chosen names (connections, children, secrets) to values of one schema. */
 export function named<T extends z.ZodType>(what: string, value: T) {
   const rec = z.record(z.string(), value, {
-    error: (iss) => (iss.code === 'invalid_type'
-      ? JSON.stringify({ expected: `${what} as a mapping of names to sections`, got: showValue(iss.input) })
-      : undefined),
+    error: (iss) =>
+      iss.code === 'invalid_type'
+        ? JSON.stringify({ expected: `${what} as a mapping of names to sections`, got: showValue(iss.input) })
+        : undefined,
   });
   return z.preprocess((v) => (v === null ? {} : v), rec).optional();
 }
@@ -74,7 +85,10 @@ function closest(key: string, keys: string[]): string | undefined {
   let bestD = Infinity;
   for (const k of keys) {
     const d = distance(key.toLowerCase(), k);
-    if (d < bestD) { best = k; bestD = d; }
+    if (d < bestD) {
+      best = k;
+      bestD = d;
+    }
   }
   return bestD <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
 }

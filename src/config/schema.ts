@@ -1,7 +1,7 @@
 // The YAML shape (snake_case, swanctl.conf key names) as zod schemas. Values come out parsed (durations in
 // seconds, proposals, traffic selectors, booleans) but without defaults; build.ts applies those.
 
-import { z } from 'zod';
+import type { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { faultsField } from './faults.js';
 import { Shown, ValueError } from './errors.js';
@@ -9,13 +9,42 @@ import { EXPECTED_PROPOSAL, parseProposals, type ProposalProtocol } from './prop
 import { opt, req, section, named } from './schema-helpers.js';
 import { parseTs } from './ts.js';
 import {
-  parseBool, parseEach, parseEnum, parseInteger, parseIpAddress, parseList, parseLocalAddr, parseNumber, parsePort,
-  parseRemoteAddr, parseSecret, parseString,
+  parseBool,
+  parseEach,
+  parseEnum,
+  parseInteger,
+  parseIpAddress,
+  parseList,
+  parseLocalAddr,
+  parseNumber,
+  parsePort,
+  parseRemoteAddr,
+  parseSecret,
+  parseString,
 } from './values.js';
 
 /** charon's debug groups (utils/debug.h), lowercase, plus 'default'. */
-export const LOG_GROUPS = ['default', 'dmn', 'mgr', 'ike', 'chd', 'job', 'cfg', 'knl', 'net', 'asn', 'enc', 'tnc',
-  'imc', 'imv', 'pts', 'tls', 'app', 'esp', 'lib'] as const;
+export const LOG_GROUPS = [
+  'default',
+  'dmn',
+  'mgr',
+  'ike',
+  'chd',
+  'job',
+  'cfg',
+  'knl',
+  'net',
+  'asn',
+  'enc',
+  'tnc',
+  'imc',
+  'imv',
+  'pts',
+  'tls',
+  'app',
+  'esp',
+  'lib',
+] as const;
 
 const duration = opt(parseDuration);
 const bool = opt(parseBool);
@@ -102,10 +131,11 @@ const daemon = section('daemon', {
   log,
 }).optional();
 
-const endpoint = (what: string) => section(what, {
-  auth: opt(parseEnum(['psk'] as const)),
-  id: opt((v) => parseString(v, 'an IKE identity such as 10.98.0.2, vpn.example.com or %any')),
-}).optional();
+const endpoint = (what: string) =>
+  section(what, {
+    auth: opt(parseEnum(['psk'] as const)),
+    id: opt((v) => parseString(v, 'an IKE identity such as 10.98.0.2, vpn.example.com or %any')),
+  }).optional();
 
 const child = section('connections.<conn>.children.<child>', {
   local_ts: tsList,
@@ -167,10 +197,15 @@ const secret = opt((v) => {
   const ids: string[] = [];
   let value: unknown;
   for (const [key, item] of Object.entries(v)) {
-    if (key === 'secret') { value = item; continue; }
+    if (key === 'secret') {
+      value = item;
+      continue;
+    }
     if (!/^id/.test(key)) {
-      const e = new ValueError('one of the keys of secrets.<ike...>: id, id<suffix> (id-1, id-2, ...), secret',
-        new Shown(`unknown key "${key}"`));
+      const e = new ValueError(
+        'one of the keys of secrets.<ike...>: id, id<suffix> (id-1, id-2, ...), secret',
+        new Shown(`unknown key "${key}"`),
+      );
       e.path = [key];
       throw e;
     }

@@ -21,7 +21,9 @@ const isIcmp = (proto: number): boolean => proto === IPPROTO_ICMP || proto === I
 export function parseTs(input: string): TsConfig {
   if (typeof input !== 'string') throw new ValueError(EXPECTED, input);
   const text = input.trim();
-  const fail = (detail?: string): never => { throw new ValueError(EXPECTED, input, detail); };
+  const fail = (detail?: string): never => {
+    throw new ValueError(EXPECTED, input, detail);
+  };
   let addr = text;
   let ipProtocol = 0;
   let startPort = 0;
@@ -135,15 +137,13 @@ export function rangePrefix(from: Buffer, to: Buffer): number | undefined {
 /** A selector exactly as charon prints it: `10.12.0.0/24`, `10.1.0.1..10.1.0.5`, `10.1.0.0/24[tcp/http]`. */
 export function formatTs(sel: TrafficSelector): string {
   const prefix = rangePrefix(sel.startAddr, sel.endAddr);
-  const net = prefix === undefined
-    ? `${formatIp(sel.startAddr)}..${formatIp(sel.endAddr)}`
-    : `${formatIp(sel.startAddr)}/${prefix}`;
+  const net = prefix === undefined ? `${formatIp(sel.startAddr)}..${formatIp(sel.endAddr)}` : `${formatIp(sel.startAddr)}/${prefix}`;
   return net + protoPortSuffix(sel.ipProtocol, sel.startPort, sel.endPort);
 }
 
 /** A configured selector as charon prints it; `dynamic` ones print as `dynamic` plus any [proto/port]. */
 export function formatTsConfig(ts: TsConfig): string {
-  if (ts.dynamic) return 'dynamic' + protoPortSuffix(ts.ipProtocol, ts.startPort, ts.endPort);
+  if (ts.dynamic) return `dynamic${protoPortSuffix(ts.ipProtocol, ts.startPort, ts.endPort)}`;
   return formatTs(ts);
 }
 
@@ -167,7 +167,7 @@ function protoPortSuffix(proto: number, from: number, to: number): string {
   if (hasPorts) {
     out += '/';
     if (from === to) {
-      out += isIcmp(proto) ? icmp(from) : serviceName(from, protoName) ?? String(from);
+      out += isIcmp(proto) ? icmp(from) : (serviceName(from, protoName) ?? String(from));
     } else if (from === 0xffff && to === 0) {
       out += 'OPAQUE';
     } else if (isIcmp(proto)) {
@@ -176,7 +176,7 @@ function protoPortSuffix(proto: number, from: number, to: number): string {
       out += `${from}-${to}`;
     }
   }
-  return out + ']';
+  return `${out}]`;
 }
 
 function icmp(port: number): string {

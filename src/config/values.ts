@@ -26,7 +26,10 @@ export function parseList(v: unknown, what = 'a list'): string[] {
     throw e;
   };
   if (Array.isArray(v)) return v.map((x, i) => scalar(x, i)).filter((s) => s !== '');
-  return scalar(v).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return scalar(v)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** parseList, then each item through parse; a failing item reports its index when the YAML had a list. */

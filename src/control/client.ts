@@ -4,7 +4,12 @@ import type { ControlReply, ControlRequest } from './protocol.js';
 
 export class NoDaemonError extends Error {}
 
-export function controlCall(path: string, cmd: ControlRequest['cmd'], args: ControlRequest['args'] = {}, timeoutMs = 10_000): Promise<unknown> {
+export function controlCall(
+  path: string,
+  cmd: ControlRequest['cmd'],
+  args: ControlRequest['args'] = {},
+  timeoutMs = 10_000,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock = net.connect(path);
     let buf = '';
@@ -12,12 +17,14 @@ export function controlCall(path: string, cmd: ControlRequest['cmd'], args: Cont
       sock.destroy();
       reject(new Error(`no answer from the daemon on ${path} within ${timeoutMs} ms`));
     }, timeoutMs);
-    sock.on('connect', () => sock.write(JSON.stringify({ id: 1, cmd, args }) + '\n'));
+    sock.on('connect', () => sock.write(`${JSON.stringify({ id: 1, cmd, args })}\n`));
     sock.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') reject(new NoDaemonError(`no ikelab daemon is listening on ${path} (start one with: ikelab start --config FILE)`));
+      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED')
+        reject(new NoDaemonError(`no ikelab daemon is listening on ${path} (start one with: ikelab start --config FILE)`));
       // the socket is 0600: only the daemon's own user may control it
-      else if (e.code === 'EACCES' || e.code === 'EPERM') reject(new Error(`permission denied on control socket ${path} (${e.code}): only the user running the daemon may use it`));
+      else if (e.code === 'EACCES' || e.code === 'EPERM')
+        reject(new Error(`permission denied on control socket ${path} (${e.code}): only the user running the daemon may use it`));
       else reject(e);
     });
     // the daemon closes with an error line of its own when it refuses; without one, say so instead of timing out

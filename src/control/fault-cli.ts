@@ -38,7 +38,13 @@ export async function faultCommand(words: string[], opts: Opts, socket: string):
       extra(1);
       if (rest[0] !== undefined && str('name') !== undefined) throw new FaultUsageError('fault add: the name once, as NAME or --name');
       if (!str('action')) throw new FaultUsageError('fault add needs --action ACTION');
-      const r = (await controlCall(socket, 'fault', { op: 'add', name: rest[0] ?? str('name'), match: str('match'), action: str('action'), count: str('count') })) as { added: FaultRuleInfo[] };
+      const r = (await controlCall(socket, 'fault', {
+        op: 'add',
+        name: rest[0] ?? str('name'),
+        match: str('match'),
+        action: str('action'),
+        count: str('count'),
+      })) as { added: FaultRuleInfo[] };
       for (const info of r.added) console.log(`fault rule '${info.name}' added: ${ruleText(info)}`);
       return 0;
     }
@@ -51,7 +57,11 @@ export async function faultCommand(words: string[], opts: Opts, socket: string):
     case 'clear': {
       extra(1);
       const r = (await controlCall(socket, 'fault', { op: 'clear', name: rest[0] })) as { cleared: string[] };
-      console.log(r.cleared.length ? `cleared fault rule${r.cleared.length > 1 ? 's' : ''} ${r.cleared.map((n) => `'${n}'`).join(', ')}` : 'no fault rules');
+      console.log(
+        r.cleared.length
+          ? `cleared fault rule${r.cleared.length > 1 ? 's' : ''} ${r.cleared.map((n) => `'${n}'`).join(', ')}`
+          : 'no fault rules',
+      );
       return 0;
     }
     case 'impair': {
@@ -71,7 +81,13 @@ const ruleText = (r: FaultRuleInfo): string => r.text;
 /** One line per rule: name, state, fired/seen (shadowed, held), the rule as the CLI takes it. */
 export function formatRules(rules: FaultRuleInfo[]): string {
   if (!rules.length) return 'no fault rules';
-  const rows = rules.map((r) => [r.name, r.state, String(r.fired), String(r.seen), `${r.shadowed ? `shadowed ${r.shadowed} ` : ''}${r.holding ? `holding ${r.holding} ` : ''}${ruleText(r)}`]);
+  const rows = rules.map((r) => [
+    r.name,
+    r.state,
+    String(r.fired),
+    String(r.seen),
+    `${r.shadowed ? `shadowed ${r.shadowed} ` : ''}${r.holding ? `holding ${r.holding} ` : ''}${ruleText(r)}`,
+  ]);
   const head = ['NAME', 'STATE', 'FIRED', 'SEEN', 'RULE'];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cols: string[]) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(width[i]!))).join('  ');

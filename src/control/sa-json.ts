@@ -102,7 +102,9 @@ export function formatSasText(sas: SaJson[]): string {
       if (c.proposal) lines.push(`    ${c.proposal}`);
       lines.push(`    in  ${c.spiIn}, ${c.counters.bytesIn} bytes, ${c.counters.packetsIn} packets`);
       lines.push(`    out ${c.spiOut}, ${c.counters.bytesOut} bytes, ${c.counters.packetsOut} packets`);
-      lines.push(`    dropped: ${c.counters.integrityFailures ?? 0} integrity failures, ${c.counters.replayDrops ?? 0} replay failed, ${c.counters.invalidSpi ?? 0} invalid SPI`);
+      lines.push(
+        `    dropped: ${c.counters.integrityFailures ?? 0} integrity failures, ${c.counters.replayDrops ?? 0} replay failed, ${c.counters.invalidSpi ?? 0} invalid SPI`,
+      );
       lines.push(`    local  ${c.localTs.join(' ')}`);
       lines.push(`    remote ${c.remoteTs.join(' ')}`);
     }

@@ -51,7 +51,11 @@ export class ControlServer {
   private readonly conns = new Set<net.Socket>();
   readonly limits: ControlLimits;
 
-  constructor(private readonly daemon: Daemon, private readonly path: string, private readonly opts: ControlServerOptions = {}) {
+  constructor(
+    private readonly daemon: Daemon,
+    private readonly path: string,
+    private readonly opts: ControlServerOptions = {},
+  ) {
     const { log: _log, ...limits } = opts;
     this.limits = { ...CONTROL_LIMITS, ...limits };
   }
@@ -64,7 +68,8 @@ export class ControlServer {
   async start(): Promise<void> {
     const dir = dirname(this.path);
     const st = await stat(dir).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') throw new Error(`the directory of control socket ${this.path} does not exist: create ${dir} or set daemon.control_socket`);
+      if (e.code === 'ENOENT')
+        throw new Error(`the directory of control socket ${this.path} does not exist: create ${dir} or set daemon.control_socket`);
       throw new Error(`cannot use the directory of control socket ${this.path}: ${e.message}`);
     });
     if (!st.isDirectory()) throw new Error(`the directory of control socket ${this.path} is not a directory: ${dir}`);
@@ -98,7 +103,10 @@ export class ControlServer {
     if (!st) return;
     if (!st.isSocket()) throw new Error(`control socket path ${this.path} exists and is not a socket; not removing it`);
     const alive = await new Promise<boolean>((resolve) => {
-      const c = net.connect(this.path, () => { c.destroy(); resolve(true); });
+      const c = net.connect(this.path, () => {
+        c.destroy();
+        resolve(true);
+      });
       c.on('error', () => resolve(false));
     });
     // a socket of another user in a shared directory (the default lives in the temp dir): say whose it is
@@ -134,10 +142,13 @@ export class ControlServer {
     });
     armIdle();
 
-    const send = (reply: ControlReply) => {
+    const send = (reply: ControlReply): void => {
       if (sock.destroyed) return;
-      if (sock.writableLength > lim.maxOutputBytes) return sock.destroy(); // not reading its replies
-      sock.write(JSON.stringify(reply) + '\n');
+      if (sock.writableLength > lim.maxOutputBytes) {
+        sock.destroy(); // not reading its replies
+        return;
+      }
+      sock.write(`${JSON.stringify(reply)}\n`);
     };
     // complete request lines waiting for their turn, and the start of an unfinished one (kept as chunks: re-joining
     // a growing buffer on every byte would cost a slow sender nothing and us quadratic copying)
@@ -188,7 +199,7 @@ export class ControlServer {
   private closeWith(sock: net.Socket, error: string): void {
     if (sock.destroyed || sock.writableEnded) return;
     const reply: ControlReply = { id: 0, ok: false, error };
-    sock.end(JSON.stringify(reply) + '\n', () => sock.destroy());
+    sock.end(`${JSON.stringify(reply)}\n`, () => sock.destroy());
     setTimeout(() => sock.destroy(), 1000).unref();
   }
 
@@ -200,7 +211,8 @@ export class ControlServer {
     } catch {
       return { id: 0, ok: false, error: 'request is not valid JSON' };
     }
-    if (typeof req !== 'object' || req === null || Array.isArray(req)) return { id: 0, ok: false, error: 'request must be a JSON object { id, cmd, args }' };
+    if (typeof req !== 'object' || req === null || Array.isArray(req))
+      return { id: 0, ok: false, error: 'request must be a JSON object { id, cmd, args }' };
     const id = typeof req.id === 'number' ? req.id : 0;
     const a = req.args ?? {};
     const str = (k: string): string | undefined => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
@@ -211,7 +223,12 @@ export class ControlServer {
           return { id, ok: true, result: 'ikelab' };
         case 'initiate': {
           const count = Number(str('count') ?? 1);
-          if (count !== 1) return { id, ok: true, result: { initiating: this.daemon.initiateMany(str('ike'), str('child'), count, Number(str('rate') ?? 0)) } };
+          if (count !== 1)
+            return {
+              id,
+              ok: true,
+              result: { initiating: this.daemon.initiateMany(str('ike'), str('child'), count, Number(str('rate') ?? 0)) },
+            };
           const sa = this.daemon.initiate(str('ike'), str('child'));
           return { id, ok: true, result: { ike: sa.name, uniqueId: sa.uniqueId, state: sa.state } };
         }
@@ -232,7 +249,8 @@ export class ControlServer {
           const num = (k: string, d: number) => (str(k) !== undefined ? Number(str(k)) : d);
           const count = num('count', 3);
           const size = num('size', 56);
-          if (!(count >= 1 && count <= 10_000) || !(size >= 0 && size <= 65_000)) return { id, ok: false, error: 'ping: --count 1..10000, --size 0..65000' };
+          if (!(count >= 1 && count <= 10_000) || !(size >= 0 && size <= 65_000))
+            return { id, ok: false, error: 'ping: --count 1..10000, --size 0..65000' };
           return this.daemon
             .ping({ child, dst, src: str('src'), count, size, intervalMs: num('interval', 200), timeoutMs: num('timeout', 2000) })
             .then((result): ControlReply => ({ id, ok: true, result }), failed);
@@ -242,12 +260,14 @@ export class ControlServer {
         case 'load': {
           // read asynchronously, only a bounded regular file (loadConfigFile): the event loop never waits on it
           const file = str('config') ?? this.daemon.config.file;
-          return loadConfigFile(file).then(({ config, mode }): ControlReply => {
-            this.daemon.reload(config);
-            const warning = exposedSecretsWarning(config, mode);
-            if (warning) (this.opts.log ?? this.daemon.svc.log).log('CFG', 1, warning);
-            return { id, ok: true, result: { loaded: file, connections: config.connections.map((c) => c.name) } };
-          }).catch(failed);
+          return loadConfigFile(file)
+            .then(({ config, mode }): ControlReply => {
+              this.daemon.reload(config);
+              const warning = exposedSecretsWarning(config, mode);
+              if (warning) (this.opts.log ?? this.daemon.svc.log).log('CFG', 1, warning);
+              return { id, ok: true, result: { loaded: file, connections: config.connections.map((c) => c.name) } };
+            })
+            .catch(failed);
         }
         default:
           return { id, ok: false, error: `unknown command '${String(req.cmd)}'` };
@@ -275,7 +295,11 @@ export class ControlServer {
       case 'clear':
         return { cleared: w.clear(str('name')) };
       case 'impair': {
-        const list = Array.isArray(items) ? items.filter((x): x is string => typeof x === 'string') : typeof items === 'string' ? items.split(/\s+/).filter(Boolean) : [];
+        const list = Array.isArray(items)
+          ? items.filter((x): x is string => typeof x === 'string')
+          : typeof items === 'string'
+            ? items.split(/\s+/).filter(Boolean)
+            : [];
         return { added: w.impair(list) };
       }
       case undefined:
@@ -298,6 +322,8 @@ export class ControlServer {
     if (!server) return; // never listened: the path may be another daemon's socket
     this.server = undefined;
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await unlink(this.path).catch(() => { /* already gone */ });
+    await unlink(this.path).catch(() => {
+      /* already gone */
+    });
   }
 }

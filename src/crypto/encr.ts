@@ -48,7 +48,15 @@ export function encrInfo(encrId: number, keyBits?: number): EncrInfo {
     case Encr.AES_GCM_16: {
       // RFC 5282 section 7.1 / RFC 4106 section 8.1: 4-byte salt after the key, 8-byte explicit IV
       const bits = aesBits();
-      return { aead: true, cipher: `aes-${bits}-gcm`, keyBytes: bits / 8, saltBytes: 4, ivBytes: 8, blockBytes: 1, tagBytes: GCM_TAG[encrId] };
+      return {
+        aead: true,
+        cipher: `aes-${bits}-gcm`,
+        keyBytes: bits / 8,
+        saltBytes: 4,
+        ivBytes: 8,
+        blockBytes: 1,
+        tagBytes: GCM_TAG[encrId],
+      };
     }
     case Encr.CHACHA20_POLY1305: // RFC 7634 sections 2 and 4: 256-bit key, 4-byte salt, 8-byte IV
       fixed(256);

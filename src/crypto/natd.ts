@@ -37,5 +37,7 @@ export function natdHash(spiI: Buffer, spiR: Buffer, addr: string, port: number)
   else throw new CryptoError('UNSUPPORTED', `not an IP address: ${addr}`);
   const portBuf = Buffer.alloc(2);
   portBuf.writeUInt16BE(port);
-  return createHash('sha1').update(Buffer.concat([spiI, spiR, ip, portBuf])).digest();
+  return createHash('sha1')
+    .update(Buffer.concat([spiI, spiR, ip, portBuf]))
+    .digest();
 }

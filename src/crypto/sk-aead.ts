@@ -23,7 +23,10 @@ export class AeadSkCipher implements SkCipherImpl {
     keyMaterial: Buffer,
   ) {
     if (keyMaterial.length !== info.keyBytes + info.saltBytes) {
-      throw new CryptoError('BAD_LENGTH', `${info.cipher}: key material of ${keyMaterial.length} bytes, expected ${info.keyBytes + info.saltBytes}`);
+      throw new CryptoError(
+        'BAD_LENGTH',
+        `${info.cipher}: key material of ${keyMaterial.length} bytes, expected ${info.keyBytes + info.saltBytes}`,
+      );
     }
     // KEYMAT = key | salt (RFC 5282 section 7.1, RFC 7634 section 4).
     this.key = Buffer.from(keyMaterial.subarray(0, info.keyBytes));

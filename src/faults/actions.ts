@@ -72,12 +72,20 @@ const SYNTAX: Record<ActionType, Syntax> = {
   duplicate: {
     value: 'a number of extra copies 1..10',
     options: { gap: (v) => parseDurationMs(v) },
-    build: (v, o) => ({ type: 'duplicate', copies: v === undefined ? 1 : parseInteger(v, 1, 10, 'a number of extra copies 1..10'), gapMs: (o.gap as number) ?? 0 }),
+    build: (v, o) => ({
+      type: 'duplicate',
+      copies: v === undefined ? 1 : parseInteger(v, 1, 10, 'a number of extra copies 1..10'),
+      gapMs: (o.gap as number) ?? 0,
+    }),
   },
   reorder: {
     value: 'how many later messages overtake it, 1..100000',
     options: { max: (v) => parseDurationMs(v, 1) },
-    build: (v, o) => ({ type: 'reorder', after: v === undefined ? 1 : parseInteger(v, 1, 100_000, 'how many later messages overtake it, 1..100000'), maxMs: (o.max as number) ?? DEFAULT_REORDER_MAX_MS }),
+    build: (v, o) => ({
+      type: 'reorder',
+      after: v === undefined ? 1 : parseInteger(v, 1, 100_000, 'how many later messages overtake it, 1..100000'),
+      maxMs: (o.max as number) ?? DEFAULT_REORDER_MAX_MS,
+    }),
   },
   corrupt: {
     value: 'icv (default) or iv',
@@ -99,12 +107,14 @@ const SYNTAX: Record<ActionType, Syntax> = {
     build: (v, o, where) => {
       const [name, g] = splitColon(v);
       const notify = parseNotifyType(name, true);
-      if (g !== undefined && o.group !== undefined) throw new FaultSyntaxError(String(where), 'the group once, as :GROUP or group=', 'both');
+      if (g !== undefined && o.group !== undefined)
+        throw new FaultSyntaxError(String(where), 'the group once, as :GROUP or group=', 'both');
       const group = g !== undefined ? parseDhGroup(g) : (o.group as number | undefined);
       if (notify === Notify.INVALID_KE_PAYLOAD && group === undefined) {
         throw new ValueError('INVALID_KE_PAYLOAD:GROUP', v, 'RFC 7296 3.10.1: its data is the DH group the responder accepts');
       }
-      if (notify !== Notify.INVALID_KE_PAYLOAD && group !== undefined) throw new ValueError(`${notifyText(notify)} without a group`, v, 'only INVALID_KE_PAYLOAD carries one');
+      if (notify !== Notify.INVALID_KE_PAYLOAD && group !== undefined)
+        throw new ValueError(`${notifyText(notify)} without a group`, v, 'only INVALID_KE_PAYLOAD carries one');
       return group === undefined ? { type: 'notify', notify } : { type: 'notify', notify, group };
     },
   },
@@ -117,7 +127,10 @@ const SYNTAX: Record<ActionType, Syntax> = {
       if ((m === 'omit' || m === 'empty') && arg === undefined) return { type: 'ke', mode: m };
       if (m === 'group' && arg !== undefined) return { type: 'ke', mode: 'group', group: parseDhGroup(arg) };
       if (m === 'fill' && arg !== undefined) return { type: 'ke', mode: 'fill', byte: parseInteger(arg, 0, 255, 'a byte value 0..255') };
-      const hint = typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v.trim())) ? 'write group:N for another DH group, fill:N for KE data filled with byte N' : undefined;
+      const hint =
+        typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v.trim()))
+          ? 'write group:N for another DH group, fill:N for KE data filled with byte N'
+          : undefined;
       throw new ValueError('omit, empty, group:N or fill:BYTE', v, hint);
     },
   },
@@ -158,12 +171,18 @@ const SYNTAX: Record<ActionType, Syntax> = {
   dead: { build: () => ({ type: 'dead' }) },
   'esp-replay': {
     value: 'how many of the last packets to replay, 1..64',
-    build: (v) => ({ type: 'esp-replay', count: v === undefined ? 1 : parseInteger(v, 1, 64, 'how many of the last packets to replay, 1..64') }),
+    build: (v) => ({
+      type: 'esp-replay',
+      count: v === undefined ? 1 : parseInteger(v, 1, 64, 'how many of the last packets to replay, 1..64'),
+    }),
   },
   'esp-seq-jump': {
     value: 'how far to advance the sequence number, 1..4294967296',
     required: true,
-    build: (v) => ({ type: 'esp-seq-jump', by: parseInteger(v, 1, 0x1_0000_0000, 'how far to advance the sequence number, 1..4294967296') }),
+    build: (v) => ({
+      type: 'esp-seq-jump',
+      by: parseInteger(v, 1, 0x1_0000_0000, 'how far to advance the sequence number, 1..4294967296'),
+    }),
   },
 };
 
@@ -178,9 +197,11 @@ export function parseActionEntries(entries: Entry[], where: Where, yaml: boolean
     if (!first) throw new FaultSyntaxError(String(where), `an action: ${ACTION_NAMES.join(', ')}`, 'nothing');
     throw unknownKey(where, first.key, ACTION_NAMES, 'action');
   }
-  if (named.length > 1) throw new FaultSyntaxError(String(where), 'one action per rule', `${named.map((e) => e.key).join(' and ')}`, 'add one rule per action');
+  if (named.length > 1)
+    throw new FaultSyntaxError(String(where), 'one action per rule', `${named.map((e) => e.key).join(' and ')}`, 'add one rule per action');
   const act = named[0];
-  if (!yaml && entries[0] !== act) throw new FaultSyntaxError(String(where), 'the action first, then its options', JSON.stringify(entries[0].key));
+  if (!yaml && entries[0] !== act)
+    throw new FaultSyntaxError(String(where), 'the action first, then its options', JSON.stringify(entries[0].key));
   const type = act.key as ActionType;
   const syn = SYNTAX[type];
   const value = act.value === true ? undefined : act.value;

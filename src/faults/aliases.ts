@@ -56,11 +56,17 @@ const exchangeOf = (how: string | undefined, where: Where): string => exchangeTe
 const ALIASES: Record<string, Alias> = {
   'drop-incoming': {
     how: 'the message number N (1 = the first message)',
-    rule: (how, w) => ({ match: `dir=in,retransmit=no,nth=${at(w, () => parseInteger(how, 1, 0xffff_ffff, 'a message number 1 or more'))}`, action: 'drop' }),
+    rule: (how, w) => ({
+      match: `dir=in,retransmit=no,nth=${at(w, () => parseInteger(how, 1, 0xffff_ffff, 'a message number 1 or more'))}`,
+      action: 'drop',
+    }),
   },
   'drop-outgoing': {
     how: 'the message number N (1 = the first message)',
-    rule: (how, w) => ({ match: `dir=out,retransmit=no,nth=${at(w, () => parseInteger(how, 1, 0xffff_ffff, 'a message number 1 or more'))}`, action: 'drop' }),
+    rule: (how, w) => ({
+      match: `dir=out,retransmit=no,nth=${at(w, () => parseInteger(how, 1, 0xffff_ffff, 'a message number 1 or more'))}`,
+      action: 'drop',
+    }),
   },
   'jacob-two-two': { rule: () => ({ match: 'dir=out', action: 'duplicate,gap=500ms' }) },
   'replay-duplicates': { rule: () => ({ match: 'dir=in', action: 'duplicate' }) },
@@ -72,7 +78,13 @@ const ALIASES: Record<string, Alias> = {
     rule: (how, w) => {
       const h = how?.trim().toLowerCase();
       if (h === 'omit' || h === 'empty') return { match: 'dir=out', action: `ke=${h}` };
-      if (h === 'duplicate') throw new FaultSyntaxError(String(w), 'omit, empty or a fill byte 0..255', '"duplicate"', 'a KE payload sent twice has no ikelab equivalent');
+      if (h === 'duplicate')
+        throw new FaultSyntaxError(
+          String(w),
+          'omit, empty or a fill byte 0..255',
+          '"duplicate"',
+          'a KE payload sent twice has no ikelab equivalent',
+        );
       const byte = at(w, () => parseInteger(how, 0, 255, 'omit, empty or a fill byte 0..255'));
       return { match: 'dir=out', action: `ke=fill:${byte}` };
     },
@@ -87,7 +99,8 @@ const ALIASES: Record<string, Alias> = {
     how: 'an encrypted exchange (IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL)',
     rule: (how, w) => {
       const ex = exchangeOf(how, w);
-      if (ex === exchangeText(ExchangeType.IKE_SA_INIT)) throw new FaultSyntaxError(String(w), 'an encrypted exchange', JSON.stringify(how), 'IKE_SA_INIT has no SK payload');
+      if (ex === exchangeText(ExchangeType.IKE_SA_INIT))
+        throw new FaultSyntaxError(String(w), 'an encrypted exchange', JSON.stringify(how), 'IKE_SA_INIT has no SK payload');
       return { match: `dir=out,exchange=${ex}`, action: 'unknown-payload,sk' };
     },
   },
@@ -111,16 +124,23 @@ export function parseImpair(items: readonly string[], base = '--impair'): FaultR
     const [what, how] = split(item);
     const w = new Where(base, ' ').key(what);
     if (what.startsWith('no-') || how?.toLowerCase() === 'no') {
-      throw new FaultSyntaxError(String(w), 'an impairment to switch on', JSON.stringify(item), 'to switch one off, clear its rule by name');
+      throw new FaultSyntaxError(
+        String(w),
+        'an impairment to switch on',
+        JSON.stringify(item),
+        'to switch one off, clear its rule by name',
+      );
     }
     if (what === MODIFIER) {
-      if (how !== undefined && !at(w, () => parseYesNo(how))) throw new FaultSyntaxError(String(w), 'no value (or yes)', JSON.stringify(how));
+      if (how !== undefined && !at(w, () => parseYesNo(how)))
+        throw new FaultSyntaxError(String(w), 'no value (or yes)', JSON.stringify(how));
       critical = true;
       continue;
     }
     const alias = ALIASES[what];
     if (!alias) throw unknownKey(new Where(base, ' '), what, IMPAIR_NAMES, 'impair');
-    if (!alias.how && how !== undefined && !at(w, () => parseYesNo(how))) throw new FaultSyntaxError(String(w), 'no value (or yes)', JSON.stringify(how));
+    if (!alias.how && how !== undefined && !at(w, () => parseYesNo(how)))
+      throw new FaultSyntaxError(String(w), 'no value (or yes)', JSON.stringify(how));
     if (alias.how && how === undefined) throw new FaultSyntaxError(String(w), `${what}:HOW, HOW being ${alias.how}`, 'no value');
     const { match, action } = alias.rule(alias.how ? how : undefined, w);
     const name = `impair:${what}${alias.how ? `:${how}` : ''}`;
@@ -128,7 +148,13 @@ export function parseImpair(items: readonly string[], base = '--impair'): FaultR
   }
   if (critical) {
     const targets = rules.filter((r) => r.action.type === 'unknown-payload');
-    if (!targets.length) throw new FaultSyntaxError(`${base} ${MODIFIER}`, `${MODIFIER} together with add-unknown-v2-payload-to`, undefined, 'it only marks that payload critical');
+    if (!targets.length)
+      throw new FaultSyntaxError(
+        `${base} ${MODIFIER}`,
+        `${MODIFIER} together with add-unknown-v2-payload-to`,
+        undefined,
+        'it only marks that payload critical',
+      );
     for (const r of targets) if (r.action.type === 'unknown-payload') r.action.critical = true;
   }
   return rules;

@@ -69,8 +69,10 @@ export class FaultEngine {
   add(spec: FaultRuleSpec): FaultRuleInfo {
     const name = spec.name ?? this.freshName();
     parseRuleName(name, new Where('name'));
-    if (this.rules.some((r) => r.rule.name === name)) throw new FaultSyntaxError('name', 'a name no other rule has', JSON.stringify(name), 'clear it first, or pick another name');
-    if (spec.count !== undefined && !(Number.isInteger(spec.count) && spec.count >= 1)) throw new FaultSyntaxError('count', 'how often the rule may fire, 1 or more', String(spec.count));
+    if (this.rules.some((r) => r.rule.name === name))
+      throw new FaultSyntaxError('name', 'a name no other rule has', JSON.stringify(name), 'clear it first, or pick another name');
+    if (spec.count !== undefined && !(Number.isInteger(spec.count) && spec.count >= 1))
+      throw new FaultSyntaxError('count', 'how often the rule may fire, 1 or more', String(spec.count));
     // a copy: the caller's object must not change a running rule behind the engine's back
     const rule: FaultRule = structuredClone({ ...spec, name });
     if (rule.match.prob !== undefined && rule.match.seed === undefined) rule.match.seed = DEFAULT_SEED;

@@ -23,7 +23,10 @@ export class FaultSyntaxError extends Error {
  * (`faults[0].match` + `.` + `dir`).
  */
 export class Where {
-  constructor(readonly base: string, private readonly sep: '.' | ' ' = '.') {}
+  constructor(
+    readonly base: string,
+    private readonly sep: '.' | ' ' = '.',
+  ) {}
   key(k: string): Where {
     return new Where(this.base ? `${this.base}${this.sep}${k}` : k, this.sep);
   }
@@ -51,7 +54,12 @@ export function at<T>(where: Where, parse: () => T): T {
 /** `expected one of ..., got unknown key "exchnage" (did you mean "exchange"?)`. */
 export function unknownKey(where: Where, key: string, known: readonly string[], what = 'key'): FaultSyntaxError {
   const near = closest(key, known);
-  return new FaultSyntaxError(String(where), `one of ${known.join(', ')}`, `unknown ${what} ${JSON.stringify(key)}`, near ? `did you mean ${JSON.stringify(near)}?` : undefined);
+  return new FaultSyntaxError(
+    String(where),
+    `one of ${known.join(', ')}`,
+    `unknown ${what} ${JSON.stringify(key)}`,
+    near ? `did you mean ${JSON.stringify(near)}?` : undefined,
+  );
 }
 
 /** The known word within edit distance 2 (or a prefix match), for "did you mean". */

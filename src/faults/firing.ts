@@ -80,7 +80,12 @@ export function makeFiring(rule: FaultRule, o: Outcome, s: Subject, fired: numbe
     ike: s.ike.name,
     ikeId: s.ike.uniqueId,
     ...('msg' in s
-      ? { exchange: charonExchangeName(s.msg.exchange), role: s.msg.isResponse ? 'response' : 'request', messageId: s.msg.messageId >>> 0, ...(s.msg.retransmit ? { retransmit: true } : {}) }
+      ? {
+          exchange: charonExchangeName(s.msg.exchange),
+          role: s.msg.isResponse ? 'response' : 'request',
+          messageId: s.msg.messageId >>> 0,
+          ...(s.msg.retransmit ? { retransmit: true } : {}),
+        }
       : {}),
     ...('esp' in s ? { child: s.esp.child, spi: hex8(s.esp.spi), seq: Number(s.esp.seq) } : {}),
     fired,

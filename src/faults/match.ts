@@ -24,7 +24,8 @@ export function windowState(m: FaultMatch, addedAt: number, now: number): Window
   return 'active';
 }
 
-const hasAll = (have: readonly number[] | undefined, want: readonly number[]): boolean => have !== undefined && want.every((t) => have.includes(t));
+const hasAll = (have: readonly number[] | undefined, want: readonly number[]): boolean =>
+  have !== undefined && want.every((t) => have.includes(t));
 
 /** The criteria of the match (not nth, prob or the window). */
 export function criteriaMatch(m: FaultMatch, action: FaultAction, s: Subject): boolean {
@@ -62,7 +63,12 @@ export function actionApplies(a: FaultAction, s: Subject): boolean {
     case 'notify':
       return s.dir === 'in' ? !x.isResponse : x.isResponse && built;
     case 'ke':
-      return built && (x.payloads ? x.payloads.includes(PayloadType.KE) : x.exchange === ExchangeType.IKE_SA_INIT || x.exchange === ExchangeType.CREATE_CHILD_SA);
+      return (
+        built &&
+        (x.payloads
+          ? x.payloads.includes(PayloadType.KE)
+          : x.exchange === ExchangeType.IKE_SA_INIT || x.exchange === ExchangeType.CREATE_CHILD_SA)
+      );
     case 'unknown-payload':
       return built && (!a.sk || x.exchange !== ExchangeType.IKE_SA_INIT);
     case 'wrong-spi':

@@ -31,7 +31,8 @@ export interface ModeTranslation {
 }
 
 export function faultModeRules(mode: string, ike?: string, delayMs?: number): ModeTranslation {
-  if (mode !== 'silent' && mode !== 'delay' && mode !== 'normal') throw new FaultSyntaxError('--mode', 'silent, delay or normal', JSON.stringify(mode));
+  if (mode !== 'silent' && mode !== 'delay' && mode !== 'normal')
+    throw new FaultSyntaxError('--mode', 'silent, delay or normal', JSON.stringify(mode));
   if (mode === 'normal') return { clear: [MODE_RULE_NAMES.silent, MODE_RULE_NAMES.delay], add: [], summary: 'normal' };
   const ikePart = ike !== undefined ? `,ike=${at(new Where('--ike', ' '), () => parseName(ike, 'a connection name'))}` : '';
   if (mode === 'silent') {
@@ -39,7 +40,11 @@ export function faultModeRules(mode: string, ike?: string, delayMs?: number): Mo
     return { clear: [MODE_RULE_NAMES.silent], add: [rule], summary: `silent${ike ? ` for ${ike}` : ''}` };
   }
   if (!(Number.isInteger(delayMs) && delayMs! >= 1 && delayMs! <= MODE_DELAY_MAX_MS)) {
-    throw new FaultSyntaxError('--ms', `a delay in ms, 1..${MODE_DELAY_MAX_MS}, with --mode delay`, delayMs === undefined ? 'nothing' : String(delayMs));
+    throw new FaultSyntaxError(
+      '--ms',
+      `a delay in ms, 1..${MODE_DELAY_MAX_MS}, with --mode delay`,
+      delayMs === undefined ? 'nothing' : String(delayMs),
+    );
   }
   const rule = parseRuleTexts({ name: MODE_RULE_NAMES.delay, match: `dir=in${ikePart}`, action: `delay=${delayMs}ms` });
   return { clear: [MODE_RULE_NAMES.delay], add: [rule], summary: `delay ${delayMs} ms${ike ? ` for ${ike}` : ''}` };

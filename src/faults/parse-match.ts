@@ -5,7 +5,17 @@ import { ValueError } from '../config/errors.js';
 import { at, FaultSyntaxError, unknownKey, type Where } from './errors.js';
 import type { FaultMatch, Layer } from './model.js';
 import type { Entry } from './syntax.js';
-import { parseDurationMs, parseExchange, parseInteger, parseName, parseNotifyType, parsePayloadType, parseProbability, parseSet, parseYesNo } from './values.js';
+import {
+  parseDurationMs,
+  parseExchange,
+  parseInteger,
+  parseName,
+  parseNotifyType,
+  parsePayloadType,
+  parseProbability,
+  parseSet,
+  parseYesNo,
+} from './values.js';
 
 /** A match before the action is known: the layer may still be inferred from it. */
 export type PartialMatch = Omit<FaultMatch, 'layer'> & { layer?: Layer };
@@ -39,8 +49,14 @@ const MATCH_SETTERS: Record<string, Setter> = {
     m.dir = s;
   },
   exchange: (m, v) => (m.exchange = parseExchange(v)),
-  request: (m, v) => (flag(v, 'response'), (m.role = 'request')),
-  response: (m, v) => (flag(v, 'request'), (m.role = 'response')),
+  request: (m, v) => {
+    flag(v, 'response');
+    m.role = 'request';
+  },
+  response: (m, v) => {
+    flag(v, 'request');
+    m.role = 'response';
+  },
   mid: (m, v) => (m.messageId = parseInteger(v, 0, 0xffff_ffff, 'a message ID 0..4294967295')),
   payload: (m, v) => (m.payloads = parseSet(v, parsePayloadType, 'payload types')),
   notify: (m, v) => (m.notifies = parseSet(v, (x) => parseNotifyType(x), 'notify types')),
@@ -74,8 +90,10 @@ export function parseMatchEntries(entries: Entry[], where: Where): ParsedMatch {
   if (keys.has('request') && keys.has('response')) {
     throw new FaultSyntaxError(String(keys.get('response')), 'request or response, not both', undefined, 'leave both out to match either');
   }
-  if (match.empty === true && match.payloads?.length) throw new FaultSyntaxError(String(keys.get('empty')), 'empty without payload=', 'both');
-  if (match.empty === true && match.notifies?.length) throw new FaultSyntaxError(String(keys.get('empty')), 'empty without notify=', 'both');
+  if (match.empty === true && match.payloads?.length)
+    throw new FaultSyntaxError(String(keys.get('empty')), 'empty without payload=', 'both');
+  if (match.empty === true && match.notifies?.length)
+    throw new FaultSyntaxError(String(keys.get('empty')), 'empty without notify=', 'both');
   if (match.seed !== undefined && match.prob === undefined) {
     throw new FaultSyntaxError(String(keys.get('seed')), 'seed only together with prob', undefined, 'without prob nothing is random');
   }

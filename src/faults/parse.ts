@@ -15,7 +15,11 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/;
 
 export function parseRuleName(v: unknown, where: Where): string {
   if (typeof v === 'string' && NAME_RE.test(v)) return v;
-  throw new FaultSyntaxError(String(where), 'a rule name: letters, digits and _ . : @ - (at most 64, starting with a letter or digit)', JSON.stringify(v));
+  throw new FaultSyntaxError(
+    String(where),
+    'a rule name: letters, digits and _ . : @ - (at most 64, starting with a letter or digit)',
+    JSON.stringify(v),
+  );
 }
 
 export function parseCount(v: unknown, where: Where): number {
@@ -26,24 +30,51 @@ export function parseCount(v: unknown, where: Where): number {
 const DEAD_KEYS = ['ike', 'ike-id', 'after', 'for'];
 
 /** Match (with where each key was written) + action -> a checked rule spec. */
-export function assembleRule(name: string | undefined, pm: ParsedMatch, action: FaultAction, count: number | undefined, w: { match: Where; action: Where; count: Where }): FaultRuleSpec {
+export function assembleRule(
+  name: string | undefined,
+  pm: ParsedMatch,
+  action: FaultAction,
+  count: number | undefined,
+  w: { match: Where; action: Where; count: Where },
+): FaultRuleSpec {
   const { match: m, keys } = pm;
   const traits = ACTION_TRAITS[action.type];
-  const keyErr = (key: string, expected: string, detail?: string): FaultSyntaxError => new FaultSyntaxError(String(keys.get(key) ?? w.match), expected, undefined, detail);
+  const keyErr = (key: string, expected: string, detail?: string): FaultSyntaxError =>
+    new FaultSyntaxError(String(keys.get(key) ?? w.match), expected, undefined, detail);
 
   if (action.type === 'dead') {
     const extra = [...keys.keys()].find((k) => !DEAD_KEYS.includes(k));
-    if (extra) throw keyErr(extra, `only ${DEAD_KEYS.join(', ')} with dead`, 'dead drops everything of the IKE_SA: IKE, keepalives and ESP, both ways');
-    if (count !== undefined) throw new FaultSyntaxError(String(w.count), 'no count with dead', undefined, 'dead lasts until cleared or until its for= window ends');
+    if (extra)
+      throw keyErr(
+        extra,
+        `only ${DEAD_KEYS.join(', ')} with dead`,
+        'dead drops everything of the IKE_SA: IKE, keepalives and ESP, both ways',
+      );
+    if (count !== undefined)
+      throw new FaultSyntaxError(
+        String(w.count),
+        'no count with dead',
+        undefined,
+        'dead lasts until cleared or until its for= window ends',
+      );
   }
 
   const layer = m.layer ?? (traits.layers.length === 1 ? traits.layers[0] : 'ike');
   if (m.layer && !traits.layers.includes(m.layer)) throw keyErr('proto', `proto=${traits.layers.join(' or ')} for ${action.type}`);
   const wrongKey = [...keys.keys()].find((k) => (layer === 'esp' ? IKE_ONLY_KEYS : ESP_ONLY_KEYS).includes(k));
-  if (wrongKey) throw keyErr(wrongKey, `no ${wrongKey} in ${layer === 'esp' ? 'an ESP' : 'an IKE'} rule`, `${wrongKey} is about ${layer === 'esp' ? 'IKE messages' : 'ESP packets'}`);
+  if (wrongKey)
+    throw keyErr(
+      wrongKey,
+      `no ${wrongKey} in ${layer === 'esp' ? 'an ESP' : 'an IKE'} rule`,
+      `${wrongKey} is about ${layer === 'esp' ? 'IKE messages' : 'ESP packets'}`,
+    );
 
   if (m.dir && !traits.dirs.includes(m.dir)) {
-    throw keyErr('dir', `dir=${traits.dirs.join(' or ')} for ${action.type}`, traits.dirs[0] === 'out' ? 'it changes what this daemon sends' : 'it acts on what this daemon receives');
+    throw keyErr(
+      'dir',
+      `dir=${traits.dirs.join(' or ')} for ${action.type}`,
+      traits.dirs[0] === 'out' ? 'it changes what this daemon sends' : 'it acts on what this daemon receives',
+    );
   }
   checkApplicable(m, action, keyErr);
 
@@ -52,27 +83,37 @@ export function assembleRule(name: string | undefined, pm: ParsedMatch, action: 
 }
 
 /** Criteria that exclude every message the action could act on. */
-function checkApplicable(m: ParsedMatch['match'], a: FaultAction, keyErr: (key: string, expected: string, detail?: string) => FaultSyntaxError): void {
+function checkApplicable(
+  m: ParsedMatch['match'],
+  a: FaultAction,
+  keyErr: (key: string, expected: string, detail?: string) => FaultSyntaxError,
+): void {
   const ex = m.exchange;
   const exName = ex !== undefined ? exchangeText(ex) : '';
   switch (a.type) {
     case 'notify':
-      if (m.dir === 'in' && m.role === 'response') throw keyErr('response', 'request with dir=in for notify', 'notify answers a received request instead of processing it');
-      if (m.dir === 'out' && m.role === 'request') throw keyErr('request', 'response with dir=out for notify', 'notify replaces a response this daemon sends');
+      if (m.dir === 'in' && m.role === 'response')
+        throw keyErr('response', 'request with dir=in for notify', 'notify answers a received request instead of processing it');
+      if (m.dir === 'out' && m.role === 'request')
+        throw keyErr('request', 'response with dir=out for notify', 'notify replaces a response this daemon sends');
       break;
     case 'ke':
-      if (ex !== undefined && ex !== ExchangeType.IKE_SA_INIT && ex !== ExchangeType.CREATE_CHILD_SA) throw keyErr('exchange', 'IKE_SA_INIT or CREATE_CHILD_SA for ke', `${exName} carries no KE payload`);
+      if (ex !== undefined && ex !== ExchangeType.IKE_SA_INIT && ex !== ExchangeType.CREATE_CHILD_SA)
+        throw keyErr('exchange', 'IKE_SA_INIT or CREATE_CHILD_SA for ke', `${exName} carries no KE payload`);
       break;
     case 'corrupt':
     case 'unknown-payload':
-      if ((a.type === 'corrupt' || a.sk) && ex === ExchangeType.IKE_SA_INIT) throw keyErr('exchange', `an encrypted exchange for ${formatAction(a)}`, 'IKE_SA_INIT has no SK payload');
+      if ((a.type === 'corrupt' || a.sk) && ex === ExchangeType.IKE_SA_INIT)
+        throw keyErr('exchange', `an encrypted exchange for ${formatAction(a)}`, 'IKE_SA_INIT has no SK payload');
       break;
     case 'no-delete':
-      if (ex !== undefined && ex !== ExchangeType.INFORMATIONAL) throw keyErr('exchange', 'INFORMATIONAL for no-delete', 'DELETE travels in INFORMATIONAL requests');
+      if (ex !== undefined && ex !== ExchangeType.INFORMATIONAL)
+        throw keyErr('exchange', 'INFORMATIONAL for no-delete', 'DELETE travels in INFORMATIONAL requests');
       if (m.role === 'response') throw keyErr('response', 'no response with no-delete', 'DELETE travels in requests');
       break;
     case 'no-retransmit':
-      if (m.retransmit === false) throw keyErr('retransmit', 'retransmit left out (or yes) for no-retransmit', 'no-retransmit only acts on retransmits');
+      if (m.retransmit === false)
+        throw keyErr('retransmit', 'retransmit left out (or yes) for no-retransmit', 'no-retransmit only acts on retransmits');
       break;
   }
 }

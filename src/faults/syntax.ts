@@ -7,7 +7,7 @@
 // Keys are case-insensitive and '_' equals '-' (YAML's snake_case next to the CLI's ike-id), as libreswan accepts
 // both for impair names. A key given twice is an error, never last-one-wins.
 
-import { FaultSyntaxError, Where } from './errors.js';
+import { FaultSyntaxError, type Where } from './errors.js';
 
 export interface Entry {
   /** Normalised: lower case, '-' for '_'. */
@@ -26,7 +26,13 @@ export function textEntries(text: string, where: Where): Entry[] {
   const items = text.split(',');
   items.forEach((raw, i) => {
     const item = raw.trim();
-    if (item === '') throw new FaultSyntaxError(String(where), 'key=value or flag items separated by single commas', JSON.stringify(text), `item ${i + 1} is empty`);
+    if (item === '')
+      throw new FaultSyntaxError(
+        String(where),
+        'key=value or flag items separated by single commas',
+        JSON.stringify(text),
+        `item ${i + 1} is empty`,
+      );
     const eq = item.indexOf('=');
     const key = eq < 0 ? item : item.slice(0, eq).trim();
     if (key === '') throw new FaultSyntaxError(String(where), 'key=value', JSON.stringify(item), 'no key before =');

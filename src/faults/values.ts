@@ -35,7 +35,12 @@ export function parseDurationMs(v: unknown, min = 0): number {
 
 /** The shortest exact spelling: 1h, 2m, 10s, 1500ms. */
 export function formatDurationMs(ms: number): string {
-  for (const [unit, f] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms > 0 && ms % f === 0) return `${ms / f}${unit}`;
+  for (const [unit, f] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (ms > 0 && ms % f === 0) return `${ms / f}${unit}`;
   return `${ms}ms`;
 }
 
@@ -99,7 +104,11 @@ export const exchangeText = (n: number): string => (Object.values(ExchangeType).
 
 /** charon's short payload names as well as RFC ones: No / NONCE, N / NOTIFY, D / DELETE, V / VENDOR, E / SK. */
 const PAYLOAD_NAMES: Record<string, number> = {
-  ...Object.fromEntries(Object.entries(PayloadType).filter(([k]) => k !== 'NONE').map(([k, v]) => [k.toUpperCase(), v])),
+  ...Object.fromEntries(
+    Object.entries(PayloadType)
+      .filter(([k]) => k !== 'NONE')
+      .map(([k, v]) => [k.toUpperCase(), v]),
+  ),
   NO: PayloadType.NONCE,
   N: PayloadType.NOTIFY,
   D: PayloadType.DELETE,
@@ -113,7 +122,12 @@ export function parsePayloadType(v: unknown): number {
     const n = lookup(PAYLOAD_NAMES, v);
     if (n !== undefined) return n;
   }
-  return parseInteger(v, 1, 255, 'a payload name (SA, KE, IDi, IDr, CERT, CERTREQ, AUTH, No, N, D, V, TSi, TSr, SK, CP, EAP) or a number 1..255');
+  return parseInteger(
+    v,
+    1,
+    255,
+    'a payload name (SA, KE, IDi, IDr, CERT, CERTREQ, AUTH, No, N, D, V, TSi, TSr, SK, CP, EAP) or a number 1..255',
+  );
 }
 
 /** As charon prints it inside `[ ... ]` (KE, No, N, D) when parsePayloadType takes that name back, else the number. */
@@ -125,7 +139,9 @@ export function payloadText(n: number): string {
 /** Notify type by RFC name (INVALID_KE_PAYLOAD, COOKIE, ...) or number; errorsOnly: types below 16384. */
 export function parseNotifyType(v: unknown, errorsOnly = false): number {
   const max = errorsOnly ? NOTIFY_ERROR_MAX : 65535;
-  const expected = errorsOnly ? 'an error notify name (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, INVALID_KE_PAYLOAD, AUTHENTICATION_FAILED, TEMPORARY_FAILURE, INVALID_SYNTAX, ...) or a number 1..16383' : 'a notify name (COOKIE, INVALID_KE_PAYLOAD, ...) or a number 1..65535';
+  const expected = errorsOnly
+    ? 'an error notify name (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, INVALID_KE_PAYLOAD, AUTHENTICATION_FAILED, TEMPORARY_FAILURE, INVALID_SYNTAX, ...) or a number 1..16383'
+    : 'a notify name (COOKIE, INVALID_KE_PAYLOAD, ...) or a number 1..65535';
   if (typeof v === 'string') {
     const n = lookup(Notify, v);
     if (n !== undefined) {

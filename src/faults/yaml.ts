@@ -22,13 +22,24 @@ const RULE_KEYS = ['name', 'match', 'action', 'count'];
 export function parseFaultsYaml(v: unknown, base = 'faults'): FaultRuleSpec[] {
   if (v === undefined || v === null) return [];
   const where = new Where(base);
-  if (!Array.isArray(v)) throw new FaultSyntaxError(base, 'a list of rules ({ name, match, action, count })', typeof v === 'object' ? 'a mapping' : JSON.stringify(v));
+  if (!Array.isArray(v))
+    throw new FaultSyntaxError(
+      base,
+      'a list of rules ({ name, match, action, count })',
+      typeof v === 'object' ? 'a mapping' : JSON.stringify(v),
+    );
   const rules = v.map((item, i) => parseFaultYaml(item, where.index(i)));
   const seen = new Map<string, number>();
   rules.forEach((r, i) => {
     if (r.name === undefined) return;
     const first = seen.get(r.name);
-    if (first !== undefined) throw new FaultSyntaxError(String(where.index(i).key('name')), 'a name no other rule has', JSON.stringify(r.name), `${base}[${first}] has it`);
+    if (first !== undefined)
+      throw new FaultSyntaxError(
+        String(where.index(i).key('name')),
+        'a name no other rule has',
+        JSON.stringify(r.name),
+        `${base}[${first}] has it`,
+      );
     seen.set(r.name, i);
   });
   return rules;
@@ -44,13 +55,21 @@ export function parseFaultYaml(item: unknown, where: Where): FaultRuleSpec {
 
   const mw = where.key('match');
   const mv = get('match')?.value;
-  const matchEntries = mv === undefined || mv === true ? [] : typeof mv === 'string' ? textEntries(mv, mw) : mapEntries(mv, mw, 'a mapping of criteria (or the CLI text form)');
+  const matchEntries =
+    mv === undefined || mv === true
+      ? []
+      : typeof mv === 'string'
+        ? textEntries(mv, mw)
+        : mapEntries(mv, mw, 'a mapping of criteria (or the CLI text form)');
   const pm = parseMatchEntries(matchEntries, mw);
 
   const aw = where.key('action');
   const av = get('action')?.value;
   if (av === undefined) throw new FaultSyntaxError(String(aw), 'an action (drop, delay: 400ms, ...)', 'nothing');
-  const actionEntries = typeof av === 'string' ? textEntries(av, aw) : mapEntries(av, aw, 'an action: a name (drop), text (delay=400ms) or a mapping ({ delay: 400ms })');
+  const actionEntries =
+    typeof av === 'string'
+      ? textEntries(av, aw)
+      : mapEntries(av, aw, 'an action: a name (drop), text (delay=400ms) or a mapping ({ delay: 400ms })');
   const action = parseActionEntries(actionEntries, aw, typeof av !== 'string');
 
   const ce = get('count');

@@ -6,7 +6,18 @@ import type { ChildSuite } from '../crypto/keys.js';
 import { zeroCounters, type SaCounters } from '../ipsec/backend.js';
 
 /** strongSwan's child_sa_state_t names, as list-sas shows them. */
-export type ChildState = 'CREATED' | 'ROUTED' | 'INSTALLING' | 'INSTALLED' | 'UPDATING' | 'REKEYING' | 'REKEYED' | 'RETRYING' | 'DELETING' | 'DELETED' | 'DESTROYING';
+export type ChildState =
+  | 'CREATED'
+  | 'ROUTED'
+  | 'INSTALLING'
+  | 'INSTALLED'
+  | 'UPDATING'
+  | 'REKEYING'
+  | 'REKEYED'
+  | 'RETRYING'
+  | 'DELETING'
+  | 'DELETED'
+  | 'DESTROYING';
 
 export interface ChildKeysDirected {
   encrIn: Buffer;
@@ -43,7 +54,11 @@ export class ChildSa {
   reqid = 0;
   counters: ChildCounters = zeroCounters();
 
-  constructor(readonly name: string, readonly uniqueId: number, readonly config: ChildConfig) {}
+  constructor(
+    readonly name: string,
+    readonly uniqueId: number,
+    readonly config: ChildConfig,
+  ) {}
 
   get label(): string {
     return `${this.name}{${this.uniqueId}}`;

@@ -23,7 +23,15 @@ export function allocateSpi(sa: IkeSa): Buffer {
 
 export function resolveTs(list: TsConfig[], address: string): TrafficSelector[] {
   return list.map((t) => {
-    if (!t.dynamic) return { tsType: t.tsType, ipProtocol: t.ipProtocol, startPort: t.startPort, endPort: t.endPort, startAddr: t.startAddr, endAddr: t.endAddr };
+    if (!t.dynamic)
+      return {
+        tsType: t.tsType,
+        ipProtocol: t.ipProtocol,
+        startPort: t.startPort,
+        endPort: t.endPort,
+        startAddr: t.startAddr,
+        endAddr: t.endAddr,
+      };
     return hostTs(parseIp(address)!, t.ipProtocol, t.startPort, t.endPort);
   });
 }

@@ -32,7 +32,8 @@ export function childSpec(sa: IkeSa, child: ChildSa): ChildSaSpec {
 }
 
 /** States in which the backend holds the CHILD_SA (installed until removeChild). */
-export const inBackend = (c: ChildSa): boolean => c.state === 'INSTALLED' || c.state === 'REKEYING' || c.state === 'REKEYED' || c.state === 'DELETING';
+export const inBackend = (c: ChildSa): boolean =>
+  c.state === 'INSTALLED' || c.state === 'REKEYING' || c.state === 'REKEYED' || c.state === 'DELETING';
 
 /**
  * Install the CHILD_SA in the backend, or bring the installed one up to date (outbound activated, endpoints

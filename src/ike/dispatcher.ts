@@ -36,14 +36,27 @@ export interface DispatchCounters {
 }
 
 export class Dispatcher {
-  readonly counters: DispatchCounters = { received: 0, malformed: 0, unknownSpi: 0, noConfig: 0, handlerErrors: 0, cookiesSent: 0, halfOpenRefused: 0, gated: 0 };
+  readonly counters: DispatchCounters = {
+    received: 0,
+    malformed: 0,
+    unknownSpi: 0,
+    noConfig: 0,
+    handlerErrors: 0,
+    cookiesSent: 0,
+    halfOpenRefused: 0,
+    gated: 0,
+  };
 
   /** Flood paths log a few lines per window and then one summary line (src/log/rate-limit.ts). */
   private readonly limiter: LogLimiter;
   private readonly cookies: CookieSecrets;
   private readonly cookiePolicy = new CookiePolicy();
 
-  constructor(private readonly svc: IkeServices, private readonly table: SaTable, private readonly log: Logger) {
+  constructor(
+    private readonly svc: IkeServices,
+    private readonly table: SaTable,
+    private readonly log: Logger,
+  ) {
     this.limiter = new LogLimiter(log, svc.timers);
     this.cookies = new CookieSecrets(svc.random, () => svc.timers.now());
   }
@@ -56,7 +69,11 @@ export class Dispatcher {
     } catch (e) {
       // A bug must cost one datagram, never the daemon.
       this.counters.handlerErrors++;
-      this.log.log('NET', 1, `processing packet from ${fmtEndpoint(d.remote)} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      this.log.log(
+        'NET',
+        1,
+        `processing packet from ${fmtEndpoint(d.remote)} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+      );
     }
   }
 
@@ -72,7 +89,13 @@ export class Dispatcher {
       // Unprotected IKE_SA_INIT requests may be answered (RFC 7296 2.5, 2.21.1); anything else is dropped.
       const h = decoded.error.header;
       const n = errorNotify(decoded.error);
-      if (h && n && !h.response && h.exchange === ExchangeType.IKE_SA_INIT && (n.notifyType === Notify.UNSUPPORTED_CRITICAL_PAYLOAD || n.notifyType === Notify.INVALID_MAJOR_VERSION)) {
+      if (
+        h &&
+        n &&
+        !h.response &&
+        h.exchange === ExchangeType.IKE_SA_INIT &&
+        (n.notifyType === Notify.UNSUPPORTED_CRITICAL_PAYLOAD || n.notifyType === Notify.INVALID_MAJOR_VERSION)
+      ) {
         this.answerUnprotected(h, d.local, d.remote, n.notifyType, n.data, show);
       }
       return;
@@ -105,7 +128,11 @@ export class Dispatcher {
       this.counters.unknownSpi++;
       if (!this.limiter.allow(JUNK.unknownSpi)) return;
       this.log.log('NET', 1, `received packet: from ${fmtEndpoint(d.remote)} to ${fmtEndpoint(d.local)} (${d.data.length} bytes)`);
-      this.log.log('IKE', 1, `ignoring ${h.response ? 'response' : 'request'} with message ID ${h.messageId} for unknown IKE_SA ${h.spiI.toString('hex')}_i ${h.spiR.toString('hex')}_r`);
+      this.log.log(
+        'IKE',
+        1,
+        `ignoring ${h.response ? 'response' : 'request'} with message ID ${h.messageId} for unknown IKE_SA ${h.spiI.toString('hex')}_i ${h.spiR.toString('hex')}_r`,
+      );
       return;
     }
     sa.manager.handle(m, d.data, d.local, d.remote);
@@ -132,9 +159,29 @@ export class Dispatcher {
   }
 
   /** An IKE_SA_INIT error response without any state (RFC 7296 2.21.1). */
-  private answerUnprotected(h: IkeHeader, local: Endpoint, remote: Endpoint, notifyType: number, data: Buffer = Buffer.alloc(0), show = true): void {
+  private answerUnprotected(
+    h: IkeHeader,
+    local: Endpoint,
+    remote: Endpoint,
+    notifyType: number,
+    data: Buffer = Buffer.alloc(0),
+    show = true,
+  ): void {
     const n = notify(notifyType, data);
-    const bytes = encodeMessage({ spiI: h.spiI, spiR: Buffer.alloc(8), majorVersion: 2, minorVersion: 0, exchange: h.exchange, initiator: false, response: true, version: false, messageId: h.messageId }, [n]);
+    const bytes = encodeMessage(
+      {
+        spiI: h.spiI,
+        spiR: Buffer.alloc(8),
+        majorVersion: 2,
+        minorVersion: 0,
+        exchange: h.exchange,
+        initiator: false,
+        response: true,
+        version: false,
+        messageId: h.messageId,
+      },
+      [n],
+    );
     if (show) {
       this.log.log('ENC', 1, `generating IKE_SA_INIT response ${h.messageId} ${bracketed([n])}`);
       this.log.log('NET', 1, `sending packet: from ${fmtEndpoint(local)} to ${fmtEndpoint(remote)} (${bytes.length} bytes)`);
@@ -157,7 +204,9 @@ export class Dispatcher {
     if (this.cookiePolicy.required(this.svc.timers.now(), dc.cookieThreshold, total, dc.cookieThresholdIp, fromIp, ip)) {
       const h = m.header;
       const ni = (m.payloads.find((p) => p.type === PayloadType.NONCE) as NoncePayload | undefined)?.data ?? Buffer.alloc(0);
-      const c = m.payloads.find((p) => p.type === PayloadType.NOTIFY && (p as NotifyPayload).notifyType === Notify.COOKIE) as NotifyPayload | undefined;
+      const c = m.payloads.find((p) => p.type === PayloadType.NOTIFY && (p as NotifyPayload).notifyType === Notify.COOKIE) as
+        | NotifyPayload
+        | undefined;
       if (!c || !this.cookies.verify(c.data, ni, ip, h.spiI)) {
         this.counters.cookiesSent++;
         const show = this.limiter.allow(JUNK.cookie);
@@ -173,12 +222,14 @@ export class Dispatcher {
     const block = dc.blockThreshold && dc.cookieThresholdIp >= dc.blockThreshold ? dc.cookieThresholdIp + 1 : dc.blockThreshold;
     if (block && fromIp >= block) {
       this.counters.halfOpenRefused++;
-      if (this.limiter.allow(JUNK.perIpLimit)) this.log.log('NET', 1, `ignoring IKE_SA setup from ${ip}, per-IP half-open IKE_SA limit of ${block} reached`);
+      if (this.limiter.allow(JUNK.perIpLimit))
+        this.log.log('NET', 1, `ignoring IKE_SA setup from ${ip}, per-IP half-open IKE_SA limit of ${block} reached`);
       return false;
     }
     if (dc.initLimitHalfOpen && total >= dc.initLimitHalfOpen) {
       this.counters.halfOpenRefused++;
-      if (this.limiter.allow(JUNK.globalLimit)) this.log.log('NET', 1, `ignoring IKE_SA setup from ${ip}, half-open IKE_SA limit of ${dc.initLimitHalfOpen} reached`);
+      if (this.limiter.allow(JUNK.globalLimit))
+        this.log.log('NET', 1, `ignoring IKE_SA setup from ${ip}, half-open IKE_SA limit of ${dc.initLimitHalfOpen} reached`);
       return false;
     }
     return true;
@@ -189,8 +240,20 @@ export class Dispatcher {
 const JUNK = {
   malformed: { group: 'ENC', level: 1, summary: (n, w) => `dropped ${n} malformed datagrams in the last ${w} s` },
   unknownSpi: { group: 'IKE', level: 1, summary: (n, w) => `ignored ${n} messages for unknown IKE_SAs in the last ${w} s` },
-  noConfig: { group: 'IKE', level: 1, summary: (n, w) => `answered ${n} IKE_SA_INIT requests without a matching IKE config in the last ${w} s` },
+  noConfig: {
+    group: 'IKE',
+    level: 1,
+    summary: (n, w) => `answered ${n} IKE_SA_INIT requests without a matching IKE config in the last ${w} s`,
+  },
   cookie: { group: 'NET', level: 1, summary: (n, w) => `sent ${n} COOKIE notifies in the last ${w} s` },
-  perIpLimit: { group: 'NET', level: 1, summary: (n, w) => `ignored ${n} IKE_SA setups over the per-IP half-open IKE_SA limit in the last ${w} s` },
-  globalLimit: { group: 'NET', level: 1, summary: (n, w) => `ignored ${n} IKE_SA setups over the half-open IKE_SA limit in the last ${w} s` },
+  perIpLimit: {
+    group: 'NET',
+    level: 1,
+    summary: (n, w) => `ignored ${n} IKE_SA setups over the per-IP half-open IKE_SA limit in the last ${w} s`,
+  },
+  globalLimit: {
+    group: 'NET',
+    level: 1,
+    summary: (n, w) => `ignored ${n} IKE_SA setups over the half-open IKE_SA limit in the last ${w} s`,
+  },
 } satisfies Record<string, LimitedKind>;

@@ -36,7 +36,13 @@ const invert = (spi: Buffer): Buffer => Buffer.from(spi.map((b) => ~b & 0xff));
  * Apply a decision's content change (ke, unknown-payload, wrong-spi, wrong-mid; notify is OutMessage.fail, done by
  * the caller) to an ordered payload list. Anything else leaves the message as it is.
  */
-export function changeContent(sa: IkeSa, exchange: number, messageId: number, payloads: Payload[], d: IkeFaultDecision | undefined): ChangedMessage {
+export function changeContent(
+  sa: IkeSa,
+  exchange: number,
+  messageId: number,
+  payloads: Payload[],
+  d: IkeFaultDecision | undefined,
+): ChangedMessage {
   const m: ChangedMessage = { payloads, messageId, options: {} };
   if (!d) return m;
   switch (d.kind) {

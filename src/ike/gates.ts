@@ -53,4 +53,5 @@ export function responseGate(sa: GateView, h: Header, expected: number): string 
   return undefined;
 }
 
-const stateText = (h: Header, state: IkeState): string => `${charonExchangeName(h.exchange)} ${h.response ? 'response' : 'request'} in IKE_SA state ${state}`;
+const stateText = (h: Header, state: IkeState): string =>
+  `${charonExchangeName(h.exchange)} ${h.response ? 'response' : 'request'} in IKE_SA state ${state}`;

@@ -27,7 +27,7 @@ export function formatIdentity(id: Identity): string {
     case IdType.ID_RFC822_ADDR:
       return id.data.toString('utf8');
     case IdType.ID_KEY_ID:
-      return '@#' + id.data.toString('hex');
+      return `@#${id.data.toString('hex')}`;
     default:
       return id.data.toString('hex');
   }

@@ -3,7 +3,7 @@ import type { ConnectionConfig } from '../config/types.js';
 import { createSkCipher, type SkCipher } from '../crypto/sk.js';
 import type { IkeKeys, IkeSuite } from '../crypto/keys.js';
 import type { BoundLogger } from '../log/logger.js';
-import { Endpoint, fmtEndpoint } from '../net/endpoint.js';
+import { type Endpoint, fmtEndpoint } from '../net/endpoint.js';
 import type { TimerHandle } from '../util/timer-queue.js';
 import type { Proposal } from '../wire/types.js';
 import type { ChildSa } from './child-sa.js';
@@ -68,7 +68,18 @@ export class IkeSa {
   rekeyAt?: number;
   expireAt?: number;
   lastInbound = 0;
-  readonly counters: IkeCounters = { messagesIn: 0, messagesOut: 0, retransmits: 0, responsesRetransmitted: 0, integrityFailures: 0, invalidMessages: 0, dropped: 0, retransmitsSuppressed: 0, handlerErrors: 0, keepalivesOut: 0 };
+  readonly counters: IkeCounters = {
+    messagesIn: 0,
+    messagesOut: 0,
+    retransmits: 0,
+    responsesRetransmitted: 0,
+    integrityFailures: 0,
+    invalidMessages: 0,
+    dropped: 0,
+    retransmitsSuppressed: 0,
+    handlerErrors: 0,
+    keepalivesOut: 0,
+  };
   readonly timers = new Map<string, TimerHandle>();
 
   constructor(
@@ -150,7 +161,8 @@ export class IkeSa {
   floatToNatt(): void {
     if (this.local.port === this.svc.nattPort) return;
     this.local = { ...this.local, port: this.svc.nattPort };
-    if (this.remote.port === 500 || this.remote.port === this.svc.ikePort) this.remote = { ...this.remote, port: this.config.remotePort === 500 ? 4500 : this.svc.nattPort };
+    if (this.remote.port === 500 || this.remote.port === this.svc.ikePort)
+      this.remote = { ...this.remote, port: this.config.remotePort === 500 ? 4500 : this.svc.nattPort };
   }
 
   /** Named timers on the daemon's single timer queue; setting one replaces the previous of that name. */

@@ -31,7 +31,14 @@ export interface ProtectOptions {
 }
 
 /** Encode (and protect unless IKE_SA_INIT) a message of this SA. */
-export function protect(sa: IkeSa, exchange: number, messageId: number, isResponse: boolean, payloads: Payload[], o: ProtectOptions = {}): Buffer {
+export function protect(
+  sa: IkeSa,
+  exchange: number,
+  messageId: number,
+  isResponse: boolean,
+  payloads: Payload[],
+  o: ProtectOptions = {},
+): Buffer {
   const header = { ...headerFor(sa, exchange, messageId, isResponse), ...o.spis };
   if (exchange === ExchangeType.IKE_SA_INIT || !sa.skOut) return encodeMessage(header, [...payloads, ...(o.outer ?? [])]);
   const inner = encodePayloads(payloads);

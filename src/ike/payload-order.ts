@@ -8,15 +8,92 @@ import { describePayloads } from '../wire/names.js';
 
 type Order = ReadonlyArray<readonly [number, number]>;
 
-const initI: Order = [[P.NOTIFY, N.COOKIE], [P.SA, 0], [P.KE, 0], [P.NONCE, 0], [P.NOTIFY, N.NAT_DETECTION_SOURCE_IP], [P.NOTIFY, N.NAT_DETECTION_DESTINATION_IP], [P.NOTIFY, 0], [P.VENDOR, 0]];
-const initR: Order = [[P.SA, 0], [P.KE, 0], [P.NONCE, 0], [P.NOTIFY, N.NAT_DETECTION_SOURCE_IP], [P.NOTIFY, N.NAT_DETECTION_DESTINATION_IP], [P.NOTIFY, N.HTTP_CERT_LOOKUP_SUPPORTED], [P.CERTREQ, 0], [P.NOTIFY, 0], [P.VENDOR, 0]];
-const childNotifies: Order = [[P.NOTIFY, N.IPCOMP_SUPPORTED], [P.NOTIFY, N.USE_TRANSPORT_MODE], [P.NOTIFY, N.ESP_TFC_PADDING_NOT_SUPPORTED], [P.NOTIFY, N.NON_FIRST_FRAGMENTS_ALSO]];
-const mobike: Order = [[P.NOTIFY, N.MOBIKE_SUPPORTED], [P.NOTIFY, N.ADDITIONAL_IP4_ADDRESS], [P.NOTIFY, N.ADDITIONAL_IP6_ADDRESS], [P.NOTIFY, N.NO_ADDITIONAL_ADDRESSES]];
-const authI: Order = [[P.IDi, 0], [P.CERT, 0], [P.NOTIFY, N.INITIAL_CONTACT], [P.NOTIFY, N.HTTP_CERT_LOOKUP_SUPPORTED], [P.CERTREQ, 0], [P.IDr, 0], [P.AUTH, 0], [P.EAP, 0], [P.CP, 0], ...childNotifies, [P.SA, 0], [P.TSi, 0], [P.TSr, 0], ...mobike, [P.NOTIFY, 0], [P.VENDOR, 0]];
-const authR: Order = [[P.IDr, 0], [P.CERT, 0], [P.AUTH, 0], [P.EAP, 0], [P.CP, 0], ...childNotifies, [P.SA, 0], [P.TSi, 0], [P.TSr, 0], [P.NOTIFY, N.AUTH_LIFETIME], ...mobike, [P.NOTIFY, 0], [P.VENDOR, 0]];
-const info: Order = [[P.NOTIFY, N.UPDATE_SA_ADDRESSES], [P.NOTIFY, N.NAT_DETECTION_SOURCE_IP], [P.NOTIFY, N.NAT_DETECTION_DESTINATION_IP], [P.NOTIFY, N.COOKIE2], [P.NOTIFY, 0], [P.DELETE, 0], [P.CP, 0]];
+const initI: Order = [
+  [P.NOTIFY, N.COOKIE],
+  [P.SA, 0],
+  [P.KE, 0],
+  [P.NONCE, 0],
+  [P.NOTIFY, N.NAT_DETECTION_SOURCE_IP],
+  [P.NOTIFY, N.NAT_DETECTION_DESTINATION_IP],
+  [P.NOTIFY, 0],
+  [P.VENDOR, 0],
+];
+const initR: Order = [
+  [P.SA, 0],
+  [P.KE, 0],
+  [P.NONCE, 0],
+  [P.NOTIFY, N.NAT_DETECTION_SOURCE_IP],
+  [P.NOTIFY, N.NAT_DETECTION_DESTINATION_IP],
+  [P.NOTIFY, N.HTTP_CERT_LOOKUP_SUPPORTED],
+  [P.CERTREQ, 0],
+  [P.NOTIFY, 0],
+  [P.VENDOR, 0],
+];
+const childNotifies: Order = [
+  [P.NOTIFY, N.IPCOMP_SUPPORTED],
+  [P.NOTIFY, N.USE_TRANSPORT_MODE],
+  [P.NOTIFY, N.ESP_TFC_PADDING_NOT_SUPPORTED],
+  [P.NOTIFY, N.NON_FIRST_FRAGMENTS_ALSO],
+];
+const mobike: Order = [
+  [P.NOTIFY, N.MOBIKE_SUPPORTED],
+  [P.NOTIFY, N.ADDITIONAL_IP4_ADDRESS],
+  [P.NOTIFY, N.ADDITIONAL_IP6_ADDRESS],
+  [P.NOTIFY, N.NO_ADDITIONAL_ADDRESSES],
+];
+const authI: Order = [
+  [P.IDi, 0],
+  [P.CERT, 0],
+  [P.NOTIFY, N.INITIAL_CONTACT],
+  [P.NOTIFY, N.HTTP_CERT_LOOKUP_SUPPORTED],
+  [P.CERTREQ, 0],
+  [P.IDr, 0],
+  [P.AUTH, 0],
+  [P.EAP, 0],
+  [P.CP, 0],
+  ...childNotifies,
+  [P.SA, 0],
+  [P.TSi, 0],
+  [P.TSr, 0],
+  ...mobike,
+  [P.NOTIFY, 0],
+  [P.VENDOR, 0],
+];
+const authR: Order = [
+  [P.IDr, 0],
+  [P.CERT, 0],
+  [P.AUTH, 0],
+  [P.EAP, 0],
+  [P.CP, 0],
+  ...childNotifies,
+  [P.SA, 0],
+  [P.TSi, 0],
+  [P.TSr, 0],
+  [P.NOTIFY, N.AUTH_LIFETIME],
+  ...mobike,
+  [P.NOTIFY, 0],
+  [P.VENDOR, 0],
+];
+const info: Order = [
+  [P.NOTIFY, N.UPDATE_SA_ADDRESSES],
+  [P.NOTIFY, N.NAT_DETECTION_SOURCE_IP],
+  [P.NOTIFY, N.NAT_DETECTION_DESTINATION_IP],
+  [P.NOTIFY, N.COOKIE2],
+  [P.NOTIFY, 0],
+  [P.DELETE, 0],
+  [P.CP, 0],
+];
 const childI: Order = [[P.NOTIFY, N.REKEY_SA], ...childNotifies, [P.SA, 0], [P.NONCE, 0], [P.KE, 0], [P.TSi, 0], [P.TSr, 0], [P.NOTIFY, 0]];
-const childR: Order = [...childNotifies, [P.SA, 0], [P.NONCE, 0], [P.KE, 0], [P.TSi, 0], [P.TSr, 0], [P.NOTIFY, N.ADDITIONAL_TS_POSSIBLE], [P.NOTIFY, 0]];
+const childR: Order = [
+  ...childNotifies,
+  [P.SA, 0],
+  [P.NONCE, 0],
+  [P.KE, 0],
+  [P.TSi, 0],
+  [P.TSr, 0],
+  [P.NOTIFY, N.ADDITIONAL_TS_POSSIBLE],
+  [P.NOTIFY, 0],
+];
 
 const tables: Record<number, [Order, Order]> = {
   [X.IKE_SA_INIT]: [initI, initR],

@@ -24,7 +24,13 @@ export type { TimedExchange };
 /** The initiator's task chain for a new IKE_SA with its first CHILD_SA (order = charon's). */
 export function initiatorChain(sa: IkeSa, childName?: string): Task[] {
   const child = childName ? sa.config.children.find((c) => c.name === childName) : sa.config.children[0];
-  const chain: Task[] = [new IkeInit(sa, true), new IkeNatd(sa, true), new IkeAuth(sa, true), new IkeExtras(sa, true), new IkeEstablish(sa, true)];
+  const chain: Task[] = [
+    new IkeInit(sa, true),
+    new IkeNatd(sa, true),
+    new IkeAuth(sa, true),
+    new IkeExtras(sa, true),
+    new IkeEstablish(sa, true),
+  ];
   if (child) chain.push(new ChildCreate(sa, true, child));
   return chain;
 }
@@ -48,13 +54,21 @@ export function timedTask(sa: IkeSa, x: TimedExchange): Task {
 export function createResponderTasks(sa: IkeSa, msg: InMessage): Task[] {
   switch (msg.exchange) {
     case ExchangeType.IKE_SA_INIT:
-      return [new IkeInit(sa, false), new IkeNatd(sa, false), new IkeAuth(sa, false), new IkeExtras(sa, false), new IkeEstablish(sa, false), new ChildCreate(sa, false)];
+      return [
+        new IkeInit(sa, false),
+        new IkeNatd(sa, false),
+        new IkeAuth(sa, false),
+        new IkeExtras(sa, false),
+        new IkeEstablish(sa, false),
+        new ChildCreate(sa, false),
+      ];
     case ExchangeType.CREATE_CHILD_SA: {
       // RFC 7296 1.3: REKEY_SA names a CHILD_SA to rekey; an IKE proposal without TS rekeys the IKE_SA.
       const notifies = findAll<NotifyPayload>(msg, PayloadType.NOTIFY);
       if (notifies.some((n) => n.notifyType === Notify.REKEY_SA)) return [new ChildRekey(sa, false)];
       const saP = msg.payloads.find((p) => p.type === PayloadType.SA) as SaPayload | undefined;
-      if (saP?.proposals.some((p) => p.protocol === ProtocolId.IKE) && !msg.payloads.some((p) => p.type === PayloadType.TSi)) return [new IkeRekey(sa, false)];
+      if (saP?.proposals.some((p) => p.protocol === ProtocolId.IKE) && !msg.payloads.some((p) => p.type === PayloadType.TSi))
+        return [new IkeRekey(sa, false)];
       return [new ChildCreate(sa, false)];
     }
     case ExchangeType.INFORMATIONAL: {

@@ -68,7 +68,7 @@ export class SaTable {
 
   /** Half-open responder IKE_SAs: all of them, or those from one peer address. */
   halfOpenCount(ip?: string): number {
-    return ip === undefined ? this.halfOpenIp.size : this.halfOpenPerIp.get(ip) ?? 0;
+    return ip === undefined ? this.halfOpenIp.size : (this.halfOpenPerIp.get(ip) ?? 0);
   }
 
   remove(sa: IkeSa): void {

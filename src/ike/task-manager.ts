@@ -120,7 +120,11 @@ export class TaskManager {
       const setup = this.sa.state === 'CREATED' || this.sa.state === 'CONNECTING';
       this.active = setup ? this.queued.splice(0) : [this.queued.shift()!];
     }
-    const exchange = !this.sa.keys ? ExchangeType.IKE_SA_INIT : this.sa.state === 'CONNECTING' ? ExchangeType.IKE_AUTH : this.active[0].exchange ?? ExchangeType.INFORMATIONAL;
+    const exchange = !this.sa.keys
+      ? ExchangeType.IKE_SA_INIT
+      : this.sa.state === 'CONNECTING'
+        ? ExchangeType.IKE_AUTH
+        : (this.active[0].exchange ?? ExchangeType.INFORMATIONAL);
     const out = new OutMessage(exchange, this.myMid, false);
     for (const t of this.active) {
       if (this.act(t.build(out)) === 'FAILED') {
@@ -139,7 +143,9 @@ export class TaskManager {
 
   /** The payloads a built message goes out with: an error notify alone, or every payload in charon's order. */
   private payloadsOf(out: OutMessage): Payload[] {
-    return out.errorNotify ? [notify(out.errorNotify.type, out.errorNotify.data)] : orderPayloads(out.exchange, out.isResponse, out.payloads);
+    return out.errorNotify
+      ? [notify(out.errorNotify.type, out.errorNotify.data)]
+      : orderPayloads(out.exchange, out.isResponse, out.payloads);
   }
 
   private describe(out: OutMessage): FaultMessageInfo {
@@ -157,7 +163,10 @@ export class TaskManager {
     if (fault?.kind === 'notify') out.fail(fault.notifyType, fault.data);
     const m = changeContent(this.sa, out.exchange, out.messageId, this.payloadsOf(out), fault);
     const shown = m.options.outer ? [...m.options.outer, ...m.payloads] : m.payloads;
-    this.sa.log.enc(1, () => `generating ${exchangeName(out.exchange)} ${out.isResponse ? 'response' : 'request'} ${m.messageId} ${bracketed(shown)}`);
+    this.sa.log.enc(
+      1,
+      () => `generating ${exchangeName(out.exchange)} ${out.isResponse ? 'response' : 'request'} ${m.messageId} ${bracketed(shown)}`,
+    );
     return protect(this.sa, out.exchange, m.messageId, out.isResponse, m.payloads, m.options);
   }
 
@@ -205,7 +214,7 @@ export class TaskManager {
     const i = this.initiating!;
     this.send(i.packet, i.retransmitted === 0 ? first : this.askSend({ ...i.info, retransmit: true }));
     const rt = this.sa.svc.config().daemon.retransmit;
-    let timeout = rt.timeout * 1000 * Math.pow(rt.base, i.retransmitted);
+    let timeout = rt.timeout * 1000 * rt.base ** i.retransmitted;
     if (rt.limit > 0) timeout = Math.min(timeout, rt.limit * 1000);
     if (rt.jitter > 0) timeout -= (timeout * rt.jitter * uniform(this.sa.svc.random)) / 100;
     this.sa.setTimer('retransmit', timeout, () => this.retransmit());
@@ -217,7 +226,7 @@ export class TaskManager {
     const tries = this.sa.svc.config().daemon.retransmit.tries;
     if (i.retransmitted >= tries) {
       this.sa.log.ike(1, `giving up after ${i.retransmitted} retransmits`);
-      this.giveUp(i);
+      this.giveUp();
       return;
     }
     i.retransmitted++;
@@ -227,7 +236,7 @@ export class TaskManager {
   }
 
   /** The peer did not answer: charon destroys the IKE_SA and applies dpd_action / re-establishes. */
-  private giveUp(i: Initiating): void {
+  private giveUp(): void {
     const sa = this.sa;
     if (sa.state === 'CONNECTING') sa.log.ike(1, 'establishing IKE_SA failed, peer not responding');
     const action = sa.config.dpdAction;
@@ -314,7 +323,11 @@ export class TaskManager {
     }
     // the same bytes as the last request (response) seen: a retransmit, answered or not (rules count it as one message)
     const seen = h.response ? 'response' : 'request';
-    if (this.lastSeen[seen]?.equals(raw) || (!h.response && this.lastResponse?.mid === h.messageId && raw.equals(this.lastResponse.request))) info.retransmit = true;
+    if (
+      this.lastSeen[seen]?.equals(raw) ||
+      (!h.response && this.lastResponse?.mid === h.messageId && raw.equals(this.lastResponse.request))
+    )
+      info.retransmit = true;
     this.lastSeen[seen] = Buffer.from(raw);
     return info;
   }
@@ -348,7 +361,9 @@ export class TaskManager {
   /** A message that may not be processed here: counted, logged (rate-limited), never answered. */
   private drop(m: IkeMessage, why: string): void {
     this.sa.counters.dropped++;
-    this.junk(`ignoring ${exchangeName(m.header.exchange)} ${m.header.response ? 'response' : 'request'} with message ID ${m.header.messageId}: ${why}`);
+    this.junk(
+      `ignoring ${exchangeName(m.header.exchange)} ${m.header.response ? 'response' : 'request'} with message ID ${m.header.messageId}: ${why}`,
+    );
   }
 
   private handleRequest(m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint, inject?: InjectedNotify): void {
@@ -538,7 +553,8 @@ export class TaskManager {
     this.logReceived();
     sa.log.enc(1, () => `parsed ${exchangeName(m.header.exchange)} ${kind} ${m.header.messageId} ${bracketed(r.msg.payloads)}`);
     // RFC 7296 1.2-1.5, 3.14: payloads missing, duplicated or out of place, checked once before any task.
-    const broken = m.header.exchange === expected ? checkMessageRules(m.header.exchange, m.header.response, m.payloads, r.inner) : undefined;
+    const broken =
+      m.header.exchange === expected ? checkMessageRules(m.header.exchange, m.header.response, m.payloads, r.inner) : undefined;
     if (broken) {
       sa.counters.invalidMessages++;
       sa.log.enc(1, `${exchangeName(m.header.exchange)} ${kind} ${m.header.messageId} invalid: ${broken.message}`);
@@ -552,7 +568,12 @@ export class TaskManager {
     if (m.header.exchange !== ExchangeType.IKE_SA_INIT) {
       // RFC 7296 2.23: after an authenticated message, follow the peer's (NAT-mapped) address and port; the
       // installed CHILD_SAs follow along.
-      if (remote.address !== sa.remote.address || remote.port !== sa.remote.port || local.port !== sa.local.port || local.address !== sa.local.address) {
+      if (
+        remote.address !== sa.remote.address ||
+        remote.port !== sa.remote.port ||
+        local.port !== sa.local.port ||
+        local.address !== sa.local.address
+      ) {
         sa.remote = { ...remote };
         sa.local = { ...local };
         followEndpoints(sa);

@@ -17,8 +17,18 @@ import type { IkeSa } from './ike-sa.js';
 export type TaskStatus = 'SUCCESS' | 'NEED_MORE' | 'FAILED';
 
 export type TaskType =
-  | 'IKE_INIT' | 'IKE_NATD' | 'IKE_AUTH' | 'IKE_CONFIG_EXTRAS' | 'IKE_ESTABLISH' | 'CHILD_CREATE' | 'CHILD_REKEY'
-  | 'CHILD_DELETE' | 'IKE_REKEY' | 'IKE_DELETE' | 'IKE_DPD' | 'INFO_NOTIFY';
+  | 'IKE_INIT'
+  | 'IKE_NATD'
+  | 'IKE_AUTH'
+  | 'IKE_CONFIG_EXTRAS'
+  | 'IKE_ESTABLISH'
+  | 'CHILD_CREATE'
+  | 'CHILD_REKEY'
+  | 'CHILD_DELETE'
+  | 'IKE_REKEY'
+  | 'IKE_DELETE'
+  | 'IKE_DPD'
+  | 'INFO_NOTIFY';
 
 /** An exchange the IKE_SA's timers start (sa-timers.ts) through TaskManager.start; also what a retry starts. */
 export type TimedExchange =
@@ -82,7 +92,11 @@ export class OutMessage {
   /** Responder: destroy the IKE_SA once this response is sent (DELETE of the IKE_SA). */
   destroyAfter = false;
 
-  constructor(readonly exchange: number, readonly messageId: number, readonly isResponse: boolean) {}
+  constructor(
+    readonly exchange: number,
+    readonly messageId: number,
+    readonly isResponse: boolean,
+  ) {}
 
   add(...p: Payload[]): void {
     this.payloads.push(...p);

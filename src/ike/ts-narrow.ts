@@ -16,7 +16,14 @@ export function intersectTs(a: TrafficSelector, b: TrafficSelector): TrafficSele
   const startAddr = max(a.startAddr, b.startAddr);
   const endAddr = min(a.endAddr, b.endAddr);
   if (cmp(startAddr, endAddr) > 0) return undefined;
-  return { tsType: a.tsType, ipProtocol: a.ipProtocol || b.ipProtocol, startPort, endPort, startAddr: Buffer.from(startAddr), endAddr: Buffer.from(endAddr) };
+  return {
+    tsType: a.tsType,
+    ipProtocol: a.ipProtocol || b.ipProtocol,
+    startPort,
+    endPort,
+    startAddr: Buffer.from(startAddr),
+    endAddr: Buffer.from(endAddr),
+  };
 }
 
 /** Every non-empty pairwise intersection, duplicates removed, in the peer's order. */
@@ -32,18 +39,34 @@ export function narrow(proposed: TrafficSelector[], allowed: TrafficSelector[]):
 }
 
 export function tsEqual(a: TrafficSelector, b: TrafficSelector): boolean {
-  return a.tsType === b.tsType && a.ipProtocol === b.ipProtocol && a.startPort === b.startPort && a.endPort === b.endPort && a.startAddr.equals(b.startAddr) && a.endAddr.equals(b.endAddr);
+  return (
+    a.tsType === b.tsType &&
+    a.ipProtocol === b.ipProtocol &&
+    a.startPort === b.startPort &&
+    a.endPort === b.endPort &&
+    a.startAddr.equals(b.startAddr) &&
+    a.endAddr.equals(b.endAddr)
+  );
 }
 
 /** Is every selector in `inner` contained in some selector of `outer`? (the initiator checks the response) */
 export function isSubset(inner: TrafficSelector[], outer: TrafficSelector[]): boolean {
-  return inner.every((i) => outer.some((o) => {
-    const x = intersectTs(i, o);
-    return x !== undefined && tsEqual(x, { ...i, ipProtocol: x.ipProtocol });
-  }));
+  return inner.every((i) =>
+    outer.some((o) => {
+      const x = intersectTs(i, o);
+      return x !== undefined && tsEqual(x, { ...i, ipProtocol: x.ipProtocol });
+    }),
+  );
 }
 
 /** A host selector for an address (what `dynamic` resolves to). */
 export function hostTs(addr: Buffer, ipProtocol = 0, startPort = 0, endPort = 65535): TrafficSelector {
-  return { tsType: addr.length === 4 ? TsType.TS_IPV4_ADDR_RANGE : TsType.TS_IPV6_ADDR_RANGE, ipProtocol, startPort, endPort, startAddr: addr, endAddr: addr };
+  return {
+    tsType: addr.length === 4 ? TsType.TS_IPV4_ADDR_RANGE : TsType.TS_IPV6_ADDR_RANGE,
+    ipProtocol,
+    startPort,
+    endPort,
+    startAddr: addr,
+    endAddr: addr,
+  };
 }

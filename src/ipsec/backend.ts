@@ -40,7 +40,14 @@ export interface SaCounters {
   malformed?: number;
 }
 
-export const zeroCounters = (): SaCounters => ({ bytesIn: 0, packetsIn: 0, bytesOut: 0, packetsOut: 0, integrityFailures: 0, replayDrops: 0 });
+export const zeroCounters = (): SaCounters => ({
+  bytesIn: 0,
+  packetsIn: 0,
+  bytesOut: 0,
+  packetsOut: 0,
+  integrityFailures: 0,
+  replayDrops: 0,
+});
 
 /** One CHILD_SA as a data plane installs it (tunnel mode ESP, as charon's child_sa_t hands it to the kernel). */
 export interface ChildSaSpec {

@@ -178,7 +178,8 @@ class AeadTransform implements EspTransform {
 
   constructor(encr: number, bits: number, encKey: Buffer) {
     const info = encrInfo(encr, bits);
-    if (encKey.length !== info.keyBytes + 4) throw new Error(`ESP: ${info.cipher} key+salt of ${encKey.length} bytes, expected ${info.keyBytes + 4}`);
+    if (encKey.length !== info.keyBytes + 4)
+      throw new Error(`ESP: ${info.cipher} key+salt of ${encKey.length} bytes, expected ${info.keyBytes + 4}`);
     this.cipher = info.cipher;
     this.icvLen = info.tagBytes;
     this.key = encKey.subarray(0, info.keyBytes);

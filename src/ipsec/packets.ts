@@ -160,7 +160,8 @@ export function parseUdp(ip: IpPacket): Udp | undefined {
   if (len < 8 || len > u.length) return undefined;
   const seg = u.subarray(0, len);
   // A zero checksum means "none" on IPv4 only (RFC 768; mandatory on IPv6, RFC 8200 8.1).
-  if ((seg.readUInt16BE(6) !== 0 || ip.version === 6) && checksum(pseudoHeader(ip.src, ip.dst, Proto.UDP, len), seg) !== 0) return undefined;
+  if ((seg.readUInt16BE(6) !== 0 || ip.version === 6) && checksum(pseudoHeader(ip.src, ip.dst, Proto.UDP, len), seg) !== 0)
+    return undefined;
   return { srcPort: u.readUInt16BE(0), dstPort: u.readUInt16BE(2), data: u.subarray(8, len) };
 }
 

@@ -10,9 +10,20 @@ import type { SaEntry } from './sad.js';
 
 export const flowKey = (e: SaEntry): string => `${e.spec.connection}|${e.spec.name}|${e.spec.reqid || e.spec.id}`;
 
-export type FlowTotals = Required<Pick<SaCounters, 'bytesIn' | 'packetsIn' | 'bytesOut' | 'packetsOut' | 'integrityFailures' | 'replayDrops' | 'invalidSpi' | 'malformed'>>;
+export type FlowTotals = Required<
+  Pick<SaCounters, 'bytesIn' | 'packetsIn' | 'bytesOut' | 'packetsOut' | 'integrityFailures' | 'replayDrops' | 'invalidSpi' | 'malformed'>
+>;
 
-export const zeroTotals = (): FlowTotals => ({ bytesIn: 0, packetsIn: 0, bytesOut: 0, packetsOut: 0, integrityFailures: 0, replayDrops: 0, invalidSpi: 0, malformed: 0 });
+export const zeroTotals = (): FlowTotals => ({
+  bytesIn: 0,
+  packetsIn: 0,
+  bytesOut: 0,
+  packetsOut: 0,
+  integrityFailures: 0,
+  replayDrops: 0,
+  invalidSpi: 0,
+  malformed: 0,
+});
 
 export function addCounters(t: FlowTotals, c: SaCounters): void {
   t.bytesIn += c.bytesIn;
@@ -55,7 +66,7 @@ export function iosTransform(e: SaEntry): string {
     [Integ.HMAC_SHA2_384_192]: 'esp-sha384-hmac',
     [Integ.HMAC_SHA2_512_256]: 'esp-sha512-hmac',
   };
-  return [encr[s.encr] ?? `encr-${s.encr}`, s.integ ? integ[s.integ] ?? `integ-${s.integ}` : ''].filter(Boolean).join(' ');
+  return [encr[s.encr] ?? `encr-${s.encr}`, s.integ ? (integ[s.integ] ?? `integ-${s.integ}`) : ''].filter(Boolean).join(' ');
 }
 
 const spiText = (spi: Buffer): string => `0x${spi.toString('hex').toUpperCase()}(${spi.readUInt32BE(0)})`;
@@ -114,5 +125,5 @@ export function renderIpsecSa(entries: SaEntry[], removed: Map<string, FlowTotal
       ...list.flatMap((e) => saLines(e, e.spec.spiOut, false)),
     );
   }
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

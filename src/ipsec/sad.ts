@@ -56,8 +56,15 @@ export class Sad {
     }
     const p = saParams(spec);
     const spi = p.inbound.spi.readUInt32BE(0);
-    if (this.bySpi.has(spi)) throw new Error(`inbound SPI ${p.inbound.spi.toString('hex')} is already installed (${specLabel(this.bySpi.get(spi)!.spec)})`);
-    const entry: SaEntry = { spec, events, inbound: new EspInbound(p.inbound), outbound: new EspOutbound(p.outbound), order: this.nextOrder++ };
+    if (this.bySpi.has(spi))
+      throw new Error(`inbound SPI ${p.inbound.spi.toString('hex')} is already installed (${specLabel(this.bySpi.get(spi)!.spec)})`);
+    const entry: SaEntry = {
+      spec,
+      events,
+      inbound: new EspInbound(p.inbound),
+      outbound: new EspOutbound(p.outbound),
+      order: this.nextOrder++,
+    };
     this.bySpi.set(spi, entry);
     this.byId.set(spec.id, entry);
     return entry;

@@ -4,7 +4,14 @@
 import type { Logger } from '../log/logger.js';
 import type { Endpoint } from '../net/endpoint.js';
 import { fmtEndpoint } from '../net/endpoint.js';
-import { specLabel, type ChildSaBackend, type ChildSaEvents, type ChildSaSpec, type EspFaultDecision, type EspFaultHooks } from './backend.js';
+import {
+  specLabel,
+  type ChildSaBackend,
+  type ChildSaEvents,
+  type ChildSaSpec,
+  type EspFaultDecision,
+  type EspFaultHooks,
+} from './backend.js';
 import { EspSequenceExhausted } from './esp-sa.js';
 import { formatIp, ipBytes, nextHeaderOf, NextHeader, parseEcho, parseInner, parseIp4, parseIp6, Proto } from './packets.js';
 import { Pinger, type PingOptions, type PingResult } from './ping.js';
@@ -45,7 +52,11 @@ export class UserspaceBackend implements ChildSaBackend {
   /** The last packets sent / received per SA id, kept while esp-replay rules exist (which send them again). */
   private readonly rings = { in: new Map<number, Buffer[]>(), out: new Map<number, Buffer[]>() };
 
-  constructor(private readonly sink: EspSink, private readonly log: Logger, private readonly opts: UserspaceOptions) {}
+  constructor(
+    private readonly sink: EspSink,
+    private readonly log: Logger,
+    private readonly opts: UserspaceOptions,
+  ) {}
 
   install(spec: ChildSaSpec, events?: ChildSaEvents): void {
     const fresh = !this.sad.get(spec.id);
@@ -59,7 +70,12 @@ export class UserspaceBackend implements ChildSaBackend {
     }
     for (const a of spec.hostAddrs) this.host.add(a);
     if (fresh) {
-      this.log.log('ESP', 1, `installed ESP SAs ${label}: in ${spec.spiIn.toString('hex')}, out ${spec.spiOut.toString('hex')}${spec.outboundActive ? '' : ' (outbound pending)'}`, spec.logCtx);
+      this.log.log(
+        'ESP',
+        1,
+        `installed ESP SAs ${label}: in ${spec.spiIn.toString('hex')}, out ${spec.spiOut.toString('hex')}${spec.outboundActive ? '' : ' (outbound pending)'}`,
+        spec.logCtx,
+      );
     } else {
       this.log.log('ESP', 2, `updated ESP SAs ${label}${spec.outboundActive ? ', outbound active' : ''}`, spec.logCtx);
     }
@@ -80,15 +96,15 @@ export class UserspaceBackend implements ChildSaBackend {
   }
 
   /** One ESP packet from UDP on the NAT-T port. Every outcome is counted; nothing throws. */
-  receive(packet: Buffer, local: Endpoint, remote: Endpoint): void {
+  receive(packet: Buffer, _local: Endpoint, remote: Endpoint): void {
     const f = this.faults;
     const e = f?.active('in') && packet.length >= 8 ? this.sad.inbound(packet.readUInt32BE(0)) : undefined;
-    if (!f || !e) return this.receiveNow(packet, local, remote);
+    if (!f || !e) return this.receiveNow(packet, remote);
     // fault point, before the packet is opened
     const d = f.decide('in', e.spec, packet.readUInt32BE(0), BigInt(packet.readUInt32BE(4)));
     if (d.kind === 'dead') return f.carry(e.spec, d, packet, () => {});
     const ring = f.records('in') ? this.remember('in', e.spec.id, packet) : this.forget('in', e.spec.id);
-    const open = (b: Buffer) => this.receiveNow(b, local, remote);
+    const open = (b: Buffer) => this.receiveNow(b, remote);
     if (d.kind === 'esp-replay') {
       f.carry(e.spec, d, packet, open);
       for (const old of ring.slice(-1 - d.count, -1)) open(old);
@@ -111,7 +127,7 @@ export class UserspaceBackend implements ChildSaBackend {
     return [];
   }
 
-  private receiveNow(packet: Buffer, local: Endpoint, remote: Endpoint): void {
+  private receiveNow(packet: Buffer, remote: Endpoint): void {
     if (packet.length < 8) {
       this.counters.invalidSpi++;
       return;
@@ -121,7 +137,11 @@ export class UserspaceBackend implements ChildSaBackend {
       this.counters.invalidSpi++;
       const peer = this.sad.newestForPeer(remote.address);
       if (peer) peer.spec.counters.invalidSpi = (peer.spec.counters.invalidSpi ?? 0) + 1;
-      this.log.log('ESP', 2, () => `received ESP packet with unknown SPI ${packet.subarray(0, 4).toString('hex')} from ${fmtEndpoint(remote)}`);
+      this.log.log(
+        'ESP',
+        2,
+        () => `received ESP packet with unknown SPI ${packet.subarray(0, 4).toString('hex')} from ${fmtEndpoint(remote)}`,
+      );
       return;
     }
     const c = e.spec.counters;
@@ -151,7 +171,12 @@ export class UserspaceBackend implements ChildSaBackend {
     }
     if (!Sad.allowsInbound(e, ip.src, ip.dst, ip.protocol)) {
       this.counters.policyDrops++;
-      this.log.log('ESP', 2, () => `${specLabel(e.spec)}: inner packet ${formatIp(ip.src)} -> ${formatIp(ip.dst)} outside the traffic selectors, dropped`, e.spec.logCtx);
+      this.log.log(
+        'ESP',
+        2,
+        () => `${specLabel(e.spec)}: inner packet ${formatIp(ip.src)} -> ${formatIp(ip.dst)} outside the traffic selectors, dropped`,
+        e.spec.logCtx,
+      );
       return;
     }
     if (ip.protocol === Proto.ICMP || ip.protocol === Proto.ICMPV6) {

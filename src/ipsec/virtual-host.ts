@@ -16,7 +16,10 @@ export class VirtualHost {
   private readonly addrs = new Set<string>();
   readonly counters: VirtualHostCounters = { echoReplies: 0, udpEchoes: 0, ignored: 0 };
 
-  constructor(addrs: Iterable<string> = [], private readonly udpEcho = true) {
+  constructor(
+    addrs: Iterable<string> = [],
+    private readonly udpEcho = true,
+  ) {
     for (const a of addrs) this.add(a);
   }
 

@@ -40,7 +40,10 @@ export class XfrmBackend implements ChildSaBackend {
   private queue: Promise<void> = Promise.resolve();
   failures = 0;
 
-  constructor(private readonly exec: Exec, private readonly log: Logger) {}
+  constructor(
+    private readonly exec: Exec,
+    private readonly log: Logger,
+  ) {}
 
   private run(argv: string[]): void {
     this.log.log('KNL', 2, `${argv.join(' ').replace(/0x[0-9a-f]{16,}/g, '0x<key>')}`);

@@ -146,22 +146,34 @@ function selectors(srcTs: TrafficSelector, dstTs: TrafficSelector): string[][] {
   };
   const extra = proto ? ['proto', String(proto), ...port(srcTs, 'sport'), ...port(dstTs, 'dport')] : [];
   const out: string[][] = [];
-  for (const s of rangeToCidrs(srcTs.startAddr, srcTs.endAddr)) for (const d of rangeToCidrs(dstTs.startAddr, dstTs.endAddr)) out.push(['src', s, 'dst', d, ...extra]);
+  for (const s of rangeToCidrs(srcTs.startAddr, srcTs.endAddr))
+    for (const d of rangeToCidrs(dstTs.startAddr, dstTs.endAddr)) out.push(['src', s, 'dst', d, ...extra]);
   return out;
 }
 
 /** out (local -> remote), in and fwd (remote -> local) policies for every selector pair (RFC 4301 4.4.1). */
-export function xfrmPolicyCommands(op: 'add' | 'del', c: Pick<XfrmChild, 'local' | 'remote' | 'reqid' | 'localTs' | 'remoteTs'>): string[][] {
+export function xfrmPolicyCommands(
+  op: 'add' | 'del',
+  c: Pick<XfrmChild, 'local' | 'remote' | 'reqid' | 'localTs' | 'remoteTs'>,
+): string[][] {
   const cmds: string[][] = [];
   const tmpl = (src: string, dst: string) => ['tmpl', 'src', src, 'dst', dst, 'proto', 'esp', 'reqid', String(c.reqid), 'mode', 'tunnel'];
   for (const l of c.localTs) {
     for (const r of c.remoteTs) {
       for (const sel of selectors(l, r)) {
-        cmds.push(op === 'add' ? ['ip', 'xfrm', 'policy', 'add', ...sel, 'dir', 'out', ...tmpl(c.local, c.remote)] : ['ip', 'xfrm', 'policy', 'delete', ...sel, 'dir', 'out']);
+        cmds.push(
+          op === 'add'
+            ? ['ip', 'xfrm', 'policy', 'add', ...sel, 'dir', 'out', ...tmpl(c.local, c.remote)]
+            : ['ip', 'xfrm', 'policy', 'delete', ...sel, 'dir', 'out'],
+        );
       }
       for (const sel of selectors(r, l)) {
         for (const dir of ['in', 'fwd']) {
-          cmds.push(op === 'add' ? ['ip', 'xfrm', 'policy', 'add', ...sel, 'dir', dir, ...tmpl(c.remote, c.local)] : ['ip', 'xfrm', 'policy', 'delete', ...sel, 'dir', dir]);
+          cmds.push(
+            op === 'add'
+              ? ['ip', 'xfrm', 'policy', 'add', ...sel, 'dir', dir, ...tmpl(c.remote, c.local)]
+              : ['ip', 'xfrm', 'policy', 'delete', ...sel, 'dir', dir],
+          );
         }
       }
     }
@@ -173,8 +185,24 @@ export function xfrmPolicyCommands(op: 'add' | 'del', c: Pick<XfrmChild, 'local'
 export function xfrmStates(c: XfrmChild): { inbound: XfrmState; outbound: XfrmState } {
   const common = { encr: c.encr, encrKeyBits: c.encrKeyBits, integ: c.integ, esn: c.esn, reqid: c.reqid, replayWindow: c.replayWindow };
   return {
-    inbound: { ...common, src: c.remote, dst: c.local, spi: c.spiIn, encKey: c.keys.encrIn, integKey: c.keys.integIn, encap: c.encap && { sport: c.encap.remotePort, dport: c.encap.localPort } },
-    outbound: { ...common, src: c.local, dst: c.remote, spi: c.spiOut, encKey: c.keys.encrOut, integKey: c.keys.integOut, encap: c.encap && { sport: c.encap.localPort, dport: c.encap.remotePort } },
+    inbound: {
+      ...common,
+      src: c.remote,
+      dst: c.local,
+      spi: c.spiIn,
+      encKey: c.keys.encrIn,
+      integKey: c.keys.integIn,
+      encap: c.encap && { sport: c.encap.remotePort, dport: c.encap.localPort },
+    },
+    outbound: {
+      ...common,
+      src: c.local,
+      dst: c.remote,
+      spi: c.spiOut,
+      encKey: c.keys.encrOut,
+      integKey: c.keys.integOut,
+      encap: c.encap && { sport: c.encap.localPort, dport: c.encap.remotePort },
+    },
   };
 }
 

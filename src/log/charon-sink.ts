@@ -1,7 +1,7 @@
 // charon's file_logger line format: "[time ][host charon: ]NN[GRP] message". The time format defaults to the
 // one the reference logs use (strftime "%b %e %T"), so engineers' grep habits from vEdge keep working.
-import { createWriteStream, WriteStream } from 'node:fs';
-import { LogRecord, LogSink } from './logger.js';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { LogRecord, LogSink } from './logger.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad2 = (n: number): string => String(n).padStart(2, '0');
@@ -25,9 +25,9 @@ export function formatCharonLine(r: LogRecord, o: CharonSinkOptions = {}): strin
     const d = r.time;
     prefix = `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${o.hostname ?? 'ikelab'} charon: `;
   } else if ((o.timeFormat ?? 'charon') === 'charon') {
-    prefix = formatCharonTime(r.time) + ' ';
+    prefix = `${formatCharonTime(r.time)} `;
   } else if (o.timeFormat === 'iso') {
-    prefix = r.time.toISOString() + ' ';
+    prefix = `${r.time.toISOString()} `;
   }
   return `${prefix}${pad2(r.thread % 100)}[${r.group}] ${r.message}`;
 }
@@ -37,7 +37,10 @@ export class CharonTextSink implements LogSink {
   private readonly out: NodeJS.WritableStream;
   private readonly owned: WriteStream | undefined;
 
-  constructor(target: NodeJS.WritableStream | string, private readonly opts: CharonSinkOptions = {}) {
+  constructor(
+    target: NodeJS.WritableStream | string,
+    private readonly opts: CharonSinkOptions = {},
+  ) {
     if (typeof target === 'string') {
       this.owned = createWriteStream(target, { flags: 'a' });
       this.out = this.owned;
@@ -47,7 +50,7 @@ export class CharonTextSink implements LogSink {
   }
 
   write(r: LogRecord): void {
-    this.out.write(formatCharonLine(r, this.opts) + '\n');
+    this.out.write(`${formatCharonLine(r, this.opts)}\n`);
   }
 
   close(): Promise<void> {

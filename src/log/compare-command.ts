@@ -57,7 +57,7 @@ export function logCompareCommand(args: readonly string[], io: Io = stdio): numb
       complete: r.complete,
       missing: r.missing.map((l) => ({ line: l.line, shape: l.shape, original: l.original })),
     };
-    io.out(JSON.stringify(report, null, 2) + '\n');
+    io.out(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     io.out(formatReport(r, { show: flags.has('show') }));
   }

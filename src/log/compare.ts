@@ -231,7 +231,10 @@ export function pairInOrder(reference: readonly string[], ours: readonly string[
 export function compareLogs(referenceText: string, oursText: string, opts: CompareOptions = {}): CompareResult {
   const reference = shapeLog(referenceText, opts);
   const ours = shapeLog(oursText, opts);
-  const paired = pairInOrder(reference.map((l) => l.shape), ours.map((l) => l.shape));
+  const paired = pairInOrder(
+    reference.map((l) => l.shape),
+    ours.map((l) => l.shape),
+  );
   const missing = reference.filter((_, k) => !paired[k]);
   const total = reference.length;
   const matched = total - missing.length;
@@ -262,5 +265,5 @@ export function summaryLine(r: Pick<CompareResult, 'matched' | 'total'>): string
 export function formatReport(r: CompareResult, opts: { show?: boolean } = {}): string {
   const lines = opts.show ? r.missing.map((l) => `missing: ${l.shape}`) : [];
   lines.push(summaryLine(r));
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,24 @@
 // charon's debug groups (utils/debug.h) and levels. Group names print as three upper-case letters.
-export const LOG_GROUPS = ['DMN', 'MGR', 'IKE', 'CHD', 'JOB', 'CFG', 'KNL', 'NET', 'ASN', 'ENC', 'TNC', 'IMC', 'IMV', 'PTS', 'TLS', 'APP', 'ESP', 'LIB'] as const;
+export const LOG_GROUPS = [
+  'DMN',
+  'MGR',
+  'IKE',
+  'CHD',
+  'JOB',
+  'CFG',
+  'KNL',
+  'NET',
+  'ASN',
+  'ENC',
+  'TNC',
+  'IMC',
+  'IMV',
+  'PTS',
+  'TLS',
+  'APP',
+  'ESP',
+  'LIB',
+] as const;
 export type LogGroup = (typeof LOG_GROUPS)[number];
 
 /** -1 silent, 0 audit/always, 1 basic (charon's default), 2 detailed, 3 raw data, 4 private (keys). */

@@ -1,6 +1,6 @@
 // The one logging API. Callers format their own events; the logger only filters by group/level (before any
 // formatting work, like charon's bus) and fans out to sinks (charon text, pino JSON, in-memory for tests).
-import { LevelTable, LogGroup, levelTable } from './groups.js';
+import { type LevelTable, type LogGroup, levelTable } from './groups.js';
 
 /** Who is speaking: charon prints a worker thread id; we print a stable id per IKE_SA so one SA's lines group. */
 export interface LogContext {
@@ -46,7 +46,13 @@ export class Logger {
     return level <= this.levels[group];
   }
 
-  log(group: LogGroup, level: number, message: string | (() => string), ctx?: LogContext, fields?: Readonly<Record<string, unknown>>): void {
+  log(
+    group: LogGroup,
+    level: number,
+    message: string | (() => string),
+    ctx?: LogContext,
+    fields?: Readonly<Record<string, unknown>>,
+  ): void {
     if (!this.enabled(group, level) || this.sinks.length === 0) return;
     const text = typeof message === 'function' ? message() : message;
     const r: LogRecord = { time: new Date(), group, level, thread: ctx?.thread ?? 0, message: text, ctx };
@@ -65,18 +71,37 @@ export class Logger {
 }
 
 export class BoundLogger {
-  constructor(readonly root: Logger, readonly ctx: LogContext) {}
+  constructor(
+    readonly root: Logger,
+    readonly ctx: LogContext,
+  ) {}
   log(group: LogGroup, level: number, message: string | (() => string), fields?: Readonly<Record<string, unknown>>): void {
     this.root.log(group, level, message, this.ctx, fields);
   }
-  ike(level: number, m: string | (() => string)): void { this.log('IKE', level, m); }
-  cfg(level: number, m: string | (() => string)): void { this.log('CFG', level, m); }
-  enc(level: number, m: string | (() => string)): void { this.log('ENC', level, m); }
-  net(level: number, m: string | (() => string)): void { this.log('NET', level, m); }
-  chd(level: number, m: string | (() => string)): void { this.log('CHD', level, m); }
-  knl(level: number, m: string | (() => string)): void { this.log('KNL', level, m); }
-  esp(level: number, m: string | (() => string)): void { this.log('ESP', level, m); }
-  enabled(group: LogGroup, level: number): boolean { return this.root.enabled(group, level); }
+  ike(level: number, m: string | (() => string)): void {
+    this.log('IKE', level, m);
+  }
+  cfg(level: number, m: string | (() => string)): void {
+    this.log('CFG', level, m);
+  }
+  enc(level: number, m: string | (() => string)): void {
+    this.log('ENC', level, m);
+  }
+  net(level: number, m: string | (() => string)): void {
+    this.log('NET', level, m);
+  }
+  chd(level: number, m: string | (() => string)): void {
+    this.log('CHD', level, m);
+  }
+  knl(level: number, m: string | (() => string)): void {
+    this.log('KNL', level, m);
+  }
+  esp(level: number, m: string | (() => string)): void {
+    this.log('ESP', level, m);
+  }
+  enabled(group: LogGroup, level: number): boolean {
+    return this.root.enabled(group, level);
+  }
 }
 
 /** Collects records in memory: for tests and for the control socket's log tail. */

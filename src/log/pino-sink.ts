@@ -1,15 +1,19 @@
 // The same events as structured JSON (pino) for machines: one object per line with the charon group, level,
 // the IKE_SA name/unique id when known, and the message text as charon would print it. File output is written
 // synchronously: a few lines per exchange, and none may be lost when the daemon exits.
-import { pino, Logger as Pino } from 'pino';
-import { LogRecord, LogSink } from './logger.js';
+import { pino, type Logger as Pino } from 'pino';
+import type { LogRecord, LogSink } from './logger.js';
 
 export class PinoSink implements LogSink {
   private readonly p: Pino;
 
   constructor(destination: 'stdout' | 'stderr' | string) {
     const dest =
-      destination === 'stdout' ? pino.destination(1) : destination === 'stderr' ? pino.destination(2) : pino.destination({ dest: destination, append: true, sync: true, mkdir: true });
+      destination === 'stdout'
+        ? pino.destination(1)
+        : destination === 'stderr'
+          ? pino.destination(2)
+          : pino.destination({ dest: destination, append: true, sync: true, mkdir: true });
     this.p = pino({ base: { name: 'ikelab' }, level: 'trace', timestamp: pino.stdTimeFunctions.isoTime }, dest);
   }
 

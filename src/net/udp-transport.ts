@@ -2,7 +2,7 @@
 // every SA (no per-SA sockets). On the NAT-T port, RFC 3948 demultiplexing: a 4-byte zero non-ESP marker
 // prefixes IKE, a single 0xFF byte is a NAT-T keepalive, anything else is ESP-in-UDP.
 import dgram from 'node:dgram';
-import { Endpoint, family } from './endpoint.js';
+import { type Endpoint, family } from './endpoint.js';
 
 export interface IkeDatagram {
   data: Buffer; // IKE message, non-ESP marker removed
@@ -30,7 +30,10 @@ export class UdpTransport {
   private readonly sockets = new Map<string, dgram.Socket>();
   counters = { rxIke: 0, rxEsp: 0, rxKeepalive: 0, rxRunt: 0, tx: 0, txErrors: 0 };
 
-  constructor(private readonly opts: TransportOptions, private readonly h: TransportHandlers) {}
+  constructor(
+    private readonly opts: TransportOptions,
+    private readonly h: TransportHandlers,
+  ) {}
 
   get nattPort(): number {
     return this.opts.nattPort;

@@ -24,22 +24,75 @@ const encr = table([
 ]);
 
 const integ = table([
-  [1, 'HMAC_MD5_96', 'HMAC_SHA1_96', 'DES_MAC', 'KPDK_MD5', 'AES_XCBC_96', 'HMAC_MD5_128', 'HMAC_SHA1_160', 'AES_CMAC_96',
-    'AES_128_GMAC', 'AES_192_GMAC', 'AES_256_GMAC', 'HMAC_SHA2_256_128', 'HMAC_SHA2_384_192', 'HMAC_SHA2_512_256'],
-  [1024, 'UNDEFINED', 'HMAC_SHA1_128', 'HMAC_SHA2_256_96', 'HMAC_SHA2_256_256', 'HMAC_SHA2_384_384', 'HMAC_SHA2_512_512', 'CAMELLIA_XCBC_96'],
+  [
+    1,
+    'HMAC_MD5_96',
+    'HMAC_SHA1_96',
+    'DES_MAC',
+    'KPDK_MD5',
+    'AES_XCBC_96',
+    'HMAC_MD5_128',
+    'HMAC_SHA1_160',
+    'AES_CMAC_96',
+    'AES_128_GMAC',
+    'AES_192_GMAC',
+    'AES_256_GMAC',
+    'HMAC_SHA2_256_128',
+    'HMAC_SHA2_384_192',
+    'HMAC_SHA2_512_256',
+  ],
+  [
+    1024,
+    'UNDEFINED',
+    'HMAC_SHA1_128',
+    'HMAC_SHA2_256_96',
+    'HMAC_SHA2_256_256',
+    'HMAC_SHA2_384_384',
+    'HMAC_SHA2_512_512',
+    'CAMELLIA_XCBC_96',
+  ],
 ]);
 
 const prf = table([
-  [1, 'PRF_HMAC_MD5', 'PRF_HMAC_SHA1', 'PRF_HMAC_TIGER', 'PRF_AES128_XCBC', 'PRF_HMAC_SHA2_256', 'PRF_HMAC_SHA2_384', 'PRF_HMAC_SHA2_512', 'PRF_AES128_CMAC'],
+  [
+    1,
+    'PRF_HMAC_MD5',
+    'PRF_HMAC_SHA1',
+    'PRF_HMAC_TIGER',
+    'PRF_AES128_XCBC',
+    'PRF_HMAC_SHA2_256',
+    'PRF_HMAC_SHA2_384',
+    'PRF_HMAC_SHA2_512',
+    'PRF_AES128_CMAC',
+  ],
   [1024, 'PRF_UNDEFINED', 'PRF_FIPS_SHA1_160', 'PRF_FIPS_DES', 'PRF_KEYED_SHA1', 'PRF_CAMELLIA128_XCBC'],
 ]);
 
 const dh = table([
   [0, 'KE_NONE', 'MODP_768', 'MODP_1024'],
   [5, 'MODP_1536'],
-  [14, 'MODP_2048', 'MODP_3072', 'MODP_4096', 'MODP_6144', 'MODP_8192', 'ECP_256', 'ECP_384', 'ECP_521',
-    'MODP_1024_160', 'MODP_2048_224', 'MODP_2048_256', 'ECP_192', 'ECP_224', 'ECP_224_BP', 'ECP_256_BP', 'ECP_384_BP',
-    'ECP_512_BP', 'CURVE_25519', 'CURVE_448'],
+  [
+    14,
+    'MODP_2048',
+    'MODP_3072',
+    'MODP_4096',
+    'MODP_6144',
+    'MODP_8192',
+    'ECP_256',
+    'ECP_384',
+    'ECP_521',
+    'MODP_1024_160',
+    'MODP_2048_224',
+    'MODP_2048_256',
+    'ECP_192',
+    'ECP_224',
+    'ECP_224_BP',
+    'ECP_256_BP',
+    'ECP_384_BP',
+    'ECP_512_BP',
+    'CURVE_25519',
+    'CURVE_448',
+  ],
   [1024, 'MODP_NULL'],
   [1030, 'NTRU_112', 'NTRU_128', 'NTRU_192', 'NTRU_256'],
   [1040, 'NEWHOPE_128'],
@@ -65,7 +118,8 @@ export function transformName(t: Transform): string {
 }
 
 /** charon prints transform types in this order (it swaps PRF and INTEG for historical reasons), others after. */
-const sortKey = (type: number): number => (type === TransformType.PRF ? TransformType.INTEG : type === TransformType.INTEG ? TransformType.PRF : type);
+const sortKey = (type: number): number =>
+  type === TransformType.PRF ? TransformType.INTEG : type === TransformType.INTEG ? TransformType.PRF : type;
 
 /**
  * "IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048": protocol, then ENCR, INTEG, PRF, DH, ESN,

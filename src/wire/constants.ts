@@ -8,8 +8,7 @@ export const ExchangeType = {
   INFORMATIONAL: 37,
 } as const;
 
-export const exchangeName = (t: number): string =>
-  (Object.entries(ExchangeType).find(([, v]) => v === t)?.[0]) ?? `EXCHANGE_TYPE_${t}`;
+export const exchangeName = (t: number): string => Object.entries(ExchangeType).find(([, v]) => v === t)?.[0] ?? `EXCHANGE_TYPE_${t}`;
 
 /** RFC 7296 3.2 payload types. */
 export const PayloadType = {

@@ -25,7 +25,11 @@ export class WireError extends Error {
   /** Set once the IKE header could be read, so the caller can answer with the right SPIs and message ID. */
   header?: IkeHeader;
 
-  constructor(public code: WireErrorCode, message: string, public payloadType?: number) {
+  constructor(
+    public code: WireErrorCode,
+    message: string,
+    public payloadType?: number,
+  ) {
     super(message);
     this.name = 'WireError';
   }

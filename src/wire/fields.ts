@@ -27,6 +27,7 @@ export type Field =
   /** Everything up to the end of the enclosing structure. */
   | { k: 'rest'; name: string }
   /** Substructures up to the end of the enclosing structure, at most `max` (DoS cap). */
+  // biome-ignore lint/suspicious/noExplicitAny: a field table mixes codecs of every substructure type
   | { k: 'list'; name: string; item: Codec<any>; max: number }
   /** 2-byte length of the whole structure, including its own header (substructures of RFC 7296 3.3, 3.13.1). */
   | { k: 'selfLength' }
@@ -42,6 +43,7 @@ export const countOf = (bytes: 1 | 2, of: string): Field => ({ k: 'countOf', byt
 export const sized = (name: string): Field => ({ k: 'sized', name });
 export const fixed = (name: string, bytes: number): Field => ({ k: 'fixed', name, bytes });
 export const rest = (name: string): Field => ({ k: 'rest', name });
+// biome-ignore lint/suspicious/noExplicitAny: see Field's 'list' member
 export const list = (name: string, item: Codec<any>, max: number): Field => ({ k: 'list', name, item, max });
 export const selfLength: Field = { k: 'selfLength' };
 export const more = (value: number): Field => ({ k: 'more', value });
@@ -67,15 +69,33 @@ function readStruct(fields: Field[], what: string, outer: Reader): Obj {
   const min = fixedSize(fields);
   for (const f of fields) {
     switch (f.k) {
-      case 'u8': o[f.name] = r.u8(f.name); break;
-      case 'u16': o[f.name] = r.u16(f.name); break;
-      case 'u32': o[f.name] = r.u32(f.name); break;
-      case 'zero': r.skip(f.bytes, 'RESERVED'); break;
-      case 'sizeOf': sizes.set(f.of, f.bytes === 1 ? r.u8(`${f.of} size`) : r.u16(`${f.of} size`)); break;
-      case 'countOf': counts.set(f.of, f.bytes === 1 ? r.u8(`${f.of} count`) : r.u16(`${f.of} count`)); break;
-      case 'sized': o[f.name] = r.bytes(sizes.get(f.name) ?? 0, f.name); break;
-      case 'fixed': o[f.name] = r.bytes(f.bytes, f.name); break;
-      case 'rest': o[f.name] = r.rest(); break;
+      case 'u8':
+        o[f.name] = r.u8(f.name);
+        break;
+      case 'u16':
+        o[f.name] = r.u16(f.name);
+        break;
+      case 'u32':
+        o[f.name] = r.u32(f.name);
+        break;
+      case 'zero':
+        r.skip(f.bytes, 'RESERVED');
+        break;
+      case 'sizeOf':
+        sizes.set(f.of, f.bytes === 1 ? r.u8(`${f.of} size`) : r.u16(`${f.of} size`));
+        break;
+      case 'countOf':
+        counts.set(f.of, f.bytes === 1 ? r.u8(`${f.of} count`) : r.u16(`${f.of} count`));
+        break;
+      case 'sized':
+        o[f.name] = r.bytes(sizes.get(f.name) ?? 0, f.name);
+        break;
+      case 'fixed':
+        o[f.name] = r.bytes(f.bytes, f.name);
+        break;
+      case 'rest':
+        o[f.name] = r.rest();
+        break;
       case 'more': {
         const v = r.u8('last substructure');
         if (v !== 0 && v !== f.value) fail('BAD_SYNTAX', `${what}: last-substructure byte ${v}, expected 0 or ${f.value}`);
@@ -124,29 +144,47 @@ function writeStruct(fields: Field[], what: string, w: Writer, o: Obj, last: boo
   const buf = (name: string) => (o[name] as Buffer | undefined) ?? Buffer.alloc(0);
   for (const f of fields) {
     switch (f.k) {
-      case 'u8': w.u8(checkFits(num(f.name), 0xff, what, f.name)); break;
-      case 'u16': w.u16(checkFits(num(f.name), 0xffff, what, f.name)); break;
-      case 'u32': w.u32(checkFits(num(f.name), 0xffffffff, what, f.name)); break;
-      case 'zero': w.zeros(f.bytes); break;
+      case 'u8':
+        w.u8(checkFits(num(f.name), 0xff, what, f.name));
+        break;
+      case 'u16':
+        w.u16(checkFits(num(f.name), 0xffff, what, f.name));
+        break;
+      case 'u32':
+        w.u32(checkFits(num(f.name), 0xffffffff, what, f.name));
+        break;
+      case 'zero':
+        w.zeros(f.bytes);
+        break;
       case 'sizeOf': {
         const n = checkFits(buf(f.of).length, f.bytes === 1 ? 0xff : 0xffff, what, `${f.of} size`);
-        if (f.bytes === 1) w.u8(n); else w.u16(n);
+        if (f.bytes === 1) w.u8(n);
+        else w.u16(n);
         break;
       }
       case 'countOf': {
         const n = checkFits(((o[f.of] as unknown[] | undefined) ?? []).length, f.bytes === 1 ? 0xff : 0xffff, what, `${f.of} count`);
-        if (f.bytes === 1) w.u8(n); else w.u16(n);
+        if (f.bytes === 1) w.u8(n);
+        else w.u16(n);
         break;
       }
-      case 'sized': case 'rest': w.bytes(buf(f.name)); break;
+      case 'sized':
+      case 'rest':
+        w.bytes(buf(f.name));
+        break;
       case 'fixed': {
         const b = buf(f.name);
         if (b.length !== f.bytes) fail('BAD_LENGTH', `${what}: ${f.name} must be ${f.bytes} bytes, got ${b.length}`);
         w.bytes(b);
         break;
       }
-      case 'more': w.u8(last ? 0 : f.value); break;
-      case 'selfLength': lengthAt = w.pos; w.u16(0); break;
+      case 'more':
+        w.u8(last ? 0 : f.value);
+        break;
+      case 'selfLength':
+        lengthAt = w.pos;
+        w.u16(0);
+        break;
       case 'list': {
         const items = (o[f.name] as unknown[] | undefined) ?? [];
         items.forEach((it, i) => f.item.write(w, it, i === items.length - 1));

@@ -7,10 +7,26 @@ import { encodeBody, fixed, struct, u32, u8 } from './fields.js';
 import { Reader } from './reader.js';
 import type { IkeHeader } from './types.js';
 
-interface Raw { spiI: Buffer; spiR: Buffer; nextPayload: number; version: number; exchange: number; flags: number; messageId: number; length: number }
+interface Raw {
+  spiI: Buffer;
+  spiR: Buffer;
+  nextPayload: number;
+  version: number;
+  exchange: number;
+  flags: number;
+  messageId: number;
+  length: number;
+}
 
 const layout = struct<Raw>('IKE header', [
-  fixed('spiI', 8), fixed('spiR', 8), u8('nextPayload'), u8('version'), u8('exchange'), u8('flags'), u32('messageId'), u32('length'),
+  fixed('spiI', 8),
+  fixed('spiR', 8),
+  u8('nextPayload'),
+  u8('version'),
+  u8('exchange'),
+  u8('flags'),
+  u32('messageId'),
+  u32('length'),
 ]);
 
 /** Reads the 28 header bytes without judging them; throws TRUNCATED if there are fewer. */

@@ -67,11 +67,14 @@ function readChain(firstType: number, r: Reader, outer: boolean): Payload[] {
 /** Header + outer payload chain. Never throws; errors after the header carry it (error.header). */
 export function decodeMessage(buf: Buffer): Decoded<IkeMessage> {
   let header: IkeHeader | undefined;
-  return guard(() => {
-    header = checkedHeader(buf);
-    const payloads = readChain(header.nextPayload, new Reader(buf, IKE_HEADER_LENGTH, header.length, 'IKE message'), true);
-    return { header, payloads };
-  }, () => header);
+  return guard(
+    () => {
+      header = checkedHeader(buf);
+      const payloads = readChain(header.nextPayload, new Reader(buf, IKE_HEADER_LENGTH, header.length, 'IKE message'), true);
+      return { header, payloads };
+    },
+    () => header,
+  );
 }
 
 /** The inner chain of a decrypted SK payload (padding and Pad Length already removed). Never throws. */
@@ -136,7 +139,13 @@ export function encodeSkPrefix(header: HeaderIn, innerFirstType: number, skBodyL
  * Same for one encrypted fragment (RFC 7383 2.5): header + SKF generic header + Fragment Number + Total
  * Fragments. innerFirstType is sent in fragment 1 only; the others carry 0. encryptedLength is IV | ciphertext | ICV.
  */
-export function encodeSkfPrefix(header: HeaderIn, innerFirstType: number, fragmentNumber: number, totalFragments: number, encryptedLength: number): Buffer {
+export function encodeSkfPrefix(
+  header: HeaderIn,
+  innerFirstType: number,
+  fragmentNumber: number,
+  totalFragments: number,
+  encryptedLength: number,
+): Buffer {
   const skfLength = GENERIC_PAYLOAD_HEADER_LENGTH + 4 + encryptedLength;
   const h = encodeHeader({ ...header, nextPayload: PayloadType.SKF, length: IKE_HEADER_LENGTH + skfLength });
   const frag = Buffer.alloc(4);

@@ -21,32 +21,122 @@ function table(runs: Run[]): Map<number, string> {
 /** IKEv2 payload short names (charon payload_type_short_names); UNKN is charon's name for unparsed types. */
 const payloadShort = table([
   [0, '--'],
-  [33, 'SA', 'KE', 'IDi', 'IDr', 'CERT', 'CERTREQ', 'AUTH', 'No', 'N', 'D', 'V', 'TSi', 'TSr', 'E', 'CP', 'EAP', 'GSPM', 'IDg', 'GSA', 'KD', 'EF'],
+  [
+    33,
+    'SA',
+    'KE',
+    'IDi',
+    'IDr',
+    'CERT',
+    'CERTREQ',
+    'AUTH',
+    'No',
+    'N',
+    'D',
+    'V',
+    'TSi',
+    'TSr',
+    'E',
+    'CP',
+    'EAP',
+    'GSPM',
+    'IDg',
+    'GSA',
+    'KD',
+    'EF',
+  ],
 ]);
 
 export const payloadName = (type: number): string => payloadShort.get(type) ?? unnamed(type);
 
 /** Configuration attribute short names (charon configuration_attribute_type_short_names). */
 const cfgAttrShort = table([
-  [1, 'ADDR', 'MASK', 'DNS', 'NBNS', 'EXP', 'DHCP', 'VER', 'ADDR6', 'MASK6', 'DNS6', 'NBNS6', 'DHCP6', 'SUBNET', 'SUP',
-    'SUBNET6', 'MIP6HPFX', 'LINK6', 'PFX6', 'HOA', 'PCSCF4', 'PCSCF6', 'FTTKAT', 'EXTSRC4', 'DPD', 'DOMAIN', 'TA'],
+  [
+    1,
+    'ADDR',
+    'MASK',
+    'DNS',
+    'NBNS',
+    'EXP',
+    'DHCP',
+    'VER',
+    'ADDR6',
+    'MASK6',
+    'DNS6',
+    'NBNS6',
+    'DHCP6',
+    'SUBNET',
+    'SUP',
+    'SUBNET6',
+    'MIP6HPFX',
+    'LINK6',
+    'PFX6',
+    'HOA',
+    'PCSCF4',
+    'PCSCF6',
+    'FTTKAT',
+    'EXTSRC4',
+    'DPD',
+    'DOMAIN',
+    'TA',
+  ],
   [16520, 'X_TYPE', 'X_USER', 'X_PWD', 'X_CODE', 'X_MSG', 'X_CHALL', 'X_DOMAIN', 'X_STATUS', 'X_PIN', 'X_ANSWER'],
   [23456, 'SRV', 'SRV6'],
-  [28672, 'U_BANNER', 'U_SAVEPWD', 'U_DEFDOM', 'U_SPLITDNS', 'U_SPLITINC', 'U_NATTPORT', 'U_LOCALLAN', 'U_PFS', 'U_FWTYPE', 'U_BKPSRV', 'U_DDNSHOST'],
+  [
+    28672,
+    'U_BANNER',
+    'U_SAVEPWD',
+    'U_DEFDOM',
+    'U_SPLITDNS',
+    'U_SPLITINC',
+    'U_NATTPORT',
+    'U_LOCALLAN',
+    'U_PFS',
+    'U_FWTYPE',
+    'U_BKPSRV',
+    'U_DDNSHOST',
+  ],
 ]);
 
-const cfgPrefix: Record<number, string> = { [CfgType.CFG_REQUEST]: 'RQ(', [CfgType.CFG_REPLY]: 'RP(', [CfgType.CFG_SET]: 'S(', [CfgType.CFG_ACK]: 'A(' };
+const cfgPrefix: Record<number, string> = {
+  [CfgType.CFG_REQUEST]: 'RQ(',
+  [CfgType.CFG_REPLY]: 'RP(',
+  [CfgType.CFG_SET]: 'S(',
+  [CfgType.CFG_ACK]: 'A(',
+};
 
 /** EAP code and method short names (charon eap_code_short_names, eap_type_short_names, pen_short_names). */
 const eapCode = table([[1, 'REQ', 'RES', 'SUCC', 'FAIL']]);
 const eapType = table([
-  [1, 'ID', 'NTF', 'NAK', 'MD5', 'OTP', 'GTC'], [13, 'TLS'], [18, 'SIM'], [21, 'TTLS'], [23, 'AKA'], [25, 'PEAP', 'MSCHAPV2'],
-  [33, 'MSTLV'], [38, 'TNC'], [54, 'PT'], [254, 'EXP', 'XP', 'RAD', 'DYN'],
+  [1, 'ID', 'NTF', 'NAK', 'MD5', 'OTP', 'GTC'],
+  [13, 'TLS'],
+  [18, 'SIM'],
+  [21, 'TTLS'],
+  [23, 'AKA'],
+  [25, 'PEAP', 'MSCHAPV2'],
+  [33, 'MSTLV'],
+  [38, 'TNC'],
+  [54, 'PT'],
+  [254, 'EXP', 'XP', 'RAD', 'DYN'],
 ]);
 const pen = new Map<number, string>([
-  [0, 'IETF'], [2, 'IBM'], [311, 'MS'], [2312, 'RH'], [2699, 'PWG'], [3076, 'ALT'], [9048, 'OSC'], [9586, 'DEB'],
-  [11129, 'GOO'], [21911, 'TCG'], [28978, 'CAN'], [30401, 'FED'], [32939, 'FHH'], [36906, 'ITA'], [38158, 'PTS'],
-  [0xfffffe, 'UNAS'], [0xffffff, 'RES'],
+  [0, 'IETF'],
+  [2, 'IBM'],
+  [311, 'MS'],
+  [2312, 'RH'],
+  [2699, 'PWG'],
+  [3076, 'ALT'],
+  [9048, 'OSC'],
+  [9586, 'DEB'],
+  [11129, 'GOO'],
+  [21911, 'TCG'],
+  [28978, 'CAN'],
+  [30401, 'FED'],
+  [32939, 'FHH'],
+  [36906, 'ITA'],
+  [38158, 'PTS'],
+  [0xfffffe, 'UNAS'],
+  [0xffffff, 'RES'],
 ]);
 
 /** "/REQ/ID", "/SUCC", "/RES/65001-(12345)": code, then the method (RFC 3748 5.7 expanded types as vendor-type). */
@@ -96,8 +186,10 @@ export function describePayload(p: Payload): string {
 export const describePayloads = (payloads: Payload[]): string => payloads.map(describePayload).join(' ');
 
 /** Exchange names of charon 5.9.8 (exchange_type_names), including its IKEv1 ones. */
-const exchanges = table([[2, 'ID_PROT', 'AUTH_ONLY', 'AGGRESSIVE', 'INFORMATIONAL_V1', 'TRANSACTION'],
-  [32, 'QUICK_MODE', 'NEW_GROUP_MODE', 'IKE_SA_INIT', 'IKE_AUTH', 'CREATE_CHILD_SA', 'INFORMATIONAL', 'IKE_SESSION_RESUME']]);
+const exchanges = table([
+  [2, 'ID_PROT', 'AUTH_ONLY', 'AGGRESSIVE', 'INFORMATIONAL_V1', 'TRANSACTION'],
+  [32, 'QUICK_MODE', 'NEW_GROUP_MODE', 'IKE_SA_INIT', 'IKE_AUTH', 'CREATE_CHILD_SA', 'INFORMATIONAL', 'IKE_SESSION_RESUME'],
+]);
 
 export const charonExchangeName = (exchange: number): string => exchanges.get(exchange) ?? unnamed(exchange);
 

@@ -33,26 +33,87 @@ const r = (type: number, min: number, max: number, sufficient = false): PayloadR
 
 /** Order matters: rules are walked in order and a sufficient payload waives the minimums of later rules. */
 export const messageRules: Record<string, MessageRule> = {
-  [`${X.IKE_SA_INIT}:request`]: { encrypted: false, payloads: [
-    r(P.NOTIFY, 0, MAX_NOTIFY), r(P.SA, 1, 1), r(P.KE, 1, 1), r(P.NONCE, 1, 1), r(P.VENDOR, 0, MAX_VENDOR)] },
-  [`${X.IKE_SA_INIT}:response`]: { encrypted: false, payloads: [
-    r(P.NOTIFY, 0, MAX_NOTIFY, true), r(P.SA, 1, 1), r(P.KE, 1, 1), r(P.NONCE, 1, 1), r(P.CERTREQ, 0, MAX_CERTREQ), r(P.VENDOR, 0, MAX_VENDOR)] },
-  [`${X.IKE_AUTH}:request`]: { encrypted: true, payloads: [
-    r(P.NOTIFY, 0, MAX_NOTIFY), r(P.EAP, 0, 1, true), r(P.AUTH, 0, 1, true), r(P.IDi, 0, 1), r(P.CERT, 0, MAX_CERT),
-    r(P.CERTREQ, 0, MAX_CERTREQ), r(P.IDr, 0, 1), r(P.SA, 0, 1), r(P.TSi, 0, 1), r(P.TSr, 0, 1), r(P.CP, 0, 1), r(P.VENDOR, 0, MAX_VENDOR)] },
-  [`${X.IKE_AUTH}:response`]: { encrypted: true, payloads: [
-    r(P.NOTIFY, 0, MAX_NOTIFY, true), r(P.EAP, 0, 1, true), r(P.AUTH, 0, 1, true), r(P.CERT, 0, MAX_CERT), r(P.IDr, 0, 1),
-    r(P.SA, 0, 1), r(P.TSi, 0, 1), r(P.TSr, 0, 1), r(P.CP, 0, 1), r(P.VENDOR, 0, MAX_VENDOR)] },
-  [`${X.CREATE_CHILD_SA}:request`]: { encrypted: true, payloads: [
-    r(P.NOTIFY, 0, MAX_NOTIFY), r(P.SA, 1, 1), r(P.NONCE, 1, 1), r(P.KE, 0, 1), r(P.TSi, 0, 1), r(P.TSr, 0, 1),
-    r(P.CP, 0, 1), r(P.VENDOR, 0, MAX_VENDOR)] },
-  [`${X.CREATE_CHILD_SA}:response`]: { encrypted: true, payloads: [
-    r(P.NOTIFY, 0, MAX_NOTIFY, true), r(P.SA, 1, 1), r(P.NONCE, 1, 1), r(P.KE, 0, 1), r(P.TSi, 0, 1), r(P.TSr, 0, 1),
-    r(P.CP, 0, 1), r(P.VENDOR, 0, MAX_VENDOR)] },
-  [`${X.INFORMATIONAL}:request`]: { encrypted: true, payloads: [
-    r(P.NOTIFY, 0, MAX_NOTIFY), r(P.CP, 0, 1), r(P.DELETE, 0, MAX_DELETE), r(P.VENDOR, 0, MAX_VENDOR)] },
-  [`${X.INFORMATIONAL}:response`]: { encrypted: true, payloads: [
-    r(P.NOTIFY, 0, MAX_NOTIFY), r(P.CP, 0, 1), r(P.DELETE, 0, MAX_DELETE), r(P.VENDOR, 0, MAX_VENDOR)] },
+  [`${X.IKE_SA_INIT}:request`]: {
+    encrypted: false,
+    payloads: [r(P.NOTIFY, 0, MAX_NOTIFY), r(P.SA, 1, 1), r(P.KE, 1, 1), r(P.NONCE, 1, 1), r(P.VENDOR, 0, MAX_VENDOR)],
+  },
+  [`${X.IKE_SA_INIT}:response`]: {
+    encrypted: false,
+    payloads: [
+      r(P.NOTIFY, 0, MAX_NOTIFY, true),
+      r(P.SA, 1, 1),
+      r(P.KE, 1, 1),
+      r(P.NONCE, 1, 1),
+      r(P.CERTREQ, 0, MAX_CERTREQ),
+      r(P.VENDOR, 0, MAX_VENDOR),
+    ],
+  },
+  [`${X.IKE_AUTH}:request`]: {
+    encrypted: true,
+    payloads: [
+      r(P.NOTIFY, 0, MAX_NOTIFY),
+      r(P.EAP, 0, 1, true),
+      r(P.AUTH, 0, 1, true),
+      r(P.IDi, 0, 1),
+      r(P.CERT, 0, MAX_CERT),
+      r(P.CERTREQ, 0, MAX_CERTREQ),
+      r(P.IDr, 0, 1),
+      r(P.SA, 0, 1),
+      r(P.TSi, 0, 1),
+      r(P.TSr, 0, 1),
+      r(P.CP, 0, 1),
+      r(P.VENDOR, 0, MAX_VENDOR),
+    ],
+  },
+  [`${X.IKE_AUTH}:response`]: {
+    encrypted: true,
+    payloads: [
+      r(P.NOTIFY, 0, MAX_NOTIFY, true),
+      r(P.EAP, 0, 1, true),
+      r(P.AUTH, 0, 1, true),
+      r(P.CERT, 0, MAX_CERT),
+      r(P.IDr, 0, 1),
+      r(P.SA, 0, 1),
+      r(P.TSi, 0, 1),
+      r(P.TSr, 0, 1),
+      r(P.CP, 0, 1),
+      r(P.VENDOR, 0, MAX_VENDOR),
+    ],
+  },
+  [`${X.CREATE_CHILD_SA}:request`]: {
+    encrypted: true,
+    payloads: [
+      r(P.NOTIFY, 0, MAX_NOTIFY),
+      r(P.SA, 1, 1),
+      r(P.NONCE, 1, 1),
+      r(P.KE, 0, 1),
+      r(P.TSi, 0, 1),
+      r(P.TSr, 0, 1),
+      r(P.CP, 0, 1),
+      r(P.VENDOR, 0, MAX_VENDOR),
+    ],
+  },
+  [`${X.CREATE_CHILD_SA}:response`]: {
+    encrypted: true,
+    payloads: [
+      r(P.NOTIFY, 0, MAX_NOTIFY, true),
+      r(P.SA, 1, 1),
+      r(P.NONCE, 1, 1),
+      r(P.KE, 0, 1),
+      r(P.TSi, 0, 1),
+      r(P.TSr, 0, 1),
+      r(P.CP, 0, 1),
+      r(P.VENDOR, 0, MAX_VENDOR),
+    ],
+  },
+  [`${X.INFORMATIONAL}:request`]: {
+    encrypted: true,
+    payloads: [r(P.NOTIFY, 0, MAX_NOTIFY), r(P.CP, 0, 1), r(P.DELETE, 0, MAX_DELETE), r(P.VENDOR, 0, MAX_VENDOR)],
+  },
+  [`${X.INFORMATIONAL}:response`]: {
+    encrypted: true,
+    payloads: [r(P.NOTIFY, 0, MAX_NOTIFY), r(P.CP, 0, 1), r(P.DELETE, 0, MAX_DELETE), r(P.VENDOR, 0, MAX_VENDOR)],
+  },
 };
 
 export const ruleFor = (exchange: number, isResponse: boolean): MessageRule | undefined =>

@@ -1,7 +1,7 @@
 // Decoded shapes of the IKE header and every RFC 7296 payload. These are the contract between the codec
 // (src/wire), the config's proposal parser (src/config) and the exchanges (src/ike): plain data, no behaviour.
 
-import { PayloadType } from './constants.js';
+import type { PayloadType } from './constants.js';
 
 export interface IkeHeader {
   spiI: Buffer; // 8 bytes
@@ -66,12 +66,34 @@ interface Base {
   critical?: boolean;
 }
 
-export interface SaPayload extends Base { type: typeof PayloadType.SA; proposals: Proposal[] }
-export interface KePayload extends Base { type: typeof PayloadType.KE; group: number; data: Buffer }
-export interface IdPayload extends Base { type: typeof PayloadType.IDi | typeof PayloadType.IDr; idType: number; data: Buffer }
-export interface CertPayload extends Base { type: typeof PayloadType.CERT | typeof PayloadType.CERTREQ; encoding: number; data: Buffer }
-export interface AuthPayload extends Base { type: typeof PayloadType.AUTH; method: number; data: Buffer }
-export interface NoncePayload extends Base { type: typeof PayloadType.NONCE; data: Buffer }
+export interface SaPayload extends Base {
+  type: typeof PayloadType.SA;
+  proposals: Proposal[];
+}
+export interface KePayload extends Base {
+  type: typeof PayloadType.KE;
+  group: number;
+  data: Buffer;
+}
+export interface IdPayload extends Base {
+  type: typeof PayloadType.IDi | typeof PayloadType.IDr;
+  idType: number;
+  data: Buffer;
+}
+export interface CertPayload extends Base {
+  type: typeof PayloadType.CERT | typeof PayloadType.CERTREQ;
+  encoding: number;
+  data: Buffer;
+}
+export interface AuthPayload extends Base {
+  type: typeof PayloadType.AUTH;
+  method: number;
+  data: Buffer;
+}
+export interface NoncePayload extends Base {
+  type: typeof PayloadType.NONCE;
+  data: Buffer;
+}
 export interface NotifyPayload extends Base {
   type: typeof PayloadType.NOTIFY;
   protocol: number; // 0 when no SPI
@@ -79,13 +101,35 @@ export interface NotifyPayload extends Base {
   notifyType: number;
   data: Buffer;
 }
-export interface DeletePayload extends Base { type: typeof PayloadType.DELETE; protocol: number; spiSize: number; spis: Buffer[] }
-export interface VendorPayload extends Base { type: typeof PayloadType.VENDOR; data: Buffer }
-export interface TsPayload extends Base { type: typeof PayloadType.TSi | typeof PayloadType.TSr; selectors: TrafficSelector[] }
-export interface CpPayload extends Base { type: typeof PayloadType.CP; cfgType: number; attributes: CfgAttribute[] }
-export interface EapPayload extends Base { type: typeof PayloadType.EAP; data: Buffer }
+export interface DeletePayload extends Base {
+  type: typeof PayloadType.DELETE;
+  protocol: number;
+  spiSize: number;
+  spis: Buffer[];
+}
+export interface VendorPayload extends Base {
+  type: typeof PayloadType.VENDOR;
+  data: Buffer;
+}
+export interface TsPayload extends Base {
+  type: typeof PayloadType.TSi | typeof PayloadType.TSr;
+  selectors: TrafficSelector[];
+}
+export interface CpPayload extends Base {
+  type: typeof PayloadType.CP;
+  cfgType: number;
+  attributes: CfgAttribute[];
+}
+export interface EapPayload extends Base {
+  type: typeof PayloadType.EAP;
+  data: Buffer;
+}
 /** SK: kept opaque by the codec; src/crypto opens it. innerNext is the type of the first inner payload. */
-export interface SkPayload extends Base { type: typeof PayloadType.SK; innerNext: number; body: Buffer }
+export interface SkPayload extends Base {
+  type: typeof PayloadType.SK;
+  innerNext: number;
+  body: Buffer;
+}
 /** RFC 7383 encrypted fragment. */
 export interface SkfPayload extends Base {
   type: typeof PayloadType.SKF;
@@ -95,11 +139,28 @@ export interface SkfPayload extends Base {
   body: Buffer;
 }
 /** A payload type the codec does not know, received without the critical bit: skipped but kept for logging. */
-export interface UnknownPayload extends Base { type: number; unknown: true; body: Buffer }
+export interface UnknownPayload extends Base {
+  type: number;
+  unknown: true;
+  body: Buffer;
+}
 
 export type Payload =
-  | SaPayload | KePayload | IdPayload | CertPayload | AuthPayload | NoncePayload | NotifyPayload | DeletePayload
-  | VendorPayload | TsPayload | CpPayload | EapPayload | SkPayload | SkfPayload | UnknownPayload;
+  | SaPayload
+  | KePayload
+  | IdPayload
+  | CertPayload
+  | AuthPayload
+  | NoncePayload
+  | NotifyPayload
+  | DeletePayload
+  | VendorPayload
+  | TsPayload
+  | CpPayload
+  | EapPayload
+  | SkPayload
+  | SkfPayload
+  | UnknownPayload;
 
 export interface IkeMessage {
   header: IkeHeader;

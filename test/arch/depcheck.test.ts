@@ -12,10 +12,14 @@ const DEPCRUISE = join(ROOT, 'node_modules/.bin/depcruise');
 let dir = '';
 
 const FILES: Record<string, string> = {
-  'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true }, include: ['src/**/*.ts'] }),
+  'tsconfig.json': JSON.stringify({
+    compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true },
+    include: ['src/**/*.ts'],
+  }),
   // allowed: ike -> ipsec/backend, ipsec -> wire, value and type imports along the layers
   'src/wire/types.ts': 'export interface Ts { a: number }\n',
-  'src/ipsec/backend.ts': "import type { Ts } from '../wire/types.js';\nexport interface Backend { install(ts: Ts): void }\nexport const none: Backend = { install() {} };\n",
+  'src/ipsec/backend.ts':
+    "import type { Ts } from '../wire/types.js';\nexport interface Backend { install(ts: Ts): void }\nexport const none: Backend = { install() {} };\n",
   'src/ike/ok.ts': "import { none } from '../ipsec/backend.js';\nexport const use = () => none.install({ a: 1 });\n",
   // a type-only cycle: fine at run time
   'src/ike/sa.ts': "import type { Manager } from './manager.js';\nexport interface Sa { m?: Manager }\nexport const sa = 1;\n",

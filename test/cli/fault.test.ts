@@ -27,10 +27,24 @@ function ikelab(...args: string[]): Promise<{ code: number; stdout: string; stde
 
 describe('ikelab fault (CLI)', () => {
   test('add, list (text and --json, with fired counts), clear one, clear all', async () => {
-    const add = await ikelab('fault', 'add', 'dpd-loss', '--match', 'exchange=INFORMATIONAL,dir=in,request,empty,prob=0.3,seed=42,ike=demo', '--action', 'drop', '--count', '3');
+    const add = await ikelab(
+      'fault',
+      'add',
+      'dpd-loss',
+      '--match',
+      'exchange=INFORMATIONAL,dir=in,request,empty,prob=0.3,seed=42,ike=demo',
+      '--action',
+      'drop',
+      '--count',
+      '3',
+    );
     expect(add).toMatchObject({ code: 0, stderr: '' });
-    expect(add.stdout).toBe("fault rule 'dpd-loss' added: --match ike=demo,dir=in,exchange=INFORMATIONAL,request,empty,prob=0.3,seed=42 --action drop --count 3\n");
-    expect((await ikelab('fault', 'add', '--match', 'dir=out', '--action', 'duplicate=2,gap=1s')).stdout).toMatch(/^fault rule 'f1' added: /);
+    expect(add.stdout).toBe(
+      "fault rule 'dpd-loss' added: --match ike=demo,dir=in,exchange=INFORMATIONAL,request,empty,prob=0.3,seed=42 --action drop --count 3\n",
+    );
+    expect((await ikelab('fault', 'add', '--match', 'dir=out', '--action', 'duplicate=2,gap=1s')).stdout).toMatch(
+      /^fault rule 'f1' added: /,
+    );
 
     const list = await ikelab('fault', 'list');
     expect(list.code).toBe(0);
@@ -60,11 +74,13 @@ describe('ikelab fault (CLI)', () => {
   test('impair: libreswan names become rules, all or none', async () => {
     const ok = await ikelab('fault', 'impair', 'drop-incoming:3', 'jacob-two-two');
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toBe([
-      "fault rule 'impair:drop-incoming:3' added: --match dir=in,retransmit=no,nth=3 --action drop",
-      "fault rule 'impair:jacob-two-two' added: --match dir=out --action duplicate,gap=500ms",
-      '',
-    ].join('\n'));
+    expect(ok.stdout).toBe(
+      [
+        "fault rule 'impair:drop-incoming:3' added: --match dir=in,retransmit=no,nth=3 --action drop",
+        "fault rule 'impair:jacob-two-two' added: --match dir=out --action duplicate,gap=500ms",
+        '',
+      ].join('\n'),
+    );
     const bad = await ikelab('fault', 'impair', 'suppress-retransmits', 'drop-incomming:1');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^ikelab: impair: expected one of .*got unknown impair "drop-incomming" \(did you mean "drop-incoming"\?\)/);
@@ -75,7 +91,9 @@ describe('ikelab fault (CLI)', () => {
   test('errors name the option and key, and nothing is added', async () => {
     const e1 = await ikelab('fault', 'add', 'x', '--match', 'exchnage=INFORMATIONAL', '--action', 'drop');
     expect(e1.code).toBe(1);
-    expect(e1.stderr).toBe('ikelab: --match: expected one of proto, ike, ike-id, child, dir, exchange, request, response, mid, payload, notify, empty, retransmit, nth, after, for, prob, seed, got unknown key "exchnage" (did you mean "exchange"?)\n');
+    expect(e1.stderr).toBe(
+      'ikelab: --match: expected one of proto, ike, ike-id, child, dir, exchange, request, response, mid, payload, notify, empty, retransmit, nth, after, for, prob, seed, got unknown key "exchnage" (did you mean "exchange"?)\n',
+    );
     const e2 = await ikelab('fault', 'add', 'x', '--match', 'ike=nope', '--action', 'drop');
     expect(e2.stderr).toBe("ikelab: no connection named 'nope' (configured: demo)\n");
     const e3 = await ikelab('fault', 'add', 'x', '--match', 'dir=in');
@@ -102,12 +120,24 @@ describe('ikelab fault (CLI)', () => {
 
 describe('control verb fault', () => {
   test('op add / list / clear / impair over the socket', async () => {
-    const added = (await controlCall(r.sock, 'fault', { op: 'add', name: 'a', match: 'dir=out,exchange=CREATE_CHILD_SA,request', action: 'ke=group:19', count: '1' })) as { added: { name: string; text: string }[] };
+    const added = (await controlCall(r.sock, 'fault', {
+      op: 'add',
+      name: 'a',
+      match: 'dir=out,exchange=CREATE_CHILD_SA,request',
+      action: 'ke=group:19',
+      count: '1',
+    })) as { added: { name: string; text: string }[] };
     expect(added.added.map((x) => x.text)).toEqual(['--match dir=out,exchange=CREATE_CHILD_SA,request --action ke=group:19 --count 1']);
-    await expect(controlCall(r.sock, 'fault', { op: 'impair', items: ['send-no-delete'] })).resolves.toMatchObject({ added: [{ name: 'impair:send-no-delete' }] });
+    await expect(controlCall(r.sock, 'fault', { op: 'impair', items: ['send-no-delete'] })).resolves.toMatchObject({
+      added: [{ name: 'impair:send-no-delete' }],
+    });
     await expect(controlCall(r.sock, 'fault', { op: 'list' })).resolves.toHaveLength(2);
-    await expect(controlCall(r.sock, 'fault', { op: 'add', name: 'a', action: 'drop' })).rejects.toThrow("a fault rule named 'a' exists; clear it first or pick another name");
-    await expect(controlCall(r.sock, 'fault', { op: 'add', action: 'ke=group:19', match: 'exchange=IKE_AUTH' })).rejects.toThrow(/^--match exchange: expected IKE_SA_INIT or CREATE_CHILD_SA for ke/);
+    await expect(controlCall(r.sock, 'fault', { op: 'add', name: 'a', action: 'drop' })).rejects.toThrow(
+      "a fault rule named 'a' exists; clear it first or pick another name",
+    );
+    await expect(controlCall(r.sock, 'fault', { op: 'add', action: 'ke=group:19', match: 'exchange=IKE_AUTH' })).rejects.toThrow(
+      /^--match exchange: expected IKE_SA_INIT or CREATE_CHILD_SA for ke/,
+    );
     await expect(controlCall(r.sock, 'fault', { op: 'clear' })).resolves.toEqual({ cleared: ['a', 'impair:send-no-delete'] });
     await expect(controlCall(r.sock, 'fault', { mode: 'loud' })).rejects.toThrow('fault needs --mode silent|delay|normal');
   });
@@ -115,5 +145,12 @@ describe('control verb fault', () => {
 
 test('the CLI usage lists the fault verbs', async () => {
   const out = await new Promise<string>((resolve) => execFile(process.execPath, [cli, 'help'], (_e, stdout) => resolve(stdout)));
-  for (const v of ['fault add [NAME] --match CRITERIA --action ACTION [--count N]', 'fault list [--json]', 'fault clear [NAME]', 'fault impair WHAT[:HOW]', 'fault --mode silent|delay|normal']) expect(out).toContain(v);
+  for (const v of [
+    'fault add [NAME] --match CRITERIA --action ACTION [--count N]',
+    'fault list [--json]',
+    'fault clear [NAME]',
+    'fault impair WHAT[:HOW]',
+    'fault --mode silent|delay|normal',
+  ])
+    expect(out).toContain(v);
 });

@@ -58,7 +58,11 @@ describe('ikelab log-compare', () => {
     expect(j.score).toBeCloseTo(j.matched / j.total);
     expect(j.percent).toBe(Math.round((100 * j.matched) / j.total));
     expect(j.missing).toEqual([
-      { line: droppedLine + 1, shape: expect.stringContaining('CHILD_SA NAME{N} established'), original: readFileSync(REF, 'utf8').split('\n')[droppedLine] },
+      {
+        line: droppedLine + 1,
+        shape: expect.stringContaining('CHILD_SA NAME{N} established'),
+        original: readFileSync(REF, 'utf8').split('\n')[droppedLine],
+      },
     ]);
   });
 

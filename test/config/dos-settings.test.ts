@@ -6,12 +6,20 @@ import { ConfigError, parseConfig } from '../../src/config/index.js';
 const KEYS = ['cookie_threshold', 'cookie_threshold_ip', 'block_threshold', 'init_limit_half_open'] as const;
 
 describe('DoS protection settings', () => {
-  test('defaults are charon\'s: 30, 3, 5, 0', () => {
-    expect(parseConfig('daemon: {}\n', 'd.yaml').daemon).toMatchObject({ cookieThreshold: 30, cookieThresholdIp: 3, blockThreshold: 5, initLimitHalfOpen: 0 });
+  test("defaults are charon's: 30, 3, 5, 0", () => {
+    expect(parseConfig('daemon: {}\n', 'd.yaml').daemon).toMatchObject({
+      cookieThreshold: 30,
+      cookieThresholdIp: 3,
+      blockThreshold: 5,
+      initLimitHalfOpen: 0,
+    });
   });
 
   test('set, including 0 (off)', () => {
-    const d = parseConfig('daemon:\n  cookie_threshold: 0\n  cookie_threshold_ip: 10\n  block_threshold: 20\n  init_limit_half_open: 5000\n', 'd.yaml').daemon;
+    const d = parseConfig(
+      'daemon:\n  cookie_threshold: 0\n  cookie_threshold_ip: 10\n  block_threshold: 20\n  init_limit_half_open: 5000\n',
+      'd.yaml',
+    ).daemon;
     expect(d).toMatchObject({ cookieThreshold: 0, cookieThresholdIp: 10, blockThreshold: 20, initLimitHalfOpen: 5000 });
   });
 

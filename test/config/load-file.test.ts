@@ -26,7 +26,10 @@ async function both(path: string): Promise<ConfigError> {
   } catch (e) {
     sync = e;
   }
-  const async = await loadConfigFile(path).then(() => undefined, (e: unknown) => e);
+  const async = await loadConfigFile(path).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(sync).toBeInstanceOf(ConfigError);
   expect(async).toBeInstanceOf(ConfigError);
   expect((async as Error).message).toBe((sync as Error).message);
@@ -59,12 +62,16 @@ describe('which files are read', () => {
     expect(loadConfig(ok).connections).toHaveLength(1);
     expect((await loadConfigFile(ok)).config.connections).toHaveLength(1);
     writeFileSync(ok, text + '#'.repeat(MAX_CONFIG_BYTES - Buffer.byteLength(text) + 1));
-    expect((await both(ok)).message).toBe(`${ok}: expected a config file of at most ${MAX_CONFIG_BYTES} bytes, got ${MAX_CONFIG_BYTES + 1} bytes`);
+    expect((await both(ok)).message).toBe(
+      `${ok}: expected a config file of at most ${MAX_CONFIG_BYTES} bytes, got ${MAX_CONFIG_BYTES + 1} bytes`,
+    );
   });
 
   test('a file whose stat size is 0 (/proc) is read all the same (what is read is counted, not st_size)', async () => {
     const e = await both('/proc/self/comm');
-    expect(e.message).toBe('/proc/self/comm: expected the config file as a mapping with keys daemon, connections, secrets, faults, got text (file contents not shown) [line 1, column 1]');
+    expect(e.message).toBe(
+      '/proc/self/comm: expected the config file as a mapping with keys daemon, connections, secrets, faults, got text (file contents not shown) [line 1, column 1]',
+    );
   });
 
   test('missing and unreadable files keep the old message; the mode comes back with the text', async () => {
@@ -88,13 +95,17 @@ describe('files that are not configs: no text quoted', () => {
 
   test('shadow, passwd, plain text', () => {
     const shadow = msg('root:$6$salt$HASHhash:19000:0:99999:7:::\n');
-    expect(shadow).toBe('f: expected the config file as a mapping with keys daemon, connections, secrets, faults, got a mapping whose keys are not config key names (file contents not shown) [line 1, column 1]');
-    expect(msg('bin:x:2:2:bin:/bin:/usr/sbin/nologin\n')).toBe('f: expected the config file as a mapping with keys daemon, connections, secrets, faults, got text (file contents not shown) [line 1, column 1]');
+    expect(shadow).toBe(
+      'f: expected the config file as a mapping with keys daemon, connections, secrets, faults, got a mapping whose keys are not config key names (file contents not shown) [line 1, column 1]',
+    );
+    expect(msg('bin:x:2:2:bin:/bin:/usr/sbin/nologin\n')).toBe(
+      'f: expected the config file as a mapping with keys daemon, connections, secrets, faults, got text (file contents not shown) [line 1, column 1]',
+    );
     // the offending line is named even when it is not the first
     expect(msg('daemon: {}\nroot:$6$x:1:::\n')).toMatch(/not config key names \(file contents not shown\) \[line 2, column 1\]$/);
   });
 
-  test('a YAML error in such a file gives only the parser\'s error code', () => {
+  test("a YAML error in such a file gives only the parser's error code", () => {
     expect(msg('*HUNTER2 [\n- : x\n')).not.toContain('HUNTER2');
     expect(msg('root:$6$x:1::: [\n  bad')).toMatch(/^f: expected valid YAML, got a syntax error \([A-Z_]+\) \[line \d+, column \d+\]$/);
   });
@@ -117,7 +128,9 @@ describe('the PSK file permission warning at start', () => {
 
   test('0644 and 0640 warn, 0600 and 0400 do not', () => {
     const f = join(dir, 'psk.yaml');
-    expect(warnings(0o644)).toEqual([`CFG1 config file ${f} holds 1 secret(s) but permissions 0644 give group or others access to it; chmod 600 it`]);
+    expect(warnings(0o644)).toEqual([
+      `CFG1 config file ${f} holds 1 secret(s) but permissions 0644 give group or others access to it; chmod 600 it`,
+    ]);
     expect(warnings(0o640)).toHaveLength(1);
     expect(warnings(0o604)).toHaveLength(1);
     expect(warnings(0o600)).toEqual([]);

@@ -14,7 +14,10 @@ describe('the reference config (ikelab-example.yaml)', () => {
   test('daemon', () => {
     expect(cfg.file).toBe(join(REF, 'ikelab-example.yaml'));
     expect(cfg.daemon).toMatchObject({
-      listen: ['10.98.0.2'], port: 500, nattPort: 4500, controlSocket: '/tmp/lab/k/ikelab.sock',
+      listen: ['10.98.0.2'],
+      port: 500,
+      nattPort: 4500,
+      controlSocket: '/tmp/lab/k/ikelab.sock',
       retransmit: { timeout: 0.5, base: 2, tries: 2, jitter: 0, limit: 0 },
     });
   });
@@ -23,8 +26,15 @@ describe('the reference config (ikelab-example.yaml)', () => {
     expect(cfg.connections).toHaveLength(1);
     const bar = cfg.connections[0];
     expect(bar).toMatchObject({
-      name: 'bar', localAddrs: ['10.98.0.2'], remoteAddrs: ['10.98.0.1'], localPort: 500, remotePort: 500, version: 2,
-      proposalTexts: ['aes256-sha256-modp2048'], dpdDelay: 2, local: { auth: 'psk', id: '10.98.0.2' },
+      name: 'bar',
+      localAddrs: ['10.98.0.2'],
+      remoteAddrs: ['10.98.0.1'],
+      localPort: 500,
+      remotePort: 500,
+      version: 2,
+      proposalTexts: ['aes256-sha256-modp2048'],
+      dpdDelay: 2,
+      local: { auth: 'psk', id: '10.98.0.2' },
       remote: { auth: 'psk', id: '10.98.0.1' },
     });
     expect(formatProposals(bar.proposals)).toBe('IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048');
@@ -49,7 +59,8 @@ describe('the reference config (ikelab-example.yaml)', () => {
 describe('swanctl defaults match what charon 5.9.8 loaded (kat initiator.log vici dump)', () => {
   const log = readFileSync(join(REF, 'kat/aes256-sha256-modp2048/initiator.log'), 'utf8');
   // the same connection as kat/aes256-sha256-modp2048/initiator.swanctl.conf
-  const cfg = parseConfig(`
+  const cfg = parseConfig(
+    `
 connections:
   kat:
     local_addrs: 10.95.0.2
@@ -63,21 +74,29 @@ connections:
         local_ts: 10.12.0.0/24
         remote_ts: 10.11.0.0/24
         esp_proposals: aes256-sha256-modp2048
-`, 'kat.yaml');
+`,
+    'kat.yaml',
+  );
   const kat = cfg.connections[0];
   const net = kat.children[0];
   const logged = (key: string, indent: number) => new RegExp(`\\[CFG\\] {${indent}}${key} = (\\S+)`).exec(log)![1];
 
   test.each([
-    ['rekey_time', () => kat.rekeyTime], ['over_time', () => kat.overTime], ['rand_time', () => kat.randTime],
-    ['reauth_time', () => kat.reauthTime], ['keyingtries', () => kat.keyingtries], ['dpd_delay', () => kat.dpdDelay],
+    ['rekey_time', () => kat.rekeyTime],
+    ['over_time', () => kat.overTime],
+    ['rand_time', () => kat.randTime],
+    ['reauth_time', () => kat.reauthTime],
+    ['keyingtries', () => kat.keyingtries],
+    ['dpd_delay', () => kat.dpdDelay],
     ['remote_port', () => kat.remotePort],
   ])('IKE %s', (key, get) => {
     expect(String(get())).toBe(logged(key, 3));
   });
 
   test.each([
-    ['rekey_time', () => net.rekeyTime], ['life_time', () => net.lifeTime], ['rand_time', () => net.randTime],
+    ['rekey_time', () => net.rekeyTime],
+    ['life_time', () => net.lifeTime],
+    ['rand_time', () => net.randTime],
   ])('CHILD %s', (key, get) => {
     expect(String(get())).toBe(logged(key, 4));
   });
@@ -142,22 +161,33 @@ describe('example and demo files', () => {
 });
 
 describe('defaults and value spellings', () => {
-  const cfg = parseConfig(`
+  const cfg = parseConfig(
+    `
 connections:
   rw:
     remote_addrs: "%any"
     rekey_time: 1h
     children:
       c1: {}
-`, 'min.yaml');
+`,
+    'min.yaml',
+  );
   const rw = cfg.connections[0];
 
   test('daemon defaults', () => {
     expect(cfg.daemon).toEqual({
-      listen: ['0.0.0.0'], port: 500, nattPort: 4500, controlSocket: join(tmpdir(), 'ikelab.sock'),
-      ipsecBackend: 'userspace', keepAlive: 20, maxChildSas: 128,
+      listen: ['0.0.0.0'],
+      port: 500,
+      nattPort: 4500,
+      controlSocket: join(tmpdir(), 'ikelab.sock'),
+      ipsecBackend: 'userspace',
+      keepAlive: 20,
+      maxChildSas: 128,
       // strongswan.conf charon.cookie_threshold, cookie_threshold_ip, block_threshold, init_limit_half_open
-      cookieThreshold: 30, cookieThresholdIp: 3, blockThreshold: 5, initLimitHalfOpen: 0,
+      cookieThreshold: 30,
+      cookieThresholdIp: 3,
+      blockThreshold: 5,
+      initLimitHalfOpen: 0,
       retransmit: { timeout: 4, base: 1.8, tries: 5, jitter: 0, limit: 0 },
       log: { stdout: true, syslogPrefix: false, timeFormat: 'charon', levels: { default: 1 } },
     });
@@ -165,10 +195,26 @@ connections:
 
   test('connection defaults', () => {
     expect(rw).toMatchObject({
-      localAddrs: ['%any'], remoteAddrs: ['%any'], localPort: 500, remotePort: 500, dpdDelay: 0, dpdTimeout: 0,
-      dpdAction: 'clear', rekeyTime: 3600, reauthTime: 0, overTime: 360, randTime: 360, encap: false, mobike: true,
-      fragmentation: 'yes', keyingtries: 1, unique: 'no', sendCertreq: true, proposalTexts: [],
-      local: { auth: 'psk', id: '%any' }, remote: { auth: 'psk', id: '%any' },
+      localAddrs: ['%any'],
+      remoteAddrs: ['%any'],
+      localPort: 500,
+      remotePort: 500,
+      dpdDelay: 0,
+      dpdTimeout: 0,
+      dpdAction: 'clear',
+      rekeyTime: 3600,
+      reauthTime: 0,
+      overTime: 360,
+      randTime: 360,
+      encap: false,
+      mobike: true,
+      fragmentation: 'yes',
+      keyingtries: 1,
+      unique: 'no',
+      sendCertreq: true,
+      proposalTexts: [],
+      local: { auth: 'psk', id: '%any' },
+      remote: { auth: 'psk', id: '%any' },
     });
     expect(rw.proposals.map((p) => p.num)).toEqual([1, 2]); // strongSwan default: classic + AEAD
     expect(formatProposals(rw.proposals)).toMatch(/^IKE:AES_CBC_128\/.*, IKE:AES_GCM_16_128\//);
@@ -178,17 +224,30 @@ connections:
     // strongSwan's default list minus AES_XCBC_96, which the userspace ESP engine (the default backend) cannot run
     const c1 = rw.children[0];
     expect(c1).toMatchObject({
-      name: 'c1', mode: 'tunnel', rekeyTime: 3600, lifeTime: 3960, randTime: 360, startAction: 'none',
-      closeAction: 'none', dpdAction: 'clear', replayWindow: 32, ipcomp: false, hostAddrs: [], espProposalTexts: [],
+      name: 'c1',
+      mode: 'tunnel',
+      rekeyTime: 3600,
+      lifeTime: 3960,
+      randTime: 360,
+      startAction: 'none',
+      closeAction: 'none',
+      dpdAction: 'clear',
+      replayWindow: 32,
+      ipcomp: false,
+      hostAddrs: [],
+      espProposalTexts: [],
     });
     expect(c1.localTs).toEqual([{ dynamic: true, ipProtocol: 0, startPort: 0, endPort: 65535, text: 'dynamic' }]);
     expect(c1.remoteTs.map(formatTsConfig)).toEqual(['dynamic']);
-    expect(formatProposals(c1.espProposals)).toBe('ESP:AES_GCM_16_128/AES_GCM_16_192/AES_GCM_16_256/NO_EXT_SEQ, '
-      + 'ESP:AES_CBC_128/AES_CBC_192/AES_CBC_256/HMAC_SHA2_256_128/HMAC_SHA2_384_192/HMAC_SHA2_512_256/HMAC_SHA1_96/NO_EXT_SEQ');
+    expect(formatProposals(c1.espProposals)).toBe(
+      'ESP:AES_GCM_16_128/AES_GCM_16_192/AES_GCM_16_256/NO_EXT_SEQ, ' +
+        'ESP:AES_CBC_128/AES_CBC_192/AES_CBC_256/HMAC_SHA2_256_128/HMAC_SHA2_384_192/HMAC_SHA2_512_256/HMAC_SHA1_96/NO_EXT_SEQ',
+    );
   });
 
   test('swanctl spellings: comma lists, yes/no, durations, reauth/over/rand rules', () => {
-    const c = parseConfig(`
+    const c = parseConfig(
+      `
 daemon:
   listen: 10.0.0.1, fd00::1
   port: 1500
@@ -217,9 +276,17 @@ connections:
         close_action: trap
       b:
         dpd_action: none
-`, 't.yaml');
+`,
+      't.yaml',
+    );
     expect(c.daemon).toMatchObject({ listen: ['10.0.0.1', 'fd00::1'], port: 1500, retransmit: { timeout: 2, limit: 60, jitter: 20 } });
-    expect(c.daemon.log).toEqual({ stdout: false, syslogPrefix: false, timeFormat: 'iso', json: 'stderr', levels: { default: 1, ike: 4, net: -1 } });
+    expect(c.daemon.log).toEqual({
+      stdout: false,
+      syslogPrefix: false,
+      timeFormat: 'iso',
+      json: 'stderr',
+      levels: { default: 1, ike: 4, net: -1 },
+    });
     const x = c.connections[0];
     expect(x.localPort).toBe(1500);
     expect(x.remoteAddrs).toEqual(['10.0.0.2', 'peer.example.com']);

@@ -11,7 +11,9 @@ const fmt = (text: string, proto: 'ike' | 'esp') => formatProposal(parseProposal
 describe('parseProposal: exact transforms', () => {
   test('IKE aes256-sha256-modp2048: PRF derived from the integrity algorithm', () => {
     expect(parseProposal('aes256-sha256-modp2048', 'ike')).toEqual({
-      num: 1, protocol: ProtocolId.IKE, spi: Buffer.alloc(0),
+      num: 1,
+      protocol: ProtocolId.IKE,
+      spi: Buffer.alloc(0),
       transforms: [
         { type: T.ENCR, id: Encr.AES_CBC, keyLength: 256 },
         { type: T.INTEG, id: Integ.HMAC_SHA2_256_128 },
@@ -48,8 +50,13 @@ describe('parseProposal: exact transforms', () => {
 
   test('ESP aes256gcm16: no integrity, NO_EXT_SEQ added, no DH = no PFS', () => {
     expect(parseProposal('aes256gcm16', 'esp')).toEqual({
-      num: 1, protocol: ProtocolId.ESP, spi: Buffer.alloc(0),
-      transforms: [{ type: T.ENCR, id: Encr.AES_GCM_16, keyLength: 256 }, { type: T.ESN, id: Esn.NO_EXT_SEQ }],
+      num: 1,
+      protocol: ProtocolId.ESP,
+      spi: Buffer.alloc(0),
+      transforms: [
+        { type: T.ENCR, id: Encr.AES_GCM_16, keyLength: 256 },
+        { type: T.ESN, id: Esn.NO_EXT_SEQ },
+      ],
     });
   });
 
@@ -62,8 +69,10 @@ describe('parseProposal: exact transforms', () => {
   });
 
   test('several groups in one proposal keep their order', () => {
-    expect(parseProposal('aes256-sha256-modp3072-ecp384', 'ike').transforms.filter((t) => t.type === T.DH))
-      .toEqual([{ type: T.DH, id: DhGroup.MODP_3072 }, { type: T.DH, id: DhGroup.ECP_384 }]);
+    expect(parseProposal('aes256-sha256-modp3072-ecp384', 'ike').transforms.filter((t) => t.type === T.DH)).toEqual([
+      { type: T.DH, id: DhGroup.MODP_3072 },
+      { type: T.DH, id: DhGroup.ECP_384 },
+    ]);
     expect(fmt('aes256-sha256-modp3072-ecp384', 'esp')).toBe('ESP:AES_CBC_256/HMAC_SHA2_256_128/MODP_3072/ECP_384/NO_EXT_SEQ');
   });
 });
@@ -107,8 +116,13 @@ describe('parseProposal: charon-formatted results', () => {
   });
 
   test('the expectations taken from the charon logs are really in them', () => {
-    const logs = ['charon-logs/pfs-mismatch-rekey-by-side-with-pfs', 'charon-logs/pfs-mismatch-rekey-by-side-without-pfs',
-      'charon-logs/proposal-mismatch'].flatMap((d) => ['initiator.log', 'responder.log'].map((f) => readFileSync(join(REF, d, f), 'utf8'))).join('\n');
+    const logs = [
+      'charon-logs/pfs-mismatch-rekey-by-side-with-pfs',
+      'charon-logs/pfs-mismatch-rekey-by-side-without-pfs',
+      'charon-logs/proposal-mismatch',
+    ]
+      .flatMap((d) => ['initiator.log', 'responder.log'].map((f) => readFileSync(join(REF, d, f), 'utf8')))
+      .join('\n');
     expect(logs).toContain('configured proposals: ESP:AES_CBC_256/HMAC_SHA1_96/MODP_4096/NO_EXT_SEQ');
     expect(logs).toContain('configured proposals: ESP:AES_CBC_256/HMAC_SHA1_96/NO_EXT_SEQ');
     expect(logs).toContain('received proposals: IKE:AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048');
@@ -116,7 +130,9 @@ describe('parseProposal: charon-formatted results', () => {
 });
 
 describe('known-answer runs: what charon printed for the configured proposal strings', () => {
-  const dirs = readdirSync(join(REF, 'kat'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const dirs = readdirSync(join(REF, 'kat'), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name);
   test('there are KAT runs to compare with', () => expect(dirs.length).toBeGreaterThanOrEqual(7));
   test.each(dirs)('%s', (dir) => {
     const conf = readFileSync(join(REF, 'kat', dir, 'initiator.swanctl.conf'), 'utf8');
@@ -136,22 +152,27 @@ describe('default', () => {
     const [classic, aead, ...rest] = parseProposals(['default'], 'ike');
     expect(rest).toEqual([]);
     expect([classic.num, aead.num]).toEqual([1, 2]);
-    expect(formatProposal(classic)).toBe('IKE:AES_CBC_128/AES_CBC_192/AES_CBC_256/AES_CTR_128/AES_CTR_192/AES_CTR_256/3DES_CBC/'
-      + 'HMAC_SHA2_256_128/HMAC_SHA2_384_192/HMAC_SHA2_512_256/HMAC_SHA1_96/AES_XCBC_96/'
-      + 'PRF_HMAC_SHA2_256/PRF_HMAC_SHA2_384/PRF_HMAC_SHA2_512/PRF_AES128_XCBC/PRF_AES128_CMAC/PRF_HMAC_SHA1/'
-      + 'ECP_256/ECP_384/ECP_521/CURVE_25519/CURVE_448/MODP_3072/MODP_4096/MODP_6144/MODP_8192/MODP_2048');
-    expect(formatProposal(aead)).toBe('IKE:AES_GCM_16_128/AES_GCM_16_192/AES_GCM_16_256/AES_CCM_16_128/AES_CCM_16_192/'
-      + 'AES_CCM_16_256/CHACHA20_POLY1305/AES_GCM_12_128/AES_GCM_12_192/AES_GCM_12_256/AES_GCM_8_128/AES_GCM_8_192/'
-      + 'AES_GCM_8_256/AES_CCM_12_128/AES_CCM_12_192/AES_CCM_12_256/AES_CCM_8_128/AES_CCM_8_192/AES_CCM_8_256/'
-      + 'PRF_HMAC_SHA2_256/PRF_HMAC_SHA2_384/PRF_HMAC_SHA2_512/PRF_AES128_XCBC/PRF_AES128_CMAC/PRF_HMAC_SHA1/'
-      + 'ECP_256/ECP_384/ECP_521/CURVE_25519/CURVE_448/MODP_3072/MODP_4096/MODP_6144/MODP_8192/MODP_2048');
+    expect(formatProposal(classic)).toBe(
+      'IKE:AES_CBC_128/AES_CBC_192/AES_CBC_256/AES_CTR_128/AES_CTR_192/AES_CTR_256/3DES_CBC/' +
+        'HMAC_SHA2_256_128/HMAC_SHA2_384_192/HMAC_SHA2_512_256/HMAC_SHA1_96/AES_XCBC_96/' +
+        'PRF_HMAC_SHA2_256/PRF_HMAC_SHA2_384/PRF_HMAC_SHA2_512/PRF_AES128_XCBC/PRF_AES128_CMAC/PRF_HMAC_SHA1/' +
+        'ECP_256/ECP_384/ECP_521/CURVE_25519/CURVE_448/MODP_3072/MODP_4096/MODP_6144/MODP_8192/MODP_2048',
+    );
+    expect(formatProposal(aead)).toBe(
+      'IKE:AES_GCM_16_128/AES_GCM_16_192/AES_GCM_16_256/AES_CCM_16_128/AES_CCM_16_192/' +
+        'AES_CCM_16_256/CHACHA20_POLY1305/AES_GCM_12_128/AES_GCM_12_192/AES_GCM_12_256/AES_GCM_8_128/AES_GCM_8_192/' +
+        'AES_GCM_8_256/AES_CCM_12_128/AES_CCM_12_192/AES_CCM_12_256/AES_CCM_8_128/AES_CCM_8_192/AES_CCM_8_256/' +
+        'PRF_HMAC_SHA2_256/PRF_HMAC_SHA2_384/PRF_HMAC_SHA2_512/PRF_AES128_XCBC/PRF_AES128_CMAC/PRF_HMAC_SHA1/' +
+        'ECP_256/ECP_384/ECP_521/CURVE_25519/CURVE_448/MODP_3072/MODP_4096/MODP_6144/MODP_8192/MODP_2048',
+    );
     expect(aead.transforms.some((t) => t.type === T.INTEG)).toBe(false);
   });
 
   test('ESP default: proposal_create_default then _aead (strongSwan 5.9)', () => {
     expect(formatProposals(parseProposals(['default'], 'esp'))).toBe(
-      'ESP:AES_CBC_128/AES_CBC_192/AES_CBC_256/HMAC_SHA2_256_128/HMAC_SHA2_384_192/HMAC_SHA2_512_256/HMAC_SHA1_96/'
-      + 'AES_XCBC_96/NO_EXT_SEQ, ESP:AES_GCM_16_128/AES_GCM_16_192/AES_GCM_16_256/NO_EXT_SEQ');
+      'ESP:AES_CBC_128/AES_CBC_192/AES_CBC_256/HMAC_SHA2_256_128/HMAC_SHA2_384_192/HMAC_SHA2_512_256/HMAC_SHA1_96/' +
+        'AES_XCBC_96/NO_EXT_SEQ, ESP:AES_GCM_16_128/AES_GCM_16_192/AES_GCM_16_256/NO_EXT_SEQ',
+    );
   });
 
   test('default expands in place and numbering follows the expansion', () => {
@@ -180,8 +201,10 @@ describe('errors', () => {
 
   test('unknown keyword is named, with the whole proposal and what was expected', () => {
     const e = err('aes999-sha256', 'esp');
-    expect(e.message).toBe('expected a strongSwan ESP proposal such as aes256-sha256 or aes256gcm16-modp2048, '
-      + 'got "aes999-sha256" (unknown algorithm keyword "aes999")');
+    expect(e.message).toBe(
+      'expected a strongSwan ESP proposal such as aes256-sha256 or aes256gcm16-modp2048, ' +
+        'got "aes999-sha256" (unknown algorithm keyword "aes999")',
+    );
   });
   test('keywords are case-sensitive like charon', () => {
     expect(err('AES256-sha256', 'esp').detail).toBe('unknown algorithm keyword "AES256"');

@@ -3,7 +3,8 @@ import { findPsk, parseConfig } from '../../src/config/index.js';
 import { matchId } from '../../src/config/secrets.js';
 
 describe('secret values', () => {
-  const cfg = parseConfig(`
+  const cfg = parseConfig(
+    `
 secrets:
   ike-text: { id: a, secret: "labsecret" }
   ike-hex: { id: b, secret: 0x6c6162 }
@@ -15,7 +16,9 @@ secrets:
     id_x: 12345
     secret: s
   ike-none: { secret: anyone }
-`, 's.yaml');
+`,
+    's.yaml',
+  );
   const by = (name: string) => cfg.secrets.find((s) => s.name === name)!;
 
   test('text, 0x hex and 0s base64 as swanctl', () => {
@@ -34,7 +37,8 @@ secrets:
 });
 
 describe('findPsk picks the best match like charon', () => {
-  const cfg = parseConfig(`
+  const cfg = parseConfig(
+    `
 secrets:
   ike-wild: { id: "%any", secret: wildcard }
   ike-remote-only: { id: 10.0.0.2, secret: remote-only }
@@ -42,7 +46,9 @@ secrets:
   ike-local-only: { id: 10.0.0.1, secret: local-only }
   ike-domain: { id: "*.example.com", secret: domain }
   ike-v6: { id: "2001:db8::1", secret: v6 }
-`, 'p.yaml');
+`,
+    'p.yaml',
+  );
   const psk = (me: string, other: string) => findPsk(cfg, me, other)?.toString();
 
   test('both IDs match beats one', () => expect(psk('10.0.0.1', '10.0.0.2')).toBe('both'));

@@ -32,10 +32,12 @@ const backend = (b: string) => `daemon:\n  ipsec_backend: ${b}\n`;
 describe('load refuses proposals with transforms that cannot run', () => {
   test('ESP aes128ctr: file, key path, keyword, engine, what is supported, line', () => {
     const e = error(child('        esp_proposals: [aes256-sha256, aes128ctr-sha256]\n'));
-    expect(e.message).toBe('ikelab.yaml: connections.bar.children.net.esp_proposals[1]: expected an ESP proposal the userspace '
-      + 'ESP engine can run, such as aes256-sha256 or aes256gcm16, got "aes128ctr-sha256" (aes128ctr is not supported by the '
-      + 'userspace ESP engine; supported encryption: 3des, chacha20poly1305, aes128, aes128gcm8, aes128gcm12, aes128gcm16, '
-      + 'aes192, aes192gcm8, aes192gcm12, aes192gcm16, aes256, aes256gcm8, aes256gcm12, aes256gcm16) [line 6, column 40]');
+    expect(e.message).toBe(
+      'ikelab.yaml: connections.bar.children.net.esp_proposals[1]: expected an ESP proposal the userspace ' +
+        'ESP engine can run, such as aes256-sha256 or aes256gcm16, got "aes128ctr-sha256" (aes128ctr is not supported by the ' +
+        'userspace ESP engine; supported encryption: 3des, chacha20poly1305, aes128, aes128gcm8, aes128gcm12, aes128gcm16, ' +
+        'aes192, aes192gcm8, aes192gcm12, aes192gcm16, aes256, aes256gcm8, aes256gcm12, aes256gcm16) [line 6, column 40]',
+    );
     expect([e.keyPath, e.line]).toEqual(['connections.bar.children.net.esp_proposals[1]', 6]);
   });
 
@@ -58,7 +60,9 @@ describe('load refuses proposals with transforms that cannot run', () => {
     for (const b of ['', backend('xfrm'), backend('none')]) {
       const ctr = error(conn('    proposals: [aes256-sha256-modp2048, aes128ctr-sha256-modp2048]\n', b));
       expect(ctr.keyPath).toBe('connections.bar.proposals[1]');
-      expect(ctr.message).toContain(`got "aes128ctr-sha256-modp2048" (aes128ctr is not supported by ikelab's IKE crypto; supported encryption: `);
+      expect(ctr.message).toContain(
+        `got "aes128ctr-sha256-modp2048" (aes128ctr is not supported by ikelab's IKE crypto; supported encryption: `,
+      );
       expect(ctr.line).toBe(b ? 6 : 4);
       const ccm = error(conn('    proposals: [aes128ccm16-prfsha256-ecp256]\n', b));
       expect(ccm.keyPath).toBe('connections.bar.proposals[0]');
@@ -97,18 +101,20 @@ describe('what each backend accepts', () => {
 
   test('none: what ikelab can key (XCBC yes, CTR no)', () => {
     expect(() => parseConfig(child('        esp_proposals: [aes256-aesxcbc]\n', backend('none')), 'x')).not.toThrow();
-    expect(error(child('        esp_proposals: [aes128ctr-sha256]\n', backend('none'))).detail)
-      .toMatch(/^aes128ctr is not supported by ikelab's CHILD_SA keying with ipsec_backend none/);
+    expect(error(child('        esp_proposals: [aes128ctr-sha256]\n', backend('none'))).detail).toMatch(
+      /^aes128ctr is not supported by ikelab's CHILD_SA keying with ipsec_backend none/,
+    );
   });
 
-  test('IKE keeps AES-XCBC integrity and PRF, and AES-CMAC PRF: ikelab\'s IKE crypto has them', () => {
+  test("IKE keeps AES-XCBC integrity and PRF, and AES-CMAC PRF: ikelab's IKE crypto has them", () => {
     const cfg = parseConfig(conn('    proposals: [aes128-aesxcbc-modp2048, aes256-sha256-prfaescmac-ecp256]\n'), 'x');
-    expect(formatProposals(cfg.connections[0].proposals)).toBe('IKE:AES_CBC_128/AES_XCBC_96/PRF_AES128_XCBC/MODP_2048, '
-      + 'IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_AES128_CMAC/ECP_256');
+    expect(formatProposals(cfg.connections[0].proposals)).toBe(
+      'IKE:AES_CBC_128/AES_XCBC_96/PRF_AES128_XCBC/MODP_2048, ' + 'IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_AES128_CMAC/ECP_256',
+    );
   });
 });
 
-describe('default is strongSwan\'s list cut down to what runs', () => {
+describe("default is strongSwan's list cut down to what runs", () => {
   test('IKE default (implicit and written) has no AES-CTR and no AES-CCM, and keeps the rest', () => {
     for (const text of [conn(''), conn('    proposals: [default]\n')]) {
       const ike = parseConfig(text, 'x').connections[0].proposals;
@@ -123,16 +129,19 @@ describe('default is strongSwan\'s list cut down to what runs', () => {
   test('ESP default drops AES-XCBC for the userspace engine and keeps it for xfrm', () => {
     const esp = (b: string, list = '') => formatProposals(parseConfig(child(list, b), 'x').connections[0].children[0].espProposals);
     expect(esp('')).not.toContain('AES_XCBC_96');
-    expect(esp('', '        esp_proposals: [aes256gcm16, default]\n')).toBe('ESP:AES_GCM_16_256/NO_EXT_SEQ, '
-      + 'ESP:AES_CBC_128/AES_CBC_192/AES_CBC_256/HMAC_SHA2_256_128/HMAC_SHA2_384_192/HMAC_SHA2_512_256/HMAC_SHA1_96/NO_EXT_SEQ, '
-      + 'ESP:AES_GCM_16_128/AES_GCM_16_192/AES_GCM_16_256/NO_EXT_SEQ');
+    expect(esp('', '        esp_proposals: [aes256gcm16, default]\n')).toBe(
+      'ESP:AES_GCM_16_256/NO_EXT_SEQ, ' +
+        'ESP:AES_CBC_128/AES_CBC_192/AES_CBC_256/HMAC_SHA2_256_128/HMAC_SHA2_384_192/HMAC_SHA2_512_256/HMAC_SHA1_96/NO_EXT_SEQ, ' +
+        'ESP:AES_GCM_16_128/AES_GCM_16_192/AES_GCM_16_256/NO_EXT_SEQ',
+    );
     expect(esp(backend('xfrm'))).toContain('HMAC_SHA1_96/AES_XCBC_96/NO_EXT_SEQ');
   });
 
   test('filterRunnable drops a proposal that loses every encryption algorithm', () => {
     expect(filterRunnable([parseProposal('aes128ctr-aes256ctr-sha256', 'esp')], 'esp')).toEqual([]);
-    expect(formatProposals(filterRunnable([parseProposal('aes128ctr-aes256-sha256-aesxcbc', 'esp')], 'esp')))
-      .toBe('ESP:AES_CBC_256/HMAC_SHA2_256_128/NO_EXT_SEQ');
+    expect(formatProposals(filterRunnable([parseProposal('aes128ctr-aes256-sha256-aesxcbc', 'esp')], 'esp'))).toBe(
+      'ESP:AES_CBC_256/HMAC_SHA2_256_128/NO_EXT_SEQ',
+    );
   });
 
   test('every transform of the filtered defaults passes the predicates, and unsupportedReason agrees', () => {
@@ -158,18 +167,35 @@ describe('the supported sets are exactly what the engines run', () => {
       return false;
     }
   };
-  const keyFor = (id: number, keyLength: number) => Buffer.alloc(runs(() => encrKeyLength(id, bits(keyLength))) ? encrKeyLength(id, bits(keyLength)) : 16);
+  const keyFor = (id: number, keyLength: number) =>
+    Buffer.alloc(runs(() => encrKeyLength(id, bits(keyLength))) ? encrKeyLength(id, bits(keyLength)) : 16);
   const AEAD = new Set<number>([Encr.AES_GCM_8, Encr.AES_GCM_12, Encr.AES_GCM_16, Encr.CHACHA20_POLY1305]);
   const aead = (id: number) => AEAD.has(id);
 
   test('userspace ESP engine: createEspTransform succeeds exactly for supportsEspEncr / supportsEspInteg', () => {
     for (const kw of encrs) {
       const integ = aead(kw.id) ? undefined : Integ.HMAC_SHA2_256_128;
-      const made = runs(() => createEspTransform({ encr: kw.id, encrKeyBits: bits(kw.keyLength), integ, encKey: keyFor(kw.id, kw.keyLength), integKey: Buffer.alloc(32) }));
+      const made = runs(() =>
+        createEspTransform({
+          encr: kw.id,
+          encrKeyBits: bits(kw.keyLength),
+          integ,
+          encKey: keyFor(kw.id, kw.keyLength),
+          integKey: Buffer.alloc(32),
+        }),
+      );
       expect([kw, supportsEspEncr(kw.id, bits(kw.keyLength))]).toEqual([kw, made]);
     }
     for (const kw of integs) {
-      const made = runs(() => createEspTransform({ encr: Encr.AES_CBC, encrKeyBits: 128, integ: kw.id, encKey: Buffer.alloc(16), integKey: Buffer.alloc(integKeyLength(kw.id)) }));
+      const made = runs(() =>
+        createEspTransform({
+          encr: Encr.AES_CBC,
+          encrKeyBits: 128,
+          integ: kw.id,
+          encKey: Buffer.alloc(16),
+          integKey: Buffer.alloc(integKeyLength(kw.id)),
+        }),
+      );
       expect([kw, supportsEspInteg(kw.id)]).toEqual([kw, made]);
     }
     expect(supportsEspEncr(Encr.AES_CTR, 128)).toBe(false);
@@ -181,17 +207,23 @@ describe('the supported sets are exactly what the engines run', () => {
   test('IKE crypto: createSkCipher / prf / generateDh succeed exactly for the IKE predicates', () => {
     for (const kw of encrs) {
       const integ = aead(kw.id) ? undefined : Integ.HMAC_SHA2_256_128;
-      const made = runs(() => createSkCipher({ encr: kw.id, encrKeyBits: bits(kw.keyLength), integ }, keyFor(kw.id, kw.keyLength), Buffer.alloc(integ ? 32 : 0)));
+      const made = runs(() =>
+        createSkCipher({ encr: kw.id, encrKeyBits: bits(kw.keyLength), integ }, keyFor(kw.id, kw.keyLength), Buffer.alloc(integ ? 32 : 0)),
+      );
       expect([kw, supportsIkeEncr(kw.id, bits(kw.keyLength))]).toEqual([kw, made]);
     }
     for (const kw of integs) {
-      const made = runs(() => createSkCipher({ encr: Encr.AES_CBC, encrKeyBits: 128, integ: kw.id }, Buffer.alloc(16), Buffer.alloc(integKeyLength(kw.id))));
+      const made = runs(() =>
+        createSkCipher({ encr: Encr.AES_CBC, encrKeyBits: 128, integ: kw.id }, Buffer.alloc(16), Buffer.alloc(integKeyLength(kw.id))),
+      );
       expect([kw, ikeTransformSupported(kw)]).toEqual([kw, made]);
     }
     for (const kw of canonicalKeywords(T.PRF).map((c) => c.keyword)) {
       expect([kw, ikeTransformSupported(kw)]).toEqual([kw, runs(() => prf(kw.id, Buffer.alloc(16), Buffer.alloc(8)))]);
     }
-    for (const kw of canonicalKeywords(T.DH).map((c) => c.keyword).filter((k) => k.id !== 0)) {
+    for (const kw of canonicalKeywords(T.DH)
+      .map((c) => c.keyword)
+      .filter((k) => k.id !== 0)) {
       expect([kw, ikeTransformSupported(kw)]).toEqual([kw, runs(() => generateDh(kw.id))]);
     }
   });
@@ -199,12 +231,30 @@ describe('the supported sets are exactly what the engines run', () => {
   test('xfrm: xfrmAlgoArgs produces arguments exactly for xfrmSupportsEncr / xfrmSupportsInteg', () => {
     for (const kw of encrs) {
       const integ = aead(kw.id) ? undefined : Integ.HMAC_SHA2_256_128;
-      const made = runs(() => xfrmAlgoArgs({ encr: kw.id, encrKeyBits: bits(kw.keyLength), integ, esn: false, encKey: keyFor(kw.id, kw.keyLength), integKey: Buffer.alloc(32) }))
-        && supportsIkeEncr(kw.id, bits(kw.keyLength)); // and ikelab can size the KEYMAT for it
+      const made =
+        runs(() =>
+          xfrmAlgoArgs({
+            encr: kw.id,
+            encrKeyBits: bits(kw.keyLength),
+            integ,
+            esn: false,
+            encKey: keyFor(kw.id, kw.keyLength),
+            integKey: Buffer.alloc(32),
+          }),
+        ) && supportsIkeEncr(kw.id, bits(kw.keyLength)); // and ikelab can size the KEYMAT for it
       expect([kw, xfrmSupportsEncr(kw.id, bits(kw.keyLength))]).toEqual([kw, made]);
     }
     for (const kw of integs) {
-      const made = runs(() => xfrmAlgoArgs({ encr: Encr.AES_CBC, encrKeyBits: 128, integ: kw.id, esn: false, encKey: Buffer.alloc(16), integKey: Buffer.alloc(16) }));
+      const made = runs(() =>
+        xfrmAlgoArgs({
+          encr: Encr.AES_CBC,
+          encrKeyBits: 128,
+          integ: kw.id,
+          esn: false,
+          encKey: Buffer.alloc(16),
+          integKey: Buffer.alloc(16),
+        }),
+      );
       expect([kw, xfrmSupportsInteg(kw.id)]).toEqual([kw, made]);
     }
     expect(xfrmSupportsInteg(Integ.AES_XCBC_96)).toBe(true);

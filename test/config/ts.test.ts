@@ -7,7 +7,11 @@ import { formatIp, parseIp } from '../../src/config/ip.js';
 const ip = (s: string) => parseIp(s)!;
 const sel = (start: string, end: string, ipProtocol = 0, startPort = 0, endPort = 0xffff): TrafficSelector => ({
   tsType: ip(start).length === 4 ? TsType.TS_IPV4_ADDR_RANGE : TsType.TS_IPV6_ADDR_RANGE,
-  ipProtocol, startPort, endPort, startAddr: ip(start), endAddr: ip(end),
+  ipProtocol,
+  startPort,
+  endPort,
+  startAddr: ip(start),
+  endAddr: ip(end),
 });
 const fixed = (t: TsConfig) => {
   if (t.dynamic) throw new Error('dynamic');
@@ -108,8 +112,15 @@ describe('formatTs, as charon prints selectors', () => {
 
 describe('IPv6 text like inet_ntop', () => {
   test.each([
-    ['::1', '::1'], ['::', '::'], ['2001:DB8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], ['fe80::1:0:0:0', 'fe80::1:0:0:0'], ['fe80:0:0:1::', 'fe80:0:0:1::'], ['1:0:1:0:0:1:0:1', '1:0:1::1:0:1'],
-    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'], ['::ffff:10.1.2.3', '::ffff:10.1.2.3'], ['::10.1.2.3', '::10.1.2.3'],
+    ['::1', '::1'],
+    ['::', '::'],
+    ['2001:DB8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['fe80::1:0:0:0', 'fe80::1:0:0:0'],
+    ['fe80:0:0:1::', 'fe80:0:0:1::'],
+    ['1:0:1:0:0:1:0:1', '1:0:1::1:0:1'],
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+    ['::ffff:10.1.2.3', '::ffff:10.1.2.3'],
+    ['::10.1.2.3', '::10.1.2.3'],
   ])('%s -> %s', (input, want) => {
     expect(formatIp(ip(input))).toBe(want);
   });

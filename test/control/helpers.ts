@@ -30,7 +30,11 @@ export async function rig(opts: ControlServerOptions = {}): Promise<Rig> {
   const server = new ControlServer(daemon, sock, { log, ...opts });
   await server.start();
   return {
-    dir, sock, daemon, server, sink,
+    dir,
+    sock,
+    daemon,
+    server,
+    sink,
     async done() {
       await server.close();
       await daemon.stop();
@@ -57,7 +61,9 @@ export function connect(path: string, read = true): Promise<RawClient> {
     const t0 = Date.now();
     let buf = '';
     const closed = new Promise<number>((res) => sock.on('close', () => res(Date.now() - t0)));
-    sock.on('error', () => { /* closed reports it */ });
+    sock.on('error', () => {
+      /* closed reports it */
+    });
     if (read) {
       sock.on('data', (d) => {
         buf += d.toString('utf8');
@@ -69,14 +75,17 @@ export function connect(path: string, read = true): Promise<RawClient> {
         waiters.splice(0).forEach((w) => w());
       });
     } else sock.pause();
-    const line = (n: number) => new Promise<string>((res, rej) => {
-      const check = () => {
-        if (lines.length >= n) return res(lines[n - 1]);
-        waiters.push(check);
-      };
-      void closed.then(() => setTimeout(() => (lines.length >= n ? res(lines[n - 1]) : rej(new Error(`closed after ${lines.length} lines`))), 20));
-      check();
-    });
+    const line = (n: number) =>
+      new Promise<string>((res, rej) => {
+        const check = () => {
+          if (lines.length >= n) return res(lines[n - 1]);
+          waiters.push(check);
+        };
+        void closed.then(() =>
+          setTimeout(() => (lines.length >= n ? res(lines[n - 1]) : rej(new Error(`closed after ${lines.length} lines`))), 20),
+        );
+        check();
+      });
     sock.once('connect', () => resolve({ sock, lines, closed, line }));
     sock.once('error', reject);
   });

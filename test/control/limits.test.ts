@@ -15,7 +15,12 @@ const error = (line: string) => (JSON.parse(line) as { ok: boolean; error: strin
 
 describe('control socket limits', () => {
   test('defaults are the documented ones, and the constructor overrides them one by one', async () => {
-    expect(CONTROL_LIMITS).toEqual({ maxConnections: 64, maxRequestBytes: 64 * 1024, idleTimeoutMs: 30_000, maxOutputBytes: 16 * 1024 * 1024 });
+    expect(CONTROL_LIMITS).toEqual({
+      maxConnections: 64,
+      maxRequestBytes: 64 * 1024,
+      idleTimeoutMs: 30_000,
+      maxOutputBytes: 16 * 1024 * 1024,
+    });
     r = await rig({ maxConnections: 3 });
     expect(r.server.limits).toEqual({ ...CONTROL_LIMITS, maxConnections: 3 });
     expect(new ControlServer(r.daemon, r.sock).limits).toEqual(CONTROL_LIMITS);
@@ -46,17 +51,17 @@ describe('control socket limits', () => {
     // just under the cap is fine
     const ok = await connect(r.sock);
     const req = JSON.stringify({ id: 1, cmd: 'hello', args: { pad: 'x'.repeat(40) } });
-    ok.sock.write(req + '\n');
+    ok.sock.write(`${req}\n`);
     expect(JSON.parse(await ok.line(1))).toMatchObject({ id: 1, ok: true });
     ok.sock.destroy();
     // no newline ever: the buffer does not grow past the cap
     const slow = await connect(r.sock);
-    slow.sock.write('{"id":1,"cmd":"hello",' + '"x":"'.padEnd(200, 'y'));
+    slow.sock.write(`{"id":1,"cmd":"hello",${'"x":"'.padEnd(200, 'y')}`);
     expect(error(await slow.line(1))).toBe('request longer than 100 bytes; closing');
     await slow.closed;
     // a complete but long line in one write
     const long = await connect(r.sock);
-    long.sock.write(JSON.stringify({ id: 2, cmd: 'hello', args: { pad: 'x'.repeat(200) } }) + '\n');
+    long.sock.write(`${JSON.stringify({ id: 2, cmd: 'hello', args: { pad: 'x'.repeat(200) } })}\n`);
     expect(error(await long.line(1))).toBe('request longer than 100 bytes; closing');
     await long.closed;
     await expect(controlCall(r.sock, 'hello')).resolves.toBe('ikelab');

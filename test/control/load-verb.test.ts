@@ -19,7 +19,10 @@ afterEach(async () => {
 
 /** The error `load` answers with (fails the test if it succeeded). */
 async function loadError(path: string): Promise<string> {
-  const e = await controlCall(r.sock, 'load', { config: path }, 5000).then(() => undefined, (x: Error) => x);
+  const e = await controlCall(r.sock, 'load', { config: path }, 5000).then(
+    () => undefined,
+    (x: Error) => x,
+  );
   expect(e, `load ${path} should fail`).toBeInstanceOf(Error);
   return e!.message;
 }
@@ -77,8 +80,10 @@ describe('load of a file that is not a config quotes none of it', () => {
     const f = join(r.dir, 'shadow');
     writeFileSync(f, `${SHADOW_LINE}\ndaemon:*:19000:0:99999:7:::\n`, { mode: 0o600 });
     const msg = await loadError(f);
-    expect(msg).toBe(`${f}: expected the config file as a mapping with keys daemon, connections, secrets, faults, `
-      + 'got a mapping whose keys are not config key names (file contents not shown) [line 1, column 1]');
+    expect(msg).toBe(
+      `${f}: expected the config file as a mapping with keys daemon, connections, secrets, faults, ` +
+        'got a mapping whose keys are not config key names (file contents not shown) [line 1, column 1]',
+    );
     for (const part of ['root', '$6$', 'Zq3kS1aB', 'secretHashValue', '19000', '99999']) expect(msg).not.toContain(part);
     expect(r.daemon.config.file).toBe('demo-a.yaml');
   });

@@ -30,7 +30,11 @@ function canRun(): boolean {
 }
 const RUN = canRun();
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 function run(cmd: string, args: string[]): Promise<Result> {
   return new Promise((res) => {
     execFile(cmd, args, { timeout: 15_000, killSignal: 'SIGKILL', encoding: 'utf8' }, (err, stdout, stderr) => {
@@ -68,13 +72,20 @@ describe.skipIf(!RUN)('control socket against another uid', () => {
     sock = join(dir, 'ikelab.sock');
     cfg = join(dir, 'ikelab.yaml');
     const [port, natt] = [await freeUdpPort(), await freeUdpPort()];
-    writeFileSync(cfg, peerYaml('A')
-      .replace(/control_socket: .*/, `control_socket: ${sock}`)
-      .replace(/port: \d+\n {2}natt_port: \d+/, `port: ${port}\n  natt_port: ${natt}`)
-      .replace('log: { stdout: false', 'log: { stdout: true'));
+    writeFileSync(
+      cfg,
+      peerYaml('A')
+        .replace(/control_socket: .*/, `control_socket: ${sock}`)
+        .replace(/port: \d+\n {2}natt_port: \d+/, `port: ${port}\n  natt_port: ${natt}`)
+        .replace('log: { stdout: false', 'log: { stdout: true'),
+    );
     chmodSync(cfg, 0o644); // readable by others while it holds a PSK: the daemon warns at start
     // PR_SET_PDEATHSIG: the daemon dies with this worker whatever happens; exec keeps the PID ours to signal
-    daemon = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'sh', '-c', 'umask 000; exec "$0" "$@"', process.execPath, CLI, 'start', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    daemon = spawn(
+      'setpriv',
+      ['--pdeathsig', 'KILL', '--', 'sh', '-c', 'umask 000; exec "$0" "$@"', process.execPath, CLI, 'start', '--config', cfg],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     daemon.stdout!.on('data', (d) => (output += d));
     daemon.stderr!.on('data', (d) => (output += d));
     daemon.on('exit', () => (exited = true));
@@ -90,7 +101,7 @@ describe.skipIf(!RUN)('control socket against another uid', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the socket is 0600 and owned by the daemon\'s user although it ran under umask 000', () => {
+  test("the socket is 0600 and owned by the daemon's user although it ran under umask 000", () => {
     const st = statSync(sock);
     expect(st.isSocket()).toBe(true);
     expect((st.mode & 0o777).toString(8)).toBe('600');
@@ -107,14 +118,22 @@ describe.skipIf(!RUN)('control socket against another uid', () => {
     writeFileSync(evil, peerYaml('A').replace('  demo:\n', '  evil:\n'));
     chmodSync(evil, 0o644);
     const verbs = [
-      ['list-sas'], ['stats'], ['ipsec-sa'], ['initiate', '--child', 'net'], ['terminate', '--ike', 'demo'],
-      ['rekey', '--ike', 'demo'], ['fault', '--mode', 'silent'], ['load', '--config', evil],
+      ['list-sas'],
+      ['stats'],
+      ['ipsec-sa'],
+      ['initiate', '--child', 'net'],
+      ['terminate', '--ike', 'demo'],
+      ['rekey', '--ike', 'demo'],
+      ['fault', '--mode', 'silent'],
+      ['load', '--config', evil],
     ];
     const results = await Promise.all(verbs.map((v) => cliAsNobody(...v, '--socket', sock)));
     for (const [i, v] of verbs.entries()) {
       const r = results[i];
       expect(r, v.join(' ')).toMatchObject({ code: 1, stdout: '' });
-      expect(r.stderr.trim(), v.join(' ')).toBe(`ikelab: permission denied on control socket ${sock} (EACCES): only the user running the daemon may use it`);
+      expect(r.stderr.trim(), v.join(' ')).toBe(
+        `ikelab: permission denied on control socket ${sock} (EACCES): only the user running the daemon may use it`,
+      );
     }
     // unchanged: no SA was initiated, the attacker's config was not loaded, the daemon still answers its owner
     const ls = await cliAsRoot('list-sas', '--json', '--socket', sock);

@@ -20,7 +20,11 @@ let sent: Buffer[];
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'ikelab-ctl-test-'));
   sent = [];
-  daemon = new Daemon(parseConfig(peerYaml('A'), 'demo-a.yaml'), { log: new Logger({}, [new MemorySink()]), clock: new ManualClock(), sendIke: (d) => sent.push(d) });
+  daemon = new Daemon(parseConfig(peerYaml('A'), 'demo-a.yaml'), {
+    log: new Logger({}, [new MemorySink()]),
+    clock: new ManualClock(),
+    sendIke: (d) => sent.push(d),
+  });
   server = new ControlServer(daemon, join(dir, 'ctl.sock'));
 });
 afterEach(async () => {
@@ -51,18 +55,62 @@ describe('ControlServer.handle', () => {
   });
 
   test('unknown connection and child names', async () => {
-    expect(await call({ id: 1, cmd: 'initiate', args: { ike: 'nope' } })).toEqual({ id: 1, ok: false, error: "no connection named 'nope' (configured: demo)" });
-    expect(await call({ id: 2, cmd: 'initiate', args: { child: 'nope' } })).toEqual({ id: 2, ok: false, error: "no child named 'nope' in any connection" });
-    expect(await call({ id: 3, cmd: 'initiate', args: { ike: 'demo', child: 'nope' } })).toEqual({ id: 3, ok: false, error: "connection 'demo' has no child 'nope'" });
-    expect(await call({ id: 4, cmd: 'initiate', args: {} })).toEqual({ id: 4, ok: false, error: 'initiate needs --child NAME or --ike NAME' });
-    expect(await call({ id: 5, cmd: 'terminate', args: { ike: 'nope' } })).toEqual({ id: 5, ok: false, error: "no IKE_SA named 'nope' found" });
-    expect(await call({ id: 6, cmd: 'terminate', args: { child: 'nope' } })).toEqual({ id: 6, ok: false, error: "no CHILD_SA named 'nope' found" });
-    expect(await call({ id: 7, cmd: 'terminate', args: {} })).toEqual({ id: 7, ok: false, error: 'terminate needs --ike NAME or --child NAME' });
-    expect(await call({ id: 8, cmd: 'rekey', args: { child: 'net' } })).toEqual({ id: 8, ok: false, error: "no installed CHILD_SA named 'net' found" });
-    expect(await call({ id: 9, cmd: 'fault', args: { mode: 'loud' } })).toEqual({ id: 9, ok: false, error: expect.stringMatching(/^fault needs --mode silent\|(.+\|)?normal$/) });
-    expect(await call({ id: 10, cmd: 'fault', args: { mode: 'silent', ike: 'nope' } })).toEqual({ id: 10, ok: false, error: "no connection named 'nope' (configured: demo)" });
+    expect(await call({ id: 1, cmd: 'initiate', args: { ike: 'nope' } })).toEqual({
+      id: 1,
+      ok: false,
+      error: "no connection named 'nope' (configured: demo)",
+    });
+    expect(await call({ id: 2, cmd: 'initiate', args: { child: 'nope' } })).toEqual({
+      id: 2,
+      ok: false,
+      error: "no child named 'nope' in any connection",
+    });
+    expect(await call({ id: 3, cmd: 'initiate', args: { ike: 'demo', child: 'nope' } })).toEqual({
+      id: 3,
+      ok: false,
+      error: "connection 'demo' has no child 'nope'",
+    });
+    expect(await call({ id: 4, cmd: 'initiate', args: {} })).toEqual({
+      id: 4,
+      ok: false,
+      error: 'initiate needs --child NAME or --ike NAME',
+    });
+    expect(await call({ id: 5, cmd: 'terminate', args: { ike: 'nope' } })).toEqual({
+      id: 5,
+      ok: false,
+      error: "no IKE_SA named 'nope' found",
+    });
+    expect(await call({ id: 6, cmd: 'terminate', args: { child: 'nope' } })).toEqual({
+      id: 6,
+      ok: false,
+      error: "no CHILD_SA named 'nope' found",
+    });
+    expect(await call({ id: 7, cmd: 'terminate', args: {} })).toEqual({
+      id: 7,
+      ok: false,
+      error: 'terminate needs --ike NAME or --child NAME',
+    });
+    expect(await call({ id: 8, cmd: 'rekey', args: { child: 'net' } })).toEqual({
+      id: 8,
+      ok: false,
+      error: "no installed CHILD_SA named 'net' found",
+    });
+    expect(await call({ id: 9, cmd: 'fault', args: { mode: 'loud' } })).toEqual({
+      id: 9,
+      ok: false,
+      error: expect.stringMatching(/^fault needs --mode silent\|(.+\|)?normal$/),
+    });
+    expect(await call({ id: 10, cmd: 'fault', args: { mode: 'silent', ike: 'nope' } })).toEqual({
+      id: 10,
+      ok: false,
+      error: "no connection named 'nope' (configured: demo)",
+    });
     // only strings count as names
-    expect(await call({ id: 11, cmd: 'initiate', args: { ike: 42 } })).toEqual({ id: 11, ok: false, error: 'initiate needs --child NAME or --ike NAME' });
+    expect(await call({ id: 11, cmd: 'initiate', args: { ike: 42 } })).toEqual({
+      id: 11,
+      ok: false,
+      error: 'initiate needs --child NAME or --ike NAME',
+    });
     expect(sent).toEqual([]);
   });
 
@@ -73,13 +121,21 @@ describe('ControlServer.handle', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, peerYaml('A').replace('esp_proposals: [aes256gcm16]', 'esp_proposals: [bogus]'));
     const r2 = await call({ id: 2, cmd: 'load', args: { config: bad } });
-    expect(!r2.ok && r2.error).toMatch(new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: connections\\.demo\\.children\\.net\\.esp_proposals\\[0\\]: expected a strongSwan ESP proposal`));
+    expect(!r2.ok && r2.error).toMatch(
+      new RegExp(
+        `^${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: connections\\.demo\\.children\\.net\\.esp_proposals\\[0\\]: expected a strongSwan ESP proposal`,
+      ),
+    );
     // the running config is unchanged
     expect(daemon.config.file).toBe('demo-a.yaml');
   });
 
   test('initiate, list-sas, stats, terminate', async () => {
-    expect(await call({ id: 1, cmd: 'initiate', args: { child: 'net' } })).toEqual({ id: 1, ok: true, result: { ike: 'demo', uniqueId: 1, state: 'CONNECTING' } });
+    expect(await call({ id: 1, cmd: 'initiate', args: { child: 'net' } })).toEqual({
+      id: 1,
+      ok: true,
+      result: { ike: 'demo', uniqueId: 1, state: 'CONNECTING' },
+    });
     expect(sent).toHaveLength(1);
     const ls = await call({ id: 2, cmd: 'list-sas', args: {} });
     expect(ls.ok && ls.result).toEqual([expect.objectContaining({ name: 'demo', state: 'CONNECTING', initiator: true })]);
@@ -90,7 +146,11 @@ describe('ControlServer.handle', () => {
   });
 
   test('fault silent / normal', async () => {
-    expect(await call({ id: 1, cmd: 'fault', args: { mode: 'silent', ike: 'demo' } })).toEqual({ id: 1, ok: true, result: { fault: 'silent for demo' } });
+    expect(await call({ id: 1, cmd: 'fault', args: { mode: 'silent', ike: 'demo' } })).toEqual({
+      id: 1,
+      ok: true,
+      result: { fault: 'silent for demo' },
+    });
     expect(daemon.faults.list().map((r) => r.text)).toEqual(['--match ike=demo,dir=in --action drop']);
     expect(await call({ id: 2, cmd: 'fault', args: { mode: 'normal' } })).toEqual({ id: 2, ok: true, result: { fault: 'normal' } });
     expect(daemon.faults.list()).toEqual([]);

@@ -33,7 +33,11 @@ let daemon: Daemon;
 let server: ControlServer | undefined;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'ikelab-sockfile-'));
-  daemon = new Daemon(parseConfig(peerYaml('A'), 'demo-a.yaml'), { log: new Logger({}, [new MemorySink()]), clock: new ManualClock(), sendIke: () => {} });
+  daemon = new Daemon(parseConfig(peerYaml('A'), 'demo-a.yaml'), {
+    log: new Logger({}, [new MemorySink()]),
+    clock: new ManualClock(),
+    sendIke: () => {},
+  });
   seen.modesAtChmod.length = 0;
 });
 afterEach(async () => {
@@ -63,7 +67,9 @@ describe('control socket file', () => {
   test('a missing directory: a clear error, not EACCES/ENOENT from bind', async () => {
     const path = join(dir, 'no-such-dir', 'ctl.sock');
     server = new ControlServer(daemon, path);
-    await expect(server.start()).rejects.toThrow(`the directory of control socket ${path} does not exist: create ${join(dir, 'no-such-dir')} or set daemon.control_socket`);
+    await expect(server.start()).rejects.toThrow(
+      `the directory of control socket ${path} does not exist: create ${join(dir, 'no-such-dir')} or set daemon.control_socket`,
+    );
     const file = join(dir, 'file');
     writeFileSync(file, '');
     await expect(new ControlServer(daemon, join(file, 'ctl.sock')).start()).rejects.toThrow(/is not a directory/);
@@ -82,7 +88,10 @@ describe('control socket file', () => {
   test('a stale socket from a killed daemon is replaced', async () => {
     const path = join(dir, 'ctl.sock');
     // a process we start binds the path and is SIGKILLed by itself: the socket file stays, nobody listens
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    const child = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     await new Promise((res) => child.on('exit', res));
     expect(lstatSync(path).isSocket()).toBe(true);
     server = new ControlServer(daemon, path);

@@ -40,7 +40,11 @@ let sock: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'ikelab-sock-test-'));
   sock = join(dir, 'ikelab.sock');
-  daemon = new Daemon(parseConfig(peerYaml('A'), 'demo-a.yaml'), { log: new Logger({}, [new MemorySink()]), clock: new ManualClock(), sendIke: () => {} });
+  daemon = new Daemon(parseConfig(peerYaml('A'), 'demo-a.yaml'), {
+    log: new Logger({}, [new MemorySink()]),
+    clock: new ManualClock(),
+    sendIke: () => {},
+  });
 });
 afterEach(async () => {
   await server?.close();
@@ -56,7 +60,7 @@ async function startServer(): Promise<ControlServer> {
 }
 
 describe('controlCall against a real socket', () => {
-  test('list-sas, stats, initiate, and an error reply becomes a rejected Error with the daemon\'s message', async () => {
+  test("list-sas, stats, initiate, and an error reply becomes a rejected Error with the daemon's message", async () => {
     await startServer();
     expect(existsSync(sock)).toBe(true);
     await expect(controlCall(sock, 'list-sas')).resolves.toEqual([]);

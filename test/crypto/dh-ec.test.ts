@@ -14,9 +14,13 @@ const RFC5903 = [
   {
     group: 19,
     i: 'C88F01F5 10D9AC3F 70A292DA A2316DE5 44E9AAB8 AFE84049 C62A9C57 862D1433',
-    gi: 'DAD0B653 94221CF9 B051E1FE CA5787D0 98DFE637 FC90B9EF 945D0C37 72581180' + '5271A046 1CDB8252 D61F1C45 6FA3E59A B1F45B33 ACCF5F58 389E0577 B8990BB3',
+    gi:
+      'DAD0B653 94221CF9 B051E1FE CA5787D0 98DFE637 FC90B9EF 945D0C37 72581180' +
+      '5271A046 1CDB8252 D61F1C45 6FA3E59A B1F45B33 ACCF5F58 389E0577 B8990BB3',
     r: 'C6EF9C5D 78AE012A 011164AC B397CE20 88685D8F 06BF9BE0 B283AB46 476BEE53',
-    gr: 'D12DFB52 89C8D4F8 1208B702 70398C34 2296970A 0BCCB74C 736FC755 4494BF63' + '56FBF3CA 366CC23E 8157854C 13C58D6A AC23F046 ADA30F83 53E74F33 039872AB',
+    gr:
+      'D12DFB52 89C8D4F8 1208B702 70398C34 2296970A 0BCCB74C 736FC755 4494BF63' +
+      '56FBF3CA 366CC23E 8157854C 13C58D6A AC23F046 ADA30F83 53E74F33 039872AB',
     gir: 'D6840F6B 42F6EDAF D13116E0 E1256520 2FEF8E9E CE7DCE03 812464D0 4B9442DE',
   },
   {
@@ -108,7 +112,15 @@ test.each(RFC7748_FN)('RFC 7748 section 5.2 function vector, group $group', (v) 
   expect(hex(dhFromPrivate(v.group, h(v.k)).computeSecret(h(v.u)))).toBe(v.out);
 });
 
-const NOBLE: [number, { getPublicKey(k: Uint8Array, c?: boolean): Uint8Array; getSharedSecret(a: Uint8Array, b: Uint8Array, c?: boolean): Uint8Array; utils: { randomSecretKey(): Uint8Array } }, boolean][] = [
+const NOBLE: [
+  number,
+  {
+    getPublicKey(k: Uint8Array, c?: boolean): Uint8Array;
+    getSharedSecret(a: Uint8Array, b: Uint8Array, c?: boolean): Uint8Array;
+    utils: { randomSecretKey(): Uint8Array };
+  },
+  boolean,
+][] = [
   [19, p256, true],
   [20, p384, true],
   [21, p521, true],
@@ -121,7 +133,9 @@ describe.each(NOBLE)('group %i against @noble/curves', (group, curve, weierstras
   const toNoble = (pub: Buffer) => (weierstrass ? Buffer.concat([Buffer.from([4]), pub]) : pub);
   const fromNoble = (pub: Uint8Array) => Buffer.from(weierstrass ? pub.subarray(1) : pub);
   const nobleSecret = (priv: Uint8Array, pub: Buffer) => {
-    const s = weierstrass ? curve.getSharedSecret(priv, toNoble(pub), false).subarray(1, 1 + pub.length / 2) : curve.getSharedSecret(priv, pub);
+    const s = weierstrass
+      ? curve.getSharedSecret(priv, toNoble(pub), false).subarray(1, 1 + pub.length / 2)
+      : curve.getSharedSecret(priv, pub);
     return hex(s);
   };
 
@@ -160,7 +174,9 @@ describe('invalid public values (RFC 6989, RFC 7748 section 6)', () => {
       expect(() => kp.computeSecret(bad)).toThrow(expect.objectContaining({ code: 'INVALID_PUBLIC' }));
     }
     // a SEC1-prefixed point is one byte too long for IKE
-    expect(() => kp.computeSecret(Buffer.concat([Buffer.from([4]), kp.publicKey]))).toThrow(expect.objectContaining({ code: 'INVALID_PUBLIC' }));
+    expect(() => kp.computeSecret(Buffer.concat([Buffer.from([4]), kp.publicKey]))).toThrow(
+      expect.objectContaining({ code: 'INVALID_PUBLIC' }),
+    );
   });
 
   test.each([31, 32])('group %i: small-order points give an all-zero secret and are rejected', (group) => {

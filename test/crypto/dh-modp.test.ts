@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { dhFromPrivate, dhPublicLength, dhSupported, generateDh } from '../../src/crypto/dh.js';
 import { MODP_PRIMES } from '../../src/crypto/modp-primes.js';
 
-const big = (b: Buffer) => BigInt('0x' + (b.length ? b.toString('hex') : '0'));
+const big = (b: Buffer) => BigInt(`0x${b.length ? b.toString('hex') : '0'}`);
 const buf = (n: bigint, len: number) => Buffer.from(n.toString(16).padStart(2 * len, '0'), 'hex');
 function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
   let r = 1n;
@@ -62,8 +62,8 @@ describe.each(GROUPS)('MODP group $id ($bits bit)', ({ id, bits, k, tail, openss
   });
 
   test('g^x mod p and the shared secret match a BigInt reference', () => {
-    const a = Buffer.from('1f'.repeat(20) + 'a5c3', 'hex');
-    const b = Buffer.from('7e'.repeat(24) + '0102', 'hex');
+    const a = Buffer.from(`${'1f'.repeat(20)}a5c3`, 'hex');
+    const b = Buffer.from(`${'7e'.repeat(24)}0102`, 'hex');
     const pa = dhFromPrivate(id, a);
     const pb = dhFromPrivate(id, b);
     expect(pa.publicKey.toString('hex')).toBe(buf(modPow(2n, big(a), p), len).toString('hex'));

@@ -160,8 +160,7 @@ export interface KatRun {
 export function loadKat(suite: KatSuite): KatRun {
   const initiator = parseLogFile(join(KAT_DIR, suite.dir, 'initiator.log'));
   const responder = parseLogFile(join(KAT_DIR, suite.dir, 'responder.log'));
-  const received = (d: Dump[]) =>
-    d.filter((x) => x.label === 'received packet').flatMap((x) => decodeIke(x.data) ?? []);
+  const received = (d: Dump[]) => d.filter((x) => x.label === 'received packet').flatMap((x) => decodeIke(x.data) ?? []);
   const toInitiator = received(initiator);
   const toResponder = received(responder);
   const initRequest = toResponder.find((m) => m.exchange === ExchangeType.IKE_SA_INIT && !isResponse(m));

@@ -52,10 +52,14 @@ test('IKE SA rekey (RFC 7296 2.18): SKEYSEED = prf_old(SK_d old, g^ir | Ni | Nr)
   const spiR = fill(8, 0xb);
   const s = { encr: Encr.AES_GCM_16, encrKeyBits: 256, prf: Prf.HMAC_SHA2_384, dh: 20 };
   const k = deriveRekeyedIkeKeys(s, Prf.HMAC_SHA1, oldSkD, gir, ni, nr, spiI, spiR);
-  const skeyseed = createHmac('sha1', oldSkD).update(Buffer.concat([gir, ni, nr])).digest();
+  const skeyseed = createHmac('sha1', oldSkD)
+    .update(Buffer.concat([gir, ni, nr]))
+    .digest();
   expect(hex(k.skeyseed)).toBe(hex(skeyseed));
   // prf+ with the new PRF (HMAC-SHA-384): T1 = prf(SKEYSEED, Ni | Nr | SPIi | SPIr | 0x01)
-  const t1 = createHmac('sha384', skeyseed).update(Buffer.concat([ni, nr, spiI, spiR, Buffer.from([1])])).digest();
+  const t1 = createHmac('sha384', skeyseed)
+    .update(Buffer.concat([ni, nr, spiI, spiR, Buffer.from([1])]))
+    .digest();
   expect(hex(k.skD)).toBe(hex(t1));
   expect(k.skAi.length + k.skAr.length).toBe(0);
   expect(k.skEi.length).toBe(36);
@@ -72,5 +76,7 @@ test('CHILD_SA KEYMAT split: encr I, integ I, encr R, integ R (RFC 7296 2.17)', 
   const k = deriveChildKeys(Prf.HMAC_SHA2_256, skD, s, ni, nr, gir);
   expect(hex(Buffer.concat([k.encrI, k.integI, k.encrR, k.integR]))).toBe(hex(keymat));
   expect([k.encrI.length, k.integI.length]).toEqual([16, 20]);
-  expect(() => deriveChildKeys(Prf.HMAC_SHA2_256, skD, { encr: Encr.AES_GCM_16, encrKeyBits: 128, integ: Integ.HMAC_SHA1_96 }, ni, nr)).toThrow(code('UNSUPPORTED'));
+  expect(() =>
+    deriveChildKeys(Prf.HMAC_SHA2_256, skD, { encr: Encr.AES_GCM_16, encrKeyBits: 128, integ: Integ.HMAC_SHA1_96 }, ni, nr),
+  ).toThrow(code('UNSUPPORTED'));
 });

@@ -23,14 +23,49 @@ describe('HMAC PRFs', () => {
     [Prf.HMAC_SHA1, a('Jefe'), a('what do ya want for nothing?'), 'effcdf6ae5eb2fa2d27416d5f184df9c259a7c79'],
     // RFC 4231 test cases 1, 2 and 6 (key longer than the block)
     [Prf.HMAC_SHA2_256, Buffer.alloc(20, 0x0b), a('Hi There'), 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7'],
-    [Prf.HMAC_SHA2_384, Buffer.alloc(20, 0x0b), a('Hi There'), 'afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6'],
-    [Prf.HMAC_SHA2_512, Buffer.alloc(20, 0x0b), a('Hi There'), '87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cdedaa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854'],
+    [
+      Prf.HMAC_SHA2_384,
+      Buffer.alloc(20, 0x0b),
+      a('Hi There'),
+      'afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6',
+    ],
+    [
+      Prf.HMAC_SHA2_512,
+      Buffer.alloc(20, 0x0b),
+      a('Hi There'),
+      '87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cdedaa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854',
+    ],
     [Prf.HMAC_SHA2_256, a('Jefe'), a('what do ya want for nothing?'), '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843'],
-    [Prf.HMAC_SHA2_384, a('Jefe'), a('what do ya want for nothing?'), 'af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649'],
-    [Prf.HMAC_SHA2_512, a('Jefe'), a('what do ya want for nothing?'), '164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737'],
-    [Prf.HMAC_SHA2_256, Buffer.alloc(131, 0xaa), a('Test Using Larger Than Block-Size Key - Hash Key First'), '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54'],
-    [Prf.HMAC_SHA2_384, Buffer.alloc(131, 0xaa), a('Test Using Larger Than Block-Size Key - Hash Key First'), '4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f3cd11f05033ac4c60c2ef6ab4030fe8296248df163f44952'],
-    [Prf.HMAC_SHA2_512, Buffer.alloc(131, 0xaa), a('Test Using Larger Than Block-Size Key - Hash Key First'), '80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f3526b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598'],
+    [
+      Prf.HMAC_SHA2_384,
+      a('Jefe'),
+      a('what do ya want for nothing?'),
+      'af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649',
+    ],
+    [
+      Prf.HMAC_SHA2_512,
+      a('Jefe'),
+      a('what do ya want for nothing?'),
+      '164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737',
+    ],
+    [
+      Prf.HMAC_SHA2_256,
+      Buffer.alloc(131, 0xaa),
+      a('Test Using Larger Than Block-Size Key - Hash Key First'),
+      '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54',
+    ],
+    [
+      Prf.HMAC_SHA2_384,
+      Buffer.alloc(131, 0xaa),
+      a('Test Using Larger Than Block-Size Key - Hash Key First'),
+      '4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f3cd11f05033ac4c60c2ef6ab4030fe8296248df163f44952',
+    ],
+    [
+      Prf.HMAC_SHA2_512,
+      Buffer.alloc(131, 0xaa),
+      a('Test Using Larger Than Block-Size Key - Hash Key First'),
+      '80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f3526b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598',
+    ],
   ])('prf %i vector %#', (id, key, data, mac) => {
     expect(hex(prf(id, key, data))).toBe(mac);
     expect(prfOutputLength(id)).toBe(mac.length / 2);

@@ -27,22 +27,70 @@ const GCM_K = h('feffe992 8665731c 6d6a8f94 67308308');
 
 const GCM = [
   // zero key, zero IV, 16 zero bytes: inner = 15 zero bytes, pad length 0
-  { name: 'TC2', bits: 128, key: Buffer.alloc(16), salt: Buffer.alloc(4), iv: Buffer.alloc(8), aad: Buffer.alloc(0), p: Buffer.alloc(16), c: '0388dace60b6a392f328c2b971b2fe78', t: 'ab6e47d42cec13bdf53a67b21257bddf' },
-  { name: 'TC8', bits: 192, key: Buffer.alloc(24), salt: Buffer.alloc(4), iv: Buffer.alloc(8), aad: Buffer.alloc(0), p: Buffer.alloc(16), c: '98e7247c07f0fe411c267e4384b0f600', t: '2ff58d80033927ab8ef4d4587514f0fb' },
-  { name: 'TC14', bits: 256, key: Buffer.alloc(32), salt: Buffer.alloc(4), iv: Buffer.alloc(8), aad: Buffer.alloc(0), p: Buffer.alloc(16), c: 'cea7403d4d606b6e074ec5d3baf39d18', t: 'd0d1c8a799996bf0265b98b5d48ab919' },
+  {
+    name: 'TC2',
+    bits: 128,
+    key: Buffer.alloc(16),
+    salt: Buffer.alloc(4),
+    iv: Buffer.alloc(8),
+    aad: Buffer.alloc(0),
+    p: Buffer.alloc(16),
+    c: '0388dace60b6a392f328c2b971b2fe78',
+    t: 'ab6e47d42cec13bdf53a67b21257bddf',
+  },
+  {
+    name: 'TC8',
+    bits: 192,
+    key: Buffer.alloc(24),
+    salt: Buffer.alloc(4),
+    iv: Buffer.alloc(8),
+    aad: Buffer.alloc(0),
+    p: Buffer.alloc(16),
+    c: '98e7247c07f0fe411c267e4384b0f600',
+    t: '2ff58d80033927ab8ef4d4587514f0fb',
+  },
+  {
+    name: 'TC14',
+    bits: 256,
+    key: Buffer.alloc(32),
+    salt: Buffer.alloc(4),
+    iv: Buffer.alloc(8),
+    aad: Buffer.alloc(0),
+    p: Buffer.alloc(16),
+    c: 'cea7403d4d606b6e074ec5d3baf39d18',
+    t: 'd0d1c8a799996bf0265b98b5d48ab919',
+  },
   // 60-byte plaintext ending in 0x39: 2 inner bytes, 57 padding bytes, pad length 57; with AAD
   {
-    name: 'TC4', bits: 128, key: GCM_K, salt: h('cafebabe'), iv: h('facedbaddecaf888'), aad: GCM_A, p: GCM_P60,
+    name: 'TC4',
+    bits: 128,
+    key: GCM_K,
+    salt: h('cafebabe'),
+    iv: h('facedbaddecaf888'),
+    aad: GCM_A,
+    p: GCM_P60,
     c: '42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091',
     t: '5bc94fbc3221a5db94fae95ae7121a47',
   },
   {
-    name: 'TC10', bits: 192, key: Buffer.concat([GCM_K, GCM_K.subarray(0, 8)]), salt: h('cafebabe'), iv: h('facedbaddecaf888'), aad: GCM_A, p: GCM_P60,
+    name: 'TC10',
+    bits: 192,
+    key: Buffer.concat([GCM_K, GCM_K.subarray(0, 8)]),
+    salt: h('cafebabe'),
+    iv: h('facedbaddecaf888'),
+    aad: GCM_A,
+    p: GCM_P60,
     c: '3980ca0b3c00e841eb06fac4872a2757859e1ceaa6efd984628593b40ca1e19c7d773d00c144c525ac619d18c84a3f4718e2448b2fe324d9ccda2710',
     t: '2519498e80f1478f37ba55bd6d27618c',
   },
   {
-    name: 'TC16', bits: 256, key: Buffer.concat([GCM_K, GCM_K]), salt: h('cafebabe'), iv: h('facedbaddecaf888'), aad: GCM_A, p: GCM_P60,
+    name: 'TC16',
+    bits: 256,
+    key: Buffer.concat([GCM_K, GCM_K]),
+    salt: h('cafebabe'),
+    iv: h('facedbaddecaf888'),
+    aad: GCM_A,
+    p: GCM_P60,
     c: '522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662',
     t: '76fc6ece0f4e1768cddf8853bb2d551b',
   },
@@ -86,9 +134,27 @@ describe('CBC ciphers, first block of published vectors', () => {
   // With CBC, C1 = E(K, P1 xor IV). Choosing our IV as IV' = (inner | 0x00) xor P1 xor IV makes the
   // one-block SK plaintext (7 or 15 inner bytes, pad length 0) encrypt to the published C1.
   const cases = [
-    { name: 'AES-128 SP 800-38A F.2.1', encr: Encr.AES_CBC, bits: 128, key: '2b7e151628aed2a6abf7158809cf4f3c', c1: '7649abac8119b246cee98e9b12e9197d' },
-    { name: 'AES-192 SP 800-38A F.2.3', encr: Encr.AES_CBC, bits: 192, key: '8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b', c1: '4f021db243bc633d7178183a9fa071e8' },
-    { name: 'AES-256 SP 800-38A F.2.5', encr: Encr.AES_CBC, bits: 256, key: '603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4', c1: 'f58c4c04d6e5f1ba779eabfb5f7bfbd6' },
+    {
+      name: 'AES-128 SP 800-38A F.2.1',
+      encr: Encr.AES_CBC,
+      bits: 128,
+      key: '2b7e151628aed2a6abf7158809cf4f3c',
+      c1: '7649abac8119b246cee98e9b12e9197d',
+    },
+    {
+      name: 'AES-192 SP 800-38A F.2.3',
+      encr: Encr.AES_CBC,
+      bits: 192,
+      key: '8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b',
+      c1: '4f021db243bc633d7178183a9fa071e8',
+    },
+    {
+      name: 'AES-256 SP 800-38A F.2.5',
+      encr: Encr.AES_CBC,
+      bits: 256,
+      key: '603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4',
+      c1: 'f58c4c04d6e5f1ba779eabfb5f7bfbd6',
+    },
   ];
   test.each(cases)('$name', (v) => {
     const p1 = h('6bc1bee22e409f96e93d7e117393172a');

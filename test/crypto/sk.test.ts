@@ -12,7 +12,11 @@ import { integIcv } from '../../src/crypto/integ.js';
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const code = (c: string) => expect.objectContaining({ code: c });
 
-const AEAD: { name: string; suite: SkSuite; noble: (k: Uint8Array, n: Uint8Array, a: Uint8Array) => { encrypt(p: Uint8Array): Uint8Array; decrypt(c: Uint8Array): Uint8Array } }[] = [
+const AEAD: {
+  name: string;
+  suite: SkSuite;
+  noble: (k: Uint8Array, n: Uint8Array, a: Uint8Array) => { encrypt(p: Uint8Array): Uint8Array; decrypt(c: Uint8Array): Uint8Array };
+}[] = [
   { name: 'AES-GCM-16-128', suite: { encr: Encr.AES_GCM_16, encrKeyBits: 128 }, noble: gcm },
   { name: 'AES-GCM-16-192', suite: { encr: Encr.AES_GCM_16, encrKeyBits: 192 }, noble: gcm },
   { name: 'AES-GCM-16-256', suite: { encr: Encr.AES_GCM_16, encrKeyBits: 256 }, noble: gcm },
@@ -71,7 +75,9 @@ describe.each(AEAD)('$name against @noble/ciphers', ({ suite, noble }) => {
     const cipher = createSkCipher(suite, km, Buffer.alloc(0));
     const iv = randomBytes(8);
     const aad = randomBytes(8);
-    const forged = noble(km.subarray(0, km.length - 4), Buffer.concat([km.subarray(km.length - 4), iv]), aad).encrypt(Buffer.from([1, 2, 9]));
+    const forged = noble(km.subarray(0, km.length - 4), Buffer.concat([km.subarray(km.length - 4), iv]), aad).encrypt(
+      Buffer.from([1, 2, 9]),
+    );
     expect(() => cipher.open(Buffer.concat([iv, forged]), aad)).toThrow(code('BAD_LENGTH'));
   });
 });
@@ -144,24 +150,40 @@ describe.each(CBC)('CBC suite %o', (suite) => {
     const body = sealWithIv(cipher, Buffer.alloc(b - 1), Buffer.alloc(0), randomBytes(cipher.ivLength), Buffer.alloc(b, 7));
     expect(body.length).toBe(cipher.ivLength + 2 * b + cipher.icvLength);
     expect(cipher.open(body, Buffer.alloc(0))).toHaveLength(b - 1);
-    expect(() => sealWithIv(cipher, Buffer.alloc(3), Buffer.alloc(0), randomBytes(cipher.ivLength), Buffer.alloc(1))).toThrow(code('BAD_LENGTH'));
+    expect(() => sealWithIv(cipher, Buffer.alloc(3), Buffer.alloc(0), randomBytes(cipher.ivLength), Buffer.alloc(1))).toThrow(
+      code('BAD_LENGTH'),
+    );
   });
 });
 
 describe('createSkCipher argument checks', () => {
   test('wrong key sizes are BAD_LENGTH', () => {
-    expect(() => createSkCipher({ encr: Encr.AES_CBC, encrKeyBits: 128, integ: Integ.HMAC_SHA1_96 }, Buffer.alloc(32), Buffer.alloc(20))).toThrow(code('BAD_LENGTH'));
-    expect(() => createSkCipher({ encr: Encr.AES_CBC, encrKeyBits: 128, integ: Integ.HMAC_SHA1_96 }, Buffer.alloc(16), Buffer.alloc(16))).toThrow(code('BAD_LENGTH'));
-    expect(() => createSkCipher({ encr: Encr.AES_GCM_16, encrKeyBits: 128 }, Buffer.alloc(16), Buffer.alloc(0))).toThrow(code('BAD_LENGTH'));
+    expect(() =>
+      createSkCipher({ encr: Encr.AES_CBC, encrKeyBits: 128, integ: Integ.HMAC_SHA1_96 }, Buffer.alloc(32), Buffer.alloc(20)),
+    ).toThrow(code('BAD_LENGTH'));
+    expect(() =>
+      createSkCipher({ encr: Encr.AES_CBC, encrKeyBits: 128, integ: Integ.HMAC_SHA1_96 }, Buffer.alloc(16), Buffer.alloc(16)),
+    ).toThrow(code('BAD_LENGTH'));
+    expect(() => createSkCipher({ encr: Encr.AES_GCM_16, encrKeyBits: 128 }, Buffer.alloc(16), Buffer.alloc(0))).toThrow(
+      code('BAD_LENGTH'),
+    );
   });
 
   test('unsupported or inconsistent suites are UNSUPPORTED', () => {
-    expect(() => createSkCipher({ encr: Encr.AES_GCM_16, encrKeyBits: 128, integ: Integ.HMAC_SHA1_96 }, Buffer.alloc(20), Buffer.alloc(20))).toThrow(code('UNSUPPORTED'));
+    expect(() =>
+      createSkCipher({ encr: Encr.AES_GCM_16, encrKeyBits: 128, integ: Integ.HMAC_SHA1_96 }, Buffer.alloc(20), Buffer.alloc(20)),
+    ).toThrow(code('UNSUPPORTED'));
     expect(() => createSkCipher({ encr: Encr.AES_CBC, encrKeyBits: 128 }, Buffer.alloc(16), Buffer.alloc(0))).toThrow(code('UNSUPPORTED'));
     expect(() => createSkCipher({ encr: Encr.AES_CBC }, Buffer.alloc(16), Buffer.alloc(20))).toThrow(code('UNSUPPORTED'));
-    expect(() => createSkCipher({ encr: Encr.AES_CBC, encrKeyBits: 100, integ: Integ.HMAC_SHA1_96 }, Buffer.alloc(16), Buffer.alloc(20))).toThrow(code('UNSUPPORTED'));
-    expect(() => createSkCipher({ encr: Encr.AES_CCM_16, encrKeyBits: 128 }, Buffer.alloc(19), Buffer.alloc(0))).toThrow(code('UNSUPPORTED'));
-    expect(() => createSkCipher({ encr: Encr.CHACHA20_POLY1305, encrKeyBits: 128 }, Buffer.alloc(36), Buffer.alloc(0))).toThrow(code('UNSUPPORTED'));
+    expect(() =>
+      createSkCipher({ encr: Encr.AES_CBC, encrKeyBits: 100, integ: Integ.HMAC_SHA1_96 }, Buffer.alloc(16), Buffer.alloc(20)),
+    ).toThrow(code('UNSUPPORTED'));
+    expect(() => createSkCipher({ encr: Encr.AES_CCM_16, encrKeyBits: 128 }, Buffer.alloc(19), Buffer.alloc(0))).toThrow(
+      code('UNSUPPORTED'),
+    );
+    expect(() => createSkCipher({ encr: Encr.CHACHA20_POLY1305, encrKeyBits: 128 }, Buffer.alloc(36), Buffer.alloc(0))).toThrow(
+      code('UNSUPPORTED'),
+    );
   });
 
   test('sealWithIv rejects an IV of the wrong size', () => {

@@ -26,8 +26,14 @@ describe('the alias table', () => {
     ['ke-payload:7', 'impair:ke-payload:7 --match dir=out --action ke=fill:7'],
     ['suppress-retransmits', 'impair:suppress-retransmits --match dir=out,request,retransmit --action no-retransmit'],
     ['send-no-delete', 'impair:send-no-delete --match dir=out --action no-delete'],
-    ['add-unknown-v2-payload-to:IKE_AUTH', 'impair:add-unknown-v2-payload-to:IKE_AUTH --match dir=out,exchange=IKE_AUTH --action unknown-payload'],
-    ['add-unknown-v2-payload-to-sk:CREATE_CHILD_SA', 'impair:add-unknown-v2-payload-to-sk:CREATE_CHILD_SA --match dir=out,exchange=CREATE_CHILD_SA --action unknown-payload,sk'],
+    [
+      'add-unknown-v2-payload-to:IKE_AUTH',
+      'impair:add-unknown-v2-payload-to:IKE_AUTH --match dir=out,exchange=IKE_AUTH --action unknown-payload',
+    ],
+    [
+      'add-unknown-v2-payload-to-sk:CREATE_CHILD_SA',
+      'impair:add-unknown-v2-payload-to-sk:CREATE_CHILD_SA --match dir=out,exchange=CREATE_CHILD_SA --action unknown-payload,sk',
+    ],
   ])('%s', (item, want) => {
     expect(one(item)).toBe(want);
   });
@@ -35,18 +41,29 @@ describe('the alias table', () => {
   test('libreswan spellings: case, _ for -, = or : before the value, :yes on switches', () => {
     expect(one('SUPPRESS_RETRANSMITS')).toBe(one('suppress-retransmits'));
     expect(one('jacob_two_two:yes')).toBe(one('jacob-two-two'));
-    expect(formatRule(parseImpair(['add_unknown_v2_payload_to=ike-sa-init'])[0])).toBe('--match dir=out,exchange=IKE_SA_INIT --action unknown-payload');
+    expect(formatRule(parseImpair(['add_unknown_v2_payload_to=ike-sa-init'])[0])).toBe(
+      '--match dir=out,exchange=IKE_SA_INIT --action unknown-payload',
+    );
   });
 
   test('unknown-v2-payload-critical marks the unknown payload rules of the same list critical, in any order', () => {
     const rules = parseImpair(['unknown-v2-payload-critical', 'add-unknown-v2-payload-to:IKE_SA_INIT', 'send-no-delete']);
-    expect(rules.map(formatRule)).toEqual(['--match dir=out,exchange=IKE_SA_INIT --action unknown-payload,critical', '--match dir=out --action no-delete']);
+    expect(rules.map(formatRule)).toEqual([
+      '--match dir=out,exchange=IKE_SA_INIT --action unknown-payload,critical',
+      '--match dir=out --action no-delete',
+    ]);
   });
 
   test.each([
-    ['drop-incomming:3', /^--impair: expected one of drop-incoming, .*, got unknown impair "drop-incomming" \(did you mean "drop-incoming"\?\)$/],
+    [
+      'drop-incomming:3',
+      /^--impair: expected one of drop-incoming, .*, got unknown impair "drop-incomming" \(did you mean "drop-incoming"\?\)$/,
+    ],
     ['revival', /unknown impair "revival"/],
-    ['drop-incoming', /^--impair drop-incoming: expected drop-incoming:HOW, HOW being the message number N \(1 = the first message\), got no value$/],
+    [
+      'drop-incoming',
+      /^--impair drop-incoming: expected drop-incoming:HOW, HOW being the message number N \(1 = the first message\), got no value$/,
+    ],
     ['drop-incoming:0', /^--impair drop-incoming: expected a message number 1 or more, got "0"$/],
     ['ke-payload:300', /^--impair ke-payload: expected omit, empty or a fill byte 0..255, got "300"$/],
     ['ke-payload:duplicate', /^--impair ke-payload: .*\(a KE payload sent twice has no ikelab equivalent\)$/],
@@ -55,7 +72,10 @@ describe('the alias table', () => {
     ['jacob-two-two:3', /^--impair jacob-two-two: expected yes or no, got "3"$/],
     ['no-jacob-two-two', /^--impair no-jacob-two-two: expected an impairment to switch on.*clear its rule by name\)$/],
     ['send-no-delete:no', /expected an impairment to switch on/],
-    ['unknown-v2-payload-critical', /^--impair unknown-v2-payload-critical: expected unknown-v2-payload-critical together with add-unknown-v2-payload-to/],
+    [
+      'unknown-v2-payload-critical',
+      /^--impair unknown-v2-payload-critical: expected unknown-v2-payload-critical together with add-unknown-v2-payload-to/,
+    ],
   ])('refuses %s', (item, msg) => {
     expect(() => parseImpair([item])).toThrow(FaultSyntaxError);
     expect(() => parseImpair([item])).toThrow(msg);
@@ -71,8 +91,14 @@ describe('the aliases behave like libreswan', () => {
 
   test('drop-incoming:2 drops the second message once; its retransmit gets through', () => {
     const e = engineOf('drop-incoming:2');
-    expect([e.onIkeReceive(liveness(0)), e.onIkeReceive(liveness(1)), e.onIkeReceive(liveness(1, { retransmit: true })), e.onIkeReceive(liveness(2))].map((d) => d.kind))
-      .toEqual(['pass', 'drop', 'pass', 'pass']);
+    expect(
+      [
+        e.onIkeReceive(liveness(0)),
+        e.onIkeReceive(liveness(1)),
+        e.onIkeReceive(liveness(1, { retransmit: true })),
+        e.onIkeReceive(liveness(2)),
+      ].map((d) => d.kind),
+    ).toEqual(['pass', 'drop', 'pass', 'pass']);
     expect(e.onIkeSend(liveness(3)).kind).toBe('pass');
   });
 

@@ -18,8 +18,18 @@ describe('IKE actions', () => {
     expect(d.firing.group).toBe('IKE');
     expect(d.firing.text).toBe("fault 'dpd-loss': dropped INFORMATIONAL request 7");
     expect(d.firing.event).toEqual({
-      event: 'fault.fired', rule: 'dpd-loss', action: 'drop', point: 'ike-receive', direction: 'in', ike: 'bar', ikeId: 1,
-      exchange: 'INFORMATIONAL', role: 'request', messageId: 7, fired: 1, at: clock.t,
+      event: 'fault.fired',
+      rule: 'dpd-loss',
+      action: 'drop',
+      point: 'ike-receive',
+      direction: 'in',
+      ike: 'bar',
+      ikeId: 1,
+      exchange: 'INFORMATIONAL',
+      role: 'request',
+      messageId: 7,
+      fired: 1,
+      at: clock.t,
     });
     expect(JSON.parse(JSON.stringify(d.firing.event))).toEqual(d.firing.event);
   });
@@ -27,25 +37,67 @@ describe('IKE actions', () => {
   test.each([
     ['delay=400ms', liveness(), 'in', { kind: 'delay', ms: 400 }, 'delayed INFORMATIONAL request 7 by 400 ms'],
     ['duplicate', liveness(), 'in', { kind: 'duplicate', copies: 1, gapMs: 0 }, 'duplicated INFORMATIONAL request 7 (1 extra copy)'],
-    ['duplicate=2,gap=500ms', liveness(), 'out', { kind: 'duplicate', copies: 2, gapMs: 500 }, 'duplicated INFORMATIONAL request 7 (2 extra copies, 500 ms apart)'],
+    [
+      'duplicate=2,gap=500ms',
+      liveness(),
+      'out',
+      { kind: 'duplicate', copies: 2, gapMs: 500 },
+      'duplicated INFORMATIONAL request 7 (2 extra copies, 500 ms apart)',
+    ],
     ['corrupt', authReq(), 'out', { kind: 'corrupt', where: 'icv' }, 'corrupted the ICV of IKE_AUTH request 1'],
     ['corrupt=iv', authReq(), 'in', { kind: 'corrupt', where: 'iv' }, 'corrupted the IV of IKE_AUTH request 1'],
     ['truncate=100', authReq(), 'out', { kind: 'truncate', keep: 100 }, 'truncated IKE_AUTH request 1 to 100 bytes'],
     ['truncate=-4', authReq(), 'in', { kind: 'truncate', keep: -4 }, 'cut 4 bytes off IKE_AUTH request 1'],
     ['ke=omit', rekeyReq(), 'out', { kind: 'ke', mode: 'omit' }, 'omitting the KE payload of CREATE_CHILD_SA request 3'],
     ['ke=empty', rekeyReq(), 'out', { kind: 'ke', mode: 'empty' }, 'sending an empty KE payload in CREATE_CHILD_SA request 3'],
-    ['ke=group:19', rekeyReq(), 'out', { kind: 'ke', mode: 'group', group: DhGroup.ECP_256 }, 'offering DH group 19 in CREATE_CHILD_SA request 3'],
+    [
+      'ke=group:19',
+      rekeyReq(),
+      'out',
+      { kind: 'ke', mode: 'group', group: DhGroup.ECP_256 },
+      'offering DH group 19 in CREATE_CHILD_SA request 3',
+    ],
     ['ke=fill:7', rekeyReq(), 'out', { kind: 'ke', mode: 'fill', byte: 7 }, 'filling the KE data of CREATE_CHILD_SA request 3 with 0x07'],
-    ['unknown-payload', authReq(), 'out', { kind: 'unknown-payload', payloadType: 255, critical: false, sk: false }, 'adding unknown payload 255 to IKE_AUTH request 1'],
-    ['unknown-payload=200,critical,sk', authReq(), 'out', { kind: 'unknown-payload', payloadType: 200, critical: true, sk: true }, 'adding unknown critical payload 200 to IKE_AUTH request 1 (inside SK)'],
+    [
+      'unknown-payload',
+      authReq(),
+      'out',
+      { kind: 'unknown-payload', payloadType: 255, critical: false, sk: false },
+      'adding unknown payload 255 to IKE_AUTH request 1',
+    ],
+    [
+      'unknown-payload=200,critical,sk',
+      authReq(),
+      'out',
+      { kind: 'unknown-payload', payloadType: 200, critical: true, sk: true },
+      'adding unknown critical payload 200 to IKE_AUTH request 1 (inside SK)',
+    ],
     ['wrong-spi', liveness(), 'out', { kind: 'wrong-spi' }, "sending INFORMATIONAL request 7 with the recipient's SPI inverted"],
     ['wrong-mid', liveness(7), 'out', { kind: 'wrong-mid', messageId: 8 }, 'sending INFORMATIONAL request 7 with message ID 8'],
-    ['wrong-mid=-8', liveness(7), 'out', { kind: 'wrong-mid', messageId: 0xffff_ffff }, 'sending INFORMATIONAL request 7 with message ID 4294967295'],
+    [
+      'wrong-mid=-8',
+      liveness(7),
+      'out',
+      { kind: 'wrong-mid', messageId: 0xffff_ffff },
+      'sending INFORMATIONAL request 7 with message ID 4294967295',
+    ],
     ['wrong-mid=100', liveness(7), 'out', { kind: 'wrong-mid', messageId: 100 }, 'sending INFORMATIONAL request 7 with message ID 100'],
     ['no-retransmit', liveness(7, { retransmit: true }), 'out', { kind: 'drop' }, 'suppressed retransmit of INFORMATIONAL request 7'],
     ['no-delete', deleteReq(9), 'out', { kind: 'no-delete' }, 'not sending the DELETE in INFORMATIONAL request 9'],
-    ['replay=forward', liveness(), 'in', { kind: 'replay', order: 'forward' }, 'replaying every message received so far, old to new, with INFORMATIONAL request 7'],
-    ['replay=backward', liveness(), 'in', { kind: 'replay', order: 'backward' }, 'replaying every message received so far, new to old, with INFORMATIONAL request 7'],
+    [
+      'replay=forward',
+      liveness(),
+      'in',
+      { kind: 'replay', order: 'forward' },
+      'replaying every message received so far, old to new, with INFORMATIONAL request 7',
+    ],
+    [
+      'replay=backward',
+      liveness(),
+      'in',
+      { kind: 'replay', order: 'backward' },
+      'replaying every message received so far, new to old, with INFORMATIONAL request 7',
+    ],
     ['dead', liveness(), 'in', { kind: 'drop' }, 'dropped INFORMATIONAL request 7 (dead until cleared)'],
   ] as const)('%s (%s)', (action, ctx, dir, want, text) => {
     const { engine } = engineWith({ name: 'r', action });
@@ -68,7 +120,9 @@ describe('IKE actions', () => {
     if (d.kind !== 'notify') throw new Error(`got ${d.kind}`);
     expect(d.notifyType).toBe(type);
     expect(d.data.toString('hex')).toBe(dataHex);
-    expect(d.firing.text).toMatch(/^fault 'n': answering CREATE_CHILD_SA request 3 with [A-Z_]+( \(group \d+\))? instead of processing it$/);
+    expect(d.firing.text).toMatch(
+      /^fault 'n': answering CREATE_CHILD_SA request 3 with [A-Z_]+( \(group \d+\))? instead of processing it$/,
+    );
   });
 
   test('notify on a response we send: sent in its place', () => {
@@ -106,7 +160,12 @@ describe('ESP actions', () => {
   test.each([
     ['esp-replay=3', 'out', { kind: 'esp-replay', count: 3 }, 'replaying the last 3 packets with outbound ESP packet SPI c1a2b3c4 seq 17'],
     ['esp-replay', 'in', { kind: 'esp-replay', count: 1 }, 'replaying the last 1 packet with inbound ESP packet SPI c1a2b3c4 seq 17'],
-    ['esp-seq-jump=1000', 'out', { kind: 'esp-seq-jump', by: 1000 }, 'advancing the sequence number by 1000 before outbound ESP packet SPI c1a2b3c4 seq 17'],
+    [
+      'esp-seq-jump=1000',
+      'out',
+      { kind: 'esp-seq-jump', by: 1000 },
+      'advancing the sequence number by 1000 before outbound ESP packet SPI c1a2b3c4 seq 17',
+    ],
   ] as const)('%s', (action, dir, want, text) => {
     const { engine } = engineWith({ name: 'e', action });
     const d = dir === 'out' ? engine.onEspSeal(esp()) : engine.onEspOpen(esp());
@@ -114,7 +173,14 @@ describe('ESP actions', () => {
     if (d.kind === 'pass') throw new Error('passed');
     expect(d.firing.text).toBe(`fault 'e': ${text}`);
     expect(d.firing.group).toBe('ESP');
-    expect(d.firing.event).toMatchObject({ point: dir === 'out' ? 'esp-seal' : 'esp-open', child: 'net', spi: 'c1a2b3c4', seq: 17, ike: 'bar', ikeId: 1 });
+    expect(d.firing.event).toMatchObject({
+      point: dir === 'out' ? 'esp-seal' : 'esp-open',
+      child: 'net',
+      spi: 'c1a2b3c4',
+      seq: 17,
+      ike: 'bar',
+      ikeId: 1,
+    });
   });
 
   test.each([
@@ -154,7 +220,10 @@ describe('dead', () => {
     expect(engine.onEspOpen(esp())).toMatchObject({ kind: 'drop', rule: 'gone' });
     const k = engine.onKeepalive({ ike: BAR });
     expect(k).toMatchObject({ kind: 'drop', rule: 'gone' });
-    expect(k.kind !== 'pass' && k.firing).toMatchObject({ group: 'NET', text: "fault 'gone': dropped NAT-T keepalive (dead until cleared)" });
+    expect(k.kind !== 'pass' && k.firing).toMatchObject({
+      group: 'NET',
+      text: "fault 'gone': dropped NAT-T keepalive (dead until cleared)",
+    });
     expect(engine.onIkeSend(liveness(7, { ike: { name: 'baz', uniqueId: 2 } })).kind).toBe('pass');
     engine.clear('gone');
     expect(engine.onIkeSend(liveness()).kind).toBe('pass');
@@ -163,6 +232,9 @@ describe('dead', () => {
   test('dead comes first, whatever was added before it', () => {
     const { engine } = engineWith({ name: 'slow', action: 'delay=1s' }, { name: 'gone', match: 'ike=bar', action: 'dead' });
     expect(engine.onIkeReceive(liveness())).toMatchObject({ kind: 'drop', rule: 'gone' });
-    expect(engine.list().map((r) => [r.name, r.fired, r.shadowed])).toEqual([['slow', 0, 1], ['gone', 1, 0]]);
+    expect(engine.list().map((r) => [r.name, r.fired, r.shadowed])).toEqual([
+      ['slow', 0, 1],
+      ['gone', 1, 0],
+    ]);
   });
 });

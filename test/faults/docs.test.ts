@@ -11,10 +11,15 @@ const src = (f: string): string => readFileSync(resolve(import.meta.dirname, '..
 
 describe('src/faults/index.ts examples', () => {
   // the `e.g.` line and its continuation lines, indented under it
-  const lines = src('index.ts').split('\n').filter((l) => /^\/\/ {3}e\.g\. --|^\/\/ {8}--/.test(l));
+  const lines = src('index.ts')
+    .split('\n')
+    .filter((l) => /^\/\/ {3}e\.g\. --|^\/\/ {8}--/.test(l));
   test('there are examples', () => expect(lines.length).toBeGreaterThanOrEqual(3));
   test.each(lines)('%s', (line) => {
-    const argv = line.replace(/^\/\/\s+(e\.g\.)?\s*/, '').trim().split(/\s+/);
+    const argv = line
+      .replace(/^\/\/\s+(e\.g\.)?\s*/, '')
+      .trim()
+      .split(/\s+/);
     const opts: Record<string, string> = {};
     for (let i = 0; i < argv.length; i += 2) opts[argv[i].replace(/^--/, '')] = argv[i + 1];
     expect(Object.keys(opts).every((k) => ['name', 'match', 'action', 'count'].includes(k))).toBe(true);
@@ -26,7 +31,10 @@ describe('src/faults/aliases.ts table', () => {
   const rows = src('aliases.ts')
     .split('\n')
     .map((l) => /^\/\/ \| ([^|]*)\|[^|]*\| ([^|]*)\|$/.exec(l))
-    .filter((m): m is RegExpExecArray => m !== null && m[1].trim() !== '' && m[2].includes(' / ') && !m[1].includes('---') && !m[1].includes('libreswan impair'))
+    .filter(
+      (m): m is RegExpExecArray =>
+        m !== null && m[1].trim() !== '' && m[2].includes(' / ') && !m[1].includes('---') && !m[1].includes('libreswan impair'),
+    )
     .map((m) => [m[1].trim().replace(/ \(.*\)$/, ''), m[2].trim()] as const);
 
   test('every alias has a row', () => expect(rows.length).toBe(14));

@@ -26,7 +26,10 @@ describe('nth', () => {
   });
 
   test('counts only inside the window, and only what the action can act on', () => {
-    const { engine, clock } = engineWith({ match: 'after=1s,nth=2', action: 'drop' }, { name: 'nr', match: 'nth=2', action: 'no-retransmit' });
+    const { engine, clock } = engineWith(
+      { match: 'after=1s,nth=2', action: 'drop' },
+      { name: 'nr', match: 'nth=2', action: 'no-retransmit' },
+    );
     expect(engine.onIkeReceive(liveness(1)).kind).toBe('pass'); // before the window
     clock.advance(1000);
     expect(engine.onIkeReceive(liveness(2)).kind).toBe('pass');
@@ -107,7 +110,9 @@ describe('add and clear', () => {
     expect(engine.add(parseRuleTexts({ action: 'drop' })).name).toBe('f1');
     expect(engine.add(parseRuleTexts({ action: 'drop' })).name).toBe('f3');
     expect(() => engine.add(parseRuleTexts({ name: 'f1', action: 'drop' }))).toThrow(FaultSyntaxError);
-    expect(() => engine.add(parseRuleTexts({ name: 'f1', action: 'drop' }))).toThrow('name: expected a name no other rule has, got "f1" (clear it first, or pick another name)');
+    expect(() => engine.add(parseRuleTexts({ name: 'f1', action: 'drop' }))).toThrow(
+      'name: expected a name no other rule has, got "f1" (clear it first, or pick another name)',
+    );
     expect(engine.list().map((r) => r.name)).toEqual(['f2', 'f1', 'f3']);
   });
 
@@ -134,7 +139,13 @@ describe('add and clear', () => {
     const h1 = engine.onIkeSend(liveness(1));
     const h2 = engine.onIkeSend(liveness(2, { ike: BAZ }));
     if (h1.kind !== 'hold' || h2.kind !== 'hold') throw new Error('not held');
-    expect(engine.clear('r')).toEqual({ removed: ['r'], release: [{ id: h1.holdId, rule: 'r' }, { id: h2.holdId, rule: 'r' }] });
+    expect(engine.clear('r')).toEqual({
+      removed: ['r'],
+      release: [
+        { id: h1.holdId, rule: 'r' },
+        { id: h2.holdId, rule: 'r' },
+      ],
+    });
     expect(engine.releaseHeld(h1.holdId)).toBe(false);
   });
 
@@ -142,7 +153,10 @@ describe('add and clear', () => {
     const { engine } = engineWith({ name: 'first', match: 'mid=2', action: 'drop' }, { name: 'second', action: 'delay=1s' });
     expect(engine.onIkeReceive(liveness(1))).toMatchObject({ rule: 'second' });
     expect(engine.onIkeReceive(liveness(2))).toMatchObject({ rule: 'first' });
-    expect(engine.list().map((r) => [r.name, r.fired, r.shadowed])).toEqual([['first', 1, 0], ['second', 1, 1]]);
+    expect(engine.list().map((r) => [r.name, r.fired, r.shadowed])).toEqual([
+      ['first', 1, 0],
+      ['second', 1, 1],
+    ]);
   });
 });
 
@@ -151,7 +165,13 @@ describe('active(point): the fast path for hook points', () => {
     const { engine, clock } = engineWith();
     expect(engine.active('ike-send')).toBe(false);
     engine.add(parseRuleTexts({ name: 'k', match: 'for=1s', action: 'ke=omit' }));
-    expect(['ike-send', 'ike-receive', 'esp-seal', 'esp-open', 'keepalive'].map((p) => engine.active(p as never))).toEqual([true, false, false, false, false]);
+    expect(['ike-send', 'ike-receive', 'esp-seal', 'esp-open', 'keepalive'].map((p) => engine.active(p as never))).toEqual([
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
     engine.add(parseRuleTexts({ name: 'e', match: 'proto=esp,dir=in', action: 'drop', count: 1 }));
     expect(engine.active('esp-open')).toBe(true);
     expect(engine.active('esp-seal')).toBe(false);

@@ -85,7 +85,10 @@ describe('criteria', () => {
   });
 
   test('layers: IKE rules ignore ESP packets and ESP rules IKE messages; child narrows ESP rules', () => {
-    const { engine } = engineWith({ name: 'ike', match: 'dir=out', action: 'drop' }, { name: 'esp', match: 'proto=esp,child=net', action: 'delay=5ms' });
+    const { engine } = engineWith(
+      { name: 'ike', match: 'dir=out', action: 'drop' },
+      { name: 'esp', match: 'proto=esp,child=net', action: 'delay=5ms' },
+    );
     expect(engine.onEspSeal(esp())).toMatchObject({ kind: 'delay', rule: 'esp' });
     expect(engine.onEspSeal(esp({ child: 'other' })).kind).toBe('pass');
     expect(engine.onIkeSend(liveness())).toMatchObject({ kind: 'drop', rule: 'ike' });
@@ -110,7 +113,10 @@ describe('time window (after / for), from when the rule was added, on an injecte
   });
 
   test('for= alone bounds the rule from the start; after= alone never ends', () => {
-    const { engine, clock } = engineWith({ name: 'for', match: 'for=1s', action: 'drop' }, { name: 'after', match: 'after=1s', action: 'delay=1ms' });
+    const { engine, clock } = engineWith(
+      { name: 'for', match: 'for=1s', action: 'drop' },
+      { name: 'after', match: 'after=1s', action: 'delay=1ms' },
+    );
     expect(engine.onIkeReceive(liveness())).toMatchObject({ rule: 'for' });
     clock.advance(1000);
     expect(engine.onIkeReceive(liveness())).toMatchObject({ rule: 'after' });

@@ -21,7 +21,17 @@ describe('--match', () => {
   test('the issue example: every criterion at once', () => {
     const r = rule('exchange=INFORMATIONAL,dir=in,request,empty,nth=3,after=10s,for=30s,prob=0.3,seed=42,ike=bar', 'drop');
     expect(r.match).toEqual({
-      layer: 'ike', exchange: X.INFORMATIONAL, dir: 'in', role: 'request', empty: true, nth: 3, afterMs: 10_000, forMs: 30_000, prob: 0.3, seed: 42, ike: 'bar',
+      layer: 'ike',
+      exchange: X.INFORMATIONAL,
+      dir: 'in',
+      role: 'request',
+      empty: true,
+      nth: 3,
+      afterMs: 10_000,
+      forMs: 30_000,
+      prob: 0.3,
+      seed: 42,
+      ike: 'bar',
     });
   });
 
@@ -56,7 +66,13 @@ describe('--match', () => {
   });
 
   test('ESP criteria: proto=esp, child; the layer follows esp-* actions', () => {
-    expect(rule('proto=esp,child=net,dir=out,prob=5%,seed=7', 'drop').match).toEqual({ layer: 'esp', child: 'net', dir: 'out', prob: 0.05, seed: 7 });
+    expect(rule('proto=esp,child=net,dir=out,prob=5%,seed=7', 'drop').match).toEqual({
+      layer: 'esp',
+      child: 'net',
+      dir: 'out',
+      prob: 0.05,
+      seed: 7,
+    });
     expect(rule('', 'esp-replay=3').match.layer).toBe('esp');
     expect(rule('', 'ke=omit').match.layer).toBe('ike');
   });
@@ -95,7 +111,9 @@ describe('--match', () => {
   });
 
   test('IKE criteria in an ESP rule and ESP criteria in an IKE rule are refused', () => {
-    expect(err('proto=esp,exchange=IKE_AUTH', 'drop')).toBe('--match exchange: expected no exchange in an ESP rule (exchange is about IKE messages)');
+    expect(err('proto=esp,exchange=IKE_AUTH', 'drop')).toBe(
+      '--match exchange: expected no exchange in an ESP rule (exchange is about IKE messages)',
+    );
     expect(err('empty', 'esp-replay')).toMatch(/^--match empty: expected no empty in an ESP rule/);
     expect(err('child=net', 'drop')).toBe('--match child: expected no child in an IKE rule (child is about ESP packets)');
     expect(err('proto=esp', 'ke=omit')).toMatch(/^--match proto: expected proto=ike for ke$/);
@@ -169,10 +187,16 @@ describe('--action', () => {
     ['notify=INVALID_KE_PAYLOAD', /^--action notify: expected INVALID_KE_PAYLOAD:GROUP, got "INVALID_KE_PAYLOAD" \(RFC 7296 3.10.1/],
     ['notify=COOKIE', /^--action notify: expected an error notify name .* got "COOKIE" \(COOKIE is a status notify, not an error\)$/],
     ['notify=NO_SUCH_THING', /^--action notify: expected an error notify name/],
-    ['notify=TS_UNACCEPTABLE:19', /^--action notify: expected TS_UNACCEPTABLE without a group, got "TS_UNACCEPTABLE:19" \(only INVALID_KE_PAYLOAD carries one\)$/],
+    [
+      'notify=TS_UNACCEPTABLE:19',
+      /^--action notify: expected TS_UNACCEPTABLE without a group, got "TS_UNACCEPTABLE:19" \(only INVALID_KE_PAYLOAD carries one\)$/,
+    ],
     ['notify=INVALID_KE_PAYLOAD:19,group=20', /^--action notify: expected the group once/],
     ['notify=INVALID_KE_PAYLOAD:ecp999', /^--action notify: expected a DH group number/],
-    ['ke=19', /^--action ke: expected omit, empty, group:N or fill:BYTE, got "19" \(write group:N for another DH group, fill:N for KE data filled with byte N\)$/],
+    [
+      'ke=19',
+      /^--action ke: expected omit, empty, group:N or fill:BYTE, got "19" \(write group:N for another DH group, fill:N for KE data filled with byte N\)$/,
+    ],
     ['ke=fill:256', /^--action ke: expected a byte value 0..255, got "256"$/],
     ['ke=group', /^--action ke: expected omit, empty, group:N or fill:BYTE/],
     ['unknown-payload=0', /^--action unknown-payload: expected a payload type 1..255/],
@@ -192,15 +216,27 @@ describe('match and action together', () => {
     ['dir=in', 'ke=omit', /^--match dir: expected dir=out for ke \(it changes what this daemon sends\)$/],
     ['dir=in', 'wrong-spi', /^--match dir: expected dir=out for wrong-spi/],
     ['dir=out', 'replay=forward', /^--match dir: expected dir=in for replay \(it acts on what this daemon receives\)$/],
-    ['exchange=IKE_AUTH', 'ke=group:19', /^--match exchange: expected IKE_SA_INIT or CREATE_CHILD_SA for ke \(IKE_AUTH carries no KE payload\)$/],
-    ['exchange=IKE_SA_INIT', 'corrupt', /^--match exchange: expected an encrypted exchange for corrupt=icv \(IKE_SA_INIT has no SK payload\)$/],
+    [
+      'exchange=IKE_AUTH',
+      'ke=group:19',
+      /^--match exchange: expected IKE_SA_INIT or CREATE_CHILD_SA for ke \(IKE_AUTH carries no KE payload\)$/,
+    ],
+    [
+      'exchange=IKE_SA_INIT',
+      'corrupt',
+      /^--match exchange: expected an encrypted exchange for corrupt=icv \(IKE_SA_INIT has no SK payload\)$/,
+    ],
     ['exchange=IKE_SA_INIT', 'unknown-payload,sk', /^--match exchange: expected an encrypted exchange/],
     ['exchange=IKE_AUTH', 'no-delete', /^--match exchange: expected INFORMATIONAL for no-delete/],
     ['response', 'no-delete', /^--match response: expected no response with no-delete/],
     ['retransmit=no', 'no-retransmit', /^--match retransmit: expected retransmit left out/],
     ['dir=in,response', 'notify=TEMPORARY_FAILURE', /^--match response: expected request with dir=in for notify/],
     ['dir=out,request', 'notify=TEMPORARY_FAILURE', /^--match request: expected response with dir=out for notify/],
-    ['ike=bar,dir=in', 'dead', /^--match dir: expected only ike, ike-id, after, for with dead \(dead drops everything of the IKE_SA: IKE, keepalives and ESP, both ways\)$/],
+    [
+      'ike=bar,dir=in',
+      'dead',
+      /^--match dir: expected only ike, ike-id, after, for with dead \(dead drops everything of the IKE_SA: IKE, keepalives and ESP, both ways\)$/,
+    ],
     ['proto=esp', 'dead', /^--match proto: expected only ike, ike-id, after, for with dead/],
   ])('refuses --match %s --action %s', (match, action, msg) => {
     expect(err(match, action)).toMatch(msg);
@@ -222,8 +258,11 @@ describe('match and action together', () => {
 
 describe('canonical text', () => {
   const forms: [string, string, string][] = [
-    ['exchange=INFORMATIONAL,dir=in,request,empty,nth=3,after=10s,for=30s,prob=0.3,seed=42,ike=bar', 'drop',
-      '--match ike=bar,dir=in,exchange=INFORMATIONAL,request,empty,nth=3,after=10s,for=30s,prob=0.3,seed=42 --action drop'],
+    [
+      'exchange=INFORMATIONAL,dir=in,request,empty,nth=3,after=10s,for=30s,prob=0.3,seed=42,ike=bar',
+      'drop',
+      '--match ike=bar,dir=in,exchange=INFORMATIONAL,request,empty,nth=3,after=10s,for=30s,prob=0.3,seed=42 --action drop',
+    ],
     ['', 'delay=400ms', '--action delay=400ms'],
     ['prob=30%', 'duplicate=1,gap=0.5s', '--match prob=0.3,seed=1 --action duplicate,gap=500ms'],
     ['exchange=create_child_sa,dir=out', 'ke=group:ecp256', '--match dir=out,exchange=CREATE_CHILD_SA --action ke=group:19'],

@@ -92,7 +92,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function tail(file: string, lines = 30): string {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch {
     return `(no ${file})`;
   }
@@ -121,11 +125,13 @@ export function availabilityFromProbes(p: InteropProbes): { ok: true } | { ok: f
   if (!p.hasIp) missing.push('iproute2 `ip` not found');
   else if (!p.netnsOk) missing.push('`ip netns` does not work here');
   if (!p.hasUnshare) missing.push('`unshare` (util-linux) not found');
-  if (!p.hasCharon) missing.push(`strongSwan charon not found at ${CHARON_BIN} (apt-get install strongswan-charon libcharon-extra-plugins)`);
-  if (p.hasCharon && !p.hasStandardPlugins) missing.push('charon has no openssl/gcm plugins: no MODP, ECP or AES-GCM (apt-get install libstrongswan-standard-plugins)');
+  if (!p.hasCharon)
+    missing.push(`strongSwan charon not found at ${CHARON_BIN} (apt-get install strongswan-charon libcharon-extra-plugins)`);
+  if (p.hasCharon && !p.hasStandardPlugins)
+    missing.push('charon has no openssl/gcm plugins: no MODP, ECP or AES-GCM (apt-get install libstrongswan-standard-plugins)');
   if (!p.hasSwanctl) missing.push('`swanctl` not found (apt-get install strongswan-swanctl)');
   if (!p.hasTun) missing.push('/dev/net/tun missing (kernel-libipsec needs a TUN device)');
-  if (!p.hasPython) missing.push('python3 not found (the attack tests\' packet sniffer needs it)');
+  if (!p.hasPython) missing.push("python3 not found (the attack tests' packet sniffer needs it)");
   return missing.length ? { ok: false, reason: missing.join('; ') } : { ok: true };
 }
 
@@ -137,10 +143,7 @@ export function interopRequired(env: NodeJS.ProcessEnv): boolean {
 export type InteropDecision = { action: 'run' } | { action: 'skip'; message: string } | { action: 'fail'; message: string };
 
 /** Pure: run / skip loudly / fail. */
-export function decideInterop(
-  avail: { ok: true } | { ok: false; reason: string },
-  env: NodeJS.ProcessEnv,
-): InteropDecision {
+export function decideInterop(avail: { ok: true } | { ok: false; reason: string }, env: NodeJS.ProcessEnv): InteropDecision {
   if (avail.ok) return { action: 'run' };
   if (interopRequired(env)) {
     const why = env.IKELAB_REQUIRE_INTEROP === '1' ? 'IKELAB_REQUIRE_INTEROP=1' : `CI=${env.CI}`;
@@ -192,7 +195,9 @@ export function probeInterop(): InteropProbes {
     netnsOk,
     hasUnshare: !!which('unshare'),
     hasCharon,
-    hasStandardPlugins: ['openssl', 'gcm'].every((n) => fs.existsSync(path.join(path.dirname(CHARON_BIN), 'plugins', `libstrongswan-${n}.so`))),
+    hasStandardPlugins: ['openssl', 'gcm'].every((n) =>
+      fs.existsSync(path.join(path.dirname(CHARON_BIN), 'plugins', `libstrongswan-${n}.so`)),
+    ),
     hasSwanctl: !!which('swanctl'),
     hasTun: fs.existsSync('/dev/net/tun'),
     hasPython: !!which('python3'),
@@ -764,7 +769,21 @@ export class Lab {
     fs.writeFileSync(confPath, conf);
     fs.writeFileSync(swanctlConfPath, o.swanctlConf);
     // swanctl --load-all scans these dirs beside the --file; create them to keep its stderr quiet
-    for (const sub of ['x509', 'x509ca', 'x509ocsp', 'x509aa', 'x509ac', 'x509crl', 'pubkey', 'private', 'rsa', 'ecdsa', 'bliss', 'pkcs8', 'pkcs12']) {
+    for (const sub of [
+      'x509',
+      'x509ca',
+      'x509ocsp',
+      'x509aa',
+      'x509ac',
+      'x509crl',
+      'pubkey',
+      'private',
+      'rsa',
+      'ecdsa',
+      'bliss',
+      'pkcs8',
+      'pkcs12',
+    ]) {
       fs.mkdirSync(path.join(d, sub), { recursive: true });
     }
     const env = { ...process.env, STRONGSWAN_CONF: confPath };
@@ -772,19 +791,24 @@ export class Lab {
     const proc = new Spawned(
       'ip',
       [
-        'netns', 'exec', this.ns[ns],
+        'netns',
+        'exec',
+        this.ns[ns],
         ...deathSigPrefix(),
-        'unshare', '-m', '--propagation', 'private',
-        'sh', '-c', `mount -t tmpfs tmpfs /run && exec ${CHARON_BIN}`,
+        'unshare',
+        '-m',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        `mount -t tmpfs tmpfs /run && exec ${CHARON_BIN}`,
       ],
       { env, logPath: stdoutPath },
     );
     this.procs.push(proc);
 
-    const swanctl = (args: string[], timeoutMs = 15_000) =>
-      run('swanctl', [...args, '--uri', `unix://${viciSocket}`], { env, timeoutMs });
-    const charonTail = () =>
-      `--- ${logPath} (tail) ---\n${tail(logPath)}\n--- ${stdoutPath} (tail) ---\n${tail(stdoutPath, 10)}`;
+    const swanctl = (args: string[], timeoutMs = 15_000) => run('swanctl', [...args, '--uri', `unix://${viciSocket}`], { env, timeoutMs });
+    const charonTail = () => `--- ${logPath} (tail) ---\n${tail(logPath)}\n--- ${stdoutPath} (tail) ---\n${tail(stdoutPath, 10)}`;
 
     const ready = await waitUntil(
       () => {

@@ -92,24 +92,46 @@ export const NATT_PORT = 15001;
 
 const DEFAULTS: Record<PeerName, Required<Omit<PeerOptions, 'extraConnection' | 'extraDaemon' | 'ipsecBackend' | 'hostAddrs'>>> = {
   A: {
-    proposals: ['aes256-sha256-modp2048'], espProposals: ['aes256gcm16'], psk: 'ikelab-demo-secret',
-    localTs: ['10.201.0.0/24'], remoteTs: ['10.202.0.0/24'], dpdDelay: 0, dpdAction: 'clear', rekeyTime: 0, startAction: 'none',
+    proposals: ['aes256-sha256-modp2048'],
+    espProposals: ['aes256gcm16'],
+    psk: 'ikelab-demo-secret',
+    localTs: ['10.201.0.0/24'],
+    remoteTs: ['10.202.0.0/24'],
+    dpdDelay: 0,
+    dpdAction: 'clear',
+    rekeyTime: 0,
+    startAction: 'none',
   },
   B: {
-    proposals: ['aes256-sha256-modp2048'], espProposals: ['aes256gcm16'], psk: 'ikelab-demo-secret',
-    localTs: ['10.202.0.0/24'], remoteTs: ['10.201.0.0/24'], dpdDelay: 0, dpdAction: 'clear', rekeyTime: 0, startAction: 'none',
+    proposals: ['aes256-sha256-modp2048'],
+    espProposals: ['aes256gcm16'],
+    psk: 'ikelab-demo-secret',
+    localTs: ['10.202.0.0/24'],
+    remoteTs: ['10.201.0.0/24'],
+    dpdDelay: 0,
+    dpdAction: 'clear',
+    rekeyTime: 0,
+    startAction: 'none',
   },
 };
 
 const list = (xs: string[]): string => `[${xs.join(', ')}]`;
 
 /** The YAML of one peer: config/demo-a.yaml / demo-b.yaml with the given settings replaced. */
-export function peerYaml(who: PeerName, o: PeerOptions = {}, rt: PairOptions['retransmit'] = { timeout: 1, base: 1.4, tries: 3 }, levels: Record<string, number> = { default: 1 }, withBackend = SCHEMA_HAS_IPSEC_BACKEND): string {
+export function peerYaml(
+  who: PeerName,
+  o: PeerOptions = {},
+  rt: PairOptions['retransmit'] = { timeout: 1, base: 1.4, tries: 3 },
+  levels: Record<string, number> = { default: 1 },
+  withBackend = SCHEMA_HAS_IPSEC_BACKEND,
+): string {
   const p = { ...DEFAULTS[who], ...o };
   const me = ADDR[who];
   const peer = ADDR[who === 'A' ? 'B' : 'A'];
   const retransmit = `{ timeout: ${rt.timeout}, base: ${rt.base}, tries: ${rt.tries}${rt.jitter !== undefined ? `, jitter: ${rt.jitter}` : ''}${rt.limit !== undefined ? `, limit: ${rt.limit}` : ''} }`;
-  const lv = Object.entries(levels).map(([k, v]) => `${k}: ${v}`).join(', ');
+  const lv = Object.entries(levels)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
   return `daemon:
   listen: [${me}]
   port: ${IKE_PORT}
@@ -260,7 +282,9 @@ export class ClockedSink extends MemorySink {
   }
   /** Clock times of the records whose message includes text. */
   timesOf(text: string | RegExp): number[] {
-    return this.records.flatMap((r, i) => ((typeof text === 'string' ? r.message.includes(text) : text.test(r.message)) ? [this.at[i]] : []));
+    return this.records.flatMap((r, i) =>
+      (typeof text === 'string' ? r.message.includes(text) : text.test(r.message)) ? [this.at[i]] : [],
+    );
   }
   has(text: string | RegExp): boolean {
     return this.timesOf(text).length > 0;
@@ -357,14 +381,32 @@ export interface Pair {
 
 /** Matchers for queue predicates. */
 export const is = {
-  from: (p: PeerName): QueuePred => (m) => m.from === p,
+  from:
+    (p: PeerName): QueuePred =>
+    (m) =>
+      m.from === p,
   request: (m: Queued): boolean => !m.header.response,
   response: (m: Queued): boolean => m.header.response,
-  responseFrom: (p: PeerName): QueuePred => (m) => m.from === p && m.header.response,
-  requestFrom: (p: PeerName): QueuePred => (m) => m.from === p && !m.header.response,
-  exchange: (name: string): QueuePred => (m) => charonExchangeName(m.header.exchange) === name,
-  mid: (id: number): QueuePred => (m) => m.header.messageId === id,
-  all: (...ps: QueuePred[]): QueuePred => (m) => ps.every((p) => p(m)),
+  responseFrom:
+    (p: PeerName): QueuePred =>
+    (m) =>
+      m.from === p && m.header.response,
+  requestFrom:
+    (p: PeerName): QueuePred =>
+    (m) =>
+      m.from === p && !m.header.response,
+  exchange:
+    (name: string): QueuePred =>
+    (m) =>
+      charonExchangeName(m.header.exchange) === name,
+  mid:
+    (id: number): QueuePred =>
+    (m) =>
+      m.header.messageId === id,
+  all:
+    (...ps: QueuePred[]): QueuePred =>
+    (m) =>
+      ps.every((p) => p(m)),
 };
 
 export function describeQueued(m: Queued): string {
@@ -389,7 +431,7 @@ export function makePair(opts: PairOptions = {}): Pair {
     const sink = new ClockedSink(clock);
     const log = new Logger(config.daemon.log.levels, [sink]);
     const other: PeerName = name === 'A' ? 'B' : 'A';
-    const backend = opts.esp ? undefined : opts.backends?.[name] ?? new RecordingBackend();
+    const backend = opts.esp ? undefined : (opts.backends?.[name] ?? new RecordingBackend());
     const daemon = new Daemon(config, {
       log,
       clock: clock.view(),
@@ -403,7 +445,16 @@ export function makePair(opts: PairOptions = {}): Pair {
       sendIke: (data, from, to) => {
         const h = decodeHeader(data);
         if (!h.ok) throw new Error(`peer ${name} sent an undecodable datagram: ${h.error.message}`);
-        const m: Queued = { from: name, to: other, data: Buffer.from(data), src: { ...from }, dst: { ...to }, header: h.value, sentAt: clock.now(), seq: seq++ };
+        const m: Queued = {
+          from: name,
+          to: other,
+          data: Buffer.from(data),
+          src: { ...from },
+          dst: { ...to },
+          header: h.value,
+          sentAt: clock.now(),
+          seq: seq++,
+        };
         sent.push(m);
         for (const f of filters) {
           if (f(m)) {
@@ -416,7 +467,13 @@ export function makePair(opts: PairOptions = {}): Pair {
     });
     const live = () => daemon.table.list().filter((s) => s.state !== 'DESTROYING');
     return {
-      name, daemon, config, yaml, log, sink, backend: backend ?? daemon.svc.childBackend,
+      name,
+      daemon,
+      config,
+      yaml,
+      log,
+      sink,
+      backend: backend ?? daemon.svc.childBackend,
       sas: live,
       sa() {
         const l = live();

@@ -3,7 +3,7 @@
 // CHILD_SAs move to a rekeyed IKE_SA and when the peer's NAT mapping changes.
 import { afterEach, expect, test } from 'vitest';
 import { IkeDpd } from '../../src/ike/tasks/ike-dpd.js';
-import { is, makePair, RecordingBackend, type Pair } from '../helpers/peers.js';
+import { is, makePair, type RecordingBackend, type Pair } from '../helpers/peers.js';
 
 let pair: Pair | undefined;
 afterEach(async () => {
@@ -18,7 +18,16 @@ test('an established CHILD_SA: the spec carries SPIs, keys, suite, selectors and
   p.establish();
   const [ca, cb] = [p.a.children()[0]!, p.b.children()[0]!];
   const [sa, sb] = [recorder(p, 'a').specs.get(ca.uniqueId)!, recorder(p, 'b').specs.get(cb.uniqueId)!];
-  expect(sa).toMatchObject({ id: ca.uniqueId, reqid: ca.reqid, name: 'net', connection: 'demo', outboundActive: true, encap: false, dhGroup: 0 /* no KE in IKE_AUTH */, replayWindow: ca.config.replayWindow });
+  expect(sa).toMatchObject({
+    id: ca.uniqueId,
+    reqid: ca.reqid,
+    name: 'net',
+    connection: 'demo',
+    outboundActive: true,
+    encap: false,
+    dhGroup: 0 /* no KE in IKE_AUTH */,
+    replayWindow: ca.config.replayWindow,
+  });
   expect(sa.spiIn.equals(sb.spiOut) && sa.spiOut.equals(sb.spiIn)).toBe(true);
   expect(sa.keys.encrOut.equals(sb.keys.encrIn) && sa.keys.integOut.equals(sb.keys.integIn)).toBe(true);
   expect(sa.keys.encrIn.equals(sb.keys.encrOut) && sa.keys.integIn.equals(sb.keys.integOut)).toBe(true);
@@ -41,8 +50,17 @@ test('CHILD_SA rekey: same reqid; the responder installs its outbound side only 
   const bInstalls = recorder(p, 'b').installs.filter((s) => s.id === newB.uniqueId);
   expect(bInstalls.map((s) => s.outboundActive)).toEqual([false, true]);
   expect(bInstalls.every((s) => s.reqid === oldB.reqid)).toBe(true);
-  expect(recorder(p, 'a').installs.filter((s) => s.id === newA.uniqueId).map((s) => s.outboundActive)).toEqual([true]);
-  expect(recorder(p, 'b').events).toEqual([`install net{${oldB.uniqueId}}`, `install net{${newB.uniqueId}}`, `remove net{${oldB.uniqueId}}`, `install net{${newB.uniqueId}}`]);
+  expect(
+    recorder(p, 'a')
+      .installs.filter((s) => s.id === newA.uniqueId)
+      .map((s) => s.outboundActive),
+  ).toEqual([true]);
+  expect(recorder(p, 'b').events).toEqual([
+    `install net{${oldB.uniqueId}}`,
+    `install net{${newB.uniqueId}}`,
+    `remove net{${oldB.uniqueId}}`,
+    `install net{${newB.uniqueId}}`,
+  ]);
 });
 
 test('IKE_SA rekey: the CHILD_SAs are installed again under the new IKE_SA (its log context, same SA)', () => {

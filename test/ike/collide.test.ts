@@ -134,7 +134,7 @@ describe('RFC 7296 2.25.1: the peer deletes the CHILD_SA we are rekeying', () =>
   //   |--- CREATE_CHILD_SA(REKEY net{1}) --->|  B answers (net{2} on B)
   //   |<-- INFORMATIONAL(D net{1}) ----------|  A answers the delete: handed to A's rekey in flight (collide)
   //   |<-- CREATE_CHILD_SA response ---------|  A installs net{2} and closes it at once: its predecessor is gone
-  test('the peer\'s delete is handed to our rekey (collide), which closes the replacement when its response arrives', () => {
+  test("the peer's delete is handed to our rekey (collide), which closes the replacement when its response arrives", () => {
     const calls = spyCollide(ChildRekey);
     const p = (pair = makePair(pfs));
     p.establish();

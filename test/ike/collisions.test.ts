@@ -38,7 +38,7 @@ describe('CHILD_SA rekey collision', () => {
       expect(ca[0]!.spiIn.equals(old.spiIn)).toBe(false);
       expect(ca[0]!.keys!.encrOut.equals(cb[0]!.keys!.encrIn)).toBe(true);
       expect(ca[0]!.outboundActive && cb[0]!.outboundActive).toBe(true);
-      const all = lines(p, 'a') + '\n' + lines(p, 'b');
+      const all = `${lines(p, 'a')}\n${lines(p, 'b')}`;
       expect(all).toContain('detected rekey collision for CHILD_SA net{1}');
       expect(all.match(/CHILD_SA rekey collision won, deleting old child net\{1\}/g)?.length).toBe(1);
       expect(all.match(/CHILD_SA rekey collision lost, deleting redundant child net\{\d+\}/g)?.length).toBe(1);
@@ -65,7 +65,7 @@ describe('IKE_SA rekey collision', () => {
       expect(a[0]!.state).toBe('ESTABLISHED');
       expect(a[0]!.children.map((c) => c.label)).toEqual([child.label]);
       expect(b[0]!.children.length).toBe(1);
-      const all = lines(p, 'a') + '\n' + lines(p, 'b');
+      const all = `${lines(p, 'a')}\n${lines(p, 'b')}`;
       expect(all).toContain('detected IKE_REKEY collision with IKE_REKEY');
       expect(all.match(/IKE_SA rekey collision won/g)?.length).toBe(1);
       expect(all.match(/IKE_SA rekey collision lost, deleting redundant IKE_SA demo\[\d+\]/g)?.length).toBe(1);

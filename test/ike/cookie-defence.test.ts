@@ -44,7 +44,20 @@ function encodeInit(r: Req): Buffer {
     { type: PayloadType.KE, group: 14, data: KE },
     { type: PayloadType.NONCE, data: r.ni },
   );
-  return encodeMessage({ spiI: r.spiI, spiR: Buffer.alloc(8), majorVersion: 2, minorVersion: 0, exchange: ExchangeType.IKE_SA_INIT, initiator: true, response: false, version: false, messageId: 0 }, payloads);
+  return encodeMessage(
+    {
+      spiI: r.spiI,
+      spiR: Buffer.alloc(8),
+      majorVersion: 2,
+      minorVersion: 0,
+      exchange: ExchangeType.IKE_SA_INIT,
+      initiator: true,
+      response: false,
+      version: false,
+      messageId: 0,
+    },
+    payloads,
+  );
 }
 
 /** Hand a crafted request to B; returns what B sent back to that port (taken off the pair's queue). */
@@ -57,7 +70,9 @@ function cookieOf(m: Queued | undefined): Buffer | undefined {
   if (!m) return undefined;
   const d = decodeMessage(m.data);
   if (!d.ok) throw new Error(d.error.message);
-  const n = d.value.payloads.find((x) => x.type === PayloadType.NOTIFY && (x as NotifyPayload).notifyType === Notify.COOKIE) as NotifyPayload | undefined;
+  const n = d.value.payloads.find((x) => x.type === PayloadType.NOTIFY && (x as NotifyPayload).notifyType === Notify.COOKIE) as
+    | NotifyPayload
+    | undefined;
   return n?.data;
 }
 
@@ -244,7 +259,9 @@ describe('floods', () => {
     expect(lines.filter((l) => l.includes('N(COOKIE)')).length).toBe(5);
     expect(lines.length).toBeLessThan(100);
     p.clock.advance(10_000);
-    expect(p.b.sink.lines()).toContain(`00[NET] sent ${(N - 3).toLocaleString('en-US')} COOKIE notifies in the last 10 s (${(N - 3 - 5).toLocaleString('en-US')} not logged)`);
+    expect(p.b.sink.lines()).toContain(
+      `00[NET] sent ${(N - 3).toLocaleString('en-US')} COOKIE notifies in the last 10 s (${(N - 3 - 5).toLocaleString('en-US')} not logged)`,
+    );
   });
 
   test('many addresses, one request each: at most cookie_threshold half-open SAs', () => {
@@ -263,7 +280,20 @@ describe('floods', () => {
     const b = p.b.daemon;
     const junk = Buffer.from('this is not an IKE message at all, just bytes...');
     for (let i = 0; i < 1234; i++) b.receive(junk, { address: ADDR.B, port: IKE_PORT }, { address: ADDR.A, port: 30000 + i });
-    const stray = encodeMessage({ spiI: rnd.bytes(8), spiR: rnd.bytes(8), majorVersion: 2, minorVersion: 0, exchange: ExchangeType.INFORMATIONAL, initiator: true, response: false, version: false, messageId: 3 }, []);
+    const stray = encodeMessage(
+      {
+        spiI: rnd.bytes(8),
+        spiR: rnd.bytes(8),
+        majorVersion: 2,
+        minorVersion: 0,
+        exchange: ExchangeType.INFORMATIONAL,
+        initiator: true,
+        response: false,
+        version: false,
+        messageId: 3,
+      },
+      [],
+    );
     for (let i = 0; i < 50; i++) b.receive(stray, { address: ADDR.B, port: IKE_PORT }, { address: ADDR.A, port: 500 });
     expect(b.dispatcher.counters).toMatchObject({ malformed: 1234, unknownSpi: 50 });
     const lines = p.b.sink.lines();
@@ -279,7 +309,7 @@ describe('floods', () => {
 });
 
 describe('ikelab initiator against a cookie-demanding ikelab responder', () => {
-  test('A answers the COOKIE, the pair establishes, B sent exactly one COOKIE and A\'s SA is not half-open at B', () => {
+  test("A answers the COOKIE, the pair establishes, B sent exactly one COOKIE and A's SA is not half-open at B", () => {
     const p = (pair = makePair());
     // cookie_threshold 1 (0 means off, as in charon) and one half-open SA already there: B demands cookies
     setDaemon(p, { ...OFF, cookieThreshold: 1 });

@@ -151,7 +151,10 @@ describe('late and reordered responses', () => {
     p.queue.reverse();
     p.deliverAll();
     expect(p.describe(p.sent.slice(-4))).toEqual([
-      'A->B INFORMATIONAL request 2', 'B->A INFORMATIONAL request 0', 'A->B INFORMATIONAL response 0', 'B->A INFORMATIONAL response 2',
+      'A->B INFORMATIONAL request 2',
+      'B->A INFORMATIONAL request 0',
+      'A->B INFORMATIONAL response 0',
+      'B->A INFORMATIONAL response 2',
     ]);
     expect(p.a.daemon.listSas()[0].messageIds).toEqual({ nextRequest: 3, nextExpected: 1 });
     expect(p.b.daemon.listSas()[0].messageIds).toEqual({ nextRequest: 1, nextExpected: 3 });
@@ -167,7 +170,10 @@ describe('late and reordered responses', () => {
     const bad = Buffer.from(resp.data);
     bad[bad.length - 1] ^= 0x01; // last byte of the ICV
     p.deliver({ ...resp, data: bad });
-    expect(p.a.sink.lines().slice(-2)).toEqual(['01[ENC] integrity check failed', '01[ENC] INFORMATIONAL response with message ID 2 processing failed']);
+    expect(p.a.sink.lines().slice(-2)).toEqual([
+      '01[ENC] integrity check failed',
+      '01[ENC] INFORMATIONAL response with message ID 2 processing failed',
+    ]);
     expect(p.a.sa().counters.integrityFailures).toBe(1);
     expect(p.a.sa().manager.busy).toBe(true);
     p.run(1500);
@@ -206,7 +212,9 @@ describe('datagrams for unknown IKE_SAs', () => {
     p.deliverAll();
     expect(p.a.daemon.listSas()).toEqual([]);
     expect(p.a.daemon.stats().dispatcher.unknownSpi).toBe(1);
-    expect(p.a.sink.lines().at(-1)).toMatch(/^00\[IKE\] ignoring response with message ID 2 for unknown IKE_SA [0-9a-f]{16}_i [0-9a-f]{16}_r$/);
+    expect(p.a.sink.lines().at(-1)).toMatch(
+      /^00\[IKE\] ignoring response with message ID 2 for unknown IKE_SA [0-9a-f]{16}_i [0-9a-f]{16}_r$/,
+    );
   });
 
   test('a datagram that is not IKE at all is counted as malformed, the SAs carry on', () => {

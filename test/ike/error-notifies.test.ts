@@ -15,14 +15,28 @@ afterEach(async () => {
   pair = undefined;
 });
 
-const unknown = (type: number, critical: boolean): Payload => ({ type, unknown: true, critical, body: Buffer.from([1, 2, 3, 4]) }) as Payload;
+const unknown = (type: number, critical: boolean): Payload =>
+  ({ type, unknown: true, critical, body: Buffer.from([1, 2, 3, 4]) }) as Payload;
 const a = { address: ADDR.A, port: IKE_PORT };
 const b = { address: ADDR.B, port: IKE_PORT };
 
 test('IKE_SA_INIT with an unknown critical payload: UNSUPPORTED_CRITICAL_PAYLOAD with the type, no state kept', () => {
   const p = (pair = makePair());
   const spiI = Buffer.from('0102030405060708', 'hex');
-  const msg = encodeMessage({ spiI, spiR: Buffer.alloc(8), majorVersion: 2, minorVersion: 0, exchange: ExchangeType.IKE_SA_INIT, initiator: true, response: false, version: false, messageId: 0 }, [unknown(200, true)]);
+  const msg = encodeMessage(
+    {
+      spiI,
+      spiR: Buffer.alloc(8),
+      majorVersion: 2,
+      minorVersion: 0,
+      exchange: ExchangeType.IKE_SA_INIT,
+      initiator: true,
+      response: false,
+      version: false,
+      messageId: 0,
+    },
+    [unknown(200, true)],
+  );
   p.b.daemon.receive(msg, b, a);
   expect(p.queue.length).toBe(1);
   const r = decodeMessage(p.queue[0]!.data);
@@ -66,7 +80,9 @@ test('an authenticated request that does not parse gets INVALID_SYNTAX', () => {
   p.establish();
   const sa = p.a.sa();
   // a Nonce payload of 4 bytes: shorter than RFC 7296's 16-byte minimum
-  const msg = protect(sa, ExchangeType.INFORMATIONAL, sa.manager.myMid, false, [{ type: PayloadType.NONCE, data: Buffer.alloc(4) } as Payload]);
+  const msg = protect(sa, ExchangeType.INFORMATIONAL, sa.manager.myMid, false, [
+    { type: PayloadType.NONCE, data: Buffer.alloc(4) } as Payload,
+  ]);
   p.b.daemon.receive(msg, b, a);
   expect(p.b.sink.lines().join('\n')).toMatch(/generating INFORMATIONAL response 2 \[ N\(INVAL_SYN\) \]/);
   expect(p.b.sa().state).toBe('ESTABLISHED');

@@ -14,7 +14,11 @@ afterEach(async () => {
 });
 
 const espPair = (esp: string) =>
-  (pair = makePair({ esp: true, a: { espProposals: [esp], hostAddrs: ['10.201.0.1'] }, b: { espProposals: [esp], hostAddrs: ['10.202.0.1'] } }));
+  (pair = makePair({
+    esp: true,
+    a: { espProposals: [esp], hostAddrs: ['10.201.0.1'] },
+    b: { espProposals: [esp], hostAddrs: ['10.202.0.1'] },
+  }));
 
 describe('ESP between two ikelab engines', () => {
   for (const esp of ['aes256gcm16', 'aes256gcm16-esn', 'aes128-sha256-esn', 'chacha20poly1305-esn']) {
@@ -89,7 +93,11 @@ describe('trap policies (start_action / dpd_action = trap)', () => {
   });
 
   test('dpd_action trap: after the peer died the child is routed, and traffic brings it back', async () => {
-    const p = (pair = makePair({ esp: true, a: { dpdDelay: 2, dpdAction: 'trap', hostAddrs: ['10.201.0.1'] }, b: { hostAddrs: ['10.202.0.1'] } }));
+    const p = (pair = makePair({
+      esp: true,
+      a: { dpdDelay: 2, dpdAction: 'trap', hostAddrs: ['10.201.0.1'] },
+      b: { hostAddrs: ['10.202.0.1'] },
+    }));
     p.establish();
     const first = p.a.sa();
     const stop = p.dropAlways((m) => m.from === 'B');
@@ -122,7 +130,14 @@ describe('INVALID_KE_PAYLOAD asking for a group we never proposed (RFC 7296 1.3,
   function answerWithInvalidKe(p: Pair): void {
     const [req] = p.hold(() => true);
     const b = p.b.sa();
-    p.deliver({ ...req!, from: 'B', to: 'A', src: req!.dst, dst: req!.src, data: protect(b, req!.header.exchange, req!.header.messageId, true, [invalidKe(19)]) });
+    p.deliver({
+      ...req!,
+      from: 'B',
+      to: 'A',
+      src: req!.dst,
+      dst: req!.src,
+      data: protect(b, req!.header.exchange, req!.header.messageId, true, [invalidKe(19)]),
+    });
   }
 
   test('CHILD_SA rekey: no retry with an unproposed group, the old SA stays and the rekey is retried later', () => {

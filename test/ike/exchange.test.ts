@@ -6,7 +6,7 @@ import { transformOf } from '../../src/ike/proposal-select.js';
 import { DhGroup, ExchangeType, Notify, PayloadType, TransformType } from '../../src/wire/constants.js';
 import { decodeMessage } from '../../src/wire/message.js';
 import type { KePayload, NotifyPayload } from '../../src/wire/types.js';
-import { is, makePair, RecordingBackend, type Pair, type Queued } from '../helpers/peers.js';
+import { is, makePair, type RecordingBackend, type Pair, type Queued } from '../helpers/peers.js';
 
 let pair: Pair | undefined;
 afterEach(async () => {
@@ -48,7 +48,12 @@ describe('establishing IKE_SA + CHILD_SA in process', () => {
       const p = use(makePair({ a: { proposals: [s.ike], espProposals: [s.esp] }, b: { proposals: [s.ike], espProposals: [s.esp] } }));
       p.initiate();
       const exchanged = p.deliverAll();
-      expect(p.describe(exchanged)).toEqual(['A->B IKE_SA_INIT request 0', 'B->A IKE_SA_INIT response 0', 'A->B IKE_AUTH request 1', 'B->A IKE_AUTH response 1']);
+      expect(p.describe(exchanged)).toEqual([
+        'A->B IKE_SA_INIT request 0',
+        'B->A IKE_SA_INIT response 0',
+        'A->B IKE_AUTH request 1',
+        'B->A IKE_AUTH response 1',
+      ]);
 
       const a = p.a.sa();
       const b = p.b.sa();
@@ -69,8 +74,22 @@ describe('establishing IKE_SA + CHILD_SA in process', () => {
       // list-sas on both sides
       const [la] = p.a.daemon.listSas();
       const [lb] = p.b.daemon.listSas();
-      expect(la).toMatchObject({ name: 'demo', state: 'ESTABLISHED', initiator: true, localId: '127.0.0.1', remoteId: '127.0.0.2', messageIds: { nextRequest: 2, nextExpected: 0 } });
-      expect(lb).toMatchObject({ name: 'demo', state: 'ESTABLISHED', initiator: false, localId: '127.0.0.2', remoteId: '127.0.0.1', messageIds: { nextRequest: 0, nextExpected: 2 } });
+      expect(la).toMatchObject({
+        name: 'demo',
+        state: 'ESTABLISHED',
+        initiator: true,
+        localId: '127.0.0.1',
+        remoteId: '127.0.0.2',
+        messageIds: { nextRequest: 2, nextExpected: 0 },
+      });
+      expect(lb).toMatchObject({
+        name: 'demo',
+        state: 'ESTABLISHED',
+        initiator: false,
+        localId: '127.0.0.2',
+        remoteId: '127.0.0.1',
+        messageIds: { nextRequest: 0, nextExpected: 2 },
+      });
       expect(la.spiI).toBe(lb.spiI);
       expect(la.spiR).toBe(lb.spiR);
       expect(la.proposal).toBe(lb.proposal);
@@ -101,7 +120,13 @@ describe('establishing IKE_SA + CHILD_SA in process', () => {
       // independently: KEYMAT = prf+(SK_d, Ni | Nr), initiator's outbound first (RFC 7296 2.17)
       const encr = transformOf(ca.proposal!, TransformType.ENCR)!;
       const integ = transformOf(ca.proposal!, TransformType.INTEG);
-      const km = deriveChildKeys(a.suite!.prf, a.keys!.skD, { encr: encr.id, encrKeyBits: encr.keyLength, integ: isAead(encr.id) ? undefined : integ?.id }, a.ni, a.nr);
+      const km = deriveChildKeys(
+        a.suite!.prf,
+        a.keys!.skD,
+        { encr: encr.id, encrKeyBits: encr.keyLength, integ: isAead(encr.id) ? undefined : integ?.id },
+        a.ni,
+        a.nr,
+      );
       expect(km.encrI.equals(ka.encrOut) && km.encrR.equals(ka.encrIn)).toBe(true);
       expect(km.integI.equals(ka.integOut) && km.integR.equals(ka.integIn)).toBe(true);
       // selectors narrowed to the configured subnets, mirrored on the two sides
@@ -159,8 +184,10 @@ describe('establishing IKE_SA + CHILD_SA in process', () => {
     const p = use(makePair({ a: { extraConnection: '    encap: yes\n' } }));
     p.establish();
     expect(p.sent.map((m) => `${p.describe([m])[0]} ${m.src.port}->${m.dst.port}`)).toEqual([
-      'A->B IKE_SA_INIT request 0 15000->15000', 'B->A IKE_SA_INIT response 0 15000->15000',
-      'A->B IKE_AUTH request 1 15001->15001', 'B->A IKE_AUTH response 1 15001->15001',
+      'A->B IKE_SA_INIT request 0 15000->15000',
+      'B->A IKE_SA_INIT response 0 15000->15000',
+      'A->B IKE_AUTH request 1 15001->15001',
+      'B->A IKE_AUTH response 1 15001->15001',
     ]);
     expect(p.b.sink.has('remote host is behind NAT')).toBe(true);
     expect(p.a.sa().natAny && p.b.sa().natRemote).toBe(true);
@@ -220,13 +247,22 @@ describe('deleting', () => {
     expect(p.describe(p.sent.slice(-2))).toEqual(['B->A INFORMATIONAL request 0', 'A->B INFORMATIONAL response 0']);
     expect(p.sent.at(-2)!.header.initiator).toBe(false);
     expect(p.sent.at(-1)!.header.initiator).toBe(true);
-    expectInOrder(p.b.sink.lines(), ['01[ENC] generating INFORMATIONAL request 0 [ D ]', '01[ENC] parsed INFORMATIONAL response 0 [ ]', '01[IKE] IKE_SA deleted']);
-    expectInOrder(p.a.sink.lines(), ['01[ENC] parsed INFORMATIONAL request 0 [ D ]', '01[IKE] received DELETE for IKE_SA demo[1]', '01[IKE] IKE_SA deleted', '01[ENC] generating INFORMATIONAL response 0 [ ]']);
+    expectInOrder(p.b.sink.lines(), [
+      '01[ENC] generating INFORMATIONAL request 0 [ D ]',
+      '01[ENC] parsed INFORMATIONAL response 0 [ ]',
+      '01[IKE] IKE_SA deleted',
+    ]);
+    expectInOrder(p.a.sink.lines(), [
+      '01[ENC] parsed INFORMATIONAL request 0 [ D ]',
+      '01[IKE] received DELETE for IKE_SA demo[1]',
+      '01[IKE] IKE_SA deleted',
+      '01[ENC] generating INFORMATIONAL response 0 [ ]',
+    ]);
     expect(p.a.daemon.listSas()).toEqual([]);
     expect(p.b.daemon.listSas()).toEqual([]);
   });
 
-  test('terminate --child: the CHILD_SA goes, the IKE_SA stays; SPIs in the DELETE are each side\'s inbound', () => {
+  test("terminate --child: the CHILD_SA goes, the IKE_SA stays; SPIs in the DELETE are each side's inbound", () => {
     const p = use(makePair());
     p.establish();
     const [ca] = p.a.sa().children;
@@ -245,7 +281,11 @@ describe('deleting', () => {
       `01[IKE] received DELETE for ESP CHILD_SA with SPI ${hex(ca.spiOut)}`,
       '01[IKE] CHILD_SA closed',
     ]);
-    expectInOrder(p.b.sink.lines(), [`01[IKE] received DELETE for ESP CHILD_SA with SPI ${hex(ca.spiIn)}`, '01[IKE] CHILD_SA closed', '01[ENC] generating INFORMATIONAL response 2 [ D ]']);
+    expectInOrder(p.b.sink.lines(), [
+      `01[IKE] received DELETE for ESP CHILD_SA with SPI ${hex(ca.spiIn)}`,
+      '01[IKE] CHILD_SA closed',
+      '01[ENC] generating INFORMATIONAL response 2 [ D ]',
+    ]);
     // and the IKE_SA is still usable: a CHILD_SA can be created again with CREATE_CHILD_SA
     p.a.daemon.initiate(undefined, 'net');
     const again = p.deliverAll();
@@ -258,7 +298,9 @@ describe('deleting', () => {
 
 describe('failures', () => {
   test('INVALID_KE_PAYLOAD: A offers MODP_2048 first, B wants ECP_256; A retries with message ID 0 and ECP_256', () => {
-    const p = use(makePair({ a: { proposals: ['aes256-sha256-modp2048', 'aes256-sha256-ecp256'] }, b: { proposals: ['aes256-sha256-ecp256'] } }));
+    const p = use(
+      makePair({ a: { proposals: ['aes256-sha256-modp2048', 'aes256-sha256-ecp256'] }, b: { proposals: ['aes256-sha256-ecp256'] } }),
+    );
     p.initiate();
     const first = p.deliverNext()!;
     expect(p.describe([first])).toEqual(['A->B IKE_SA_INIT request 0']);
@@ -280,8 +322,12 @@ describe('failures', () => {
     expect((initPayloads(retry).find((x) => x.type === PayloadType.KE) as KePayload).group).toBe(DhGroup.ECP_256);
     p.deliverAll();
     expect(p.describe(p.sent)).toEqual([
-      'A->B IKE_SA_INIT request 0', 'B->A IKE_SA_INIT response 0', 'A->B IKE_SA_INIT request 0', 'B->A IKE_SA_INIT response 0',
-      'A->B IKE_AUTH request 1', 'B->A IKE_AUTH response 1',
+      'A->B IKE_SA_INIT request 0',
+      'B->A IKE_SA_INIT response 0',
+      'A->B IKE_SA_INIT request 0',
+      'B->A IKE_SA_INIT response 0',
+      'A->B IKE_AUTH request 1',
+      'B->A IKE_AUTH response 1',
     ]);
     expect(p.a.sa().state).toBe('ESTABLISHED');
     expect(p.b.sa().state).toBe('ESTABLISHED');
@@ -304,7 +350,9 @@ describe('failures', () => {
   });
 
   test('no INVALID_KE_PAYLOAD when the responder can use the group the initiator sent', () => {
-    const p = use(makePair({ a: { proposals: ['aes256-sha256-modp2048'] }, b: { proposals: ['aes256-sha256-ecp256', 'aes256-sha256-modp2048'] } }));
+    const p = use(
+      makePair({ a: { proposals: ['aes256-sha256-modp2048'] }, b: { proposals: ['aes256-sha256-ecp256', 'aes256-sha256-modp2048'] } }),
+    );
     // B also has ECP_256 configured, but A only offers MODP_2048: B selects A's proposal, the KE matches, no retry.
     p.establish();
     expect(p.a.sa().state).toBe('ESTABLISHED');
@@ -323,7 +371,10 @@ describe('failures', () => {
       '[IKE] received proposals unacceptable',
       '[ENC] generating IKE_SA_INIT response 0 [ N(NO_PROP) ]',
     ]);
-    expectInOrder(p.a.sink.lines(), ['[ENC] parsed IKE_SA_INIT response 0 [ N(NO_PROP) ]', '[IKE] received NO_PROPOSAL_CHOSEN notify error']);
+    expectInOrder(p.a.sink.lines(), [
+      '[ENC] parsed IKE_SA_INIT response 0 [ N(NO_PROP) ]',
+      '[IKE] received NO_PROPOSAL_CHOSEN notify error',
+    ]);
     expect(p.a.daemon.listSas()).toEqual([]);
     expect(p.b.daemon.listSas()).toEqual([]);
     expect(p.a.daemon.stats().timers).toBe(0);
@@ -335,12 +386,20 @@ describe('failures', () => {
   test('AUTHENTICATION_FAILED: different PSKs; B answers with the notify only, both IKE_SAs are gone', () => {
     const p = use(makePair({ b: { psk: 'not-the-same-secret' } }));
     p.establish();
-    expect(p.describe(p.sent)).toEqual(['A->B IKE_SA_INIT request 0', 'B->A IKE_SA_INIT response 0', 'A->B IKE_AUTH request 1', 'B->A IKE_AUTH response 1']);
+    expect(p.describe(p.sent)).toEqual([
+      'A->B IKE_SA_INIT request 0',
+      'B->A IKE_SA_INIT response 0',
+      'A->B IKE_AUTH request 1',
+      'B->A IKE_AUTH response 1',
+    ]);
     expectInOrder(p.b.sink.lines(), [
       "[IKE] tried 1 shared key for '127.0.0.2' - '127.0.0.1', but MAC mismatched",
       '[ENC] generating IKE_AUTH response 1 [ N(AUTH_FAILED) ]',
     ]);
-    expectInOrder(p.a.sink.lines(), ['[ENC] parsed IKE_AUTH response 1 [ N(AUTH_FAILED) ]', '[IKE] received AUTHENTICATION_FAILED notify error']);
+    expectInOrder(p.a.sink.lines(), [
+      '[ENC] parsed IKE_AUTH response 1 [ N(AUTH_FAILED) ]',
+      '[IKE] received AUTHENTICATION_FAILED notify error',
+    ]);
     expect(p.a.sink.lines().some((l) => l.includes('established'))).toBe(false);
     expect(p.b.sink.lines().some((l) => l.includes('established'))).toBe(false);
     expect(p.a.daemon.listSas()).toEqual([]);
@@ -378,8 +437,15 @@ describe('failures', () => {
   test('ESP NO_PROPOSAL_CHOSEN in IKE_AUTH: the IKE_SA stays, no CHILD_SA', () => {
     const p = use(makePair({ b: { espProposals: ['aes128-sha1'] } }));
     p.establish();
-    expectInOrder(p.b.sink.lines(), ['[IKE] no acceptable proposal found', '[IKE] failed to establish CHILD_SA, keeping IKE_SA', 'N(NO_PROP)']);
-    expectInOrder(p.a.sink.lines(), ['[IKE] received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built', '[IKE] failed to establish CHILD_SA, keeping IKE_SA']);
+    expectInOrder(p.b.sink.lines(), [
+      '[IKE] no acceptable proposal found',
+      '[IKE] failed to establish CHILD_SA, keeping IKE_SA',
+      'N(NO_PROP)',
+    ]);
+    expectInOrder(p.a.sink.lines(), [
+      '[IKE] received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built',
+      '[IKE] failed to establish CHILD_SA, keeping IKE_SA',
+    ]);
     expect(p.a.sa().state).toBe('ESTABLISHED');
     expect(p.b.sa().state).toBe('ESTABLISHED');
     expect(p.a.children()).toEqual([]);

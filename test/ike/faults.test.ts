@@ -50,8 +50,24 @@ describe('IKE: transport actions', () => {
     // the JSON sink gets the engine's event with the text line
     const rec = p.b.sink.records.find((r) => r.message.startsWith("fault 'dpd-loss'"))!;
     expect(rec.group).toBe('IKE');
-    expect(rec.fields).toMatchObject({ event: 'fault.fired', rule: 'dpd-loss', action: 'drop', point: 'ike-receive', direction: 'in', ike: 'demo', exchange: 'INFORMATIONAL', role: 'request', messageId: 2, fired: 1 });
-    expect(p.b.sink.records.filter((r) => r.fields?.event === 'fault.fired').map((r) => r.fields!.retransmit)).toEqual([undefined, true, true, true]);
+    expect(rec.fields).toMatchObject({
+      event: 'fault.fired',
+      rule: 'dpd-loss',
+      action: 'drop',
+      point: 'ike-receive',
+      direction: 'in',
+      ike: 'demo',
+      exchange: 'INFORMATIONAL',
+      role: 'request',
+      messageId: 2,
+      fired: 1,
+    });
+    expect(p.b.sink.records.filter((r) => r.fields?.event === 'fault.fired').map((r) => r.fields!.retransmit)).toEqual([
+      undefined,
+      true,
+      true,
+      true,
+    ]);
   });
 
   test('drop of DPD responses: B answers and answers retransmits, nothing reaches A, A gives up', () => {
@@ -88,13 +104,18 @@ describe('IKE: transport actions', () => {
     fault(p.a, 'twice', 'exchange=INFORMATIONAL,dir=out,request', 'duplicate');
     sendDpd(p.a.sa());
     p.run(500);
-    expect(p.describe(p.sent.filter(informational))).toEqual(['A->B INFORMATIONAL request 2', 'A->B INFORMATIONAL request 2', 'B->A INFORMATIONAL response 2', 'B->A INFORMATIONAL response 2']);
+    expect(p.describe(p.sent.filter(informational))).toEqual([
+      'A->B INFORMATIONAL request 2',
+      'A->B INFORMATIONAL request 2',
+      'B->A INFORMATIONAL response 2',
+      'B->A INFORMATIONAL response 2',
+    ]);
     expect(p.b.sink.has('received retransmit of request with ID 2, retransmitting response')).toBe(true);
     expect(p.a.sink.has("fault 'twice': duplicated INFORMATIONAL request 2 (1 extra copy)")).toBe(true);
     expect(p.a.sa().manager.busy).toBe(false);
   });
 
-  test('reorder: B holds A\'s request until the next one (A\'s retransmit) passed; then the held one is a retransmit', () => {
+  test("reorder: B holds A's request until the next one (A's retransmit) passed; then the held one is a retransmit", () => {
     const p = use(makePair());
     p.establish();
     fault(p.b, 'late', 'exchange=INFORMATIONAL,dir=in,request', 'reorder', 1);
@@ -133,7 +154,7 @@ describe('IKE: transport actions', () => {
     expect(p.describe(p.sent.filter(informational))).toEqual(['A->B INFORMATIONAL request 2', 'B->A INFORMATIONAL response 2']);
   });
 
-  test('corrupt (ICV and IV): B\'s integrity check fails, the message is dropped unanswered', () => {
+  test("corrupt (ICV and IV): B's integrity check fails, the message is dropped unanswered", () => {
     const p = use(makePair());
     p.establish();
     fault(p.a, 'bad-icv', 'exchange=INFORMATIONAL,dir=out,request,retransmit=no', 'corrupt=icv', 1);
@@ -169,7 +190,9 @@ describe('IKE: transport actions', () => {
     sendDpd(p.a.sa());
     p.run(1500);
     expect(p.b.sink.has("fault 'short': cut 4 bytes off INFORMATIONAL request 2")).toBe(true);
-    expect(logText(p.b)).toMatch(/received packet: from 127\.0\.0\.1\[15000\] to 127\.0\.0\.2\[15000\] \(76 bytes\)\n.*parsing IKE message from 127\.0\.0\.1\[15000\] failed/);
+    expect(logText(p.b)).toMatch(
+      /received packet: from 127\.0\.0\.1\[15000\] to 127\.0\.0\.2\[15000\] \(76 bytes\)\n.*parsing IKE message from 127\.0\.0\.1\[15000\] failed/,
+    );
     expect(p.a.sa().manager.busy).toBe(false);
   });
 });
@@ -184,7 +207,7 @@ describe('IKE: content actions', () => {
     p.deliverAll();
   }
 
-  test('notify=NO_PROPOSAL_CHOSEN in place of B\'s CREATE_CHILD_SA response: A builds no CHILD_SA', () => {
+  test("notify=NO_PROPOSAL_CHOSEN in place of B's CREATE_CHILD_SA response: A builds no CHILD_SA", () => {
     const p = use(makePair());
     p.establish();
     fault(p.b, 'npc', 'exchange=CREATE_CHILD_SA,dir=out', 'notify=NO_PROPOSAL_CHOSEN', 1);
@@ -352,7 +375,11 @@ describe('IKE: content actions', () => {
     const b = p.b.sink.lines().join('\n');
     expect(b).toContain("fault 'replay': replaying every message received so far, old to new, with INFORMATIONAL request 2");
     // IKE_SA_INIT (message ID 0) is stale, IKE_AUTH (1) a retransmit of the last answered request, then the DPD
-    const order = ['received message ID 0, expected 2, ignored', 'received retransmit of request with ID 1, retransmitting response', 'generating INFORMATIONAL response 2 [ ]'];
+    const order = [
+      'received message ID 0, expected 2, ignored',
+      'received retransmit of request with ID 1, retransmitting response',
+      'generating INFORMATIONAL response 2 [ ]',
+    ];
     const at = order.map((l) => b.indexOf(l));
     expect(at.every((i) => i >= 0)).toBe(true);
     expect([...at].sort((x, y) => x - y)).toEqual(at);
@@ -373,7 +400,7 @@ describe('IKE: content actions', () => {
 describe('dead: nothing of the IKE_SA leaves or is processed until cleared', () => {
   const espOpts: PairOptions = { esp: true, a: { hostAddrs: ['10.201.0.1'] }, b: { hostAddrs: ['10.202.0.1'] } };
 
-  test('B dead: no IKE, no ESP, no keepalive from B; A\'s DPD gives up; cleared, B is alive again', async () => {
+  test("B dead: no IKE, no ESP, no keepalive from B; A's DPD gives up; cleared, B is alive again", async () => {
     const p = use(makePair({ ...espOpts, a: { ...espOpts.a, dpdDelay: 30 } }));
     p.establish();
     const b = p.b.sa();
@@ -436,10 +463,11 @@ describe('dead: nothing of the IKE_SA leaves or is processed until cleared', () 
 });
 
 describe('ESP actions (the userspace engines of both peers)', () => {
-  const espPair = (o: PairOptions = {}) => use(makePair({ esp: true, a: { hostAddrs: ['10.201.0.1'] }, b: { hostAddrs: ['10.202.0.1'] }, ...o }));
+  const espPair = (o: PairOptions = {}) =>
+    use(makePair({ esp: true, a: { hostAddrs: ['10.201.0.1'] }, b: { hostAddrs: ['10.202.0.1'] }, ...o }));
   const ping = (p: Pair, count: number) => p.a.daemon.ping({ child: 'net', dst: '10.202.0.1', count, intervalMs: 1, timeoutMs: 100 });
 
-  test('esp-replay: A sends the last packets again, B\'s replay window rejects every copy', async () => {
+  test("esp-replay: A sends the last packets again, B's replay window rejects every copy", async () => {
     const p = espPair();
     p.establish();
     fault(p.a, 'replay', 'proto=esp,dir=out,nth=3', 'esp-replay=2');
@@ -562,10 +590,16 @@ describe('rules from the config file', () => {
     match: { exchnage: INFORMATIONAL }
     action: drop
 `;
-    expect(() => parseConfig(yaml, 'b.yaml')).toThrow(/^b\.yaml: faults\[0\]\.match: expected one of .*, got unknown key "exchnage" \(did you mean "exchange"\?\) \[line \d+, column \d+\]$/);
-    expect(() => parseConfig(`${peerYaml('B')}faults:\n  - { match: "ike=other", action: drop }\n`, 'b.yaml')).toThrow(/^b\.yaml: faults\[0\]\.match\.ike: expected a connection of this file \(demo\), got "other"/);
+    expect(() => parseConfig(yaml, 'b.yaml')).toThrow(
+      /^b\.yaml: faults\[0\]\.match: expected one of .*, got unknown key "exchnage" \(did you mean "exchange"\?\) \[line \d+, column \d+\]$/,
+    );
+    expect(() => parseConfig(`${peerYaml('B')}faults:\n  - { match: "ike=other", action: drop }\n`, 'b.yaml')).toThrow(
+      /^b\.yaml: faults\[0\]\.match\.ike: expected a connection of this file \(demo\), got "other"/,
+    );
     // the pair's peers carry no ESP (ipsec_backend: none): an ESP rule could never fire
-    expect(() => parseConfig(`${peerYaml('B')}faults:\n  - { match: "proto=esp,dir=out", action: drop }\n`, 'b.yaml')).toThrow(/^b\.yaml: faults\[0\]\.action: expected an IKE action: ESP rules need daemon\.ipsec_backend: userspace, got "none"/);
+    expect(() => parseConfig(`${peerYaml('B')}faults:\n  - { match: "proto=esp,dir=out", action: drop }\n`, 'b.yaml')).toThrow(
+      /^b\.yaml: faults\[0\]\.action: expected an IKE action: ESP rules need daemon\.ipsec_backend: userspace, got "none"/,
+    );
   });
 });
 

@@ -55,6 +55,8 @@ describe('responseGate (we are the original initiator)', () => {
   });
 
   test('a response claiming we are the responder is dropped', () => {
-    expect(responseGate(view('ESTABLISHED', true), { exchange: X.INFORMATIONAL, initiator: true, response: true }, X.INFORMATIONAL)).toBe('wrong Initiator flag');
+    expect(responseGate(view('ESTABLISHED', true), { exchange: X.INFORMATIONAL, initiator: true, response: true }, X.INFORMATIONAL)).toBe(
+      'wrong Initiator flag',
+    );
   });
 });

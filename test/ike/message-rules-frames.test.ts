@@ -98,11 +98,23 @@ const OPAQUE = `5a5a5a5a5a5a5a5a 5a5a5a5a5a5a5a5a`;
  * Next Payload must be SK, 2e), the SK generic header naming `first`, and the SK body sealed over `chain` exactly as
  * written (RFC 7296 3.14: the ICV covers everything before it).
  */
-function sealed(from: IkeSa, exchange: number, messageId: number, response: boolean, first: number, chain: Buffer, outer?: { first: number; bytes: Buffer }): Buffer {
+function sealed(
+  from: IkeSa,
+  exchange: number,
+  messageId: number,
+  response: boolean,
+  first: number,
+  chain: Buffer,
+  outer?: { first: number; bytes: Buffer },
+): Buffer {
   const sk = from.skOut!;
   const bodyLength = sk.bodyLength(chain.length);
   const plain = outer?.bytes ?? Buffer.alloc(0);
-  const header = encodeHeader({ ...headerFor(from, exchange, messageId, response), nextPayload: outer ? outer.first : P.SK, length: 28 + plain.length + 4 + bodyLength });
+  const header = encodeHeader({
+    ...headerFor(from, exchange, messageId, response),
+    nextPayload: outer ? outer.first : P.SK,
+    length: 28 + plain.length + 4 + bodyLength,
+  });
   const skHeader = Buffer.from([first, 0, (4 + bodyLength) >> 8, (4 + bodyLength) & 0xff]);
   const prefix = Buffer.concat([header, plain, skHeader]);
   return Buffer.concat([prefix, sk.seal(chain, prefix)]);
@@ -337,7 +349,11 @@ describe('IKE_AUTH request (authenticated by SK): protected N(INVALID_SYNTAX), m
       2d 00 0018 ${TS_A}       # TSi -> TSr
       00 00 0018 ${TS_B}       # TSr
     `;
-    expectRule(chain, ['IDi', 'AUTH', 'AUTH', 'SA', 'TSi', 'TSr'], /IKE_AUTH request 1 invalid: IKE_AUTH request: 2 AUTH payloads, at most 1/);
+    expectRule(
+      chain,
+      ['IDi', 'AUTH', 'AUTH', 'SA', 'TSi', 'TSr'],
+      /IKE_AUTH request 1 invalid: IKE_AUTH request: 2 AUTH payloads, at most 1/,
+    );
   });
 
   test('IDi payload twice', () => {
@@ -349,7 +365,11 @@ describe('IKE_AUTH request (authenticated by SK): protected N(INVALID_SYNTAX), m
       2d 00 0018 ${TS_A}       # TSi -> TSr
       00 00 0018 ${TS_B}       # TSr
     `;
-    expectRule(chain, ['IDi', 'IDi', 'AUTH', 'SA', 'TSi', 'TSr'], /IKE_AUTH request 1 invalid: IKE_AUTH request: 2 IDi payloads, at most 1/);
+    expectRule(
+      chain,
+      ['IDi', 'IDi', 'AUTH', 'SA', 'TSi', 'TSr'],
+      /IKE_AUTH request 1 invalid: IKE_AUTH request: 2 IDi payloads, at most 1/,
+    );
   });
 
   test('SA payload twice', () => {
@@ -373,7 +393,11 @@ describe('IKE_AUTH request (authenticated by SK): protected N(INVALID_SYNTAX), m
       2d 00 0018 ${TS_A}       # TSi -> TSr
       00 00 0018 ${TS_B}       # TSr
     `;
-    expectRule(chain, ['IDi', 'AUTH', 'SA', 'TSi', 'TSi', 'TSr'], /IKE_AUTH request 1 invalid: IKE_AUTH request: 2 TSi payloads, at most 1/);
+    expectRule(
+      chain,
+      ['IDi', 'AUTH', 'SA', 'TSi', 'TSi', 'TSr'],
+      /IKE_AUTH request 1 invalid: IKE_AUTH request: 2 TSi payloads, at most 1/,
+    );
   });
 });
 
@@ -436,7 +460,12 @@ describe('CREATE_CHILD_SA request: protected N(INVALID_SYNTAX), message ID used 
       2d 00 0018 ${TS_A}       # TSi -> TSr
       00 00 0018 ${TS_B}       # TSr
     `;
-    expectRule(P.SA, chain, ['SA', 'No', 'KE', 'KE', 'TSi', 'TSr'], /CREATE_CHILD_SA request 2 invalid: CREATE_CHILD_SA request: 2 KE payloads, at most 1/);
+    expectRule(
+      P.SA,
+      chain,
+      ['SA', 'No', 'KE', 'KE', 'TSi', 'TSr'],
+      /CREATE_CHILD_SA request 2 invalid: CREATE_CHILD_SA request: 2 KE payloads, at most 1/,
+    );
   });
 });
 
@@ -472,7 +501,11 @@ describe('INFORMATIONAL request: protected N(INVALID_SYNTAX), message ID used up
   test('more than 20 notifies; a retransmit of the frame gets the cached answer', () => {
     const chain = hex`${'29 00 0008 00004000 '.repeat(20)} 00 00 0008 ${N_IC}   # 21 x N(INITIAL_CONTACT)`;
     expect(chainTypes(P.NOTIFY, chain)).toEqual(Array(21).fill('N'));
-    const { p, n, frame } = expectRule(P.NOTIFY, chain, /INFORMATIONAL request 2 invalid: INFORMATIONAL request: 21 N payloads, at most 20/);
+    const { p, n, frame } = expectRule(
+      P.NOTIFY,
+      chain,
+      /INFORMATIONAL request 2 invalid: INFORMATIONAL request: 21 N payloads, at most 20/,
+    );
     const answer = sentBy(p, 'B', n)[0]!;
     toB(p, frame); // the same bytes again: a retransmit of a request whose message ID is used up
     const again = sentBy(p, 'B', n);
@@ -511,7 +544,10 @@ describe('INFORMATIONAL request: protected N(INVALID_SYNTAX), message ID used up
   test('a plain payload outside SK (covered by the ICV, not encrypted)', () => {
     const outer = hex`2e 00 0008 ${N_IC}   # N(INITIAL_CONTACT) -> SK, before the SK payload`;
     const chain = hex``; // the SK payload carries nothing
-    expectRule(P.NONE, chain, /INFORMATIONAL request 2 invalid: INFORMATIONAL request: N payload was not encrypted/, { first: P.NOTIFY, bytes: outer });
+    expectRule(P.NONE, chain, /INFORMATIONAL request 2 invalid: INFORMATIONAL request: N payload was not encrypted/, {
+      first: P.NOTIFY,
+      bytes: outer,
+    });
   });
 
   test('an SK payload inside the SK payload', () => {

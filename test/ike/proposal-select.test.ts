@@ -28,8 +28,9 @@ describe('IKE', () => {
   });
 
   test('supported IKE transforms are still selected (XCBC integrity and PRF run in IKE)', () => {
-    expect(fmt(selectProposal(ike('aes256-aesxcbc-modp2048'), ike('aes256-aesxcbc-modp2048'))))
-      .toBe('IKE:AES_CBC_256/AES_XCBC_96/PRF_AES128_XCBC/MODP_2048');
+    expect(fmt(selectProposal(ike('aes256-aesxcbc-modp2048'), ike('aes256-aesxcbc-modp2048')))).toBe(
+      'IKE:AES_CBC_256/AES_XCBC_96/PRF_AES128_XCBC/MODP_2048',
+    );
   });
 });
 
@@ -42,8 +43,9 @@ describe('ESP', () => {
 
   test('mixed offers pick the supported one', () => {
     expect(fmt(selectProposal(esp('aes128ccm16-aes128gcm16'), esp('aes128ccm16', 'aes128gcm16')))).toBe('ESP:AES_GCM_16_128/NO_EXT_SEQ');
-    expect(fmt(selectProposal(esp('aes128ctr-sha256', 'aes128-sha256'), esp('aes128ctr-aes128-sha256'))))
-      .toBe('ESP:AES_CBC_128/HMAC_SHA2_256_128/NO_EXT_SEQ');
+    expect(fmt(selectProposal(esp('aes128ctr-sha256', 'aes128-sha256'), esp('aes128ctr-aes128-sha256')))).toBe(
+      'ESP:AES_CBC_128/HMAC_SHA2_256_128/NO_EXT_SEQ',
+    );
   });
 
   test('AES-XCBC integrity: not for the userspace engine (the default), fine for xfrm and none', () => {

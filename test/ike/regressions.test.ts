@@ -25,7 +25,8 @@ afterEach(async () => {
   pair = undefined;
 });
 
-test('KB2 a half-open IKE_SA on the responder is destroyed after 30 s', () => {
+// KNOWN_BUGS.md #2
+test('a half-open IKE_SA on the responder is destroyed after 30 s', () => {
   const p = (pair = makePair());
   p.dropAlways(is.exchange('IKE_AUTH'));
   p.initiate();
@@ -37,13 +38,19 @@ test('KB2 a half-open IKE_SA on the responder is destroyed after 30 s', () => {
   expect(p.b.daemon.stats()).toMatchObject({ sas: 0, timers: 0 });
 });
 
-test('KB3 INITIAL_CONTACT: the responder deletes its older IKE_SA with the same peer', () => {
+// KNOWN_BUGS.md #3
+test('INITIAL_CONTACT: the responder deletes its older IKE_SA with the same peer', () => {
   const p = (pair = makePair());
   p.establish();
   const old = p.b.sa();
   p.a.sa().destroy(); // A loses its state (restart) and connects again
   p.establish();
-  expect(p.b.sink.lines().filter((l) => l.includes('parsed IKE_AUTH request 1')).at(-1)).toContain('N(INIT_CONTACT)');
+  expect(
+    p.b.sink
+      .lines()
+      .filter((l) => l.includes('parsed IKE_AUTH request 1'))
+      .at(-1),
+  ).toContain('N(INIT_CONTACT)');
   expect(old.state).toBe('DESTROYING');
   expect(p.b.sas().map((s) => s.uniqueId)).toEqual([2]);
   expect(p.b.children()).toHaveLength(1);
@@ -55,7 +62,12 @@ test("unique: never keeps the older IKE_SA even on INITIAL_CONTACT (charon's sem
   const old = p.b.sa();
   p.a.sa().destroy();
   p.establish();
-  expect(p.b.sink.lines().filter((l) => l.includes('parsed IKE_AUTH request 1')).at(-1)).toContain('N(INIT_CONTACT)');
+  expect(
+    p.b.sink
+      .lines()
+      .filter((l) => l.includes('parsed IKE_AUTH request 1'))
+      .at(-1),
+  ).toContain('N(INIT_CONTACT)');
   expect(old.state).toBe('ESTABLISHED');
   expect(p.b.sas()).toHaveLength(2);
 });
@@ -66,12 +78,18 @@ test('unique: replace replaces the older IKE_SA with the same peer even without 
   const old = p.b.sa();
   p.a.daemon.initiateMany('demo', 'net', 1, 0); // a second IKE_SA while the first is up: no INITIAL_CONTACT
   p.run(10, 1);
-  expect(p.b.sink.lines().filter((l) => l.includes('parsed IKE_AUTH request 1')).at(-1)).not.toContain('N(INIT_CONTACT)');
+  expect(
+    p.b.sink
+      .lines()
+      .filter((l) => l.includes('parsed IKE_AUTH request 1'))
+      .at(-1),
+  ).not.toContain('N(INIT_CONTACT)');
   expect(old.state).toBe('DESTROYING');
   expect(p.b.sas()).toHaveLength(1);
 });
 
-test('KB4 a response of another exchange type than the request is not accepted', () => {
+// KNOWN_BUGS.md #4
+test('a response of another exchange type than the request is not accepted', () => {
   const p = (pair = makePair());
   p.establish();
   const sa = p.a.sa();
@@ -85,12 +103,14 @@ test('KB4 a response of another exchange type than the request is not accepted',
   expect(sa.state).toBe('DESTROYING');
 });
 
-test('KB5 syslog prefix pads the day with a space (RFC 3164 4.1.2)', () => {
+// KNOWN_BUGS.md #5
+test('syslog prefix pads the day with a space (RFC 3164 4.1.2)', () => {
   const r = { time: new Date(2024, 7, 7, 9, 5, 3), group: 'IKE' as const, level: 1, thread: 13, message: 'x' };
   expect(formatCharonLine(r, { syslogPrefix: true, hostname: 'host' })).toBe('Aug  7 09:05:03 host charon: 13[IKE] x');
 });
 
-test('KB6 PinoSink.close() resolves only once every line is in the file', async () => {
+// KNOWN_BUGS.md #6
+test('PinoSink.close() resolves only once every line is in the file', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ikelab-kb6-'));
   try {
     const file = join(dir, 'ikelab.json');
@@ -104,8 +124,13 @@ test('KB6 PinoSink.close() resolves only once every line is in the file', async 
   }
 });
 
-test('KB7 a control request that is JSON but not an object gets an error reply', async () => {
-  const daemon = new Daemon(parseConfig(peerYaml('A'), 'demo-a.yaml'), { log: new Logger({}, [new MemorySink()]), clock: new ManualClock(), sendIke: () => {} });
+// KNOWN_BUGS.md #7
+test('a control request that is JSON but not an object gets an error reply', async () => {
+  const daemon = new Daemon(parseConfig(peerYaml('A'), 'demo-a.yaml'), {
+    log: new Logger({}, [new MemorySink()]),
+    clock: new ManualClock(),
+    sendIke: () => {},
+  });
   const server = new ControlServer(daemon, '/nonexistent/ctl.sock');
   expect(() => server.handle('null')).not.toThrow();
   expect(await server.handle('null')).toEqual({ id: 0, ok: false, error: expect.stringContaining('JSON object') });
@@ -114,7 +139,8 @@ test('KB7 a control request that is JSON but not an object gets an error reply',
 });
 
 // DH key pairs still come from OpenSSL's own RNG, so only SPIs and nonces follow the injected source.
-test('KB8 two runs with the same seeded RandomSource use the same initiator SPI and nonce', () => {
+// KNOWN_BUGS.md #8
+test('two runs with the same seeded RandomSource use the same initiator SPI and nonce', () => {
   const one = makePair();
   one.initiate();
   const two = makePair();

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { IkeDpd } from '../../src/ike/tasks/ike-dpd.js';
 import type { IkeSa } from '../../src/ike/ike-sa.js';
-import { is, makePair, RecordingBackend, type Pair } from '../helpers/peers.js';
+import { is, makePair, type RecordingBackend, type Pair } from '../helpers/peers.js';
 
 let pair: Pair | undefined;
 afterEach(async () => {
@@ -19,7 +19,7 @@ function schedule(timeout: number, base: number, tries: number, limit = 0): { se
   const sends: number[] = [];
   let t = 0;
   for (let n = 0; n <= tries; n++) {
-    let wait = timeout * 1000 * Math.pow(base, n);
+    let wait = timeout * 1000 * base ** n;
     if (limit > 0) wait = Math.min(wait, limit * 1000);
     if (n < tries) sends.push(t + wait);
     t += wait;
@@ -45,7 +45,7 @@ describe('retransmission schedule', () => {
     expect(s.giveUp).toBeCloseTo(7104, 6);
   });
 
-  test('IKE_AUTH: every response from B dropped -> 3 retransmits on schedule, give up, A\'s IKE_SA gone', () => {
+  test("IKE_AUTH: every response from B dropped -> 3 retransmits on schedule, give up, A's IKE_SA gone", () => {
     const p = use(makePair());
     p.initiate();
     p.deliverNext(); // IKE_SA_INIT request
@@ -57,7 +57,10 @@ describe('retransmission schedule', () => {
     p.run(20_000);
 
     const requests = p.sent.filter(is.all(is.requestFrom('A'), is.exchange('IKE_AUTH')));
-    close(requests.map((m) => m.sentAt), [0, 1000, 2400, 4360]);
+    close(
+      requests.map((m) => m.sentAt),
+      [0, 1000, 2400, 4360],
+    );
     expect(requests.every((m) => m.header.messageId === 1)).toBe(true);
     // RFC 7296 2.1: a retransmission is the same message, byte for byte
     expect(requests.every((m) => m.data.equals(requests[0].data))).toBe(true);
@@ -91,9 +94,17 @@ describe('retransmission schedule', () => {
     p.run(20_000);
     const requests = p.sent.filter(is.requestFrom('A'));
     expect(p.describe(requests)).toEqual(Array(4).fill('A->B IKE_SA_INIT request 0'));
-    close(requests.map((m) => m.sentAt), [0, 1000, 2400, 4360]);
+    close(
+      requests.map((m) => m.sentAt),
+      [0, 1000, 2400, 4360],
+    );
     expect(requests.every((m) => m.data.equals(requests[0].data))).toBe(true);
-    for (const [n, t] of [[1, 1000], [2, 2400], [3, 4360]]) close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 0`), [t]);
+    for (const [n, t] of [
+      [1, 1000],
+      [2, 2400],
+      [3, 4360],
+    ])
+      close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 0`), [t]);
     close(p.a.sink.timesOf('giving up after 3 retransmits'), [7104]);
     expect(p.a.sink.has('establishing IKE_SA failed, peer not responding')).toBe(true);
     expect(p.a.daemon.listSas()).toEqual([]);
@@ -128,7 +139,10 @@ describe('retransmission schedule', () => {
     p.initiate();
     p.run(30_000);
     const s = schedule(1, 2, 4, 3);
-    close(p.sent.filter(is.requestFrom('A')).map((m) => m.sentAt), [0, ...s.sends]);
+    close(
+      p.sent.filter(is.requestFrom('A')).map((m) => m.sentAt),
+      [0, ...s.sends],
+    );
     close(s.sends, [1000, 3000, 6000, 9000]);
     close(p.a.sink.timesOf('giving up after 4 retransmits'), [12000]);
   });
@@ -143,9 +157,14 @@ describe('DPD driven by dpd_delay (charon: sending DPD request after dpd_delay w
     p.run(2990);
     expect(p.a.sink.has('sending DPD request')).toBe(false);
     p.run(10);
-    const at3 = p.a.sink.timed().filter((x) => x.t === 3000).map((x) => x.line);
+    const at3 = p.a.sink
+      .timed()
+      .filter((x) => x.t === 3000)
+      .map((x) => x.line);
     expect(at3.slice(0, 2)).toEqual(['01[IKE] sending DPD request', '01[ENC] generating INFORMATIONAL request 2 [ ]']);
-    expect(p.b.sink.lines()).toEqual(expect.arrayContaining(['01[ENC] parsed INFORMATIONAL request 2 [ ]', '01[ENC] generating INFORMATIONAL response 2 [ ]']));
+    expect(p.b.sink.lines()).toEqual(
+      expect.arrayContaining(['01[ENC] parsed INFORMATIONAL request 2 [ ]', '01[ENC] generating INFORMATIONAL response 2 [ ]']),
+    );
     expect(p.a.sink.has('parsed INFORMATIONAL response 2 [ ]')).toBe(true);
     p.run(3000);
     expect(p.a.sink.timesOf('sending DPD request')).toEqual([3000, 6000]);
@@ -168,13 +187,18 @@ describe('DPD driven by dpd_delay (charon: sending DPD request after dpd_delay w
     expect(p.a.sink.count('sending DPD request')).toBe(1);
   });
 
-  test('dpd_delay 3s, B\'s responses dropped: retransmits at 4, 5.4, 7.36 s, give up at 10.104 s, IKE_SA gone', () => {
+  test("dpd_delay 3s, B's responses dropped: retransmits at 4, 5.4, 7.36 s, give up at 10.104 s, IKE_SA gone", () => {
     const p = use(makePair({ a: { dpdDelay: 3 } }));
     p.establish();
     p.dropAlways(is.responseFrom('B'));
     p.run(20_000);
     close(p.a.sink.timesOf('sending DPD request'), [3000]);
-    for (const [n, t] of [[1, 4000], [2, 5400], [3, 7360]]) close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 2`), [t]);
+    for (const [n, t] of [
+      [1, 4000],
+      [2, 5400],
+      [3, 7360],
+    ])
+      close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 2`), [t]);
     close(p.a.sink.timesOf('giving up after 3 retransmits'), [10104]);
     expect(p.a.daemon.listSas()).toEqual([]);
     expect(p.a.daemon.stats()).toMatchObject({ sas: 0, timers: 0 });
@@ -205,16 +229,21 @@ describe('DPD exchange started by hand (RFC 7296 2.4: an empty INFORMATIONAL)', 
     expect(p.describe()).toEqual(['A->B INFORMATIONAL request 2']);
     p.deliverAll();
     expect(p.describe(p.sent.slice(-2))).toEqual(['A->B INFORMATIONAL request 2', 'B->A INFORMATIONAL response 2']);
-    const timed = p.a.sink.timed().filter((x) => x.t === 3000).map((x) => x.line);
+    const timed = p.a.sink
+      .timed()
+      .filter((x) => x.t === 3000)
+      .map((x) => x.line);
     expect(timed.slice(0, 2)).toEqual(['01[IKE] sending DPD request', '01[ENC] generating INFORMATIONAL request 2 [ ]']);
     expect(timed).toContain('01[ENC] parsed INFORMATIONAL response 2 [ ]');
-    expect(p.b.sink.lines()).toEqual(expect.arrayContaining(['01[ENC] parsed INFORMATIONAL request 2 [ ]', '01[ENC] generating INFORMATIONAL response 2 [ ]']));
+    expect(p.b.sink.lines()).toEqual(
+      expect.arrayContaining(['01[ENC] parsed INFORMATIONAL request 2 [ ]', '01[ENC] generating INFORMATIONAL response 2 [ ]']),
+    );
     expect(p.a.daemon.listSas()[0]).toMatchObject({ state: 'ESTABLISHED', messageIds: { nextRequest: 3, nextExpected: 0 } });
     expect(p.b.daemon.listSas()[0]).toMatchObject({ state: 'ESTABLISHED', messageIds: { nextRequest: 0, nextExpected: 3 } });
     expect(p.a.sa().lastInbound).toBe(3000);
   });
 
-  test('B\'s DPD responses dropped: A retransmits on schedule and gives up; dpd_action clear -> nothing re-initiated', () => {
+  test("B's DPD responses dropped: A retransmits on schedule and gives up; dpd_action clear -> nothing re-initiated", () => {
     const p = use(makePair());
     p.establish();
     p.clock.advance(3000);
@@ -222,9 +251,17 @@ describe('DPD exchange started by hand (RFC 7296 2.4: an empty INFORMATIONAL)', 
     sendDpd(p.a.sa());
     p.run(30_000);
     const dpds = p.sent.filter(is.all(is.requestFrom('A'), is.exchange('INFORMATIONAL')));
-    close(dpds.map((m) => m.sentAt), [3000, 4000, 5400, 7360]);
+    close(
+      dpds.map((m) => m.sentAt),
+      [3000, 4000, 5400, 7360],
+    );
     expect(dpds.every((m) => m.header.messageId === 2)).toBe(true);
-    for (const [n, t] of [[1, 4000], [2, 5400], [3, 7360]]) close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 2`), [t]);
+    for (const [n, t] of [
+      [1, 4000],
+      [2, 5400],
+      [3, 7360],
+    ])
+      close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 2`), [t]);
     close(p.a.sink.timesOf('giving up after 3 retransmits'), [10104]);
     expect(p.a.sink.has('establishing IKE_SA failed')).toBe(false);
     expect(p.a.daemon.listSas()).toEqual([]);
@@ -253,7 +290,10 @@ describe('DPD exchange started by hand (RFC 7296 2.4: an empty INFORMATIONAL)', 
     expect(fresh.spiI.equals(old.spiI)).toBe(false);
     expect(fresh.children.map((c) => `${c.label} ${c.state}`)).toEqual(['net{2} INSTALLED']);
     const newInit = p.sent.filter(is.all(is.requestFrom('A'), is.exchange('IKE_SA_INIT')));
-    close(newInit.map((m) => m.sentAt), [0, 10104]);
+    close(
+      newInit.map((m) => m.sentAt),
+      [0, 10104],
+    );
     expect(p.b.sas().some((s) => s.spiI.equals(fresh.spiI) && s.state === 'ESTABLISHED')).toBe(true);
   });
 });

@@ -25,7 +25,8 @@ function childConfig(peer: Peer): ChildConfig {
 /** When A started a CHILD_SA rekey (ChildRekey logs charon's "establishing CHILD_SA net{N} reqid R"). */
 const childRekeys = (p: Pair): number[] => p.a.sink.timesOf(/establishing CHILD_SA net\{\d+\} reqid/);
 /** When A sent a CREATE_CHILD_SA request (IKE rekeys and CHILD rekeys alike). */
-const createChildRequests = (p: Pair): number[] => p.sent.filter(is.all(is.requestFrom('A'), is.exchange('CREATE_CHILD_SA'))).map((m) => m.sentAt);
+const createChildRequests = (p: Pair): number[] =>
+  p.sent.filter(is.all(is.requestFrom('A'), is.exchange('CREATE_CHILD_SA'))).map((m) => m.sentAt);
 
 describe('an IKE_SA rekey keeps the deadlines of its CHILD_SAs (RFC 7296 2.18)', () => {
   //   t=0    IKE_SA demo[1] with net{1}: CHILD rekey due at 100 s (rekey_time 100 s, rand_time 0)

@@ -27,7 +27,15 @@ const toB = (p: Pair, data: Buffer): void => p.b.daemon.receive(data, B, A);
 
 type H = Omit<IkeHeader, 'length' | 'nextPayload'>;
 const hdr = (spiI: Buffer, spiR: Buffer, exchange: number, messageId: number, o: { response?: boolean; initiator?: boolean } = {}): H => ({
-  spiI, spiR, majorVersion: 2, minorVersion: 0, exchange, initiator: o.initiator ?? true, response: o.response ?? false, version: false, messageId,
+  spiI,
+  spiR,
+  majorVersion: 2,
+  minorVersion: 0,
+  exchange,
+  initiator: o.initiator ?? true,
+  response: o.response ?? false,
+  version: false,
+  messageId,
 });
 /** A header followed by an SK payload of random bytes: looks protected, cannot pass the ICV check. */
 function junkSk(h: H): Buffer {
@@ -44,7 +52,14 @@ function junkSk(h: H): Buffer {
 const sentByBSince = (p: Pair, n: number) => p.sent.slice(n).filter(is.from('B'));
 
 function snapshot(sa: IkeSa) {
-  return { spiI: sa.spiI.toString('hex'), spiR: sa.spiR.toString('hex'), keys: sa.keys, state: sa.state, peerMid: sa.manager.peerMid, children: sa.children.length };
+  return {
+    spiI: sa.spiI.toString('hex'),
+    spiR: sa.spiR.toString('hex'),
+    keys: sa.keys,
+    state: sa.state,
+    peerMid: sa.manager.peerMid,
+    children: sa.children.length,
+  };
 }
 
 describe('requests an attacker can forge from cleartext headers', () => {
@@ -123,10 +138,13 @@ describe('requests an attacker can forge from cleartext headers', () => {
     const a = p.a.sa();
     const child = a.config.children[0]!;
     const n = p.sent.length;
-    toB(p, protect(a, ExchangeType.CREATE_CHILD_SA, 1, false, [
-      { type: PayloadType.SA, proposals: [{ ...child.espProposals[0]!, num: 1, spi: Buffer.from('c0000001', 'hex') }] },
-      { type: PayloadType.NONCE, data: Buffer.alloc(32, 2) },
-    ]));
+    toB(
+      p,
+      protect(a, ExchangeType.CREATE_CHILD_SA, 1, false, [
+        { type: PayloadType.SA, proposals: [{ ...child.espProposals[0]!, num: 1, spi: Buffer.from('c0000001', 'hex') }] },
+        { type: PayloadType.NONCE, data: Buffer.alloc(32, 2) },
+      ]),
+    );
     expect(sentByBSince(p, n)).toHaveLength(0);
     expect(p.b.sa().state).toBe('CONNECTING');
     expect(p.b.sa().manager.peerMid).toBe(1);
@@ -153,7 +171,8 @@ describe('responses an attacker can forge', () => {
     const p = use();
     const { a, resp } = dpdOutstanding(p);
     const mid = resp.header.messageId;
-    for (const m of [mid - 1, mid, mid + 1]) p.a.daemon.receive(junkSk(hdr(a.spiI, a.spiR, ExchangeType.IKE_AUTH, m, { response: true, initiator: false })), A, B);
+    for (const m of [mid - 1, mid, mid + 1])
+      p.a.daemon.receive(junkSk(hdr(a.spiI, a.spiR, ExchangeType.IKE_AUTH, m, { response: true, initiator: false })), A, B);
     expect(a.state).toBe('ESTABLISHED');
     expect(p.a.sink.has(/but expected INFORMATIONAL/)).toBe(false);
     expect(a.counters.integrityFailures).toBe(1);
@@ -165,7 +184,13 @@ describe('responses an attacker can forge', () => {
   test('an IKE_SA_INIT response to a protected request is dropped before anything reads it', () => {
     const p = use();
     const { a, resp } = dpdOutstanding(p);
-    p.a.daemon.receive(encodeMessage(hdr(a.spiI, a.spiR, ExchangeType.IKE_SA_INIT, resp.header.messageId, { response: true, initiator: false }), [notify(Notify.NO_PROPOSAL_CHOSEN)]), A, B);
+    p.a.daemon.receive(
+      encodeMessage(hdr(a.spiI, a.spiR, ExchangeType.IKE_SA_INIT, resp.header.messageId, { response: true, initiator: false }), [
+        notify(Notify.NO_PROPOSAL_CHOSEN),
+      ]),
+      A,
+      B,
+    );
     expect(a.state).toBe('ESTABLISHED');
     expect(a.counters.dropped).toBe(1);
     p.deliver(resp);
@@ -237,11 +262,14 @@ describe('requests from the authenticated peer that cannot be accepted are answe
     expect(p.b.sink.has(`generating CREATE_CHILD_SA response ${mid + 1} [ N(INVAL_SYN) ]`)).toBe(true);
     // an IKE_SA rekey with it
     const ikeProposal = { ...a.config.proposals[0]!, num: 1, spi: Buffer.from('0102030405060708', 'hex') };
-    toB(p, protect(a, ExchangeType.CREATE_CHILD_SA, mid + 2, false, [
-      { type: PayloadType.SA, proposals: [ikeProposal] },
-      { type: PayloadType.NONCE, data: Buffer.alloc(32, 4) },
-      { type: PayloadType.KE, group: 14, data: ke },
-    ]));
+    toB(
+      p,
+      protect(a, ExchangeType.CREATE_CHILD_SA, mid + 2, false, [
+        { type: PayloadType.SA, proposals: [ikeProposal] },
+        { type: PayloadType.NONCE, data: Buffer.alloc(32, 4) },
+        { type: PayloadType.KE, group: 14, data: ke },
+      ]),
+    );
     expect(p.b.sink.has(`generating CREATE_CHILD_SA response ${mid + 2} [ N(INVAL_SYN) ]`)).toBe(true);
     expect(b.manager.peerMid).toBe(mid + 3);
     expect(p.b.sas()).toHaveLength(1);
@@ -285,7 +313,16 @@ describe('requests from the authenticated peer that cannot be accepted are answe
     const a = p.a.sa();
     const b = p.b.sa();
     const mid = b.manager.peerMid;
-    toB(p, protect(a, ExchangeType.CREATE_CHILD_SA, mid, false, childPayloads(p, undefined).filter((x) => x.type !== PayloadType.NONCE)));
+    toB(
+      p,
+      protect(
+        a,
+        ExchangeType.CREATE_CHILD_SA,
+        mid,
+        false,
+        childPayloads(p, undefined).filter((x) => x.type !== PayloadType.NONCE),
+      ),
+    );
     expect(p.b.sink.has(/CREATE_CHILD_SA request 2 invalid: CREATE_CHILD_SA request: No payload missing/)).toBe(true);
     expect(p.b.sink.has(`generating CREATE_CHILD_SA response ${mid} [ N(INVAL_SYN) ]`)).toBe(true);
     expect(p.b.children()).toHaveLength(1);

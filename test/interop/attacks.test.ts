@@ -32,7 +32,17 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, IKELAB_CLI, Lab, established, requireInterop, run, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
+import {
+  FAST_RETRANSMIT,
+  IKELAB_CLI,
+  type Lab,
+  established,
+  requireInterop,
+  run,
+  type Charon,
+  type Ikelab,
+  useLab,
+} from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -83,7 +93,15 @@ interface AttackReport {
 const hex = (s: string) => s.replace(/[^0-9a-f]/gi, '').toLowerCase();
 const brief = (sas: any[]) =>
   JSON.stringify(
-    sas.map((s) => ({ state: s.state, spiI: s.spiI, spiR: s.spiR, local: s.local, remote: s.remote, mids: s.messageIds, children: s.children.map((c: any) => `${c.state} ${c.spiIn}/${c.spiOut}`) })),
+    sas.map((s) => ({
+      state: s.state,
+      spiI: s.spiI,
+      spiR: s.spiR,
+      local: s.local,
+      remote: s.remote,
+      mids: s.messageIds,
+      children: s.children.map((c: any) => `${c.state} ${c.spiIn}/${c.spiOut}`),
+    })),
   );
 const installed = (children: any[]) => children.filter((c) => c.state === 'INSTALLED');
 
@@ -136,7 +154,9 @@ describe.skipIf(!RUN)('interop attacks: one unauthenticated datagram never ends 
     // (INFORMATIONAL requests) right after IKE_AUTH, racing the message IDs the attacks aim at
     const conf = swanctlConf({}).replace('version = 2', 'version = 2\n    mobike = no');
     const swan = await lab.startCharon({ swanctlConf: conf, strongswanConfExtra: FAST_RETRANSMIT });
-    const ike = await lab.startIkelab(ikelabYaml({ ikelabStart: role === 'initiator' ? 'start' : 'none', dpdDelay: '1s', hostAddrs: [HOST] }, sock));
+    const ike = await lab.startIkelab(
+      ikelabYaml({ ikelabStart: role === 'initiator' ? 'start' : 'none', dpdDelay: '1s', hostAddrs: [HOST] }, sock),
+    );
     const list = async (): Promise<any[]> => {
       try {
         return await controlCall(sock, 'list-sas');
@@ -150,7 +170,8 @@ describe.skipIf(!RUN)('interop attacks: one unauthenticated datagram never ends 
       for (;;) {
         last = await list();
         if (pred(last)) return last;
-        if (Date.now() > end) throw new Error(`ikelab: ${what} within ${ms} ms; SAs now: ${brief(last)}\n${ike.log().split('\n').slice(-25).join('\n')}`);
+        if (Date.now() > end)
+          throw new Error(`ikelab: ${what} within ${ms} ms; SAs now: ${brief(last)}\n${ike.log().split('\n').slice(-25).join('\n')}`);
         await sleep(50);
       }
     };
@@ -158,7 +179,11 @@ describe.skipIf(!RUN)('interop attacks: one unauthenticated datagram never ends 
       const r = await swan.swanctl(['--initiate', '--child', 'net'], 15_000);
       expect(r.code, r.stdout + r.stderr).toBe(0);
     }
-    const [before] = await waitIke((x) => x.length === 1 && x[0].state === 'ESTABLISHED' && installed(x[0].children).length === 1, 8000, 'no IKE_SA with a CHILD_SA');
+    const [before] = await waitIke(
+      (x) => x.length === 1 && x[0].state === 'ESTABLISHED' && installed(x[0].children).length === 1,
+      8000,
+      'no IKE_SA with a CHILD_SA',
+    );
     await swan.waitFor((x) => established(x, 'bar', 'net'), 5000);
     expect(before.initiator).toBe(role === 'initiator');
     const [s] = await swan.listSas();
@@ -171,10 +196,34 @@ describe.skipIf(!RUN)('interop attacks: one unauthenticated datagram never ends 
   async function attacker(ctx: Ctx, attack: string, extra: string[], timeoutMs = 20_000): Promise<AttackReport> {
     const [sa] = await ctx.list();
     const argv = [
-      process.execPath, lab.path('s', 'attacker.mjs'),
-      '--dist', DIST, '--attack', attack, '--target', lab.addrs.k, '--bind', ATTACKER, '--iface', lab.veth.s,
-      '--spi-i', sa.spiI, '--spi-r', sa.spiR, '--role', ctx.role, '--port', String(ctx.port),
-      '--ts-i', '10.11.0.0/24', '--ts-r', '10.12.0.0/24', '--ping-src', '10.11.0.1', '--ping-dst', HOST,
+      process.execPath,
+      lab.path('s', 'attacker.mjs'),
+      '--dist',
+      DIST,
+      '--attack',
+      attack,
+      '--target',
+      lab.addrs.k,
+      '--bind',
+      ATTACKER,
+      '--iface',
+      lab.veth.s,
+      '--spi-i',
+      sa.spiI,
+      '--spi-r',
+      sa.spiR,
+      '--role',
+      ctx.role,
+      '--port',
+      String(ctx.port),
+      '--ts-i',
+      '10.11.0.0/24',
+      '--ts-r',
+      '10.12.0.0/24',
+      '--ping-src',
+      '10.11.0.1',
+      '--ping-dst',
+      HOST,
       ...extra,
     ];
     const r = await lab.execIn('s', argv, timeoutMs);
@@ -187,7 +236,10 @@ describe.skipIf(!RUN)('interop attacks: one unauthenticated datagram never ends 
     }
     expect(rep.errors, r.stderr).toEqual([]);
     expect(rep.sent).toBeGreaterThan(0);
-    expect(rep.snifferOk, `the attacker's sniffer on ${lab.veth.s} saw nothing from ${lab.addrs.k}: its empty answer list proves nothing`).toBe(true);
+    expect(
+      rep.snifferOk,
+      `the attacker's sniffer on ${lab.veth.s} saw nothing from ${lab.addrs.k}: its empty answer list proves nothing`,
+    ).toBe(true);
     return rep;
   }
 
@@ -215,14 +267,21 @@ describe.skipIf(!RUN)('interop attacks: one unauthenticated datagram never ends 
     });
     const ss = await swan.listSas();
     expect(ss.length, 'strongSwan IKE_SAs').toBe(1);
-    expect({ state: ss[0]!.state, spiI: hex(ss[0]!.spiI), spiR: hex(ss[0]!.spiR) }, 'strongSwan IKE_SA').toEqual({ state: 'ESTABLISHED', spiI: before.spiI, spiR: before.spiR });
+    expect({ state: ss[0]!.state, spiI: hex(ss[0]!.spiI), spiR: hex(ss[0]!.spiR) }, 'strongSwan IKE_SA').toEqual({
+      state: 'ESTABLISHED',
+      spiI: before.spiI,
+      spiR: before.spiR,
+    });
     // no CHILD_SA added: the installed CHILD_SAs are the legitimate one, the same on both sides
     const ours = installed(sa.children).map((c: any) => `${c.spiIn}/${c.spiOut}`);
     expect(ours, 'ikelab CHILD_SAs').toEqual(installed(before.children).map((c: any) => `${c.spiIn}/${c.spiOut}`));
     const theirs = installed(ss[0]!.children).map((c) => `${hex(c.spiOut)}/${hex(c.spiIn)}`);
     expect(ours, 'ikelab CHILD_SAs vs strongSwan').toEqual(theirs);
     if (rep?.takeover?.attackerChildSpi) {
-      expect(sa.children.some((c: any) => c.spiOut === rep.takeover!.attackerChildSpi), 'attacker CHILD_SA present').toBe(false);
+      expect(
+        sa.children.some((c: any) => c.spiOut === rep.takeover!.attackerChildSpi),
+        'attacker CHILD_SA present',
+      ).toBe(false);
     }
 
     // ikelab answers strongSwan's requests: a CHILD_SA rekey from strongSwan completes on both sides
@@ -236,7 +295,13 @@ describe.skipIf(!RUN)('interop attacks: one unauthenticated datagram never ends 
       'the CHILD_SA rekey strongSwan started did not complete',
     );
     const nc = installed(after.children)[0];
-    await swan.waitFor((x) => x.length === 1 && installed(x[0]!.children).length === 1 && installed(x[0]!.children).every((c) => hex(c.spiIn) === nc.spiOut && hex(c.spiOut) === nc.spiIn), 5000);
+    await swan.waitFor(
+      (x) =>
+        x.length === 1 &&
+        installed(x[0]!.children).length === 1 &&
+        installed(x[0]!.children).every((c) => hex(c.spiIn) === nc.spiOut && hex(c.spiOut) === nc.spiIn),
+      5000,
+    );
     ctx.before = after;
 
     // ikelab's next DPD (dpd_delay after the peer's last message) is answered
@@ -303,7 +368,12 @@ describe.skipIf(!RUN)('interop attacks: one unauthenticated datagram never ends 
         expect.soft(rep.answers, 'ikelab answered forged responses').toEqual([]);
         expectNoTakeover(rep);
         const sas = await ctx.list();
-        const why = ike.log().slice(mark).split('\n').filter((l) => /expected|destroy|deleting|received .* response/.test(l)).join('\n');
+        const why = ike
+          .log()
+          .slice(mark)
+          .split('\n')
+          .filter((l) => /expected|destroy|deleting|received .* response/.test(l))
+          .join('\n');
         expect(sas.length, `ikelab dropped the IKE_SA on a forged response: ${brief(sas)}\n${why}`).toBe(1);
         expect(sas[0].state, brief(sas)).toBe('ESTABLISHED');
         // strongSwan must resume before ikelab gives up on its DPD (1 + 1.4 + 1.96 + 2.74 = 7.1 s after sending it)
@@ -325,48 +395,82 @@ describe.skipIf(!RUN)('interop attacks: one unauthenticated datagram never ends 
     const old = new Set(ctx.before.children.map((c: any) => c.spiIn));
     expect((await swan.swanctl(['--rekey', '--child', 'net'])).code).toBe(0);
     const [sa] = await ctx.waitIke(
-      (x) => x.length === 1 && x[0].messageIds.nextExpected >= n0 + 2 && installed(x[0].children).length === 1 && !old.has(installed(x[0].children)[0].spiIn),
+      (x) =>
+        x.length === 1 &&
+        x[0].messageIds.nextExpected >= n0 + 2 &&
+        installed(x[0].children).length === 1 &&
+        !old.has(installed(x[0].children)[0].spiIn),
       5000,
       'the CHILD_SA rekey strongSwan started did not complete',
     );
     ctx.before = sa; // the rekeyed CHILD_SA is the legitimate state from here on
     const last = sa.messageIds.nextExpected - 1;
     const c0 = sa.counters;
-    const rep = await attacker(ctx, 'last-mid', ['--mids', String(last), '--count', '100', '--spread-ms', '1000', '--listen-ms', '500'], 30_000);
+    const rep = await attacker(
+      ctx,
+      'last-mid',
+      ['--mids', String(last), '--count', '100', '--spread-ms', '1000', '--listen-ms', '500'],
+      30_000,
+    );
     expect(rep.sent).toBe(100);
     const [s1] = await ctx.list();
     const retrans = s1.counters.responsesRetransmitted - c0.responsesRetransmitted;
-    expect.soft(rep.answers.length, `responses ikelab sent for message ID ${last} while 100 junk datagrams arrived: ${JSON.stringify(rep.answers.slice(0, 3))}`).toBeLessThanOrEqual(2);
+    expect
+      .soft(
+        rep.answers.length,
+        `responses ikelab sent for message ID ${last} while 100 junk datagrams arrived: ${JSON.stringify(rep.answers.slice(0, 3))}`,
+      )
+      .toBeLessThanOrEqual(2);
     expect.soft(retrans, 'counters.responsesRetransmitted increase').toBeLessThanOrEqual(2);
     expectNoTakeover(rep);
     await verifyIntact(ctx, rep);
   }, 40_000);
 
-  it(`fuzz: ${FUZZ_COUNT} random datagrams mixed with all attack classes leave the SA intact (ikelab initiator)`, async () => {
-    const ctx = await up('initiator');
-    const [sa] = await ctx.list();
-    const seconds = Math.max(10, Math.ceil(FUZZ_COUNT / (FUZZ_RATE ? FUZZ_RATE / 1.5 : 2000)));
-    const statsBefore = await controlCall(lab.path('k', 'ikelab.sock'), 'stats');
-    const r = await lab.execIn(
-      's',
-      [
-        process.execPath, lab.path('s', 'fuzz-sender.mjs'), lab.addrs.k, sa.spiI, sa.spiR, String(FUZZ_COUNT),
-        '--attacks', '--role', ctx.role, '--mid', String(sa.messageIds.nextExpected), '--last-mid', String(Math.max(0, sa.messageIds.nextExpected - 1)),
-        '--outstanding-mid', String(sa.messageIds.nextRequest), '--seconds', String(seconds), '--bind', ATTACKER,
-        ...(FUZZ_RATE ? ['--rate', String(FUZZ_RATE)] : []),
-      ],
-      (seconds + 15) * 1000,
-    );
-    expect(r.code, r.stderr).toBe(0);
-    expect(Number(r.stdout.trim())).toBe(FUZZ_COUNT);
-    await sleep(300);
-    expect(ctx.ike.running).toBe(true);
-    await verifyIntact(ctx);
-    const stats = await controlCall(lab.path('k', 'ikelab.sock'), 'stats');
-    expect(stats.dispatcher.handlerErrors).toBe(0);
-    // the figures the notes quote for a long run (IKELAB_ATTACK_FUZZ_COUNT=1000000)
-    process.stderr.write(`[fuzz ${FUZZ_COUNT}] rss ${statsBefore.rss} -> ${stats.rss}; dispatcher ${JSON.stringify(stats.dispatcher)}\n`);
-  }, 60_000 + FUZZ_COUNT * 2);
+  it(
+    `fuzz: ${FUZZ_COUNT} random datagrams mixed with all attack classes leave the SA intact (ikelab initiator)`,
+    async () => {
+      const ctx = await up('initiator');
+      const [sa] = await ctx.list();
+      const seconds = Math.max(10, Math.ceil(FUZZ_COUNT / (FUZZ_RATE ? FUZZ_RATE / 1.5 : 2000)));
+      const statsBefore = await controlCall(lab.path('k', 'ikelab.sock'), 'stats');
+      const r = await lab.execIn(
+        's',
+        [
+          process.execPath,
+          lab.path('s', 'fuzz-sender.mjs'),
+          lab.addrs.k,
+          sa.spiI,
+          sa.spiR,
+          String(FUZZ_COUNT),
+          '--attacks',
+          '--role',
+          ctx.role,
+          '--mid',
+          String(sa.messageIds.nextExpected),
+          '--last-mid',
+          String(Math.max(0, sa.messageIds.nextExpected - 1)),
+          '--outstanding-mid',
+          String(sa.messageIds.nextRequest),
+          '--seconds',
+          String(seconds),
+          '--bind',
+          ATTACKER,
+          ...(FUZZ_RATE ? ['--rate', String(FUZZ_RATE)] : []),
+        ],
+        (seconds + 15) * 1000,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(Number(r.stdout.trim())).toBe(FUZZ_COUNT);
+      await sleep(300);
+      expect(ctx.ike.running).toBe(true);
+      await verifyIntact(ctx);
+      const stats = await controlCall(lab.path('k', 'ikelab.sock'), 'stats');
+      expect(stats.dispatcher.handlerErrors).toBe(0);
+      // the figures the notes quote for a long run (IKELAB_ATTACK_FUZZ_COUNT=1000000)
+      process.stderr.write(`[fuzz ${FUZZ_COUNT}] rss ${statsBefore.rss} -> ${stats.rss}; dispatcher ${JSON.stringify(stats.dispatcher)}\n`);
+    },
+    60_000 + FUZZ_COUNT * 2,
+  );
 });
 
 async function waitLog(ike: Ikelab, from: number, re: RegExp, ms: number): Promise<boolean> {

@@ -3,7 +3,7 @@
 // CREATE_CHILD_SA answered by retrying with the requested group, CHILD_SA delete from either side, and
 // close_action = start re-creating a CHILD_SA the peer closed.
 import { describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, requireInterop, type Charon, type Ikelab, type SwanSa, useLab } from '../helpers/lab.js';
+import { FAST_RETRANSMIT, type Lab, requireInterop, type Charon, type Ikelab, type SwanSa, useLab } from '../helpers/lab.js';
 
 const RUN = requireInterop();
 
@@ -46,7 +46,8 @@ secrets:
 }
 
 const installed = (sas: SwanSa[], name: string) => sas.flatMap((s) => s.children).filter((c) => c.name === name && c.state === 'INSTALLED');
-const ikelabInstalled = (sas: any[], name: string) => sas.flatMap((s) => s.children).filter((c: any) => c.name === name && c.state === 'INSTALLED');
+const ikelabInstalled = (sas: any[], name: string) =>
+  sas.flatMap((s) => s.children).filter((c: any) => c.name === name && c.state === 'INSTALLED');
 
 describe.skipIf(!RUN)('interop: several CHILD_SAs per IKE_SA', () => {
   let lab: Lab;

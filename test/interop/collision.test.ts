@@ -2,7 +2,7 @@
 // API fault "delay") so that both peers' CREATE_CHILD_SA requests cross. Both resolve by the nonce rule: in the
 // end one CHILD_SA (or IKE_SA) per side, the same one on both, and nothing redundant left over.
 import { describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, established, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
+import { FAST_RETRANSMIT, type Lab, established, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -17,7 +17,10 @@ describe.skipIf(!RUN)('interop: rekey collisions with strongSwan', () => {
   });
 
   async function up() {
-    swan = await lab.startCharon({ swanctlConf: swanctlConf({ espProposals: 'aes256-sha256-ecp256' }), strongswanConfExtra: FAST_RETRANSMIT });
+    swan = await lab.startCharon({
+      swanctlConf: swanctlConf({ espProposals: 'aes256-sha256-ecp256' }),
+      strongswanConfExtra: FAST_RETRANSMIT,
+    });
     ike = await lab.startIkelab(ikelabYaml({ espProposals: 'aes256-sha256-ecp256', ikelabStart: 'start' }, lab.path('k', 'ikelab.sock')));
     await swan.waitFor((x) => established(x, 'bar', 'net'), 8000);
     await ike.waitFor((x) => x.length === 1 && x[0].children.length === 1, 3000);
@@ -44,7 +47,10 @@ describe.skipIf(!RUN)('interop: rekey collisions with strongSwan', () => {
     const oldSpi = before!.children[0]!.spiIn;
     await crossRekeys(swan, ike, ['--child', 'net']);
     // charon deletes rekeyed inbound SAs after a delay (delete_rekeyed_delay, 5 s by default)
-    const sw = await swan.waitFor((x) => x.length === 1 && x[0]!.children.filter((c) => c.state === 'INSTALLED').length === 1 && x[0]!.children.length === 1, 12_000);
+    const sw = await swan.waitFor(
+      (x) => x.length === 1 && x[0]!.children.filter((c) => c.state === 'INSTALLED').length === 1 && x[0]!.children.length === 1,
+      12_000,
+    );
     const ik = await ike.waitFor((x) => x.length === 1 && x[0].children.length === 1, 5000);
     const c = sw[0]!.children[0]!;
     expect(c.spiIn).not.toBe(oldSpi);

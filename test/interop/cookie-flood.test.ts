@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, established, requireInterop, run, useLab } from '../helpers/lab.js';
+import { FAST_RETRANSMIT, type Lab, established, requireInterop, run, useLab } from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -28,7 +28,9 @@ const SCENARIO = { ikeProposals: IKE, espProposals: 'aes256-sha256' };
 function floodYaml(controlSocket: string): string {
   const y = ikelabYaml(SCENARIO, controlSocket)
     .replace('  natt_port: 4500\n', '  natt_port: 4500\n  cookie_threshold: 2\n')
-    .replace(/\nsecrets:\n/, `
+    .replace(
+      /\nsecrets:\n/,
+      `
   anyone:
     local_addrs: [10.98.0.2]
     remote_addrs: ['%any']
@@ -36,7 +38,8 @@ function floodYaml(controlSocket: string): string {
     local: { auth: psk, id: 10.98.0.2 }
     remote: { auth: psk, id: '%any' }
 secrets:
-`);
+`,
+    );
   if (!y.includes('cookie_threshold') || !y.includes('anyone:')) throw new Error('floodYaml: scenario YAML changed shape');
   return y;
 }
@@ -45,7 +48,9 @@ secrets:
 function nodePid(pid: number): number {
   for (let p = pid, depth = 0; depth < 4; depth++) {
     if (fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim().startsWith('node')) return p;
-    const kids = fs.readdirSync(`/proc/${p}/task`).flatMap((t) => fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+    const kids = fs
+      .readdirSync(`/proc/${p}/task`)
+      .flatMap((t) => fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
     if (kids.length !== 1) break;
     p = Number(kids[0]);
   }
@@ -107,9 +112,11 @@ describe.skipIf(!RUN)('interop: IKE_SA_INIT flood, COOKIEs', () => {
     const after = await stats();
     const maxHalfOpen = Math.max(...samples.map((s) => s.halfOpen), after.halfOpen);
     const maxRss = Math.max(...rssSamples, after.rss);
-    process.stderr.write(`[cookie-flood] flood ${JSON.stringify(f)}; strongSwan in after ${initMs} ms; ikelab half-open max ${maxHalfOpen}, ` +
-      `SAs max ${Math.max(...samples.map((s) => s.sas), after.sas)}, RSS ${(before.rss / 2 ** 20).toFixed(1)} -> max ${(maxRss / 2 ** 20).toFixed(1)} MB, ` +
-      `received ${after.dispatcher.received}, cookiesSent ${after.dispatcher.cookiesSent}, halfOpenRefused ${after.dispatcher.halfOpenRefused}, ${Date.now() - t0} ms\n`);
+    process.stderr.write(
+      `[cookie-flood] flood ${JSON.stringify(f)}; strongSwan in after ${initMs} ms; ikelab half-open max ${maxHalfOpen}, ` +
+        `SAs max ${Math.max(...samples.map((s) => s.sas), after.sas)}, RSS ${(before.rss / 2 ** 20).toFixed(1)} -> max ${(maxRss / 2 ** 20).toFixed(1)} MB, ` +
+        `received ${after.dispatcher.received}, cookiesSent ${after.dispatcher.cookiesSent}, halfOpenRefused ${after.dispatcher.halfOpenRefused}, ${Date.now() - t0} ms\n`,
+    );
 
     // Every flood request that reached ikelab was answered with a COOKIE, except the first two (half-open SAs);
     // strongSwan's few messages are the rest. How many reach it depends on the machine: when the daemon falls
@@ -125,7 +132,10 @@ describe.skipIf(!RUN)('interop: IKE_SA_INIT flood, COOKIEs', () => {
     // strongSwan answered our COOKIE itself (charon's debug log, level 2)
     expect(fs.readFileSync(swan.debugLogPath, 'utf8')).toContain('received COOKIE notify');
     // ikelab's side of it: up, and a short log (a few lines per 10 s window, then one summary line)
-    const [sa] = await ike.waitFor((s) => s.some((x: { state: string; name: string }) => x.name === 'bar' && x.state === 'ESTABLISHED'), 3000);
+    const [sa] = await ike.waitFor(
+      (s) => s.some((x: { state: string; name: string }) => x.name === 'bar' && x.state === 'ESTABLISHED'),
+      3000,
+    );
     expect(sa).toBeDefined();
     const summary = /sent [\d,]+ COOKIE notifies in the last 10 s/;
     const deadline = Date.now() + 12_000;

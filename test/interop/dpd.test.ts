@@ -3,7 +3,17 @@
 // reverse: ikelab made silent through its control API -> strongSwan gives up. Log fidelity vs dpd-timeout.
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, REFERENCE_LOGS_DIR, established, logdiff, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
+import {
+  FAST_RETRANSMIT,
+  type Lab,
+  REFERENCE_LOGS_DIR,
+  established,
+  logdiff,
+  requireInterop,
+  type Charon,
+  type Ikelab,
+  useLab,
+} from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -25,7 +35,10 @@ describe.skipIf(!RUN)('interop: DPD ikelab <-> strongSwan', () => {
 
   async function up(dpdAction: string) {
     swan = await lab.startCharon({ swanctlConf: swanctlConf({}), strongswanConfExtra: FAST_RETRANSMIT });
-    const yaml = ikelabYaml({ ikelabStart: 'start', dpdDelay: '2s' }, lab.path('k', 'ikelab.sock')).replace('    dpd_delay: 2s', `    dpd_delay: 2s\n    dpd_action: ${dpdAction}`);
+    const yaml = ikelabYaml({ ikelabStart: 'start', dpdDelay: '2s' }, lab.path('k', 'ikelab.sock')).replace(
+      '    dpd_delay: 2s',
+      `    dpd_delay: 2s\n    dpd_action: ${dpdAction}`,
+    );
     ike = await lab.startIkelab(yaml);
     await swan.waitFor((x) => established(x, 'bar', 'net'), 8000);
     await ike.waitFor((x) => x.length === 1 && x[0].state === 'ESTABLISHED', 3000);
@@ -59,7 +72,10 @@ describe.skipIf(!RUN)('interop: DPD ikelab <-> strongSwan', () => {
     for (let i = 0; i < 150 && !ike.log().includes('giving up after 3 retransmits'); i++) await sleep(100);
     expect(ike.log()).toContain('giving up after 3 retransmits');
     swan.thaw();
-    const again = await ike.waitFor((x) => x.some((s) => s.state === 'ESTABLISHED' && s.spiI !== first.spiI && s.children.length === 1), 15_000);
+    const again = await ike.waitFor(
+      (x) => x.some((s) => s.state === 'ESTABLISHED' && s.spiI !== first.spiI && s.children.length === 1),
+      15_000,
+    );
     expect(again.find((s) => s.spiI !== first.spiI).uniqueId).toBeGreaterThan(first.uniqueId);
     await swan.waitFor((x) => x.some((s) => s.spiI !== first.spiI && s.state === 'ESTABLISHED'), 5000);
   }, 40_000);

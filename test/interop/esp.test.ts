@@ -2,7 +2,7 @@
 // CHILD_SA in both directions, with either side initiating; counters equal what was sent and received; and a
 // continuous ping across three forced CHILD_SA rekeys with PFS loses nothing strongSwan received.
 import { describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, established, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
+import { FAST_RETRANSMIT, type Lab, established, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf, type Scenario } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -10,9 +10,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HOST = '10.12.0.7'; // ikelab's virtual host, inside its local_ts 10.12.0.0/24
 const SWAN = '10.11.0.1'; // on strongSwan's lo, inside its local_ts 10.11.0.0/24
 
-const TRANSFORMS = ['aes128-sha1', 'aes256-sha256', 'aes256-sha384', 'aes256-sha512', 'aes128gcm16', 'aes256gcm16', 'chacha20poly1305', '3des-sha1'];
+const TRANSFORMS = [
+  'aes128-sha1',
+  'aes256-sha256',
+  'aes256-sha384',
+  'aes256-sha512',
+  'aes128gcm16',
+  'aes256gcm16',
+  'chacha20poly1305',
+  '3des-sha1',
+];
 
-describe.skipIf(!RUN)('interop: ESP through ikelab\'s userspace engine and strongSwan', () => {
+describe.skipIf(!RUN)("interop: ESP through ikelab's userspace engine and strongSwan", () => {
   let lab: Lab;
   let swan: Charon | undefined;
   let ike: Ikelab | undefined;
@@ -22,14 +31,17 @@ describe.skipIf(!RUN)('interop: ESP through ikelab\'s userspace engine and stron
 
   async function up(s: Scenario, who: 'ikelab' | 'strongswan') {
     swan = await lab.startCharon({ swanctlConf: swanctlConf(s), strongswanConfExtra: FAST_RETRANSMIT });
-    ike = await lab.startIkelab(ikelabYaml({ ...s, hostAddrs: [HOST], ikelabStart: who === 'ikelab' ? 'start' : 'none' }, lab.path('k', 'ikelab.sock')));
+    ike = await lab.startIkelab(
+      ikelabYaml({ ...s, hostAddrs: [HOST], ikelabStart: who === 'ikelab' ? 'start' : 'none' }, lab.path('k', 'ikelab.sock')),
+    );
     if (who === 'strongswan') expect((await swan.swanctl(['--initiate', '--child', 'net'])).code).toBe(0);
     await swan.waitFor((x) => established(x, 'bar', 'net'), 8000);
     await ike.waitFor((x) => x.length === 1 && x[0].children.some((c: any) => c.state === 'INSTALLED'), 5000);
     return { swan, ike };
   }
 
-  const swanPing = (count: number, interval = '0.2') => lab.execIn('s', ['ping', '-n', '-c', String(count), '-i', interval, '-W', '2', '-I', SWAN, HOST], 60_000);
+  const swanPing = (count: number, interval = '0.2') =>
+    lab.execIn('s', ['ping', '-n', '-c', String(count), '-i', interval, '-W', '2', '-I', SWAN, HOST], 60_000);
 
   for (const esp of TRANSFORMS) {
     for (const who of ['ikelab', 'strongswan'] as const) {

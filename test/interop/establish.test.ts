@@ -3,12 +3,28 @@
 // from either side; log fidelity against charon's reference logs.
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, REFERENCE_LOGS_DIR, established, logdiff, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
+import {
+  FAST_RETRANSMIT,
+  type Lab,
+  REFERENCE_LOGS_DIR,
+  established,
+  logdiff,
+  requireInterop,
+  type Charon,
+  type Ikelab,
+  useLab,
+} from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf, type Scenario } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
 
-const IKE_SUITES = ['aes256-sha256-modp2048', 'aes128gcm16-prfsha256-ecp256', 'aes256-sha384-ecp384', 'chacha20poly1305-prfsha256-curve25519', '3des-sha1-modp1024'];
+const IKE_SUITES = [
+  'aes256-sha256-modp2048',
+  'aes128gcm16-prfsha256-ecp256',
+  'aes256-sha384-ecp384',
+  'chacha20poly1305-prfsha256-curve25519',
+  '3des-sha1-modp1024',
+];
 const ESP_SUITES = ['aes256-sha256', 'aes256gcm16', 'aes128-sha1'];
 
 describe.skipIf(!RUN)('interop: ikelab <-> strongSwan, IKE_SA_INIT + IKE_AUTH', () => {
@@ -26,7 +42,10 @@ describe.skipIf(!RUN)('interop: ikelab <-> strongSwan, IKE_SA_INIT + IKE_AUTH', 
     return { swan, ike };
   }
 
-  const ikelabUp = (sas: any[]) => sas.some((s) => s.name === 'bar' && s.state === 'ESTABLISHED' && s.children.some((c: any) => c.name === 'net' && c.state === 'INSTALLED'));
+  const ikelabUp = (sas: any[]) =>
+    sas.some(
+      (s) => s.name === 'bar' && s.state === 'ESTABLISHED' && s.children.some((c: any) => c.name === 'net' && c.state === 'INSTALLED'),
+    );
 
   async function bothUp(swan: Charon, ike: Ikelab) {
     const [sw, ik] = await Promise.all([swan.waitFor((s) => established(s, 'bar', 'net'), 8000), ike.waitFor(ikelabUp, 8000)]);

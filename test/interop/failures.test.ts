@@ -3,7 +3,17 @@
 // notify is named in both logs, and ikelab's log against charon's reference log for the scenario.
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, REFERENCE_LOGS_DIR, established, logdiff, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
+import {
+  FAST_RETRANSMIT,
+  type Lab,
+  REFERENCE_LOGS_DIR,
+  established,
+  logdiff,
+  requireInterop,
+  type Charon,
+  type Ikelab,
+  useLab,
+} from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf, type Scenario } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -109,7 +119,11 @@ describe.skipIf(!RUN)('interop failures: ikelab <-> strongSwan', () => {
 
   describe('INVALID_KE_PAYLOAD: retry with the group the responder asks for', () => {
     it('ikelab initiates with modp2048 first, strongSwan wants ecp256', async () => {
-      const { swan, ike } = await up({ ikeProposals: 'aes256-sha256-ecp256', ikelabIke: 'aes256-sha256-modp2048-ecp256', ikelabStart: 'start' });
+      const { swan, ike } = await up({
+        ikeProposals: 'aes256-sha256-ecp256',
+        ikelabIke: 'aes256-sha256-modp2048-ecp256',
+        ikelabStart: 'start',
+      });
       await swan.waitFor((sas) => established(sas, 'bar', 'net'), 8000);
       expect(ike.log()).toContain("peer didn't accept DH group MODP_2048, it requested ECP_256");
       expect(ikelabIke(await ike.listSas()).proposal).toContain('ECP_256');

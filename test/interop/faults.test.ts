@@ -5,7 +5,7 @@
 // (b) esp-replay: ikelab sends ESP packets of the CHILD_SA again and strongSwan's libipsec rejects every copy in
 //     its replay check ("ESP sequence number verification failed", esp_packet.c, DBG1 so in the level-1 log).
 import { describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, established, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
+import { FAST_RETRANSMIT, type Lab, established, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
 import { DEFAULT_ESP, ikelabYaml, swanctlConf } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -34,13 +34,18 @@ describe.skipIf(!RUN)('interop: fault rules against strongSwan', () => {
     lab = l;
   });
 
-  it('dead on ikelab: strongSwan\'s DPD retransmits and gives up, ikelab sends nothing at all; cleared, the tunnel is back', async () => {
+  it("dead on ikelab: strongSwan's DPD retransmits and gives up, ikelab sends nothing at all; cleared, the tunnel is back", async () => {
     // strongSwan: DPD every 2 s, dpd_action restart, keyingtries 0 (retry for ever); ikelab: keepalives every second
     const conf = swanctlConf({ dpdDelay: '2s' })
       .replace('    version = 2', '    version = 2\n    keyingtries = 0')
       .replace(`esp_proposals = ${DEFAULT_ESP} }`, `esp_proposals = ${DEFAULT_ESP}\n                     dpd_action = restart }`);
     swan = await lab.startCharon({ swanctlConf: conf, strongswanConfExtra: FAST_RETRANSMIT });
-    ike = await lab.startIkelab(ikelabYaml({ ikelabStart: 'start', hostAddrs: [HOST] }, lab.path('k', 'ikelab.sock')).replace('  natt_port: 4500\n', '  natt_port: 4500\n  keep_alive: 1s\n'));
+    ike = await lab.startIkelab(
+      ikelabYaml({ ikelabStart: 'start', hostAddrs: [HOST] }, lab.path('k', 'ikelab.sock')).replace(
+        '  natt_port: 4500\n',
+        '  natt_port: 4500\n  keep_alive: 1s\n',
+      ),
+    );
     await swan.waitFor((x) => established(x, 'bar', 'net'), 8000);
     const [up] = await ike.waitFor((x) => x.length === 1 && x[0].children.some((c: any) => c.state === 'INSTALLED'), 5000);
     await until(async () => (await ike!.listSas())[0].counters.keepalivesOut >= 2, 5000, 'ikelab keepalives');
@@ -78,7 +83,10 @@ describe.skipIf(!RUN)('interop: fault rules against strongSwan', () => {
 
     // cleared at run time: strongSwan's next IKE_SA_INIT gets through and the tunnel is up again
     expect((await ike.cli(['fault', 'clear', 'dead-bar'])).stdout).toBe("cleared fault rule 'dead-bar'\n");
-    const sw = await swan.waitFor((x) => x.some((s) => s.state === 'ESTABLISHED' && s.spiI !== up.spiI && s.children.some((c) => c.state === 'INSTALLED')), 15_000);
+    const sw = await swan.waitFor(
+      (x) => x.some((s) => s.state === 'ESTABLISHED' && s.spiI !== up.spiI && s.children.some((c) => c.state === 'INSTALLED')),
+      15_000,
+    );
     expect(sw.length).toBeGreaterThanOrEqual(1);
     await ike.waitFor((x) => x.some((s: any) => s.state === 'ESTABLISHED' && s.uniqueId > up.uniqueId && s.children.length === 1), 5000);
     const back = await lab.execIn('s', ['ping', '-n', '-c', '2', '-i', '0.3', '-W', '2', '-I', SWAN, HOST], 10_000);
@@ -86,7 +94,7 @@ describe.skipIf(!RUN)('interop: fault rules against strongSwan', () => {
     expect(json(await ike.cli(['stats'])).transport.tx).toBeGreaterThan(txBefore);
   }, 60_000);
 
-  it('esp-replay: ikelab sends packets again, strongSwan\'s replay check rejects every copy', async () => {
+  it("esp-replay: ikelab sends packets again, strongSwan's replay check rejects every copy", async () => {
     swan = await lab.startCharon({ swanctlConf: swanctlConf({}), strongswanConfExtra: FAST_RETRANSMIT });
     ike = await lab.startIkelab(ikelabYaml({ ikelabStart: 'start', hostAddrs: [HOST] }, lab.path('k', 'ikelab.sock')));
     await swan.waitFor((x) => established(x, 'bar', 'net'), 8000);
@@ -102,9 +110,19 @@ describe.skipIf(!RUN)('interop: fault rules against strongSwan', () => {
     // libipsec (esp_packet.c): DBG1(DBG_ESP, "ESP sequence number verification failed:\n  src %H, dst %H, SPI %.8x [seq %u]")
     const [s] = await swan.listSas();
     const spi = s!.children[0]!.spiIn;
-    await until(() => (swan!.log().match(/ESP sequence number verification failed/g) ?? []).length >= 3, 5000, "strongSwan's replay rejections");
+    await until(
+      () => (swan!.log().match(/ESP sequence number verification failed/g) ?? []).length >= 3,
+      5000,
+      "strongSwan's replay rejections",
+    );
     // (the second line of the message gets its own time stamp and group in the file log)
-    const rejected = [...swan.log().matchAll(/\[ESP\] ESP sequence number verification failed:\n.*\[ESP\]\s+src 10\.98\.0\.2, dst 10\.98\.0\.1, SPI ([0-9a-f]{8}) \[seq (\d+)\]/g)];
+    const rejected = [
+      ...swan
+        .log()
+        .matchAll(
+          /\[ESP\] ESP sequence number verification failed:\n.*\[ESP\]\s+src 10\.98\.0\.2, dst 10\.98\.0\.1, SPI ([0-9a-f]{8}) \[seq (\d+)\]/g,
+        ),
+    ];
     expect(rejected.map((m) => m[1])).toEqual([spi, spi, spi]);
     expect(rejected.map((m) => Number(m[2]))).toEqual([1, 2, 3]);
     // what strongSwan accepted is exactly what ikelab sealed once: the copies counted nowhere

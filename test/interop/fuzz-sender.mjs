@@ -30,37 +30,88 @@ const [host, spiIHex, spiRHex, countArg] = positional;
 const spiI = Buffer.from(spiIHex, 'hex');
 const spiR = Buffer.from(spiRHex, 'hex');
 let seed = 12345;
-const rnd = (n) => { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) { seed = (seed * 1103515245 + 12345) >>> 0; b[i] = seed >>> 24; } return b; };
+const rnd = (n) => {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    b[i] = seed >>> 24;
+  }
+  return b;
+};
 
 function header(exchange, flags, mid, len, next = 46) {
   const h = Buffer.alloc(28);
-  spiI.copy(h, 0); spiR.copy(h, 8);
-  h[16] = next; h[17] = 0x20; h[18] = exchange; h[19] = flags; h.writeUInt32BE(mid, 20); h.writeUInt32BE(len, 24);
+  spiI.copy(h, 0);
+  spiR.copy(h, 8);
+  h[16] = next;
+  h[17] = 0x20;
+  h[18] = exchange;
+  h[19] = flags;
+  h.writeUInt32BE(mid, 20);
+  h.writeUInt32BE(len, 24);
   return h;
 }
-const sk = (body) => { const g = Buffer.alloc(4); g[0] = 0; g.writeUInt16BE(4 + body.length, 2); return Buffer.concat([g, body]); };
+const sk = (body) => {
+  const g = Buffer.alloc(4);
+  g[0] = 0;
+  g.writeUInt16BE(4 + body.length, 2);
+  return Buffer.concat([g, body]);
+};
 const msgs = [];
 // truncated and random
 for (let n = 0; n < 40; n++) msgs.push(rnd(n));
-for (let i = 0; i < 60; i++) msgs.push(rnd(28 + (i * 37) % 400));
+for (let i = 0; i < 60; i++) msgs.push(rnd(28 + ((i * 37) % 400)));
 // the established SA's SPIs with a forged SK payload (integrity must fail), as request and as response
-for (let mid = 0; mid < 5; mid++) for (const flags of [0x00, 0x08]) { const body = rnd(80); msgs.push(Buffer.concat([header(37, flags, mid, 28 + 84), sk(body)])); }
-for (let mid = 0; mid < 5; mid++) { const body = rnd(80); msgs.push(Buffer.concat([header(37, 0x20, mid, 28 + 84), sk(body)])); }
+for (let mid = 0; mid < 5; mid++)
+  for (const flags of [0x00, 0x08]) {
+    const body = rnd(80);
+    msgs.push(Buffer.concat([header(37, flags, mid, 28 + 84), sk(body)]));
+  }
+for (let mid = 0; mid < 5; mid++) {
+  const body = rnd(80);
+  msgs.push(Buffer.concat([header(37, 0x20, mid, 28 + 84), sk(body)]));
+}
 // wrong-length header fields: shorter, longer than the datagram, payload length past the end
 msgs.push(Buffer.concat([header(37, 0x08, 2, 20), sk(rnd(40))]));
 msgs.push(Buffer.concat([header(37, 0x08, 2, 5000), sk(rnd(40))]));
-{ const m = Buffer.concat([header(37, 0x08, 2, 28 + 44), sk(rnd(40))]); m.writeUInt16BE(900, 30); msgs.push(m); }
+{
+  const m = Buffer.concat([header(37, 0x08, 2, 28 + 44), sk(rnd(40))]);
+  m.writeUInt16BE(900, 30);
+  msgs.push(m);
+}
 // unknown critical payload in IKE_SA_INIT, bad major version, unknown exchange
-{ const h = header(34, 0x08, 0, 28 + 8, 99); h.fill(0, 8, 16); const p = Buffer.from([0, 0x80, 0, 8, 1, 2, 3, 4]); msgs.push(Buffer.concat([h, p])); }
-{ const h = header(34, 0x08, 0, 28, 0); h[17] = 0x30; msgs.push(h); }
-{ const h = header(99, 0x08, 0, 28, 0); msgs.push(h); }
+{
+  const h = header(34, 0x08, 0, 28 + 8, 99);
+  h.fill(0, 8, 16);
+  const p = Buffer.from([0, 0x80, 0, 8, 1, 2, 3, 4]);
+  msgs.push(Buffer.concat([h, p]));
+}
+{
+  const h = header(34, 0x08, 0, 28, 0);
+  h[17] = 0x30;
+  msgs.push(h);
+}
+{
+  const h = header(99, 0x08, 0, 28, 0);
+  msgs.push(h);
+}
 // oversized (near the UDP maximum)
 msgs.push(Buffer.concat([header(37, 0x08, 2, 28 + 60000), sk(rnd(59996))]));
 
 const sock = dgram.createSocket('udp4');
-if (opt.bind) await new Promise((res, rej) => { sock.once('error', rej); sock.bind({ address: opt.bind, port: 0 }, res); });
+if (opt.bind)
+  await new Promise((res, rej) => {
+    sock.once('error', rej);
+    sock.bind({ address: opt.bind, port: 0 }, res);
+  });
 let sent = 0;
-const send = (port, data) => new Promise((res) => sock.send(data, port, host, () => { sent++; res(); }));
+const send = (port, data) =>
+  new Promise((res) =>
+    sock.send(data, port, host, () => {
+      sent++;
+      res();
+    }),
+  );
 if (countArg === undefined && !opt.attacks) {
   for (const m of msgs) {
     await send(500, m);
@@ -103,8 +154,14 @@ async function longRun() {
   };
   const transform = (type, id, keyLen) => {
     const t = Buffer.alloc(keyLen ? 12 : 8);
-    t[0] = 3; t.writeUInt16BE(t.length, 2); t[4] = type; t.writeUInt16BE(id, 6);
-    if (keyLen) { t.writeUInt16BE(0x800e, 8); t.writeUInt16BE(keyLen, 10); }
+    t[0] = 3;
+    t.writeUInt16BE(t.length, 2);
+    t[4] = type;
+    t.writeUInt16BE(id, 6);
+    if (keyLen) {
+      t.writeUInt16BE(0x800e, 8);
+      t.writeUInt16BE(keyLen, 10);
+    }
     return t;
   };
   // IKE proposal aes256-sha256-modp2048: ENCR AES_CBC/256, PRF HMAC_SHA2_256, INTEG HMAC_SHA2_256_128, DH 14
@@ -116,7 +173,11 @@ async function longRun() {
   const initBodies = [0, 1, 2].map(() => {
     const pub = dh.generateKeys();
     const ke = Buffer.concat([Buffer.from([0, 14, 0, 0]), Buffer.alloc(256 - pub.length), pub]);
-    return chain([[33, prop], [34, ke], [40, randomBytes(32)]]);
+    return chain([
+      [33, prop],
+      [34, ke],
+      [40, randomBytes(32)],
+    ]);
   });
 
   const withSpis = (h, flip) => {
@@ -127,17 +188,20 @@ async function longRun() {
     switch (u32() % 4) {
       case 0: // header-only IKE_SA_INIT request
         return withSpis(header(34, flags(), around(mid), 28, 0), u32() % 8 === 0);
-      case 1: { // complete IKE_SA_INIT request with the live SPIs
+      case 1: {
+        // complete IKE_SA_INIT request with the live SPIs
         const b = pick(initBodies);
         const m = Buffer.concat([withSpis(header(34, flags(), around(mid), 28 + b.bytes.length, b.first), u32() % 4 === 0), b.bytes]);
         if (u32() % 8 === 0) m[28 + (u32() % b.bytes.length)] ^= 0xff;
         return m;
       }
-      case 2: { // a response of any exchange type with a junk SK payload
+      case 2: {
+        // a response of any exchange type with a junk SK payload
         const body = rnd(16 + (u32() % 120));
         return Buffer.concat([header(pick([34, 35, 36, 37]), 0x20 | flags(), around(outstanding), 28 + 4 + body.length), sk(body)]);
       }
-      default: { // a junk request reusing the last answered message ID
+      default: {
+        // a junk request reusing the last answered message ID
         if (u32() % 10 === 0) return header(pick([35, 36, 37]), flags(), lastMid, 28, 0);
         const body = rnd(16 + (u32() % 200));
         return Buffer.concat([header(pick([35, 36, 37]), flags(), lastMid, 28 + 4 + body.length), sk(body)]);

@@ -33,8 +33,14 @@ describe.skipIf(!RUN)('interop lab self-test: strongSwan <-> strongSwan (establi
 
     // responder: strongSwan in s (10.98.0.1, protects 10.11.0.0/24); initiator: strongSwan in k (10.98.0.2, 10.12.0.0/24)
     const [resp, init] = await Promise.all([
-      L.startCharon({ swanctlConf: fs.readFileSync(path.join(REF, 'responder.swanctl.conf'), 'utf8'), strongswanConfExtra: FAST_RETRANSMIT }),
-      L.startCharonIn('k', { swanctlConf: fs.readFileSync(path.join(REF, 'initiator.swanctl.conf'), 'utf8'), strongswanConfExtra: FAST_RETRANSMIT }),
+      L.startCharon({
+        swanctlConf: fs.readFileSync(path.join(REF, 'responder.swanctl.conf'), 'utf8'),
+        strongswanConfExtra: FAST_RETRANSMIT,
+      }),
+      L.startCharonIn('k', {
+        swanctlConf: fs.readFileSync(path.join(REF, 'initiator.swanctl.conf'), 'utf8'),
+        strongswanConfExtra: FAST_RETRANSMIT,
+      }),
     ]);
     lap('charonStart');
     expect(resp.pid).toBeGreaterThan(0);

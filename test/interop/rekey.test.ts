@@ -3,7 +3,18 @@
 // list the new SPIs and neither may keep the old ones; ikelab's log is compared with charon's reference logs.
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, REFERENCE_LOGS_DIR, established, logdiff, requireInterop, type Charon, type Ikelab, type SwanSa, useLab } from '../helpers/lab.js';
+import {
+  FAST_RETRANSMIT,
+  type Lab,
+  REFERENCE_LOGS_DIR,
+  established,
+  logdiff,
+  requireInterop,
+  type Charon,
+  type Ikelab,
+  type SwanSa,
+  useLab,
+} from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf, type Scenario } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -21,20 +32,30 @@ describe.skipIf(!RUN)('interop: rekeying ikelab <-> strongSwan', () => {
   /** Bring the tunnel up with `who` initiating; returns both views. */
   async function up(s: Scenario, who: 'ikelab' | 'strongswan', yamlExtra = '') {
     swan = await lab.startCharon({ swanctlConf: swanctlConf(s), strongswanConfExtra: FAST_RETRANSMIT });
-    ike = await lab.startIkelab(ikelabYaml({ ...s, ikelabStart: who === 'ikelab' ? 'start' : 'none' }, lab.path('k', 'ikelab.sock')) + yamlExtra);
+    ike = await lab.startIkelab(
+      ikelabYaml({ ...s, ikelabStart: who === 'ikelab' ? 'start' : 'none' }, lab.path('k', 'ikelab.sock')) + yamlExtra,
+    );
     if (who === 'strongswan') expect((await swan.swanctl(['--initiate', '--child', 'net'])).code).toBe(0);
     await swan.waitFor((x) => established(x, 'bar', 'net'), 8000);
     await ike.waitFor((x) => x.some((s) => s.state === 'ESTABLISHED' && s.children.some((c: any) => c.state === 'INSTALLED')), 8000);
     return { swan, ike };
   }
 
-  const childSpis = (sas: SwanSa[]) => sas.flatMap((s) => s.children.filter((c) => c.state === 'INSTALLED').map((c) => `${c.spiIn}/${c.spiOut}`));
-  const ikelabChildSpis = (sas: any[]) => sas.flatMap((s) => s.children.filter((c: any) => c.state === 'INSTALLED').map((c: any) => `${c.spiOut}/${c.spiIn}`));
+  const childSpis = (sas: SwanSa[]) =>
+    sas.flatMap((s) => s.children.filter((c) => c.state === 'INSTALLED').map((c) => `${c.spiIn}/${c.spiOut}`));
+  const ikelabChildSpis = (sas: any[]) =>
+    sas.flatMap((s) => s.children.filter((c: any) => c.state === 'INSTALLED').map((c: any) => `${c.spiOut}/${c.spiIn}`));
 
   /** After a CHILD_SA rekey: exactly one CHILD_SA on each side, new SPIs, the same pair on both sides. */
   async function expectChildRekeyed(swan: Charon, ike: Ikelab, before: string[]) {
-    const sw = await swan.waitFor((x) => childSpis(x).length === 1 && !before.includes(childSpis(x)[0]!) && x[0]!.children.length === 1, 8000);
-    const ik = await ike.waitFor((x) => ikelabChildSpis(x).length === 1 && x[0].children.length === 1 && ikelabChildSpis(x)[0] === childSpis(sw)[0], 8000);
+    const sw = await swan.waitFor(
+      (x) => childSpis(x).length === 1 && !before.includes(childSpis(x)[0]!) && x[0]!.children.length === 1,
+      8000,
+    );
+    const ik = await ike.waitFor(
+      (x) => ikelabChildSpis(x).length === 1 && x[0].children.length === 1 && ikelabChildSpis(x)[0] === childSpis(sw)[0],
+      8000,
+    );
     expect(ikelabChildSpis(ik)).toEqual(childSpis(sw));
     return { sw, ik };
   }
@@ -77,7 +98,10 @@ describe.skipIf(!RUN)('interop: rekeying ikelab <-> strongSwan', () => {
     for (const withPfs of ['strongswan', 'ikelab'] as const) {
       for (const who of ['ikelab', 'strongswan'] as const) {
         it(`PFS on ${withPfs}'s side, rekey by ${who}`, async () => {
-          const s: Scenario = withPfs === 'strongswan' ? { espProposals: 'aes256-sha1-modp4096', ikelabEsp: 'aes256-sha1' } : { espProposals: 'aes256-sha1', ikelabEsp: 'aes256-sha1-modp4096' };
+          const s: Scenario =
+            withPfs === 'strongswan'
+              ? { espProposals: 'aes256-sha1-modp4096', ikelabEsp: 'aes256-sha1' }
+              : { espProposals: 'aes256-sha1', ikelabEsp: 'aes256-sha1-modp4096' };
           // as in the reference runs, the side without PFS initiates the IKE_SA
           const { swan, ike } = await up(s, withPfs === 'strongswan' ? 'ikelab' : 'strongswan');
           const before = childSpis(await swan.listSas());
@@ -137,7 +161,10 @@ describe.skipIf(!RUN)('interop: rekeying ikelab <-> strongSwan', () => {
   it('rekey_time: a CHILD_SA with rekey_time 3s rekeys by itself at least twice, never without a CHILD_SA', async () => {
     const s: Scenario = { espProposals: 'aes256-sha256-modp2048' };
     swan = await lab.startCharon({ swanctlConf: swanctlConf(s), strongswanConfExtra: FAST_RETRANSMIT });
-    const yaml = ikelabYaml({ ...s, ikelabStart: 'start' }, lab.path('k', 'ikelab.sock')).replace('start_action: start', 'start_action: start\n        rekey_time: 3s');
+    const yaml = ikelabYaml({ ...s, ikelabStart: 'start' }, lab.path('k', 'ikelab.sock')).replace(
+      'start_action: start',
+      'start_action: start\n        rekey_time: 3s',
+    );
     ike = await lab.startIkelab(yaml);
     const seen = new Set<string>();
     await swan.waitFor((x) => established(x, 'bar', 'net'), 8000);

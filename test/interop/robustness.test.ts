@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, established, requireInterop, useLab } from '../helpers/lab.js';
+import { FAST_RETRANSMIT, type Lab, established, requireInterop, useLab } from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf } from '../helpers/scenario.js';
 
 const RUN = requireInterop();

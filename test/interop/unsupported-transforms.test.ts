@@ -7,7 +7,7 @@
 // DH is curve25519 throughout: the lab charon has it from its own plugin, while MODP/ECP need the openssl (or gmp)
 // plugin, which Debian ships in libstrongswan-standard-plugins, a package the lab's install line does not name.
 import { describe, expect, it } from 'vitest';
-import { FAST_RETRANSMIT, Lab, established, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
+import { FAST_RETRANSMIT, type Lab, established, requireInterop, type Charon, type Ikelab, useLab } from '../helpers/lab.js';
 import { ikelabYaml, swanctlConf, type Scenario } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
@@ -24,8 +24,9 @@ describe.skipIf(!RUN)('interop: unsupported transforms are never negotiated (str
 
   async function up(s: Scenario): Promise<{ swan: Charon; ike: Ikelab }> {
     const swan = await lab.startCharon({ swanctlConf: swanctlConf(s), strongswanConfExtra: FAST_RETRANSMIT });
-    const ike = await lab.startIkelab(ikelabYaml({ ikelabIke: 'default', ikelabEsp: 'default', hostAddrs: [HOST], ...s },
-      lab.path('k', 'ikelab.sock')));
+    const ike = await lab.startIkelab(
+      ikelabYaml({ ikelabIke: 'default', ikelabEsp: 'default', hostAddrs: [HOST], ...s }, lab.path('k', 'ikelab.sock')),
+    );
     return { swan, ike };
   }
 
@@ -46,7 +47,10 @@ describe.skipIf(!RUN)('interop: unsupported transforms are never negotiated (str
       await logShows(() => swan.log(), 'received NO_PROPOSAL_CHOSEN notify error');
       await logShows(() => k.log(), 'received proposals unacceptable');
       // strongSwan's `default` (which ikelab's is cut from) has AES-CTR and AES-CCM; ikelab's must not
-      const configured = k.log().split('\n').find((l) => l.includes('configured proposals: IKE:'));
+      const configured = k
+        .log()
+        .split('\n')
+        .find((l) => l.includes('configured proposals: IKE:'));
       expect(configured).toBeDefined();
       expect(configured).toContain('AES_CBC_128');
       expect(configured).not.toMatch(/AES_CTR|AES_CCM/);
@@ -63,7 +67,10 @@ describe.skipIf(!RUN)('interop: unsupported transforms are never negotiated (str
       await logShows(() => swan.log(), 'received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built');
       await logShows(() => ike.log(), 'no acceptable proposal found');
       expect(ike.log()).toMatch(/generating IKE_AUTH response 1 \[ .*N\(NO_PROP\)/);
-      const configured = ike.log().split('\n').find((l) => l.includes('configured proposals: ESP:'));
+      const configured = ike
+        .log()
+        .split('\n')
+        .find((l) => l.includes('configured proposals: ESP:'));
       expect(configured).toBeDefined();
       expect(configured).not.toMatch(/AES_CTR|AES_CCM|AES_XCBC/);
       await sleep(500); // anything wrongly installed would be listed by now

@@ -8,11 +8,41 @@ import { EspInbound, EspOutbound, EspSequenceExhausted, type EspSaParams } from 
 import { Encr, Integ } from '../../src/wire/constants.js';
 
 const SUITES: { name: string; p: Omit<EspSaParams, 'spi' | 'esn' | 'replayWindow'>; iv: number; icv: number; align: number }[] = [
-  { name: 'aes128-sha1', p: { encr: Encr.AES_CBC, encrKeyBits: 128, integ: Integ.HMAC_SHA1_96, encKey: randomBytes(16), integKey: randomBytes(20) }, iv: 16, icv: 12, align: 16 },
-  { name: '3des-sha1', p: { encr: Encr['3DES'], integ: Integ.HMAC_SHA1_96, encKey: randomBytes(24), integKey: randomBytes(20) }, iv: 8, icv: 12, align: 8 },
-  { name: 'aes256-sha512', p: { encr: Encr.AES_CBC, encrKeyBits: 256, integ: Integ.HMAC_SHA2_512_256, encKey: randomBytes(32), integKey: randomBytes(64) }, iv: 16, icv: 32, align: 16 },
-  { name: 'aes256gcm16', p: { encr: Encr.AES_GCM_16, encrKeyBits: 256, encKey: randomBytes(36), integKey: Buffer.alloc(0) }, iv: 8, icv: 16, align: 4 },
-  { name: 'chacha20poly1305', p: { encr: Encr.CHACHA20_POLY1305, encKey: randomBytes(36), integKey: Buffer.alloc(0) }, iv: 8, icv: 16, align: 4 },
+  {
+    name: 'aes128-sha1',
+    p: { encr: Encr.AES_CBC, encrKeyBits: 128, integ: Integ.HMAC_SHA1_96, encKey: randomBytes(16), integKey: randomBytes(20) },
+    iv: 16,
+    icv: 12,
+    align: 16,
+  },
+  {
+    name: '3des-sha1',
+    p: { encr: Encr['3DES'], integ: Integ.HMAC_SHA1_96, encKey: randomBytes(24), integKey: randomBytes(20) },
+    iv: 8,
+    icv: 12,
+    align: 8,
+  },
+  {
+    name: 'aes256-sha512',
+    p: { encr: Encr.AES_CBC, encrKeyBits: 256, integ: Integ.HMAC_SHA2_512_256, encKey: randomBytes(32), integKey: randomBytes(64) },
+    iv: 16,
+    icv: 32,
+    align: 16,
+  },
+  {
+    name: 'aes256gcm16',
+    p: { encr: Encr.AES_GCM_16, encrKeyBits: 256, encKey: randomBytes(36), integKey: Buffer.alloc(0) },
+    iv: 8,
+    icv: 16,
+    align: 4,
+  },
+  {
+    name: 'chacha20poly1305',
+    p: { encr: Encr.CHACHA20_POLY1305, encKey: randomBytes(36), integKey: Buffer.alloc(0) },
+    iv: 8,
+    icv: 16,
+    align: 4,
+  },
 ];
 
 describe.each(SUITES)('$name', (s) => {
@@ -77,7 +107,15 @@ describe.each(SUITES)('$name', (s) => {
 describe('authentic packets with a wrong trailer (sealed by @noble with RFC 4106 framing)', () => {
   const key = randomBytes(20);
   const spi = Buffer.from('0000beef', 'hex');
-  const params: EspSaParams = { spi, encr: Encr.AES_GCM_16, encrKeyBits: 128, encKey: key, integKey: Buffer.alloc(0), esn: false, replayWindow: 32 };
+  const params: EspSaParams = {
+    spi,
+    encr: Encr.AES_GCM_16,
+    encrKeyBits: 128,
+    encKey: key,
+    integKey: Buffer.alloc(0),
+    esn: false,
+    replayWindow: 32,
+  };
   let seq = 0;
   const seal = (plaintext: Buffer): Buffer => {
     const hdr = Buffer.alloc(8);

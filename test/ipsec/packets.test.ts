@@ -3,7 +3,18 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { EspInbound } from '../../src/ipsec/esp-sa.js';
-import { buildEcho, buildUdp, checksum, ipBytes, parseEcho, parseInner, parseIp4, parseIp6, parseUdp, Proto } from '../../src/ipsec/packets.js';
+import {
+  buildEcho,
+  buildUdp,
+  checksum,
+  ipBytes,
+  parseEcho,
+  parseInner,
+  parseIp4,
+  parseIp6,
+  parseUdp,
+  Proto,
+} from '../../src/ipsec/packets.js';
 import { VirtualHost } from '../../src/ipsec/virtual-host.js';
 import { KAT_DIR, katChildSas, readEspPackets } from './strongswan-kat.js';
 import { Encr, Integ } from '../../src/wire/constants.js';
@@ -24,7 +35,16 @@ function capturedPings(): Buffer[] {
   const sas = katChildSas(dir);
   return readEspPackets(join(KAT_DIR, dir, 'capture.pcap')).map((p) => {
     const sa = sas.find((x) => x.spi.equals(p.esp.subarray(0, 4)))!;
-    const r = new EspInbound({ spi: sa.spi, encr: Encr.AES_CBC, encrKeyBits: 256, integ: Integ.HMAC_SHA2_256_128, encKey: sa.encKey, integKey: sa.integKey, esn: false, replayWindow: 32 }).open(p.esp);
+    const r = new EspInbound({
+      spi: sa.spi,
+      encr: Encr.AES_CBC,
+      encrKeyBits: 256,
+      integ: Integ.HMAC_SHA2_256_128,
+      encKey: sa.encKey,
+      integKey: sa.integKey,
+      esn: false,
+      replayWindow: 32,
+    }).open(p.esp);
     if (!r.ok) throw new Error('capture does not decrypt');
     return r.inner;
   });
@@ -32,7 +52,9 @@ function capturedPings(): Buffer[] {
 
 describe('IPv4 and ICMP', () => {
   // draft-mcgrew-gcm-test-01 case 4: an ICMP echo request 64.103.147.24 -> 1.1.1.1 built by someone else.
-  const pkt = h(`4500003c99c500008001cb7a40679318 010101010800075c0200440061626364 65666768696a6b6c6d6e6f7071727374 757677616263646566676869`);
+  const pkt = h(
+    `4500003c99c500008001cb7a40679318 010101010800075c0200440061626364 65666768696a6b6c6d6e6f7071727374 757677616263646566676869`,
+  );
 
   it('parses a foreign packet and verifies its header and ICMP checksums', () => {
     const ip = parseIp4(pkt)!;
@@ -71,7 +93,10 @@ describe('virtual host', () => {
   it("answers the captured echo requests with the Linux kernel's exact ICMP replies", () => {
     const [req1, rep1, req2, rep2] = capturedPings();
     const host = new VirtualHost(['10.11.0.1']);
-    for (const [req, rep] of [[req1!, rep1!], [req2!, rep2!]] as const) {
+    for (const [req, rep] of [
+      [req1!, rep1!],
+      [req2!, rep2!],
+    ] as const) {
       const answer = host.answer(parseIp4(req)!)!;
       const ip = parseIp4(answer)!;
       expect(ip.src.join('.')).toBe('10.11.0.1');

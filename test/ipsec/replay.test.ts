@@ -31,8 +31,10 @@ describe.each([32, 64, 512, 1024])('window of %i', (w) => {
       const roll = randomInt(100);
       let seq: bigint;
       if (roll < 60) seq = next++;
-      else if (roll < 85) seq = next - BigInt(randomInt(1, w + 40)); // around the left edge
-      else if (roll < 95) seq = [...seen][randomInt(seen.size || 1)] ?? 1n; // replays
+      else if (roll < 85)
+        seq = next - BigInt(randomInt(1, w + 40)); // around the left edge
+      else if (roll < 95)
+        seq = [...seen][randomInt(seen.size || 1)] ?? 1n; // replays
       else seq = next += BigInt(randomInt(1, 3 * w)); // loss bursts
       if (seq <= 0n) continue;
       const fresh = seq > top || (top - seq < BigInt(w) && !seen.has(seq));
@@ -72,7 +74,16 @@ describe('ESN high bits (RFC 4303 A2.2)', () => {
   });
 
   it('sealed packets across the wrap open with inferred high bits, replays do not', () => {
-    const p = { spi: randomBytes(4), encr: Encr.AES_CBC, encrKeyBits: 128, integ: Integ.HMAC_SHA2_256_128, encKey: randomBytes(16), integKey: randomBytes(32), esn: true, replayWindow: 32 };
+    const p = {
+      spi: randomBytes(4),
+      encr: Encr.AES_CBC,
+      encrKeyBits: 128,
+      integ: Integ.HMAC_SHA2_256_128,
+      encKey: randomBytes(16),
+      integKey: randomBytes(32),
+      esn: true,
+      replayWindow: 32,
+    };
     const out = new EspOutbound(p);
     const inb = new EspInbound(p);
     out.seq = 0xffff_fff0n;
@@ -91,7 +102,15 @@ describe('ESN high bits (RFC 4303 A2.2)', () => {
   });
 
   it('a forged packet (bad ICV) never moves the window', () => {
-    const p = { spi: randomBytes(4), encr: Encr.AES_GCM_16, encrKeyBits: 128, encKey: randomBytes(20), integKey: Buffer.alloc(0), esn: false, replayWindow: 32 };
+    const p = {
+      spi: randomBytes(4),
+      encr: Encr.AES_GCM_16,
+      encrKeyBits: 128,
+      encKey: randomBytes(20),
+      integKey: Buffer.alloc(0),
+      esn: false,
+      replayWindow: 32,
+    };
     const out = new EspOutbound(p);
     const inb = new EspInbound(p);
     expect(inb.open(out.seal(Buffer.alloc(20), 4)).ok).toBe(true);

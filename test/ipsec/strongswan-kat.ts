@@ -80,7 +80,12 @@ export function katChildSas(dir: string): KatChildSa[] {
   const path = join(KAT_DIR, dir, 'initiator.log');
   const dumps = parseLogFile(path);
   const keys = (label: string) => byLabel(dumps, label).map((d) => d.data);
-  const [encI, encR, intI, intR] = ['encryption initiator key', 'encryption responder key', 'integrity initiator key', 'integrity responder key'].map(keys);
+  const [encI, encR, intI, intR] = [
+    'encryption initiator key',
+    'encryption responder key',
+    'integrity initiator key',
+    'integrity responder key',
+  ].map(keys);
   const lines = readFileSync(path, 'utf8').split('\n');
   const spis: { dir: 'inbound' | 'outbound'; spi: Buffer }[] = [];
   lines.forEach((line, i) => {

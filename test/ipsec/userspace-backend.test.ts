@@ -10,7 +10,14 @@ import { buildEcho, buildUdp, ipBytes } from '../../src/ipsec/packets.js';
 import { Encr, Integ } from '../../src/wire/constants.js';
 import type { TrafficSelector } from '../../src/wire/types.js';
 
-const net = (a: string, b: string): TrafficSelector => ({ tsType: 7, ipProtocol: 0, startPort: 0, endPort: 0xffff, startAddr: ipBytes(a), endAddr: ipBytes(b) });
+const net = (a: string, b: string): TrafficSelector => ({
+  tsType: 7,
+  ipProtocol: 0,
+  startPort: 0,
+  endPort: 0xffff,
+  startAddr: ipBytes(a),
+  endAddr: ipBytes(b),
+});
 const A_NET = net('10.12.0.0', '10.12.0.255');
 const B_NET = net('10.11.0.0', '10.11.0.255');
 const A_EP: Endpoint = { address: '10.98.0.2', port: 4500 };
@@ -27,14 +34,39 @@ function childPair(s: Suite, opts: { window?: number; reqid?: number } = {}): [C
   const spiB = randomBytes(4);
   const kAB = { e: randomBytes(s.encLen), i: randomBytes(s.intLen) }; // protects A -> B
   const kBA = { e: randomBytes(s.encLen), i: randomBytes(s.intLen) };
-  const mk = (hostAddrs: string[], local: TrafficSelector, remote: TrafficSelector, spiIn: Buffer, spiOut: Buffer, kin: typeof kAB, kout: typeof kAB, ends: [Endpoint, Endpoint]): ChildSaSpec => ({
-    id: nextId++, reqid: opts.reqid ?? 1, name: 'net', connection: 'bar', spiIn, spiOut,
+  const mk = (
+    hostAddrs: string[],
+    local: TrafficSelector,
+    remote: TrafficSelector,
+    spiIn: Buffer,
+    spiOut: Buffer,
+    kin: typeof kAB,
+    kout: typeof kAB,
+    ends: [Endpoint, Endpoint],
+  ): ChildSaSpec => ({
+    id: nextId++,
+    reqid: opts.reqid ?? 1,
+    name: 'net',
+    connection: 'bar',
+    spiIn,
+    spiOut,
     suite: { encr: s.encr, encrKeyBits: s.encrKeyBits, integ: s.integ, esn: s.esn },
     keys: { encrIn: kin.e, integIn: kin.i, encrOut: kout.e, integOut: kout.i },
-    dhGroup: 0, localTs: [local], remoteTs: [remote], local: ends[0], remote: ends[1], encap: true, outboundActive: true,
-    replayWindow: opts.window ?? 32, hostAddrs, counters: zeroCounters(),
+    dhGroup: 0,
+    localTs: [local],
+    remoteTs: [remote],
+    local: ends[0],
+    remote: ends[1],
+    encap: true,
+    outboundActive: true,
+    replayWindow: opts.window ?? 32,
+    hostAddrs,
+    counters: zeroCounters(),
   });
-  return [mk(['10.12.0.1'], A_NET, B_NET, spiA, spiB, kBA, kAB, [A_EP, B_EP]), mk(['10.11.0.1'], B_NET, A_NET, spiB, spiA, kAB, kBA, [B_EP, A_EP])];
+  return [
+    mk(['10.12.0.1'], A_NET, B_NET, spiA, spiB, kBA, kAB, [A_EP, B_EP]),
+    mk(['10.11.0.1'], B_NET, A_NET, spiB, spiA, kAB, kBA, [B_EP, A_EP]),
+  ];
 }
 
 /** Two engines wired back to back; `wire` can drop, corrupt or duplicate what goes over the "network". */
@@ -42,13 +74,35 @@ function lab(wire: (pkt: Buffer, deliver: (p: Buffer) => void) => void = (p, d) 
   const log = new Logger({ default: -1 });
   const sent: Buffer[] = [];
   const nattPort = () => 4500;
-  const a: UserspaceBackend = new UserspaceBackend({ sendEsp: (p, from, to) => { sent.push(p); expect([from, to]).toEqual([A_EP, B_EP]); setImmediate(() => wire(p, (x) => b.receive(x, B_EP, A_EP))); } }, log, { nattPort });
-  const b: UserspaceBackend = new UserspaceBackend({ sendEsp: (p, from, to) => { expect([from, to]).toEqual([B_EP, A_EP]); setImmediate(() => wire(p, (x) => a.receive(x, A_EP, B_EP))); } }, log, { nattPort });
+  const a: UserspaceBackend = new UserspaceBackend(
+    {
+      sendEsp: (p, from, to) => {
+        sent.push(p);
+        expect([from, to]).toEqual([A_EP, B_EP]);
+        setImmediate(() => wire(p, (x) => b.receive(x, B_EP, A_EP)));
+      },
+    },
+    log,
+    { nattPort },
+  );
+  const b: UserspaceBackend = new UserspaceBackend(
+    {
+      sendEsp: (p, from, to) => {
+        expect([from, to]).toEqual([B_EP, A_EP]);
+        setImmediate(() => wire(p, (x) => a.receive(x, A_EP, B_EP)));
+      },
+    },
+    log,
+    { nattPort },
+  );
   return { a, b, sent };
 }
 
 describe('UserspaceBackend end to end', () => {
-  it.each([['aes256-sha256', CBC], ['aes128gcm16 with ESN', GCM_ESN]])('%s: ping through the tunnel, counters match', async (_n, suite) => {
+  it.each([
+    ['aes256-sha256', CBC],
+    ['aes128gcm16 with ESN', GCM_ESN],
+  ])('%s: ping through the tunnel, counters match', async (_n, suite) => {
     const { a, b } = lab();
     const [ca, cb] = childPair(suite);
     a.install(ca);
@@ -59,7 +113,14 @@ describe('UserspaceBackend end to end', () => {
     expect(r.rttsMs).toHaveLength(5);
     for (const t of r.rttsMs) expect(t).toBeGreaterThanOrEqual(0);
     const ipLen = 20 + 8 + 56;
-    expect(ca.counters).toMatchObject({ packetsOut: 5, packetsIn: 5, bytesOut: 5 * ipLen, bytesIn: 5 * ipLen, integrityFailures: 0, replayDrops: 0 });
+    expect(ca.counters).toMatchObject({
+      packetsOut: 5,
+      packetsIn: 5,
+      bytesOut: 5 * ipLen,
+      bytesIn: 5 * ipLen,
+      integrityFailures: 0,
+      replayDrops: 0,
+    });
     expect(cb.counters).toMatchObject({ packetsOut: 5, packetsIn: 5, bytesOut: 5 * ipLen, bytesIn: 5 * ipLen });
     expect(b.host.counters.echoReplies).toBe(5);
   });
@@ -97,7 +158,7 @@ describe('UserspaceBackend end to end', () => {
     expect(r.received).toBe(2);
     expect(cb.counters).toMatchObject({ packetsIn: 3, replayDrops: 3, integrityFailures: 0, packetsOut: 3 });
     expect(ca.counters).toMatchObject({ packetsIn: 2, replayDrops: 2, integrityFailures: 1, packetsOut: 3 });
-    a.receive(Buffer.from('deadbeef00000001' + '00'.repeat(40), 'hex'), A_EP, B_EP);
+    a.receive(Buffer.from(`deadbeef00000001${'00'.repeat(40)}`, 'hex'), A_EP, B_EP);
     a.receive(Buffer.alloc(3), A_EP, B_EP);
     expect(a.counters.invalidSpi).toBe(2);
     expect(ca.counters.invalidSpi).toBe(1);
@@ -125,7 +186,9 @@ describe('UserspaceBackend end to end', () => {
     const [ca, cb] = childPair(CBC);
     a.install(ca);
     b.install(cb);
-    expect(a.sendInner(buildUdp(ipBytes('10.12.0.1'), ipBytes('10.11.0.1'), { srcPort: 5555, dstPort: 7, data: Buffer.from('x') }))).toBe(true);
+    expect(a.sendInner(buildUdp(ipBytes('10.12.0.1'), ipBytes('10.11.0.1'), { srcPort: 5555, dstPort: 7, data: Buffer.from('x') }))).toBe(
+      true,
+    );
     await new Promise((r) => setTimeout(r, 20));
     expect(b.host.counters.udpEchoes).toBe(1);
     expect(ca.counters.packetsIn).toBe(1); // the echo came back
@@ -138,7 +201,9 @@ describe('UserspaceBackend end to end', () => {
     b.install(oldB);
     expect((await a.ping({ child: 'net', dst: '10.11.0.1', count: 1, intervalMs: 1, timeoutMs: 200 })).received).toBe(1);
     // A packet A sealed on the old SA, still in flight while the rekey completes.
-    const inFlight = (a as any).sad.get(oldA.id).outbound.seal(buildEcho(ipBytes('10.12.0.1'), ipBytes('10.11.0.1'), { request: true, id: 9, seq: 9, data: Buffer.alloc(4) }), 4);
+    const inFlight = (a as any).sad
+      .get(oldA.id)
+      .outbound.seal(buildEcho(ipBytes('10.12.0.1'), ipBytes('10.11.0.1'), { request: true, id: 9, seq: 9, data: Buffer.alloc(4) }), 4);
 
     const [newA, newB] = childPair(GCM_ESN);
     a.install(newA); // rekey initiator: both directions at once
@@ -181,7 +246,8 @@ describe('UserspaceBackend end to end', () => {
     const heard = { first: 0, second: 0 };
     a.install(ca, { inbound: () => heard.first++ });
     b.install(cb);
-    const request = (seq: number) => buildEcho(ipBytes('10.11.0.1'), ipBytes('10.12.0.1'), { request: true, id: 7, seq, data: Buffer.alloc(8) });
+    const request = (seq: number) =>
+      buildEcho(ipBytes('10.11.0.1'), ipBytes('10.12.0.1'), { request: true, id: 7, seq, data: Buffer.alloc(8) });
     expect(b.sendInner(request(1))).toBe(true);
     a.receive(sealed[0]!, A_EP, B_EP);
     expect(heard).toEqual({ first: 1, second: 0 });
@@ -210,10 +276,19 @@ describe('UserspaceBackend end to end', () => {
 
   it('ESP-in-UDP leaves from the NAT-T port even when the IKE_SA did not float', () => {
     const out: Array<[Endpoint, Endpoint]> = [];
-    const a = new UserspaceBackend({ sendEsp: (_p, from, to) => void out.push([from, to]) }, new Logger({ default: -1 }), { nattPort: () => 14501 });
+    const a = new UserspaceBackend({ sendEsp: (_p, from, to) => void out.push([from, to]) }, new Logger({ default: -1 }), {
+      nattPort: () => 14501,
+    });
     const [ca] = childPair(CBC);
     a.install({ ...ca, local: { address: A_EP.address, port: 500 }, remote: { address: B_EP.address, port: 500 } });
-    expect(a.sendInner(buildEcho(ipBytes('10.12.0.1'), ipBytes('10.11.0.1'), { request: true, id: 1, seq: 1, data: Buffer.alloc(8) }))).toBe(true);
-    expect(out).toEqual([[{ address: A_EP.address, port: 14501 }, { address: B_EP.address, port: 14501 }]]);
+    expect(
+      a.sendInner(buildEcho(ipBytes('10.12.0.1'), ipBytes('10.11.0.1'), { request: true, id: 1, seq: 1, data: Buffer.alloc(8) })),
+    ).toBe(true);
+    expect(out).toEqual([
+      [
+        { address: A_EP.address, port: 14501 },
+        { address: B_EP.address, port: 14501 },
+      ],
+    ]);
   });
 });

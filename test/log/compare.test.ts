@@ -50,10 +50,14 @@ describe('line shapes', () => {
       '[IKE] CHILD_SA NAME{N} established with SPIs SPI SPI and TS ADDR === ADDR',
     );
     expect(shape(`${T}12[IKE] IKE_SA lab[1] 7a1c3e5b9f2d4c68_i* 0011223344556677_r`)).toBe('[IKE] IKE_SA NAME[N] IKESPI IKESPI');
-    expect(shape(`${T}12[IKE] received DELETE for ESP CHILD_SA with SPI c1a2b3c4`)).toBe('[IKE] received DELETE for ESP CHILD_SA with SPI SPI');
-    expect(shape(`${T}12[IKE] closing CHILD_SA net{1} with SPIs c1a2b3c4_i (168 bytes) d5e6f7a8_o (168 bytes) and TS 10.12.0.0/24 === 10.11.0.0/24`)).toBe(
-      '[IKE] closing CHILD_SA NAME{N} with SPIs SPI (N bytes) SPI (N bytes) and TS ADDR === ADDR',
+    expect(shape(`${T}12[IKE] received DELETE for ESP CHILD_SA with SPI c1a2b3c4`)).toBe(
+      '[IKE] received DELETE for ESP CHILD_SA with SPI SPI',
     );
+    expect(
+      shape(
+        `${T}12[IKE] closing CHILD_SA net{1} with SPIs c1a2b3c4_i (168 bytes) d5e6f7a8_o (168 bytes) and TS 10.12.0.0/24 === 10.11.0.0/24`,
+      ),
+    ).toBe('[IKE] closing CHILD_SA NAME{N} with SPIs SPI (N bytes) SPI (N bytes) and TS ADDR === ADDR');
   });
 
   test('addresses, ports, byte counts, message ids, durations, other numbers', () => {
@@ -67,7 +71,9 @@ describe('line shapes', () => {
     expect(shape(`${T}12[IKE] scheduling rekeying in 3598s`)).toBe('[IKE] scheduling rekeying in Ns');
     expect(shape(`${T}12[IKE] maximum IKE_SA lifetime 2.5s`)).toBe('[IKE] maximum IKE_SA lifetime Ns');
     // numbers only as whole words; three colon-separated groups look like an address
-    expect(shape(`${T}12[IKE] time 10:20:30 and abc1234 and x2y and 12ab and 42`)).toBe('[IKE] time ADDR and abc1234 and x2y and 12ab and N');
+    expect(shape(`${T}12[IKE] time 10:20:30 and abc1234 and x2y and 12ab and 42`)).toBe(
+      '[IKE] time ADDR and abc1234 and x2y and 12ab and N',
+    );
     // words and digits are Unicode ones
     expect(shape(`${T}12[IKE] ID 'müller@ex.com' 5ü and ٣ and x٣`)).toBe("[IKE] ID 'müller@ex.com' 5ü and N and x٣");
   });
@@ -85,7 +91,11 @@ describe('line shapes', () => {
     const log = `${T}00[DMN] start\r\n${T}05[IKE] initiating IKE_SA lab[1] to 10.98.0.1\r${T}06[NET] sending packet: from 10.98.0.2[500] to 10.98.0.1[500] (100 bytes)\n`;
     expect(shapeLog(log)).toEqual([
       { line: 2, original: `${T}05[IKE] initiating IKE_SA lab[1] to 10.98.0.1`, shape: '[IKE] initiating IKE_SA NAME[N] to ADDR' },
-      { line: 3, original: `${T}06[NET] sending packet: from 10.98.0.2[500] to 10.98.0.1[500] (100 bytes)`, shape: '[NET] sending packet: from ADDR[N] to ADDR[N] (N bytes)' },
+      {
+        line: 3,
+        original: `${T}06[NET] sending packet: from 10.98.0.2[500] to 10.98.0.1[500] (100 bytes)`,
+        shape: '[NET] sending packet: from ADDR[N] to ADDR[N] (N bytes)',
+      },
     ]);
   });
 });
@@ -152,7 +162,10 @@ describe('score and report', () => {
 });
 
 describe('the reference logs (test/fixtures/charon-logs)', () => {
-  const scenarios = readdirSync(REFERENCE_LOGS_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const scenarios = readdirSync(REFERENCE_LOGS_DIR, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   const read = (scenario: string, role: string) => readFileSync(join(REFERENCE_LOGS_DIR, scenario, `${role}.log`), 'utf8');
 
   test('all ten scenarios are there', () => {

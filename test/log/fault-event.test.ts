@@ -13,7 +13,20 @@ test('fields of a record are merged into the JSON line', async () => {
     const file = join(dir, 'log.json');
     const mem = new MemorySink();
     const log = new Logger({ default: 1 }, [new PinoSink(file), mem]);
-    const event = { event: 'fault.fired', rule: 'dpd-loss', action: 'drop', point: 'ike-receive', direction: 'in', ike: 'bar', ikeId: 3, exchange: 'INFORMATIONAL', role: 'request', messageId: 7, fired: 1, at: 1234 };
+    const event = {
+      event: 'fault.fired',
+      rule: 'dpd-loss',
+      action: 'drop',
+      point: 'ike-receive',
+      direction: 'in',
+      ike: 'bar',
+      ikeId: 3,
+      exchange: 'INFORMATIONAL',
+      role: 'request',
+      messageId: 7,
+      fired: 1,
+      at: 1234,
+    };
     log.with({ thread: 3, ikeName: 'bar', ikeId: 3 }).log('IKE', 1, "fault 'dpd-loss': dropped INFORMATIONAL request 7", event);
     await log.close();
     const line = JSON.parse(readFileSync(file, 'utf8').trim());

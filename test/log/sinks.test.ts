@@ -34,7 +34,14 @@ async function jsonLines(file: string, n: number): Promise<string[]> {
   }
 }
 
-const rec = (message: string, over: Partial<LogRecord> = {}): LogRecord => ({ time: new Date(2024, 10, 22, 10, 3, 24), group: 'IKE', level: 1, thread: 13, message, ...over });
+const rec = (message: string, over: Partial<LogRecord> = {}): LogRecord => ({
+  time: new Date(2024, 10, 22, 10, 3, 24),
+  group: 'IKE',
+  level: 1,
+  thread: 13,
+  message,
+  ...over,
+});
 
 describe('CharonTextSink to a file', () => {
   test('appends to an existing file, and a second sink appends after the first', async () => {
@@ -48,8 +55,8 @@ describe('CharonTextSink to a file', () => {
     await s2.close();
     expect(readFileSync(file, 'utf8')).toBe(
       'Nov 22 10:00:00 00[DMN] Starting IKE charon daemon\n' +
-      'Nov 22 10:03:24 13[IKE] initiating IKE_SA bar[1] to 10.98.0.1\n' +
-      '13[IKE] IKE_SA deleted\n',
+        'Nov 22 10:03:24 13[IKE] initiating IKE_SA bar[1] to 10.98.0.1\n' +
+        '13[IKE] IKE_SA deleted\n',
     );
   });
 
@@ -68,14 +75,25 @@ describe('PinoSink', () => {
     const file = join(dir, 'ikelab.json');
     const sink = new PinoSink(file);
     const log = new Logger({ default: 1, enc: 2 }, [sink]);
-    log.with({ thread: 5, ikeName: 'bar', ikeId: 2 }).ike(1, 'IKE_SA bar[2] established between 10.98.0.2[10.98.0.2]...10.98.0.1[10.98.0.1]');
+    log
+      .with({ thread: 5, ikeName: 'bar', ikeId: 2 })
+      .ike(1, 'IKE_SA bar[2] established between 10.98.0.2[10.98.0.2]...10.98.0.1[10.98.0.1]');
     log.with({ thread: 5, ikeName: 'bar', ikeId: 2 }).enc(2, 'parsed INFORMATIONAL request 2 [ ]');
     log.log('NET', 1, 'received packet: from 10.98.0.1[500] to 10.98.0.2[500] (80 bytes)');
     log.log('IKE', 2, () => 'filtered, never written');
     await log.close();
     const lines = (await jsonLines(file, 3)).map((l) => JSON.parse(l));
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatchObject({ name: 'ikelab', level: 30, group: 'IKE', charonLevel: 1, thread: 5, ike: 'bar', ikeId: 2, msg: 'IKE_SA bar[2] established between 10.98.0.2[10.98.0.2]...10.98.0.1[10.98.0.1]' });
+    expect(lines[0]).toMatchObject({
+      name: 'ikelab',
+      level: 30,
+      group: 'IKE',
+      charonLevel: 1,
+      thread: 5,
+      ike: 'bar',
+      ikeId: 2,
+      msg: 'IKE_SA bar[2] established between 10.98.0.2[10.98.0.2]...10.98.0.1[10.98.0.1]',
+    });
     expect(lines[1]).toMatchObject({ level: 20, group: 'ENC', charonLevel: 2, ike: 'bar', msg: 'parsed INFORMATIONAL request 2 [ ]' });
     expect(lines[2]).toMatchObject({ level: 30, group: 'NET', charonLevel: 1, thread: 0 });
     expect(lines[2]).not.toHaveProperty('ike');

@@ -43,7 +43,12 @@ describe('a daemon listening on 0.0.0.0 without local_addrs (real UDP on loopbac
 
   test('initiates from its real address and uses it as identity', async () => {
     dir = mkdtempSync(join(tmpdir(), 'ikelab-wild-'));
-    const yaml = (me: string, peer: string, listen: string, extra: string) => `daemon: { listen: [${listen}], port: 15300, natt_port: 15301, control_socket: ${dir}/${me}.sock, ipsec_backend: none, log: { stdout: no } }
+    const yaml = (
+      me: string,
+      peer: string,
+      listen: string,
+      extra: string,
+    ) => `daemon: { listen: [${listen}], port: 15300, natt_port: 15301, control_socket: ${dir}/${me}.sock, ipsec_backend: none, log: { stdout: no } }
 connections:
   w:
     remote_addrs: [${peer}]
@@ -56,7 +61,13 @@ secrets: { ike-w: { id: ['%any'], secret: wildcard-test } }
     const a = await runDaemon(parseConfig(yaml('a', '127.0.0.2', '0.0.0.0', ''), 'a.yaml'), new Logger({ default: 1 }, [sinkA]));
     running.push(a);
     const b = await runDaemon(
-      parseConfig(yaml('b', '127.0.0.1', '127.0.0.2', '    local_addrs: [127.0.0.2]\n').replace("children: { net: { local_ts: [10.1.0.0/24], remote_ts: [10.2.0.0/24]", "children: { net: { local_ts: [10.2.0.0/24], remote_ts: [10.1.0.0/24]"), 'b.yaml'),
+      parseConfig(
+        yaml('b', '127.0.0.1', '127.0.0.2', '    local_addrs: [127.0.0.2]\n').replace(
+          'children: { net: { local_ts: [10.1.0.0/24], remote_ts: [10.2.0.0/24]',
+          'children: { net: { local_ts: [10.2.0.0/24], remote_ts: [10.1.0.0/24]',
+        ),
+        'b.yaml',
+      ),
       new Logger({ default: 1 }, [new MemorySink()]),
     );
     running.push(b);

@@ -14,14 +14,18 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const slash = '/';
 const FORBIDDEN: { text: string; why: string }[] = [
   { text: ['..', 'shared'].join(slash), why: 'material beside the repository (copy data into test/fixtures/)' },
-  { text: slash + 'work' + slash, why: "a folder of the development machine (resolve paths from import.meta.url)" },
-  { text: [slash + 'tmp', 'ikelab'].join(slash), why: 'a hard-coded temp path (use os.tmpdir() / mktemp)' },
+  { text: `${slash}work${slash}`, why: 'a folder of the development machine (resolve paths from import.meta.url)' },
+  { text: [`${slash}tmp`, 'ikelab'].join(slash), why: 'a hard-coded temp path (use os.tmpdir() / mktemp)' },
 ];
 
 const BINARY_EXTENSIONS = /\.(pcap|pcapng|png|jpe?g|gif|ico|gz|tgz|zip|woff2?)$/i;
 
 function repoFiles(): string[] {
-  const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   return [...new Set(out.split('\0').filter(Boolean))].sort();
 }
 
@@ -37,11 +41,14 @@ function findForbidden(root: string, files: string[]): string[] {
     if (BINARY_EXTENSIONS.test(f) || !existsSync(full) || !statSync(full).isFile()) continue; // deleted, or a link to a folder
     const buf = readFileSync(full);
     if (!isText(buf)) continue;
-    buf.toString('utf8').split('\n').forEach((line, k) => {
-      for (const { text, why } of FORBIDDEN) {
-        if (line.includes(text)) hits.push(`${f}:${k + 1}: ${text} (${why}): ${line.trim().slice(0, 160)}`);
-      }
-    });
+    buf
+      .toString('utf8')
+      .split('\n')
+      .forEach((line, k) => {
+        for (const { text, why } of FORBIDDEN) {
+          if (line.includes(text)) hits.push(`${f}:${k + 1}: ${text} (${why}): ${line.trim().slice(0, 160)}`);
+        }
+      });
   }
   return hits;
 }
@@ -49,7 +56,15 @@ function findForbidden(root: string, files: string[]): string[] {
 describe.skipIf(!existsSync(join(ROOT, '.git')))('a self-contained repository', () => {
   test('the search sees the sources, docs, configs and fixtures', () => {
     const files = repoFiles();
-    for (const f of ['package.json', 'README.md', '.ci/run', 'src/cli.ts', 'config/example.yaml', 'test/fixtures/kat/README.md', 'test/fixtures/charon-logs/NOTES.md']) {
+    for (const f of [
+      'package.json',
+      'README.md',
+      '.ci/run',
+      'src/cli.ts',
+      'config/example.yaml',
+      'test/fixtures/kat/README.md',
+      'test/fixtures/charon-logs/NOTES.md',
+    ]) {
       expect(files).toContain(f);
     }
   });

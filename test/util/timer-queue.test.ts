@@ -36,10 +36,20 @@ describe('TimerQueue', () => {
     const clock = new ManualClock();
     const q = new TimerQueue(clock);
     const fired: [string, number][] = [];
-    for (const [name, ms] of [['c', 300], ['a', 100], ['e', 500], ['b', 200], ['d', 400]] as const) q.after(ms, name, () => fired.push([name, clock.now()]));
+    for (const [name, ms] of [
+      ['c', 300],
+      ['a', 100],
+      ['e', 500],
+      ['b', 200],
+      ['d', 400],
+    ] as const)
+      q.after(ms, name, () => fired.push([name, clock.now()]));
     expect(q.size).toBe(5);
     clock.advance(250);
-    expect(fired).toEqual([['a', 100], ['b', 200]]);
+    expect(fired).toEqual([
+      ['a', 100],
+      ['b', 200],
+    ]);
     expect(q.size).toBe(3);
     clock.advance(1000);
     expect(fired.map((f) => f[0])).toEqual(['a', 'b', 'c', 'd', 'e']);
@@ -165,7 +175,7 @@ describe('TimerQueue', () => {
     expect(q.size).toBe(0);
   });
 
-  test('now() is the clock\'s time; a custom Clock receives exactly one armed deadline at a time', () => {
+  test("now() is the clock's time; a custom Clock receives exactly one armed deadline at a time", () => {
     const armed: number[] = [];
     let t = 5;
     let pending: (() => void) | undefined;
@@ -193,7 +203,7 @@ describe('TimerQueue', () => {
 });
 
 describe('one clock, two daemons', () => {
-  test('a ManualClock has one host-timer slot: a second TimerQueue on it replaces the first one\'s deadline', () => {
+  test("a ManualClock has one host-timer slot: a second TimerQueue on it replaces the first one's deadline", () => {
     // This is why test/helpers/peers.ts gives each daemon its own slot (PairClock) instead of sharing a ManualClock.
     const clock = new ManualClock();
     const a = new TimerQueue(clock);

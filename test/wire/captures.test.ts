@@ -47,7 +47,9 @@ describe.each(scenarios())('capture $name', ({ capture, logs }) => {
       expect(Buffer.concat([encodeSkPrefix(h, sk.innerNext, sk.body.length), sk.body]).equals(m.data)).toBe(true);
       // innerNext names the first payload charon logged for this message.
       const kind = header.response ? 'response' : 'request';
-      const lines = logged.filter((s) => s.exchange === charonExchangeName(header.exchange) && s.kind === kind && s.mid === header.messageId);
+      const lines = logged.filter(
+        (s) => s.exchange === charonExchangeName(header.exchange) && s.kind === kind && s.mid === header.messageId,
+      );
       expect(lines.length, `no log line for ${charonExchangeName(header.exchange)} ${kind} ${header.messageId}`).toBeGreaterThan(0);
       expect(lines.map((s) => firstTypeOf(s.list))).toContain(sk.innerNext);
     }
@@ -56,7 +58,9 @@ describe.each(scenarios())('capture $name', ({ capture, logs }) => {
   it('reads IKE_SA_INIT payload lists exactly as charon logged them', () => {
     const decoded = msgs.map((m) => decodeMessage(m.data)).flatMap((r) => (r.ok ? [r.value] : []));
     const init = decoded.filter((d) => d.header.exchange === ExchangeType.IKE_SA_INIT);
-    const want = logged.filter((s) => s.exchange === 'IKE_SA_INIT').map((s) => `IKE_SA_INIT ${s.kind} ${s.mid} [${s.list ? ` ${s.list}` : ''} ]`);
+    const want = logged
+      .filter((s) => s.exchange === 'IKE_SA_INIT')
+      .map((s) => `IKE_SA_INIT ${s.kind} ${s.mid} [${s.list ? ` ${s.list}` : ''} ]`);
     const got = init.map((d) => describeMessage(d.header.exchange, d.header.response, d.header.messageId, d.payloads));
     expect(got.length).toBeGreaterThan(0);
     expect(got.filter((g) => g.includes('request'))).toEqual(want.filter((w) => w.includes('request')));
@@ -64,7 +68,12 @@ describe.each(scenarios())('capture $name', ({ capture, logs }) => {
   });
 });
 
-interface Plain { list: string; exchange: string; kind: string; bytes: Buffer }
+interface Plain {
+  list: string;
+  exchange: string;
+  kind: string;
+  bytes: Buffer;
+}
 
 /** Pairs every "plain => N bytes" dump with the summary line of its message (same thread). */
 function plaintexts(lines: string[]): Plain[] {

@@ -41,7 +41,12 @@ export function noThrow<T>(fn: () => T, what: string): T {
   }
 }
 
-export interface Scenario { name: string; dir: string; capture: string; logs: string[] }
+export interface Scenario {
+  name: string;
+  dir: string;
+  capture: string;
+  logs: string[];
+}
 
 export function scenarios(): Scenario[] {
   const out: Scenario[] = [];
@@ -61,7 +66,14 @@ export function scenarios(): Scenario[] {
 export const readLines = (path: string): string[] => readFileSync(path, 'utf8').split('\n');
 
 /** "generating IKE_AUTH request 1 [ IDi AUTH ]" -> its parts. */
-export interface Summary { verb: 'generating' | 'parsed'; exchange: string; kind: 'request' | 'response'; mid: number; list: string; thread: string }
+export interface Summary {
+  verb: 'generating' | 'parsed';
+  exchange: string;
+  kind: 'request' | 'response';
+  mid: number;
+  list: string;
+  thread: string;
+}
 
 const summaryRe = /(\d+)\[ENC\] (generating|parsed) (\S+) (request|response) (\d+) \[ ?(.*?) ?\]$/;
 
@@ -69,7 +81,15 @@ export function summaries(lines: string[]): Summary[] {
   const out: Summary[] = [];
   for (const l of lines) {
     const m = summaryRe.exec(l);
-    if (m) out.push({ thread: m[1]!, verb: m[2] as Summary['verb'], exchange: m[3]!, kind: m[4] as Summary['kind'], mid: Number(m[5]), list: m[6]! });
+    if (m)
+      out.push({
+        thread: m[1]!,
+        verb: m[2] as Summary['verb'],
+        exchange: m[3]!,
+        kind: m[4] as Summary['kind'],
+        mid: Number(m[5]),
+        list: m[6]!,
+      });
   }
   return out;
 }

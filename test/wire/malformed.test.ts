@@ -10,9 +10,21 @@ import { atOffset, noThrow, prng, scenarios } from './helpers.js';
 import { readIkeMessages } from './pcap.js';
 import { samples } from './samples.js';
 
-const header = { spiI: Buffer.alloc(8, 1), spiR: Buffer.alloc(8, 0), majorVersion: 2, minorVersion: 0, exchange: 34, initiator: true, response: false, version: false, messageId: 0 };
+const header = {
+  spiI: Buffer.alloc(8, 1),
+  spiR: Buffer.alloc(8, 0),
+  majorVersion: 2,
+  minorVersion: 0,
+  exchange: 34,
+  initiator: true,
+  response: false,
+  version: false,
+  messageId: 0,
+};
 
-const real = scenarios().flatMap((s) => readIkeMessages(s.capture)).map((m) => m.data);
+const real = scenarios()
+  .flatMap((s) => readIkeMessages(s.capture))
+  .map((m) => m.data);
 const initRequest = real.find((m) => m[18] === 34 && (m[19]! & 0x20) === 0)!;
 const authRequest = real.find((m) => m[18] === 35)!;
 
@@ -38,11 +50,19 @@ describe('truncation', () => {
     for (const msg of [initRequest, authRequest]) {
       for (let len = 0; len < msg.length; len++) {
         const cut = Buffer.from(msg.subarray(0, len));
-        expectFail(noThrow(() => decodeMessage(atOffset(cut)), 'decodeMessage'), 'TRUNCATED', `len ${len}`);
+        expectFail(
+          noThrow(() => decodeMessage(atOffset(cut)), 'decodeMessage'),
+          'TRUNCATED',
+          `len ${len}`,
+        );
         if (len < 28) continue;
         // Same, with the header length patched to agree: now the payload chain itself is cut short.
         cut.writeUInt32BE(len, 24);
-        expectFail(noThrow(() => decodeMessage(atOffset(cut)), 'decodeMessage'), 'BAD_LENGTH', `patched len ${len}`);
+        expectFail(
+          noThrow(() => decodeMessage(atOffset(cut)), 'decodeMessage'),
+          'BAD_LENGTH',
+          `patched len ${len}`,
+        );
       }
     }
   });
@@ -185,7 +205,12 @@ describe('payload bodies', () => {
   }
 
   it('caps SA proposals', () => {
-    const proposals = Array.from({ length: 65 }, (_, i) => ({ num: i + 1, protocol: 1, spi: Buffer.alloc(0), transforms: [{ type: 1, id: 12, keyLength: 128 }] }));
+    const proposals = Array.from({ length: 65 }, (_, i) => ({
+      num: i + 1,
+      protocol: 1,
+      spi: Buffer.alloc(0),
+      transforms: [{ type: 1, id: 12, keyLength: 128 }],
+    }));
     const b = encodeMessage(header, [{ type: P.SA, proposals }]);
     expectFail(decodeMessage(b), 'TOO_MANY');
     const ok = encodeMessage(header, [{ type: P.SA, proposals: proposals.slice(0, 64) }]);

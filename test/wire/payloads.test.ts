@@ -8,7 +8,17 @@ import { codecs } from '../../src/wire/payloads/registry.js';
 import { atOffset } from './helpers.js';
 import { samples } from './samples.js';
 
-const header = { spiI: Buffer.alloc(8, 1), spiR: Buffer.alloc(8, 2), majorVersion: 2, minorVersion: 0, exchange: 37, initiator: true, response: false, version: false, messageId: 7 };
+const header = {
+  spiI: Buffer.alloc(8, 1),
+  spiR: Buffer.alloc(8, 2),
+  majorVersion: 2,
+  minorVersion: 0,
+  exchange: 37,
+  initiator: true,
+  response: false,
+  version: false,
+  messageId: 7,
+};
 
 describe('payload round trip', () => {
   for (const [name, p] of Object.entries(samples)) {
@@ -46,9 +56,11 @@ describe('payload round trip', () => {
   });
 
   it('lays out a transform with its key length attribute as RFC 7296 3.3.5 shows', () => {
-    const { bytes } = encodePayloads([{ type: P.SA, proposals: [{ num: 1, protocol: 1, spi: Buffer.alloc(0), transforms: [{ type: 1, id: 12, keyLength: 256 }] }] }]);
+    const { bytes } = encodePayloads([
+      { type: P.SA, proposals: [{ num: 1, protocol: 1, spi: Buffer.alloc(0), transforms: [{ type: 1, id: 12, keyLength: 256 }] }] },
+    ]);
     // generic header | proposal: last, rsvd, len 20, num 1, IKE, spi 0, 1 transform | transform: last, rsvd, len 12, ENCR, rsvd, AES_CBC | TV 14 = 256
-    expect(bytes.toString('hex')).toBe('00000018' + '00000014010100 01'.replace(/ /g, '') + '0000000c0100000c800e0100');
+    expect(bytes.toString('hex')).toBe(`00000018${'00000014010100 01'.replace(/ /g, '')}0000000c0100000c800e0100`);
   });
 
   it('decoded fields do not alias the input buffer', () => {

@@ -28,7 +28,11 @@ export class ChildCreate implements Task {
   group?: number;
 
   /** cfg: the child to create (initiator); undefined for a responder, which picks it from the TS. */
-  constructor(private readonly sa: IkeSa, readonly initiator: boolean, private cfg?: ChildConfig) {}
+  constructor(
+    private readonly sa: IkeSa,
+    readonly initiator: boolean,
+    private cfg?: ChildConfig,
+  ) {}
 
   private proposals(exchange: number): Proposal[] {
     const ps = this.cfg!.espProposals;
@@ -84,7 +88,10 @@ export class ChildCreate implements Task {
 
   private processI(msg: InMessage): TaskOutcome {
     const sa = this.sa;
-    const errors = responseErrors(findAll<NotifyPayload>(msg, PayloadType.NOTIFY), () => msg.exchange === ExchangeType.CREATE_CHILD_SA && this.group === undefined);
+    const errors = responseErrors(
+      findAll<NotifyPayload>(msg, PayloadType.NOTIFY),
+      () => msg.exchange === ExchangeType.CREATE_CHILD_SA && this.group === undefined,
+    );
     if (errors && 'retryGroup' in errors) {
       // RFC 7296 1.3: retry once with the group the responder asked for, if we proposed it.
       const want = errors.retryGroup;
@@ -107,7 +114,7 @@ export class ChildCreate implements Task {
       return this.failChild();
     }
     const chosen = selectProposal(this.proposals(msg.exchange), saP.proposals, { ipsecBackend: sa.svc.config().daemon.ipsecBackend });
-    if (!chosen || chosen.spi.length !== 4) {
+    if (chosen?.spi.length !== 4) {
       sa.log.cfg(1, `received proposals: ${saP.proposals.map(proposalToString).join(', ')}`);
       sa.log.ike(1, 'peer chose a proposal we did not offer');
       return this.failChild();
@@ -117,13 +124,18 @@ export class ChildCreate implements Task {
     const myTsi = resolveTs(this.cfg!.localTs, sa.local.address);
     const myTsr = resolveTs(this.cfg!.remoteTs, sa.remote.address);
     if (!isSubset(tsi.selectors, myTsi) || !isSubset(tsr.selectors, myTsr)) {
-      sa.log.ike(1, `received traffic selectors ${formatTsList(tsi.selectors)} === ${formatTsList(tsr.selectors)} not contained in proposal`);
+      sa.log.ike(
+        1,
+        `received traffic selectors ${formatTsList(tsi.selectors)} === ${formatTsList(tsr.selectors)} not contained in proposal`,
+      );
       return this.failChild();
     }
     child.spiOut = chosen.spi;
     child.localTs = tsi.selectors;
     child.remoteTs = tsr.selectors;
-    let ni = sa.ni, nr = sa.nr, gir: Buffer | undefined;
+    let ni = sa.ni,
+      nr = sa.nr,
+      gir: Buffer | undefined;
     if (msg.exchange === ExchangeType.CREATE_CHILD_SA) {
       const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
       if (!nonce) return this.failChild();
@@ -188,7 +200,9 @@ export class ChildCreate implements Task {
     child.spiIn = allocateSpi(sa);
     child.localTs = best.tsr;
     child.remoteTs = best.tsi;
-    let ni = sa.ni, nr = sa.nr, gir: Buffer | undefined;
+    let ni = sa.ni,
+      nr = sa.nr,
+      gir: Buffer | undefined;
     let ke: KePayload | undefined;
     if (msg.exchange === ExchangeType.CREATE_CHILD_SA) {
       const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
@@ -219,6 +233,7 @@ export class ChildCreate implements Task {
   }
 
   abort(reason: string): void {
-    if (this.initiator && this.child && this.child.state === 'INSTALLING') this.sa.log.ike(2, `CHILD_SA ${this.child.label} not established: ${reason}`);
+    if (this.initiator && this.child && this.child.state === 'INSTALLING')
+      this.sa.log.ike(2, `CHILD_SA ${this.child.label} not established: ${reason}`);
   }
 }

@@ -20,7 +20,11 @@ export class ChildDelete implements Task {
   private closing: ChildSa[] = [];
 
   /** children: what we delete as initiator. */
-  constructor(private readonly sa: IkeSa, readonly initiator: boolean, children: ChildSa[] = []) {
+  constructor(
+    private readonly sa: IkeSa,
+    readonly initiator: boolean,
+    children: ChildSa[] = [],
+  ) {
     this.closing = children;
   }
 
@@ -61,7 +65,9 @@ export class ChildDelete implements Task {
 
   process(msg: InMessage): TaskStatus {
     const sa = this.sa;
-    const spis = findAll<DeletePayload>(msg, PayloadType.DELETE).filter((d) => d.protocol === ProtocolId.ESP || d.protocol === ProtocolId.AH).flatMap((d) => d.spis);
+    const spis = findAll<DeletePayload>(msg, PayloadType.DELETE)
+      .filter((d) => d.protocol === ProtocolId.ESP || d.protocol === ProtocolId.AH)
+      .flatMap((d) => d.spis);
     for (const spi of spis) sa.log.ike(1, `received DELETE for ESP CHILD_SA with SPI ${spiHex(spi)}`);
     if (this.initiator) {
       for (const c of this.closing) sa.removeChild(c);

@@ -20,7 +20,6 @@ import { ChildDelete } from './child-delete.js';
 import { NONCE_SIZE, rekeyRetrySeconds } from './ike-init.js';
 import { dhName, invalidKe, notify, peerSecret, responseErrors } from '../notifies.js';
 
-
 export class ChildRekey implements Task {
   readonly type = 'CHILD_REKEY' as const;
   readonly exchange = ExchangeType.CREATE_CHILD_SA;
@@ -36,7 +35,11 @@ export class ChildRekey implements Task {
   private deletedByPeer = false;
 
   /** old: the CHILD_SA we rekey (initiator); responder finds it from N(REKEY_SA). */
-  constructor(private readonly sa: IkeSa, readonly initiator: boolean, private old?: ChildSa) {}
+  constructor(
+    private readonly sa: IkeSa,
+    readonly initiator: boolean,
+    private old?: ChildSa,
+  ) {}
 
   build(out: OutMessage): TaskStatus {
     return this.initiator ? this.buildI(out) : this.buildR(out);
@@ -103,7 +106,10 @@ export class ChildRekey implements Task {
   private processI(msg: InMessage): TaskOutcome {
     const sa = this.sa;
     const old = this.old!;
-    const errors = responseErrors(findAll<NotifyPayload>(msg, PayloadType.NOTIFY), (g) => this.group === undefined && hasDhGroup(old.config.espProposals, g));
+    const errors = responseErrors(
+      findAll<NotifyPayload>(msg, PayloadType.NOTIFY),
+      (g) => this.group === undefined && hasDhGroup(old.config.espProposals, g),
+    );
     if (errors && 'retryGroup' in errors) {
       const want = errors.retryGroup;
       sa.log.ike(1, `peer didn't accept DH group ${dhName(this.dh?.group ?? 0)}, it requested ${dhName(want)}`);
@@ -123,7 +129,7 @@ export class ChildRekey implements Task {
     const tsr = find<TsPayload>(msg, PayloadType.TSr);
     if (!saP || !nonce || !tsi || !tsr || saP.proposals.length !== 1) return this.failed();
     const chosen = selectProposal(old.config.espProposals, saP.proposals, { ipsecBackend: sa.svc.config().daemon.ipsecBackend });
-    if (!chosen || chosen.spi.length !== 4) {
+    if (chosen?.spi.length !== 4) {
       sa.log.ike(1, 'peer chose a proposal we did not offer');
       return this.failed();
     }
@@ -210,7 +216,7 @@ export class ChildRekey implements Task {
       return 'SUCCESS';
     }
     sa.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
-    let gir: Buffer | undefined = undefined;
+    let gir: Buffer | undefined;
     if (group) {
       this.dh = generateDh(group);
       gir = peerSecret(sa, this.dh, theirKe!.data);

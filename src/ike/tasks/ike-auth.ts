@@ -11,13 +11,24 @@ import { find, findAll, type InMessage, type OutMessage, type Task, type TaskSta
 import { notify } from '../notifies.js';
 
 /** Errors that concern the CHILD_SA only; child_create reports them and the IKE_SA stays (RFC 7296 2.21.2). */
-export const CHILD_ERRORS = new Set<number>([Notify.NO_PROPOSAL_CHOSEN, Notify.SINGLE_PAIR_REQUIRED, Notify.NO_ADDITIONAL_SAS, Notify.INTERNAL_ADDRESS_FAILURE, Notify.FAILED_CP_REQUIRED, Notify.TS_UNACCEPTABLE, Notify.INVALID_SELECTORS]);
+export const CHILD_ERRORS = new Set<number>([
+  Notify.NO_PROPOSAL_CHOSEN,
+  Notify.SINGLE_PAIR_REQUIRED,
+  Notify.NO_ADDITIONAL_SAS,
+  Notify.INTERNAL_ADDRESS_FAILURE,
+  Notify.FAILED_CP_REQUIRED,
+  Notify.TS_UNACCEPTABLE,
+  Notify.INVALID_SELECTORS,
+]);
 
 export class IkeAuth implements Task {
   readonly type = 'IKE_AUTH' as const;
   private authFailed = false;
 
-  constructor(private readonly sa: IkeSa, readonly initiator: boolean) {}
+  constructor(
+    private readonly sa: IkeSa,
+    readonly initiator: boolean,
+  ) {}
 
   private myId(): Identity {
     const id = this.sa.config.local.id;
@@ -72,7 +83,11 @@ export class IkeAuth implements Task {
         out.add({ type: PayloadType.IDr, idType: r.idType, data: r.data } as IdPayload);
       }
     }
-    out.add({ type: PayloadType.AUTH, method: AuthMethod.SHARED_KEY_MIC, data: pskAuth(sa.suite!.prf, psk, this.octets(id, this.initiator)) } as AuthPayload);
+    out.add({
+      type: PayloadType.AUTH,
+      method: AuthMethod.SHARED_KEY_MIC,
+      data: pskAuth(sa.suite!.prf, psk, this.octets(id, this.initiator)),
+    } as AuthPayload);
     return this.initiator ? 'NEED_MORE' : 'SUCCESS';
   }
 

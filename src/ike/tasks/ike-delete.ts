@@ -8,7 +8,10 @@ export class IkeDelete implements Task {
   readonly type = 'IKE_DELETE' as const;
   readonly exchange = ExchangeType.INFORMATIONAL;
 
-  constructor(private readonly sa: IkeSa, readonly initiator: boolean) {}
+  constructor(
+    private readonly sa: IkeSa,
+    readonly initiator: boolean,
+  ) {}
 
   build(out: OutMessage): TaskStatus {
     const sa = this.sa;

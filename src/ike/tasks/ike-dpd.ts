@@ -10,7 +10,10 @@ export class IkeDpd implements Task {
   readonly type = 'IKE_DPD' as const;
   readonly exchange = ExchangeType.INFORMATIONAL;
 
-  constructor(private readonly sa: IkeSa, readonly initiator: boolean) {}
+  constructor(
+    private readonly sa: IkeSa,
+    readonly initiator: boolean,
+  ) {}
 
   build(_out: OutMessage): TaskStatus {
     if (this.initiator) {

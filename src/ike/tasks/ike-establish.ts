@@ -8,7 +8,10 @@ import type { InMessage, OutMessage, Task, TaskStatus } from '../task.js';
 export class IkeEstablish implements Task {
   readonly type = 'IKE_ESTABLISH' as const;
 
-  constructor(private readonly sa: IkeSa, readonly initiator: boolean) {}
+  constructor(
+    private readonly sa: IkeSa,
+    readonly initiator: boolean,
+  ) {}
 
   private establish(): void {
     const sa = this.sa;

@@ -14,7 +14,10 @@ const HASH_ALGS = Buffer.from([0, 2, 0, 3, 0, 4, 0, 5]);
 export class IkeExtras implements Task {
   readonly type = 'IKE_CONFIG_EXTRAS' as const;
 
-  constructor(private readonly sa: IkeSa, readonly initiator: boolean) {}
+  constructor(
+    private readonly sa: IkeSa,
+    readonly initiator: boolean,
+  ) {}
 
   build(out: OutMessage): TaskStatus {
     const c = this.sa.config;
@@ -27,7 +30,8 @@ export class IkeExtras implements Task {
     }
     if (out.exchange === ExchangeType.IKE_AUTH) {
       if (c.mobike) out.add(n(Notify.MOBIKE_SUPPORTED), n(Notify.NO_ADDITIONAL_ADDRESSES));
-      if (this.initiator) out.add(n(Notify.MULTIPLE_AUTH_SUPPORTED), n(Notify.EAP_ONLY_AUTHENTICATION), n(Notify.IKEV2_MESSAGE_ID_SYNC_SUPPORTED));
+      if (this.initiator)
+        out.add(n(Notify.MULTIPLE_AUTH_SUPPORTED), n(Notify.EAP_ONLY_AUTHENTICATION), n(Notify.IKEV2_MESSAGE_ID_SYNC_SUPPORTED));
       return this.initiator ? 'NEED_MORE' : 'SUCCESS';
     }
     return 'SUCCESS';

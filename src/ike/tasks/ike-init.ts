@@ -20,11 +20,16 @@ export function rekeyRetrySeconds(sa: IkeSa): number {
   return 15 - randomInt(sa.svc.random, 10);
 }
 
-
 export function suiteOf(p: Proposal): IkeSuite {
   const encr = transformOf(p, TransformType.ENCR)!;
   const integ = transformOf(p, TransformType.INTEG);
-  return { encr: encr.id, encrKeyBits: encr.keyLength, integ: isAead(encr.id) ? undefined : integ?.id, prf: transformOf(p, TransformType.PRF)!.id, dh: transformOf(p, TransformType.DH)?.id ?? 0 };
+  return {
+    encr: encr.id,
+    encrKeyBits: encr.keyLength,
+    integ: isAead(encr.id) ? undefined : integ?.id,
+    prf: transformOf(p, TransformType.PRF)!.id,
+    dh: transformOf(p, TransformType.DH)?.id ?? 0,
+  };
 }
 
 export class IkeInit implements Task {
@@ -36,7 +41,10 @@ export class IkeInit implements Task {
   private failure?: { notify: number; data?: Buffer };
   private cookie?: Buffer;
 
-  constructor(private readonly sa: IkeSa, readonly initiator: boolean) {}
+  constructor(
+    private readonly sa: IkeSa,
+    readonly initiator: boolean,
+  ) {}
 
   build(out: OutMessage): TaskStatus {
     if (out.exchange !== ExchangeType.IKE_SA_INIT) return 'NEED_MORE';

@@ -12,7 +12,10 @@ import { notify } from '../notifies.js';
 export class IkeNatd implements Task {
   readonly type = 'IKE_NATD' as const;
 
-  constructor(private readonly sa: IkeSa, readonly initiator: boolean) {}
+  constructor(
+    private readonly sa: IkeSa,
+    readonly initiator: boolean,
+  ) {}
 
   private hash(spiR: Buffer, e: Endpoint): Buffer {
     return natdHash(this.sa.spiI, spiR, e.address, e.port);

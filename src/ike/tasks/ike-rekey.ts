@@ -17,7 +17,6 @@ import { NONCE_SIZE, rekeyRetrySeconds, suiteOf } from './ike-init.js';
 import { lowerOf, moveChildren } from '../child-setup.js';
 import { dhName, invalidKe, notify, peerSecret, responseErrors } from '../notifies.js';
 
-
 export class IkeRekey implements Task {
   readonly type = 'IKE_REKEY' as const;
   readonly exchange = ExchangeType.CREATE_CHILD_SA;
@@ -31,7 +30,10 @@ export class IkeRekey implements Task {
   private collision?: { sa: IkeSa; lowerNonce: Buffer };
   group?: number;
 
-  constructor(private readonly sa: IkeSa, readonly initiator: boolean) {}
+  constructor(
+    private readonly sa: IkeSa,
+    readonly initiator: boolean,
+  ) {}
 
   build(out: OutMessage): TaskStatus {
     return this.initiator ? this.buildI(out) : this.buildR(out);
@@ -84,7 +86,10 @@ export class IkeRekey implements Task {
 
   private processI(msg: InMessage): TaskOutcome {
     const old = this.sa;
-    const errors = responseErrors(findAll<NotifyPayload>(msg, PayloadType.NOTIFY), (g) => this.group === undefined && hasDhGroup(old.config.proposals, g));
+    const errors = responseErrors(
+      findAll<NotifyPayload>(msg, PayloadType.NOTIFY),
+      (g) => this.group === undefined && hasDhGroup(old.config.proposals, g),
+    );
     if (errors && 'retryGroup' in errors) {
       const want = errors.retryGroup;
       old.log.ike(1, `peer didn't accept DH group ${dhName(this.dh!.group)}, it requested ${dhName(want)}`);
@@ -101,7 +106,7 @@ export class IkeRekey implements Task {
     const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
     const ke = find<KePayload>(msg, PayloadType.KE);
     const chosen = saP && saP.proposals.length === 1 ? selectProposal(old.config.proposals, saP.proposals) : undefined;
-    if (!chosen || chosen.spi.length !== 8 || !nonce || !ke || ke.group !== this.dh!.group) {
+    if (chosen?.spi.length !== 8 || !nonce || !ke || ke.group !== this.dh!.group) {
       old.log.ike(1, 'invalid IKE_SA rekey response');
       return this.retryLater();
     }

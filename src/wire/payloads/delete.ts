@@ -6,7 +6,12 @@ import { fail } from '../errors.js';
 import { decodeBody, encodeBody, rest, struct, u16, u8 } from '../fields.js';
 import type { DeletePayload } from '../types.js';
 
-interface Raw { protocol: number; spiSize: number; numSpis: number; spis: Buffer }
+interface Raw {
+  protocol: number;
+  spiSize: number;
+  numSpis: number;
+  spis: Buffer;
+}
 
 const body = struct<Raw>('Delete payload', [u8('protocol'), u8('spiSize'), u16('numSpis'), rest('spis')]);
 
@@ -14,10 +19,15 @@ export function decode(b: Buffer): DeletePayload {
   const t = PayloadType.DELETE;
   const raw = decodeBody(body, b, 'Delete payload');
   if (raw.spis.length !== raw.numSpis * raw.spiSize) {
-    fail('BAD_LENGTH', `Delete payload: ${raw.numSpis} SPIs of ${raw.spiSize} bytes need ${raw.numSpis * raw.spiSize} bytes, got ${raw.spis.length}`, t);
+    fail(
+      'BAD_LENGTH',
+      `Delete payload: ${raw.numSpis} SPIs of ${raw.spiSize} bytes need ${raw.numSpis * raw.spiSize} bytes, got ${raw.spis.length}`,
+      t,
+    );
   }
   // Same checks as charon: the SPI size must fit the protocol (RFC 7296 3.11).
-  const want = raw.protocol === ProtocolId.IKE || raw.protocol === 0 ? 0 : raw.protocol === ProtocolId.ESP || raw.protocol === ProtocolId.AH ? 4 : -1;
+  const want =
+    raw.protocol === ProtocolId.IKE || raw.protocol === 0 ? 0 : raw.protocol === ProtocolId.ESP || raw.protocol === ProtocolId.AH ? 4 : -1;
   if (want < 0) fail('BAD_SYNTAX', `Delete payload: unknown protocol ${raw.protocol}`, t);
   if (raw.spiSize !== want) fail('BAD_SYNTAX', `Delete payload: SPI size ${raw.spiSize} for protocol ${raw.protocol}, expected ${want}`, t);
   const spis: Buffer[] = [];

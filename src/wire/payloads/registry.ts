@@ -26,8 +26,10 @@ export interface PayloadCodec {
 }
 
 // The casts are safe: the registry key selects which member of the Payload union reaches each encoder.
-const entry = <P extends Payload>(decode: (b: Buffer, type: number, next: number) => P, encode: (p: P) => Buffer): PayloadCodec =>
-  ({ decode, encode: encode as (p: Payload) => Buffer });
+const entry = <P extends Payload>(decode: (b: Buffer, type: number, next: number) => P, encode: (p: P) => Buffer): PayloadCodec => ({
+  decode,
+  encode: encode as (p: Payload) => Buffer,
+});
 
 export const codecs: ReadonlyMap<number, PayloadCodec> = new Map<number, PayloadCodec>([
   [PayloadType.SA, entry(sa.decode, sa.encode)],

@@ -4,7 +4,22 @@
 
 import { ATTR_KEY_LENGTH, PayloadType, ProtocolId } from '../constants.js';
 import { fail } from '../errors.js';
-import { type Codec, countOf, decodeBody, encodeBody, list, mapped, more, selfLength, sized, sizeOf, struct, u16, u8, zero } from '../fields.js';
+import {
+  type Codec,
+  countOf,
+  decodeBody,
+  encodeBody,
+  list,
+  mapped,
+  more,
+  selfLength,
+  sized,
+  sizeOf,
+  struct,
+  u16,
+  u8,
+  zero,
+} from '../fields.js';
 import type { Proposal, SaPayload, Transform, TransformAttribute } from '../types.js';
 
 /** DoS caps. Real proposals stay far below: charon's default IKE proposal has ~40 transforms. */
@@ -34,10 +49,22 @@ const attribute: Codec<TransformAttribute> = {
   },
 };
 
-interface RawTransform { type: number; id: number; attributes: TransformAttribute[] }
+interface RawTransform {
+  type: number;
+  id: number;
+  attributes: TransformAttribute[];
+}
 
 const transform: Codec<Transform> = mapped(
-  struct<RawTransform>('transform', [more(3), zero(1), selfLength, u8('type'), zero(1), u16('id'), list('attributes', attribute, MAX_ATTRIBUTES)]),
+  struct<RawTransform>('transform', [
+    more(3),
+    zero(1),
+    selfLength,
+    u8('type'),
+    zero(1),
+    u16('id'),
+    list('attributes', attribute, MAX_ATTRIBUTES),
+  ]),
   (raw) => {
     const t: Transform = { type: raw.type, id: raw.id };
     const others: TransformAttribute[] = [];
@@ -56,7 +83,14 @@ const transform: Codec<Transform> = mapped(
 );
 
 const proposal = struct<Proposal>('proposal', [
-  more(2), zero(1), selfLength, u8('num'), u8('protocol'), sizeOf(1, 'spi'), countOf(1, 'transforms'), sized('spi'),
+  more(2),
+  zero(1),
+  selfLength,
+  u8('num'),
+  u8('protocol'),
+  sizeOf(1, 'spi'),
+  countOf(1, 'transforms'),
+  sized('spi'),
   list('transforms', transform, MAX_TRANSFORMS),
 ]);
 

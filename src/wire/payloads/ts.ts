@@ -12,11 +12,25 @@ type Range = Pick<TrafficSelector, 'startPort' | 'endPort' | 'startAddr' | 'endA
 
 /** The part after the selector header, per address family. */
 const ranges: Record<number, Codec<Range>> = {
-  [TsType.TS_IPV4_ADDR_RANGE]: struct<Range>('IPv4 traffic selector', [u16('startPort'), u16('endPort'), fixed('startAddr', 4), fixed('endAddr', 4)]),
-  [TsType.TS_IPV6_ADDR_RANGE]: struct<Range>('IPv6 traffic selector', [u16('startPort'), u16('endPort'), fixed('startAddr', 16), fixed('endAddr', 16)]),
+  [TsType.TS_IPV4_ADDR_RANGE]: struct<Range>('IPv4 traffic selector', [
+    u16('startPort'),
+    u16('endPort'),
+    fixed('startAddr', 4),
+    fixed('endAddr', 4),
+  ]),
+  [TsType.TS_IPV6_ADDR_RANGE]: struct<Range>('IPv6 traffic selector', [
+    u16('startPort'),
+    u16('endPort'),
+    fixed('startAddr', 16),
+    fixed('endAddr', 16),
+  ]),
 };
 
-interface Raw { tsType: number; ipProtocol: number; data: Buffer }
+interface Raw {
+  tsType: number;
+  ipProtocol: number;
+  data: Buffer;
+}
 
 const selector: Codec<TrafficSelector> = mapped(
   struct<Raw>('traffic selector', [u8('tsType'), u8('ipProtocol'), selfLength, rest('data')]),
@@ -41,7 +55,11 @@ const selector: Codec<TrafficSelector> = mapped(
   },
 );
 
-const body = struct<{ selectors: TrafficSelector[] }>('TS payload', [countOf(1, 'selectors'), zero(3), list('selectors', selector, MAX_SELECTORS)]);
+const body = struct<{ selectors: TrafficSelector[] }>('TS payload', [
+  countOf(1, 'selectors'),
+  zero(3),
+  list('selectors', selector, MAX_SELECTORS),
+]);
 
 export function decode(b: Buffer, type: number = PayloadType.TSi): TsPayload {
   return { type: type as TsPayload['type'], ...decodeBody(body, b, 'TS payload') };
