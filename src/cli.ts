@@ -2,6 +2,7 @@
 // ikelab's command line. Verbs mirror swanctl's: start (the daemon, foreground), initiate, terminate,
 // list-sas, load; plus demo (two peers on loopback, no root).
 import { loadConfig } from './config/load.js';
+import { dhChoiceForms, parseDhChoice } from './config/dh-choice.js';
 import { ConfigError } from './config/errors.js';
 import { controlCall, NoDaemonError } from './control/client.js';
 import { formatSasText, type SaJson } from './control/sa-json.js';
@@ -16,7 +17,8 @@ const USAGE = `usage: ikelab <verb> [options]
   initiate (--child NAME | --ike NAME) [--count N [--rate PER_SEC]] [--config FILE | --socket PATH]
                                       --count: N more IKE_SAs of that connection (load test)
   terminate (--ike NAME | --child NAME) [--config FILE | --socket PATH]
-  rekey (--ike NAME | --child NAME) [--config FILE | --socket PATH]
+  rekey (--ike NAME | --child NAME [--dh none|GROUP]) [--config FILE | --socket PATH]
+                                      --dh: the next rekey of that CHILD_SA only: no PFS (none) or only GROUP
   list-sas [--json] [--config FILE | --socket PATH]
   load [--config FILE] [--socket PATH]  reload the configuration into a running daemon
   stats [--config FILE | --socket PATH]
@@ -48,6 +50,8 @@ function parseArgs(argv: string[]): { verb?: string; opts: Opts; words: string[]
 }
 
 class UsageError extends Error {}
+/** An invalid --dh value (exit 2). */
+class DhUsageError extends UsageError {}
 
 /** The summary ping(8) prints. */
 function formatPing(dst: string, child: string, size: number, r: { sent: number; received: number; rttsMs: number[] }): string {
@@ -93,7 +97,18 @@ async function main(argv: string[]): Promise<number> {
     case 'rekey':
     case 'terminate': {
       if (!str('child') && !str('ike')) throw new UsageError(`${verb} needs --child NAME or --ike NAME`);
-      const r = await controlCall(socketPath(opts), verb, { child: str('child'), ike: str('ike'), count: str('count'), rate: str('rate') });
+      if (opts.dh !== undefined) {
+        if (verb !== 'rekey' || !str('child')) throw new UsageError('--dh goes with rekey --child NAME only');
+        if (parseDhChoice(str('dh') ?? '') === undefined)
+          throw new DhUsageError(`invalid --dh '${str('dh') ?? ''}': use ${dhChoiceForms()}`);
+      }
+      const r = await controlCall(socketPath(opts), verb, {
+        child: str('child'),
+        ike: str('ike'),
+        count: str('count'),
+        rate: str('rate'),
+        dh: str('dh'),
+      });
       console.log(JSON.stringify(r));
       return 0;
     }
@@ -142,8 +157,11 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
-    if (e instanceof UsageError || e instanceof FaultUsageError) console.error(`ikelab: ${e.message}\n${USAGE}`);
-    else if (e instanceof ConfigError || e instanceof NoDaemonError) console.error(`ikelab: ${e.message}`);
+    if (e instanceof UsageError || e instanceof FaultUsageError) {
+      console.error(`ikelab: ${e.message}\n${USAGE}`);
+      // a refused --dh value: exit 2 (usage), as log-compare does
+      if (e instanceof DhUsageError) process.exit(2);
+    } else if (e instanceof ConfigError || e instanceof NoDaemonError) console.error(`ikelab: ${e.message}`);
     else console.error(`ikelab: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);
   },

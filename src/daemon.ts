@@ -329,8 +329,12 @@ export class Daemon {
     throw new ControlError('terminate needs --ike NAME or --child NAME');
   }
 
-  /** swanctl --rekey: --child NAME (every CHILD_SA of that name) or --ike NAME. */
-  rekey(ike?: string, child?: string): number {
+  /**
+   * swanctl --rekey: --child NAME (every CHILD_SA of that name) or --ike NAME. dh (--child only): the DH group of
+   * this one rekey instead of the configured one, 0 = none (no KE, no PFS); forgotten after it.
+   */
+  rekey(ike?: string, child?: string, dh?: number): number {
+    if (dh !== undefined && !child) throw new ControlError('rekey --dh needs --child NAME');
     if (ike) {
       const sas = this.findIke(ike).filter((s) => s.state === 'ESTABLISHED');
       if (!sas.length) throw new ControlError(`IKE_SA '${ike}' is not established`);
@@ -347,7 +351,7 @@ export class Daemon {
         for (const c of sa.children.filter(
           (x) => (x.name === child || `${x.uniqueId}` === child) && x.state === 'INSTALLED' && !x.successor,
         )) {
-          sa.manager.queue(new ChildRekey(sa, true, c));
+          sa.manager.queue(new ChildRekey(sa, true, c, dh));
           n++;
         }
         sa.manager.initiate();

@@ -11,6 +11,7 @@
 import { chmod, lstat, stat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname } from 'node:path';
+import { dhChoiceForms, parseDhChoice } from '../config/dh-choice.js';
 import { exposedSecretsWarning, loadConfigFile } from '../config/load.js';
 import { ControlError, type Daemon } from '../daemon.js';
 import type { Logger } from '../log/logger.js';
@@ -234,8 +235,12 @@ export class ControlServer {
         }
         case 'terminate':
           return { id, ok: true, result: { terminated: this.daemon.terminate(str('ike'), str('child')) } };
-        case 'rekey':
-          return { id, ok: true, result: { rekeying: this.daemon.rekey(str('ike'), str('child')) } };
+        case 'rekey': {
+          const dhText = str('dh');
+          const dh = dhText === undefined ? undefined : parseDhChoice(dhText);
+          if (dhText !== undefined && dh === undefined) throw new ControlError(`invalid --dh '${dhText}': use ${dhChoiceForms()}`);
+          return { id, ok: true, result: { rekeying: this.daemon.rekey(str('ike'), str('child'), dh) } };
+        }
         case 'fault':
           return { id, ok: true, result: this.fault(str, a.items) };
         case 'list-sas':

@@ -2,6 +2,8 @@
 // a fresh Nonce, and a KE when the ESP proposal has a DH group (PFS). Once the new SA is installed the
 // initiator deletes the old one. A refused rekey (NO_PROPOSAL_CHOSEN, e.g. a PFS group mismatch) keeps the old
 // CHILD_SA and the IKE_SA and retries later, exactly like charon.
+// A one-off DH override (`ikelab rekey --child NAME --dh none|GROUP`) replaces the configured DH choice for this
+// exchange only (and its INVALID_KE retry): 0 = no KE and ESP proposals without DH, else only that group.
 // Collision (RFC 7296 2.8.1): when the peer rekeys the same CHILD_SA while our rekey is in flight, its task answers
 // without retiring the old SA, and the manager hands it to ours (collide); when our response arrives, the exchange
 // with the lowest of the four nonces made the redundant CHILD_SA, and its initiator deletes that one.
@@ -9,7 +11,7 @@ import { formatTsList } from '../../config/ts.js';
 import { generateDh, type DhKeyPair } from '../../crypto/dh.js';
 import { ExchangeType, Notify, PayloadType, ProtocolId, TransformType } from '../../wire/constants.js';
 import { notifyLongName, proposalToString } from '../../wire/names.js';
-import type { KePayload, NoncePayload, NotifyPayload, SaPayload, TsPayload } from '../../wire/types.js';
+import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload, TsPayload } from '../../wire/types.js';
 import { spiHex, type ChildSa } from '../child-sa.js';
 import { allocateSpi, installChild, keyChild, lowerOf, newChild } from '../child-setup.js';
 import type { IkeSa } from '../ike-sa.js';
@@ -34,12 +36,37 @@ export class ChildRekey implements Task {
   /** The peer deleted the CHILD_SA we are rekeying while our request was in flight (collide; RFC 7296 2.25.1). */
   private deletedByPeer = false;
 
-  /** old: the CHILD_SA we rekey (initiator); responder finds it from N(REKEY_SA). */
+  /**
+   * old: the CHILD_SA we rekey (initiator); responder finds it from N(REKEY_SA). dhOverride (initiator): the DH
+   * group for this rekey only instead of the configured one, 0 = none (no PFS).
+   */
   constructor(
     private readonly sa: IkeSa,
     readonly initiator: boolean,
     private old?: ChildSa,
+    private readonly dhOverride?: number,
   ) {}
+
+  /** The ESP proposals we offer: the configured ones, or with their DH transforms replaced by the override. */
+  private offered(): Proposal[] {
+    const configured = this.old!.config.espProposals;
+    const group = this.dhOverride;
+    if (group === undefined) return configured;
+    const seen = new Set<string>();
+    const out: Proposal[] = [];
+    for (const p of configured) {
+      const transforms = p.transforms.filter((t) => t.type !== TransformType.DH);
+      const esn = transforms.findIndex((t) => t.type === TransformType.ESN);
+      if (group) transforms.splice(esn < 0 ? transforms.length : esn, 0, { type: TransformType.DH, id: group });
+      const q = { ...p, transforms };
+      const key = proposalToString(q);
+      if (!seen.has(key)) {
+        seen.add(key);
+        out.push(q);
+      }
+    }
+    return out;
+  }
 
   build(out: OutMessage): TaskStatus {
     return this.initiator ? this.buildI(out) : this.buildR(out);
@@ -60,12 +87,15 @@ export class ChildRekey implements Task {
     old.state = 'REKEYING';
     const child = (this.fresh = newChild(sa, old.config));
     child.spiIn = allocateSpi(sa);
+    if (this.dhOverride !== undefined)
+      sa.log.cfg(1, `CHILD_SA ${old.label} rekey with DH override: ${this.dhOverride ? dhName(this.dhOverride) : 'none'}`);
     sa.log.ike(1, `establishing CHILD_SA ${child.label} reqid ${old.reqid}`);
     out.add(notify(Notify.REKEY_SA, Buffer.alloc(0), ProtocolId.ESP, old.spiIn));
-    out.add({ type: PayloadType.SA, proposals: old.config.espProposals.map((p, i) => ({ ...p, num: i + 1, spi: child.spiIn })) });
+    const offered = this.offered();
+    out.add({ type: PayloadType.SA, proposals: offered.map((p, i) => ({ ...p, num: i + 1, spi: child.spiIn })) });
     this.myNonce = sa.svc.random.bytes(NONCE_SIZE);
     out.add({ type: PayloadType.NONCE, data: this.myNonce });
-    const group = this.group ?? firstDhGroup(old.config.espProposals);
+    const group = this.group ?? firstDhGroup(offered);
     if (group) {
       this.dh = generateDh(group);
       out.add({ type: PayloadType.KE, group, data: this.dh.publicKey });
@@ -108,13 +138,13 @@ export class ChildRekey implements Task {
     const old = this.old!;
     const errors = responseErrors(
       findAll<NotifyPayload>(msg, PayloadType.NOTIFY),
-      (g) => this.group === undefined && hasDhGroup(old.config.espProposals, g),
+      (g) => this.group === undefined && hasDhGroup(this.offered(), g),
     );
     if (errors && 'retryGroup' in errors) {
       const want = errors.retryGroup;
       sa.log.ike(1, `peer didn't accept DH group ${dhName(this.dh?.group ?? 0)}, it requested ${dhName(want)}`);
       // Retry once with the requested group (RFC 7296 1.3): a fresh task with the same old SA.
-      const again = new ChildRekey(sa, true, old);
+      const again = new ChildRekey(sa, true, old, this.dhOverride);
       again.group = want;
       old.state = 'INSTALLED';
       return { status: 'SUCCESS', followUps: [again] };
@@ -128,7 +158,7 @@ export class ChildRekey implements Task {
     const tsi = find<TsPayload>(msg, PayloadType.TSi);
     const tsr = find<TsPayload>(msg, PayloadType.TSr);
     if (!saP || !nonce || !tsi || !tsr || saP.proposals.length !== 1) return this.failed();
-    const chosen = selectProposal(old.config.espProposals, saP.proposals, { ipsecBackend: sa.svc.config().daemon.ipsecBackend });
+    const chosen = selectProposal(this.offered(), saP.proposals, { ipsecBackend: sa.svc.config().daemon.ipsecBackend });
     if (chosen?.spi.length !== 4) {
       sa.log.ike(1, 'peer chose a proposal we did not offer');
       return this.failed();
