@@ -3,6 +3,7 @@
 // and close when a limit is hit (server.ts CONTROL_LIMITS: connections, request size, idle time, unread output).
 export interface ControlRequest {
   id: number;
+  /** The verbs of the command table (commands/table.ts); the CLI client sends these. */
   cmd: 'initiate' | 'terminate' | 'rekey' | 'fault' | 'ping' | 'ipsec-sa' | 'list-sas' | 'load' | 'stats' | 'hello';
   /** Option values; a list where a verb takes several (fault impair's items). */
   args: Record<string, string | string[] | boolean | undefined>;

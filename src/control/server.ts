@@ -8,13 +8,16 @@
 //
 // What one client (or many) may cost: CONTROL_LIMITS bounds connections, request size, idle time and unread
 // output; requests of one connection run one at a time, so a connection never has more than one in flight.
+//
+// This file is the transport only: framing, limits, the socket file. The verbs are the command table
+// (commands/table.ts), which a second transport would serve the same way (runCommand).
 import { chmod, lstat, stat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname } from 'node:path';
-import { dhChoiceForms, parseDhChoice } from '../config/dh-choice.js';
-import { exposedSecretsWarning, loadConfigFile } from '../config/load.js';
-import { ControlError, type Daemon } from '../daemon.js';
+import type { Daemon } from '../daemon.js';
 import type { Logger } from '../log/logger.js';
+import type { ControlArgs, ControlContext } from './commands/command.js';
+import { CONTROL_COMMANDS, type CommandTable, runCommand } from './commands/table.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
 
 export interface ControlLimits {
@@ -42,6 +45,8 @@ export const CONTROL_LIMITS: Readonly<ControlLimits> = {
 export interface ControlServerOptions extends Partial<ControlLimits> {
   /** Where `load` reports a config file whose secrets others can read; default the daemon's logger. */
   log?: Logger;
+  /** The verbs served; default the daemon's control API (CONTROL_COMMANDS). */
+  commands?: CommandTable;
 }
 
 /** The socket file's mode: owner only (see the top of this file). */
@@ -51,14 +56,23 @@ export class ControlServer {
   private server?: net.Server;
   private readonly conns = new Set<net.Socket>();
   readonly limits: ControlLimits;
+  private readonly commands: CommandTable;
+  private readonly context: ControlContext;
 
   constructor(
-    private readonly daemon: Daemon,
+    daemon: Daemon,
     private readonly path: string,
-    private readonly opts: ControlServerOptions = {},
+    opts: ControlServerOptions = {},
   ) {
-    const { log: _log, ...limits } = opts;
+    const { log, commands, ...limits } = opts;
     this.limits = { ...CONTROL_LIMITS, ...limits };
+    this.commands = commands ?? CONTROL_COMMANDS;
+    this.context = {
+      daemon,
+      get log() {
+        return log ?? daemon.svc.log;
+      },
+    };
   }
 
   /** Connections being served now. */
@@ -204,7 +218,10 @@ export class ControlServer {
     setTimeout(() => sock.destroy(), 1000).unref();
   }
 
-  /** Synchronous for every command but ping and load, which wait for their replies / the file. */
+  /**
+   * One request line: parsed here, run from the command table (commands/table.ts). Synchronous for every command
+   * but ping and load, which wait for their replies / the file.
+   */
   handle(line: string): ControlReply | Promise<ControlReply> {
     let req: ControlRequest;
     try {
@@ -215,109 +232,8 @@ export class ControlServer {
     if (typeof req !== 'object' || req === null || Array.isArray(req))
       return { id: 0, ok: false, error: 'request must be a JSON object { id, cmd, args }' };
     const id = typeof req.id === 'number' ? req.id : 0;
-    const a = req.args ?? {};
-    const str = (k: string): string | undefined => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
-    const failed = (e: unknown): ControlReply => ({ id, ok: false, error: e instanceof Error ? e.message : String(e) });
-    try {
-      switch (req.cmd) {
-        case 'hello':
-          return { id, ok: true, result: 'ikelab' };
-        case 'initiate': {
-          const count = Number(str('count') ?? 1);
-          if (count !== 1)
-            return {
-              id,
-              ok: true,
-              result: { initiating: this.daemon.initiateMany(str('ike'), str('child'), count, Number(str('rate') ?? 0)) },
-            };
-          const sa = this.daemon.initiate(str('ike'), str('child'));
-          return { id, ok: true, result: { ike: sa.name, uniqueId: sa.uniqueId, state: sa.state } };
-        }
-        case 'terminate':
-          return { id, ok: true, result: { terminated: this.daemon.terminate(str('ike'), str('child')) } };
-        case 'rekey': {
-          const dhText = str('dh');
-          const dh = dhText === undefined ? undefined : parseDhChoice(dhText);
-          if (dhText !== undefined && dh === undefined) throw new ControlError(`invalid --dh '${dhText}': use ${dhChoiceForms()}`);
-          return { id, ok: true, result: { rekeying: this.daemon.rekey(str('ike'), str('child'), dh) } };
-        }
-        case 'fault':
-          return { id, ok: true, result: this.fault(str, a.items) };
-        case 'list-sas':
-          return { id, ok: true, result: this.daemon.listSas() };
-        case 'ipsec-sa':
-          return { id, ok: true, result: this.daemon.ipsecSaView() };
-        case 'ping': {
-          const child = str('child');
-          const dst = str('dst');
-          if (!child || !dst) return { id, ok: false, error: 'ping needs --child NAME and --dst ADDRESS' };
-          const num = (k: string, d: number) => (str(k) !== undefined ? Number(str(k)) : d);
-          const count = num('count', 3);
-          const size = num('size', 56);
-          if (!(count >= 1 && count <= 10_000) || !(size >= 0 && size <= 65_000))
-            return { id, ok: false, error: 'ping: --count 1..10000, --size 0..65000' };
-          return this.daemon
-            .ping({ child, dst, src: str('src'), count, size, intervalMs: num('interval', 200), timeoutMs: num('timeout', 2000) })
-            .then((result): ControlReply => ({ id, ok: true, result }), failed);
-        }
-        case 'stats':
-          return { id, ok: true, result: this.daemon.stats() };
-        case 'load': {
-          // read asynchronously, only a bounded regular file (loadConfigFile): the event loop never waits on it
-          const file = str('config') ?? this.daemon.config.file;
-          return loadConfigFile(file)
-            .then(({ config, mode }): ControlReply => {
-              this.daemon.reload(config);
-              const warning = exposedSecretsWarning(config, mode);
-              if (warning) (this.opts.log ?? this.daemon.svc.log).log('CFG', 1, warning);
-              return { id, ok: true, result: { loaded: file, connections: config.connections.map((c) => c.name) } };
-            })
-            .catch(failed);
-        }
-        default:
-          return { id, ok: false, error: `unknown command '${String(req.cmd)}'` };
-      }
-    } catch (e) {
-      if (e instanceof ControlError || e instanceof Error) return { id, ok: false, error: e.message };
-      return { id, ok: false, error: String(e) };
-    }
-  }
-
-  /**
-   * `fault` verbs (args.op): add (name, match, action, count), list, clear [name], impair (items), and without op
-   * the old `--mode silent|delay|normal [--ms N] [--ike NAME]`. Errors (syntax: key path, expected, got) throw.
-   */
-  private fault(str: (k: string) => string | undefined, items: unknown): unknown {
-    const w = this.daemon.faults;
-    switch (str('op')) {
-      case 'add': {
-        const action = str('action');
-        if (action === undefined) throw new Error('fault add needs --action ACTION (and usually --match CRITERIA)');
-        return { added: [w.add({ name: str('name'), match: str('match'), action, count: str('count') })] };
-      }
-      case 'list':
-        return w.list();
-      case 'clear':
-        return { cleared: w.clear(str('name')) };
-      case 'impair': {
-        const list = Array.isArray(items)
-          ? items.filter((x): x is string => typeof x === 'string')
-          : typeof items === 'string'
-            ? items.split(/\s+/).filter(Boolean)
-            : [];
-        return { added: w.impair(list) };
-      }
-      case undefined:
-      case 'mode': {
-        const mode = str('mode');
-        if (mode !== 'silent' && mode !== 'normal' && mode !== 'delay') throw new Error('fault needs --mode silent|delay|normal');
-        const ms = Number(str('ms') ?? 0);
-        if (mode === 'delay' && !(ms > 0 && ms <= 60_000)) throw new Error('fault --mode delay needs --ms N (1..60000)');
-        return { fault: this.daemon.setFault(mode, str('ike'), mode === 'delay' ? ms : undefined) };
-      }
-      default:
-        throw new Error(`unknown fault verb '${str('op')}' (add, list, clear, impair, or --mode)`);
-    }
+    const outcome = runCommand(this.commands, this.context, req.cmd, (req.args ?? {}) as ControlArgs);
+    return outcome instanceof Promise ? outcome.then((o): ControlReply => ({ id, ...o })) : { id, ...outcome };
   }
 
   async close(): Promise<void> {
