@@ -70,6 +70,8 @@ export class Daemon {
     private readonly opts: DaemonOptions,
   ) {
     this.timers = new TimerQueue(opts.clock ?? new SystemClock());
+    // log timestamps from the same clock as every deadline (a test's fake clock shows test time)
+    opts.log.useWallClock(() => this.timers.wallAt(this.timers.now()));
     const self = this;
     this.faults = new FaultWiring({
       timers: this.timers,

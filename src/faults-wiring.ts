@@ -112,7 +112,7 @@ export class FaultWiring {
   /** charon-style line on the SA's log, in the decision's group; the JSON event rides along as fields. */
   private report(d: FaultDecision, ctx: LogContext | undefined): void {
     if (d.kind === 'pass') return;
-    this.o.log.log(d.firing.group, 1, d.firing.text, ctx, { ...d.firing.event });
+    this.o.log.event(d.firing.group, 1, d.firing.text, { ...d.firing.event }, ctx);
   }
 
   /**

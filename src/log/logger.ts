@@ -1,5 +1,6 @@
 // The one logging API. Callers format their own events; the logger only filters by group/level (before any
 // formatting work, like charon's bus) and fans out to sinks (charon text, pino JSON, in-memory for tests).
+import type { EventFields, EventListener, IkelabEvent } from './events.js';
 import { type LevelTable, type LogGroup, levelTable } from './groups.js';
 
 /** Who is speaking: charon prints a worker thread id; we print a stable id per IKE_SA so one SA's lines group. */
@@ -28,10 +29,18 @@ export interface LogSink {
 export class Logger {
   private levels: LevelTable;
   private readonly sinks: LogSink[] = [];
+  private readonly listeners = new Set<EventListener>();
+  /** Wall time of a record; the daemon points it at its Clock's wall time (tests: a fake clock). */
+  private wallNow: () => number = Date.now;
 
   constructor(levels: Record<string, number> = {}, sinks: LogSink[] = []) {
     this.levels = levelTable(levels);
     this.sinks.push(...sinks);
+  }
+
+  /** Take timestamps from the injected clock (Clock.wallNow) instead of the host's. */
+  useWallClock(wallNow: () => number): void {
+    this.wallNow = wallNow;
   }
 
   addSink(s: LogSink): void {
@@ -55,9 +64,35 @@ export class Logger {
   ): void {
     if (!this.enabled(group, level) || this.sinks.length === 0) return;
     const text = typeof message === 'function' ? message() : message;
-    const r: LogRecord = { time: new Date(), group, level, thread: ctx?.thread ?? 0, message: text, ctx };
+    const r: LogRecord = { time: new Date(this.wallNow()), group, level, thread: ctx?.thread ?? 0, message: text, ctx };
     if (fields) r.fields = fields;
     for (const s of this.sinks) s.write(r);
+  }
+
+  /**
+   * A protocol event (events.ts) with the charon line that reports it: the line goes to the sinks when its
+   * group/level is enabled (carrying the fields for the JSON sink); listeners get the event in every case.
+   * message '' means the event has no charon line of its own.
+   */
+  event(group: LogGroup, level: number, message: string | (() => string), fields: EventFields, ctx?: LogContext): void {
+    if (message !== '') this.log(group, level, message, ctx, fields);
+    if (this.listeners.size === 0) return;
+    const e: IkelabEvent = { time: new Date(this.wallNow()).toISOString(), ...fields };
+    if (e.ike === undefined && ctx?.ikeName !== undefined) e.ike = ctx.ikeName;
+    if (e.ikeId === undefined && ctx?.ikeId !== undefined) e.ikeId = ctx.ikeId;
+    for (const l of [...this.listeners]) {
+      try {
+        l(e);
+      } catch {
+        // a listener (a control client, a test) must never break the protocol path that reported the event
+      }
+    }
+  }
+
+  /** Receive every event; returns the unsubscribe function. */
+  onEvent(l: EventListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
   }
 
   /** A view bound to one context (an IKE_SA), so tasks just call log.ike(1, '...'). */
@@ -77,6 +112,9 @@ export class BoundLogger {
   ) {}
   log(group: LogGroup, level: number, message: string | (() => string), fields?: Readonly<Record<string, unknown>>): void {
     this.root.log(group, level, message, this.ctx, fields);
+  }
+  event(group: LogGroup, level: number, message: string | (() => string), fields: EventFields): void {
+    this.root.event(group, level, message, fields, this.ctx);
   }
   ike(level: number, m: string | (() => string)): void {
     this.log('IKE', level, m);
