@@ -10,9 +10,9 @@
 //   ipsec     CHILD_SA backends + ESP engine   never ike (not even types): ike calls ipsec's backend interface
 //   ike       IKEv2 state machine              wire, crypto, config, log, net, util, ipsec/backend only
 //   faults    failure reproduction hooks       ike only for types
+//   ops       the operations (initiate, ...)   anything below; not control, cli, demo, run-daemon, daemon.ts
 //   control, cli.ts                            outer: anything
-//   daemon.ts                                  composition root: anything but cli.ts (it uses control/sa-json
-//                                              for list-sas today)
+//   daemon.ts                                  composition root: anything but cli.ts
 /** @type {import('dependency-cruiser').IForbiddenRuleType[]} */
 const forbidden = [
   {
@@ -61,7 +61,7 @@ const forbidden = [
     severity: 'error',
     comment: 'src/log, src/net and src/util serve everyone and know none of the protocol or outer layers.',
     from: { path: '^src/(log|net|util)/' },
-    to: { path: '^src/(ike|ipsec|control|faults)/|^src/(daemon|cli|demo|run-daemon)\\.ts$' },
+    to: { path: '^src/(ike|ipsec|control|faults|ops)/|^src/(daemon|cli|demo|run-daemon)\\.ts$' },
   },
   {
     name: 'ipsec-never-ike',
@@ -75,7 +75,7 @@ const forbidden = [
     severity: 'error',
     comment: 'src/ipsec knows neither the control API, the fault hooks nor the daemon.',
     from: { path: '^src/ipsec/' },
-    to: { path: '^src/(control|faults)/|^src/(daemon|cli|demo|run-daemon)\\.ts$' },
+    to: { path: '^src/(control|faults|ops)/|^src/(daemon|cli|demo|run-daemon)\\.ts$' },
   },
   {
     name: 'ike-uses-ipsec-interface-only',
@@ -89,7 +89,7 @@ const forbidden = [
     severity: 'error',
     comment: 'src/ike knows neither the control API, the fault hooks, the CLI nor the daemon (they drive it).',
     from: { path: '^src/ike/' },
-    to: { path: '^src/(control|faults)/|^src/(daemon|cli|demo|run-daemon)\\.ts$' },
+    to: { path: '^src/(control|faults|ops)/|^src/(daemon|cli|demo|run-daemon)\\.ts$' },
   },
   {
     name: 'faults-use-ike-types-only',
@@ -103,6 +103,24 @@ const forbidden = [
     severity: 'error',
     comment: 'src/faults is used by the daemon and the control API, not the other way round.',
     from: { path: '^src/faults/' },
+    to: { path: '^src/(control|ops)/|^src/(daemon|cli|demo|run-daemon)\\.ts$' },
+  },
+  {
+    name: 'scenario-is-a-client',
+    comment:
+      'src/scenario (ikelab scenario) drives a running daemon over the control socket, like swanctl: it may use the ' +
+      'control client, config parsers, fault rule syntax and event names, never the protocol engines or the daemon.',
+    severity: 'error',
+    from: { path: '^src/scenario/' },
+    to: { path: '^src/(ike|ipsec|net)/|^src/(daemon|run-daemon|demo|faults-wiring)\\.ts$' },
+  },
+  {
+    name: 'ops-below-outer',
+    severity: 'error',
+    comment:
+      'src/ops holds the operations the control verbs, tests and a TypeScript API call; it works on the parts through ' +
+      'OpsContext and knows neither the control layer, the CLI, the process entry points nor the Daemon that built them.',
+    from: { path: '^src/ops/' },
     to: { path: '^src/control/|^src/(daemon|cli|demo|run-daemon)\\.ts$' },
   },
   {

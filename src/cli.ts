@@ -10,22 +10,33 @@ import { FAULT_USAGE, faultCommand, FaultUsageError } from './control/fault-cli.
 import { runDemo } from './demo.js';
 import { LOG_COMPARE_USAGE, logCompareCommand } from './log/compare-command.js';
 import { runDaemon } from './run-daemon.js';
+import { type InitiateOverrideText, OVERRIDE_FLAGS, parseOverrides } from './ops/overrides.js';
+import { formatLoadReport, type LoadReport } from './ops/reload.js';
+import { SCENARIO_USAGE, scenarioCommand } from './scenario/cli.js';
+import { WATCH_USAGE, watchCommand } from './control/watch-cli.js';
 
 const USAGE = `usage: ikelab <verb> [options]
   start --config FILE                 run the daemon in the foreground (charon-style log on stdout)
   demo                                two ikelab peers on 127.0.0.1 / 127.0.0.2 bring a tunnel up and down
   initiate (--child NAME | --ike NAME) [--count N [--rate PER_SEC]] [--config FILE | --socket PATH]
+           [--psk SECRET] [--proposals LIST] [--esp-proposals LIST] [--local-ts LIST] [--remote-ts LIST]
                                       --count: N more IKE_SAs of that connection (load test)
+                                      overrides for this initiation only (config unchanged; lists comma-separated,
+                                      swanctl syntax): --psk/--proposals start a new IKE_SA, the others a new CHILD_SA
   terminate (--ike NAME | --child NAME) [--config FILE | --socket PATH]
   rekey (--ike NAME | --child NAME [--dh none|GROUP]) [--config FILE | --socket PATH]
                                       --dh: the next rekey of that CHILD_SA only: no PFS (none) or only GROUP
   list-sas [--json] [--config FILE | --socket PATH]
-  load [--config FILE] [--socket PATH]  reload the configuration into a running daemon
+  load [--config FILE] [--socket PATH] [--apply-to-rekey]
+                                      reload the configuration; prints what changed and what happens to live SAs
+                                      --apply-to-rekey: live CHILD_SAs of a changed child take it at their next rekey
   stats [--config FILE | --socket PATH]
   ping --child NAME --dst ADDR [--src ADDR] [--count N] [--size BYTES] [--interval MS]
                                       ICMP echo through the CHILD_SA from ikelab's virtual host
   ipsec-sa [--config FILE | --socket PATH]   IOS-like 'show crypto ipsec sa' counters
 ${FAULT_USAGE}
+${WATCH_USAGE}
+${SCENARIO_USAGE}
 ${LOG_COMPARE_USAGE}`;
 
 type Opts = Record<string, string | boolean>;
@@ -39,7 +50,7 @@ function parseArgs(argv: string[]): { verb?: string; opts: Opts; words: string[]
     if (a.startsWith('--')) {
       const key = a.slice(2);
       const next = argv[i + 1];
-      if (next !== undefined && !next.startsWith('--') && !['json', 'help'].includes(key)) {
+      if (next !== undefined && !next.startsWith('--') && !['json', 'help', 'apply-to-rekey'].includes(key)) {
         opts[key] = next;
         i++;
       } else opts[key] = true;
@@ -52,6 +63,28 @@ function parseArgs(argv: string[]): { verb?: string; opts: Opts; words: string[]
 class UsageError extends Error {}
 /** An invalid --dh value (exit 2). */
 class DhUsageError extends UsageError {}
+/** An invalid initiate override (--psk, --proposals, ...): exit 2 like --dh. */
+class OverrideUsageError extends UsageError {}
+
+/** initiate's overrides from the command line; syntax checked here (the daemon checks what its engine runs). */
+function initiateOverrides(verb: string, opts: Opts): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  const text: InitiateOverrideText = {};
+  for (const [key, flag] of Object.entries(OVERRIDE_FLAGS) as [keyof InitiateOverrideText, string][]) {
+    const v = opts[flag.slice(2)];
+    if (v === undefined) continue;
+    if (verb !== 'initiate') throw new OverrideUsageError(`${flag} goes with initiate only`);
+    if (typeof v !== 'string') throw new OverrideUsageError(`${flag} needs a value`);
+    text[key] = v;
+    out[flag.slice(2)] = v;
+  }
+  try {
+    parseOverrides(text);
+  } catch (e) {
+    throw new OverrideUsageError((e as Error).message);
+  }
+  return out;
+}
 
 /** The summary ping(8) prints. */
 function formatPing(dst: string, child: string, size: number, r: { sent: number; received: number; rttsMs: number[] }): string {
@@ -76,6 +109,9 @@ function socketPath(o: Opts): string {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'log-compare') return logCompareCommand(argv.slice(1)); // positional files: its own parsing
+  // repeatable options (--set, --event) and their own exit codes: their own parsing too
+  if (argv[0] === 'scenario') return scenarioCommand(argv.slice(1));
+  if (argv[0] === 'watch') return watchCommand(argv.slice(1));
   const { verb, opts, words } = parseArgs(argv);
   // only `fault` takes words after the verb (fault add NAME, fault impair WHAT ...)
   if (verb !== 'fault' && words.length) throw new UsageError(`unexpected argument '${words[0]}'`);
@@ -102,12 +138,14 @@ async function main(argv: string[]): Promise<number> {
         if (parseDhChoice(str('dh') ?? '') === undefined)
           throw new DhUsageError(`invalid --dh '${str('dh') ?? ''}': use ${dhChoiceForms()}`);
       }
+      const overrides = initiateOverrides(verb, opts);
       const r = await controlCall(socketPath(opts), verb, {
         child: str('child'),
         ike: str('ike'),
         count: str('count'),
         rate: str('rate'),
         dh: str('dh'),
+        ...overrides,
       });
       console.log(JSON.stringify(r));
       return 0;
@@ -138,8 +176,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'load': {
-      const r = await controlCall(socketPath(opts), 'load', { config: str('config') });
-      console.log(JSON.stringify(r));
+      const r = (await controlCall(socketPath(opts), 'load', {
+        config: str('config'),
+        'apply-to-rekey': opts['apply-to-rekey'] === true || undefined,
+      })) as { loaded: string; connections: string[] } & LoadReport;
+      if (opts.json) console.log(JSON.stringify(r));
+      else console.log(`loaded ${r.loaded}: connections ${r.connections.join(', ') || 'none'}\n${formatLoadReport(r)}`);
       return 0;
     }
     case 'stats':
@@ -160,7 +202,7 @@ main(process.argv.slice(2)).then(
     if (e instanceof UsageError || e instanceof FaultUsageError) {
       console.error(`ikelab: ${e.message}\n${USAGE}`);
       // a refused --dh value: exit 2 (usage), as log-compare does
-      if (e instanceof DhUsageError) process.exit(2);
+      if (e instanceof DhUsageError || e instanceof OverrideUsageError) process.exit(2);
     } else if (e instanceof ConfigError || e instanceof NoDaemonError) console.error(`ikelab: ${e.message}`);
     else console.error(`ikelab: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);

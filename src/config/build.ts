@@ -2,7 +2,8 @@
 // the way charon's vici_config.c computes them, and checks that span several keys.
 
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { isIP } from 'node:net';
 import { parseIp } from './ip.js';
 import { runnableProposals } from './proposal-support.js';
@@ -84,6 +85,8 @@ function buildDaemon(raw: RawConfig, fail: Fail): DaemonConfig {
     cookieThresholdIp: d.cookie_threshold_ip ?? 3,
     blockThreshold: d.block_threshold ?? 5,
     initLimitHalfOpen: d.init_limit_half_open ?? 0,
+    // strongswan.conf charon.fragment_size default
+    fragmentSize: d.fragment_size ?? 1280,
     retransmit: {
       timeout: r.timeout ?? 4.0,
       base: r.base ?? 1.8,
@@ -93,14 +96,31 @@ function buildDaemon(raw: RawConfig, fail: Fail): DaemonConfig {
     },
     log: {
       stdout: l.stdout ?? true,
-      ...(l.file !== undefined && { file: l.file }),
+      ...(l.file !== undefined && { file: inExistingDir('file', l.file, fail) }),
       ...(l.json !== undefined && { json: l.json }),
+      ...(l.timeline !== undefined && { timeline: inExistingDir('timeline', l.timeline, fail) }),
       syslogPrefix: l.syslog_prefix ?? false,
       ...(l.hostname !== undefined && { hostname: l.hostname }),
       timeFormat: l.time_format ?? 'charon',
       levels: { default: 1, ...l.levels },
     },
   };
+}
+
+/**
+ * daemon.log.file and .timeline are opened when the daemon starts; a directory that is not there is reported now,
+ * with the key and line, rather than as a failed open later (for the text log file: a crash).
+ */
+function inExistingDir(key: 'file' | 'timeline', path: string, fail: Fail): string {
+  const dir = dirname(resolve(path));
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    // missing or unreadable: reported below
+  }
+  if (!isDir) fail(['daemon', 'log', key], { expected: 'a file path in an existing directory', got: path, detail: `no directory ${dir}` });
+  return path;
 }
 
 function buildConnection(name: string, c: RawConnection, daemon: DaemonConfig, fail: Fail): ConnectionConfig {

@@ -106,6 +106,7 @@ const log = section('daemon.log', {
   stdout: bool,
   file: opt((v) => parseString(v, 'a file path')),
   json: opt((v) => parseString(v, 'stdout, stderr or a file path')),
+  timeline: opt((v) => parseString(v, 'a file path')),
   syslog_prefix: bool,
   hostname: opt((v) => parseString(v, 'a host name')),
   time_format: opt(parseEnum(['charon', 'iso', 'none'] as const)),
@@ -127,6 +128,13 @@ const daemon = section('daemon', {
   cookie_threshold_ip: halfOpenCount,
   block_threshold: halfOpenCount,
   init_limit_half_open: halfOpenCount,
+  fragment_size: opt((v) => {
+    // strongswan.conf charon.fragment_size: the IP datagram size IKE fragments are cut to (RFC 7383)
+    const expected = 'a fragment size in bytes, 0 (576 for IPv4, 1280 for IPv6) or 128..65535';
+    const n = parseInteger(v, 0, 65535, expected);
+    if (n !== 0 && n < 128) throw new ValueError(expected, v, 'too small for an IKE header and one encrypted fragment');
+    return n;
+  }),
   retransmit,
   log,
 }).optional();

@@ -62,6 +62,12 @@ export interface DaemonConfig {
   blockThreshold: number;
   /** new IKE_SA_INITs are dropped while this many are half-open (init_limit_half_open, default 0 = no limit). */
   initLimitHalfOpen: number;
+  /**
+   * IKE fragmentation (RFC 7383, strongswan.conf charon.fragment_size, default 1280): the largest IP datagram a
+   * protected IKE message may need (IP and UDP headers and the non-ESP marker included) before it is sent as
+   * fragments, when the connection's `fragmentation` allows it; 0: 576 for IPv4, 1280 for IPv6.
+   */
+  fragmentSize: number;
   retransmit: RetransmitConfig;
   log: LogConfig;
 }
@@ -75,6 +81,8 @@ export interface LogConfig {
   file?: string;
   /** Structured JSON records to 'stdout', 'stderr' or a file path. */
   json?: string;
+  /** One JSON line per IKE message sent, received or retransmitted (src/log/timeline.ts), appended to this file. */
+  timeline?: string;
   /** Prefix lines with `hostname charon: ` like syslog does, default false. */
   syslogPrefix: boolean;
   /** Hostname for syslogPrefix, default os.hostname(). */

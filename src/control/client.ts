@@ -1,6 +1,7 @@
 // CLI side of the control socket.
 import net from 'node:net';
-import type { ControlReply, ControlRequest } from './protocol.js';
+import type { IkelabEvent } from '../log/events.js';
+import type { ControlEventLine, ControlReply, ControlRequest } from './protocol.js';
 
 export class NoDaemonError extends Error {}
 
@@ -46,6 +47,88 @@ export function controlCall(
       }
       if (reply.ok) resolve(reply.result);
       else reject(new Error(reply.error));
+    });
+  });
+}
+
+export interface WatchHandle {
+  /** Stops the stream (closes the connection). */
+  close(): void;
+  /** Resolves when the stream ended: undefined after close(), else why (the daemon's error line, or it went away). */
+  readonly ended: Promise<Error | undefined>;
+}
+
+/**
+ * `watch`: resolves once the daemon accepted the subscription (rejects like controlCall when it did not, or when no
+ * daemon listens); then onEvent gets each event until close() or the daemon ends the stream.
+ */
+export function controlWatch(
+  path: string,
+  args: ControlRequest['args'],
+  onEvent: (e: IkelabEvent) => void,
+  timeoutMs = 10_000,
+): Promise<WatchHandle> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(path);
+    let buf = '';
+    let accepted = false;
+    let closing = false;
+    let endWith: (e: Error | undefined) => void = () => {};
+    const ended = new Promise<Error | undefined>((r) => (endWith = r));
+    let why: Error | undefined;
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`no answer from the daemon on ${path} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.on('connect', () => sock.write(`${JSON.stringify({ id: 1, cmd: 'watch', args })}\n`));
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (accepted) why ??= e;
+      else if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED')
+        reject(new NoDaemonError(`no ikelab daemon is listening on ${path} (start one with: ikelab start --config FILE)`));
+      else reject(e);
+    });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      if (!accepted) return reject(new Error(`the daemon on ${path} closed the connection without a reply`));
+      endWith(closing ? undefined : (why ?? new Error(`the daemon on ${path} ended the watch`)));
+    });
+    sock.on('data', (d) => {
+      buf += d.toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let msg: ControlReply | ControlEventLine;
+        try {
+          msg = JSON.parse(line);
+        } catch {
+          why ??= new Error('daemon sent an invalid line');
+          sock.destroy();
+          return;
+        }
+        if ('event' in msg) {
+          if (accepted && !closing) onEvent(msg.event);
+        } else if (!msg.ok) {
+          // refused (first line) or cut off later (a limit): either way the stream is over
+          if (!accepted) {
+            clearTimeout(timer);
+            sock.destroy();
+            return reject(new Error(msg.error));
+          }
+          why ??= new Error(msg.error);
+        } else if (!accepted) {
+          accepted = true;
+          clearTimeout(timer);
+          resolve({
+            close() {
+              closing = true;
+              sock.destroy();
+            },
+            ended,
+          });
+        }
+      }
     });
   });
 }

@@ -17,7 +17,8 @@ import { dirname } from 'node:path';
 import type { Daemon } from '../daemon.js';
 import type { Logger } from '../log/logger.js';
 import type { ControlArgs, ControlContext } from './commands/command.js';
-import { CONTROL_COMMANDS, type CommandTable, runCommand } from './commands/table.js';
+import { CONTROL_COMMANDS, type CommandTable, runCommand, STREAM_COMMANDS } from './commands/table.js';
+import type { StreamCommand } from './commands/watch.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
 
 export interface ControlLimits {
@@ -49,6 +50,12 @@ export interface ControlServerOptions extends Partial<ControlLimits> {
   commands?: CommandTable;
 }
 
+interface StreamRequest {
+  id: number;
+  command: StreamCommand;
+  args: ControlArgs;
+}
+
 /** The socket file's mode: owner only (see the top of this file). */
 export const CONTROL_SOCKET_MODE = 0o600;
 
@@ -68,7 +75,7 @@ export class ControlServer {
     this.limits = { ...CONTROL_LIMITS, ...limits };
     this.commands = commands ?? CONTROL_COMMANDS;
     this.context = {
-      daemon,
+      daemon: daemon.ops,
       get log() {
         return log ?? daemon.svc.log;
       },
@@ -138,11 +145,13 @@ export class ControlServer {
     }
     this.conns.add(sock);
     let busy = false; // an asynchronous request (load, ping) is running; later lines wait for it
+    // a streaming verb (watch) owns the connection from its reply on: no idle timeout, no further requests
+    let stopStream: (() => void) | undefined;
     let idle: NodeJS.Timeout | undefined;
     let flushed = 0;
     const armIdle = () => {
       clearTimeout(idle);
-      if (sock.destroyed) return;
+      if (sock.destroyed || stopStream) return;
       flushed = sock.bytesWritten - sock.writableLength;
       idle = setTimeout(onIdle, lim.idleTimeoutMs);
     };
@@ -153,6 +162,7 @@ export class ControlServer {
     };
     sock.on('close', () => {
       clearTimeout(idle);
+      stopStream?.();
       this.conns.delete(sock);
     });
     armIdle();
@@ -170,10 +180,37 @@ export class ControlServer {
     const ready: string[] = [];
     let partial: Buffer[] = [];
     let partialLen = 0;
+    const startStream = ({ id, command, args }: StreamRequest): void => {
+      let opened: ReturnType<StreamCommand['open']>;
+      try {
+        opened = command.open(this.context, args, (event) => {
+          if (sock.destroyed || sock.writableEnded) return;
+          // the same cap as for replies: a watcher that stops reading is cut off, the daemon never queues without
+          // bound nor waits for it (this runs inside the protocol path that reported the event)
+          if (sock.writableLength > lim.maxOutputBytes) {
+            stopStream?.();
+            return this.closeWith(sock, `more than ${lim.maxOutputBytes} bytes of events unread; closing the watch`);
+          }
+          sock.write(`${JSON.stringify({ id, event })}\n`);
+        });
+      } catch (e) {
+        return send({ id, ok: false, error: e instanceof Error ? e.message : String(e) });
+      }
+      stopStream = opened.close;
+      clearTimeout(idle);
+      ready.length = 0;
+      send({ id, ok: true, result: opened.result });
+    };
     const pump = () => {
-      while (!busy && ready.length && !sock.destroyed && !sock.writableEnded) {
+      while (!busy && !stopStream && ready.length && !sock.destroyed && !sock.writableEnded) {
         armIdle();
-        const reply = this.handle(ready.shift()!);
+        const line = ready.shift()!;
+        const stream = this.streamRequest(line);
+        if (stream) {
+          startStream(stream);
+          continue;
+        }
+        const reply = this.handle(line);
         if (!(reply instanceof Promise)) {
           send(reply);
           continue;
@@ -192,7 +229,7 @@ export class ControlServer {
     };
     const tooLong = () => this.closeWith(sock, `request longer than ${lim.maxRequestBytes} bytes; closing`);
     sock.on('data', (chunk: Buffer) => {
-      if (sock.writableEnded) return;
+      if (sock.writableEnded || stopStream) return;
       let from = 0;
       let nl: number;
       while ((nl = chunk.indexOf(0x0a, from)) >= 0) {
@@ -216,6 +253,21 @@ export class ControlServer {
     const reply: ControlReply = { id: 0, ok: false, error };
     sock.end(`${JSON.stringify(reply)}\n`, () => sock.destroy());
     setTimeout(() => sock.destroy(), 1000).unref();
+  }
+
+  /** A request line for a streaming verb (watch), or undefined: everything else, errors included, goes to handle(). */
+  private streamRequest(line: string): StreamRequest | undefined {
+    let req: unknown;
+    try {
+      req = JSON.parse(line);
+    } catch {
+      return undefined;
+    }
+    if (typeof req !== 'object' || req === null || Array.isArray(req)) return undefined;
+    const { id, cmd, args } = req as Partial<ControlRequest>;
+    const command = typeof cmd === 'string' ? STREAM_COMMANDS.get(cmd) : undefined;
+    if (!command) return undefined;
+    return { id: typeof id === 'number' ? id : 0, command, args: (args ?? {}) as ControlArgs };
   }
 
   /**

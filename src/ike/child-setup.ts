@@ -2,10 +2,11 @@
 // install, and charon's "CHILD_SA ... established" line.
 import type { ChildConfig } from '../config/types.js';
 import type { TsConfig } from '../config/ts.js';
-import { formatTsList } from '../config/ts.js';
+import { formatTs, formatTsList } from '../config/ts.js';
 import { parseIp } from '../config/ip.js';
 import { deriveChildKeys, isAead } from '../crypto/keys.js';
 import { Esn, TransformType } from '../wire/constants.js';
+import { proposalToString } from '../wire/names.js';
 import type { Proposal, TrafficSelector } from '../wire/types.js';
 import { ChildSa, spiHex } from './child-sa.js';
 import type { IkeSa } from './ike-sa.js';
@@ -36,8 +37,30 @@ export function resolveTs(list: TsConfig[], address: string): TrafficSelector[] 
   });
 }
 
+/** A CHILD_SA about to be proposed or accepted, with its inbound SPI already allocated. */
 export function newChild(sa: IkeSa, cfg: ChildConfig): ChildSa {
-  return new ChildSa(cfg.name, sa.svc.nextChildId(), cfg);
+  return new ChildSa(cfg.name, sa.svc.nextChildId(), cfg, allocateSpi(sa));
+}
+
+/** How lifecycle events name a CHILD_SA (events.ts: SPIs as 8 hex digits, inbound = ours; TS as charon prints them). */
+export function childRef(child: ChildSa): {
+  child: string;
+  childId: number;
+  spiIn: string;
+  spiOut: string;
+  localTs: string[];
+  remoteTs: string[];
+  proposal?: string;
+} {
+  const ref = {
+    child: child.name,
+    childId: child.uniqueId,
+    spiIn: spiHex(child.spiIn),
+    spiOut: spiHex(child.spiOut),
+    localTs: child.localTs.map(formatTs),
+    remoteTs: child.remoteTs.map(formatTs),
+  };
+  return child.proposal ? { ...ref, proposal: proposalToString(child.proposal) } : ref;
 }
 
 /**
@@ -49,12 +72,14 @@ export function keyChild(sa: IkeSa, child: ChildSa, proposal: Proposal, ni: Buff
   const integ = transformOf(proposal, TransformType.INTEG);
   const suite = { encr: encr.id, encrKeyBits: encr.keyLength, integ: isAead(encr.id) ? undefined : integ?.id };
   const k = deriveChildKeys(sa.suite!.prf, sa.keys!.skD, suite, ni, nr, gir);
-  child.proposal = proposal;
-  child.suite = { ...suite, esn: transformOf(proposal, TransformType.ESN)?.id === Esn.EXT_SEQ };
-  child.dhGroup = transformOf(proposal, TransformType.DH)?.id ?? 0;
-  child.keys = weInitiated
-    ? { encrOut: k.encrI, integOut: k.integI, encrIn: k.encrR, integIn: k.integR }
-    : { encrOut: k.encrR, integOut: k.integR, encrIn: k.encrI, integIn: k.integI };
+  child.keyed({
+    proposal,
+    suite: { ...suite, esn: transformOf(proposal, TransformType.ESN)?.id === Esn.EXT_SEQ },
+    dhGroup: transformOf(proposal, TransformType.DH)?.id ?? 0,
+    keys: weInitiated
+      ? { encrOut: k.encrI, integOut: k.integI, encrIn: k.encrR, integIn: k.integR }
+      : { encrOut: k.encrR, integOut: k.integR, encrIn: k.encrI, integIn: k.integI },
+  });
 }
 
 const established = (child: ChildSa): string =>
@@ -65,25 +90,29 @@ const established = (child: ChildSa): string =>
  * responder its outbound waits for the old SA's deletion (outboundOnly later via activateOutbound).
  */
 export function installChild(sa: IkeSa, child: ChildSa, rekey?: { old: ChildSa; outboundNow: boolean }): void {
-  child.encap = sa.natAny;
-  child.state = 'INSTALLED';
-  child.installedAt = sa.svc.timers.now();
-  child.outboundActive = rekey ? rekey.outboundNow : true;
-  child.reqid = rekey ? rekey.old.reqid : child.uniqueId;
+  child.installed({
+    at: sa.svc.timers.now(),
+    encap: sa.natAny,
+    outboundActive: rekey ? rekey.outboundNow : true,
+    reqid: rekey ? rekey.old.reqid : child.uniqueId,
+  });
   pushChild(sa, child);
-  if (!sa.children.includes(child)) sa.children.push(child);
+  sa.adoptChild(child);
   scheduleChildTimers(sa, child);
+  // child.established once per CHILD_SA, on its first "established" line (a rekey's replacement included:
+  // child.rekeyed follows when it actually replaces the old one, which a lost collision's never does)
+  const ev = { event: 'child.established', ...childRef(child) } as const;
   if (!rekey) {
-    sa.log.ike(0, established(child));
+    sa.log.event('IKE', 0, established(child), ev);
     return;
   }
-  sa.log.ike(0, `inbound ${established(child)}`);
+  sa.log.event('IKE', 0, `inbound ${established(child)}`, ev);
   if (rekey.outboundNow) sa.log.ike(0, `outbound ${established(child)}`);
 }
 
 export function activateOutbound(sa: IkeSa, child: ChildSa): void {
   if (child.outboundActive || !sa.children.includes(child)) return;
-  child.outboundActive = true;
+  child.outboundActivated();
   pushChild(sa, child);
   sa.log.ike(0, `outbound ${established(child)}`);
 }
@@ -93,11 +122,20 @@ export function activateOutbound(sa: IkeSa, child: ChildSa): void {
  * deadlines (rekeying the IKE_SA rekeys none of its CHILD_SAs).
  */
 export function moveChildren(from: IkeSa, to: IkeSa): void {
-  for (const c of from.children.splice(0)) {
-    to.children.push(c);
+  for (const c of from.releaseChildren()) {
+    to.adoptChild(c);
     pushChild(to, c);
     moveChildTimers(from, to, c);
   }
+}
+
+/**
+ * `next` replaced `old` in a rekey (RFC 7296 2.8): child.rekeyed, once per replaced CHILD_SA. charon prints no line
+ * of its own here (the new SA's "established" lines came at its install).
+ */
+export function childRekeyed(sa: IkeSa, old: ChildSa, next: ChildSa): void {
+  old.rekeyedBy(next);
+  sa.log.event('IKE', 1, '', { event: 'child.rekeyed', ...childRef(next), oldChildId: old.uniqueId });
 }
 
 /** RFC 7296 2.8.1: of two colliding rekeys, the exchange holding the lowest nonce created the redundant SA. */

@@ -16,6 +16,7 @@ import { IkeSa } from './ike-sa.js';
 import type { SaTable } from './sa-table.js';
 import type { IkeServices } from './services.js';
 import { notify } from './notifies.js';
+import { logUndecodable, receivedPacketLine } from './packet-log.js';
 import { startHalfOpenTimer } from './sa-timers.js';
 
 /** charon's half_open_timeout (the timer itself lives with the SA's other timers in sa-timers.ts). */
@@ -82,10 +83,7 @@ export class Dispatcher {
     if (!decoded.ok) {
       this.counters.malformed++;
       const show = this.limiter.allow(JUNK.malformed);
-      if (show) {
-        this.log.log('NET', 1, `received packet: from ${fmtEndpoint(d.remote)} to ${fmtEndpoint(d.local)} (${d.data.length} bytes)`);
-        this.log.log('ENC', 1, `parsing IKE message from ${fmtEndpoint(d.remote)} failed: ${decoded.error.message}`);
-      }
+      if (show) logUndecodable(this.log, d.data.length, d.local, d.remote, decoded.error);
       // Unprotected IKE_SA_INIT requests may be answered (RFC 7296 2.5, 2.21.1); anything else is dropped.
       const h = decoded.error.header;
       const n = errorNotify(decoded.error);
@@ -127,7 +125,7 @@ export class Dispatcher {
     if (!sa) {
       this.counters.unknownSpi++;
       if (!this.limiter.allow(JUNK.unknownSpi)) return;
-      this.log.log('NET', 1, `received packet: from ${fmtEndpoint(d.remote)} to ${fmtEndpoint(d.local)} (${d.data.length} bytes)`);
+      this.log.log('NET', 1, receivedPacketLine(d.data.length, d.local, d.remote));
       this.log.log(
         'IKE',
         1,
@@ -145,7 +143,7 @@ export class Dispatcher {
       this.counters.noConfig++;
       const show = this.limiter.allow(JUNK.noConfig);
       if (show) {
-        this.log.log('NET', 1, `received packet: from ${fmtEndpoint(d.remote)} to ${fmtEndpoint(d.local)} (${d.data.length} bytes)`);
+        this.log.log('NET', 1, receivedPacketLine(d.data.length, d.local, d.remote));
         this.log.log('IKE', 1, `no IKE config found for ${d.local.address}...${d.remote.address}, sending NO_PROPOSAL_CHOSEN`);
       }
       this.answerUnprotected(h, d.local, d.remote, Notify.NO_PROPOSAL_CHOSEN, undefined, show);
@@ -211,7 +209,7 @@ export class Dispatcher {
         this.counters.cookiesSent++;
         const show = this.limiter.allow(JUNK.cookie);
         if (show) {
-          this.log.log('NET', 2, `received packet: from ${fmtEndpoint(d.remote)} to ${fmtEndpoint(d.local)} (${d.data.length} bytes)`);
+          this.log.log('NET', 2, receivedPacketLine(d.data.length, d.local, d.remote));
           this.log.log('NET', 2, `sending COOKIE notify to ${ip}`);
         }
         this.answerUnprotected(h, d.local, d.remote, Notify.COOKIE, this.cookies.make(ni, ip, h.spiI), show);

@@ -1,13 +1,18 @@
 // One IKE_SA: identity, keys, endpoints, CHILD_SAs, timers. Exchanges happen in tasks driven by its TaskManager.
+// Its state changes only through its own methods (connecting(), authenticated(), rekeyedBy(), deleting(), destroy()
+// ...): the fields are readable everywhere, so a reader finds every transition, and the lifecycle events that go with
+// them (src/log/events.ts), here and nowhere else.
 import type { ConnectionConfig } from '../config/types.js';
 import { createSkCipher, type SkCipher } from '../crypto/sk.js';
 import type { IkeKeys, IkeSuite } from '../crypto/keys.js';
+import type { LogGroup } from '../log/groups.js';
 import type { BoundLogger } from '../log/logger.js';
 import { type Endpoint, fmtEndpoint } from '../net/endpoint.js';
 import type { TimerHandle } from '../util/timer-queue.js';
 import type { Proposal } from '../wire/types.js';
 import type { ChildSa } from './child-sa.js';
-import { inBackend, withdrawChild } from './child-spec.js';
+import { followEndpoints, inBackend, withdrawChild } from './child-spec.js';
+import { moveChildren } from './child-setup.js';
 import { clearChildTimers, startIkeTimers } from './sa-timers.js';
 import type { IkeServices } from './services.js';
 import { TaskManager } from './task-manager.js';
@@ -32,42 +37,52 @@ export interface IkeCounters {
   keepalivesOut: number;
 }
 
+/** How lifecycle events name an IKE_SA besides its name and id (events.ts: SPIs as 16 hex digits, address[port]). */
+export interface IkeEventRef {
+  spiI: string;
+  spiR: string;
+  local: string;
+  peer: string;
+}
+
 export class IkeSa {
-  state: IkeState = 'CREATED';
+  private _state: IkeState = 'CREATED';
   readonly uniqueId: number;
   readonly log: BoundLogger;
   readonly manager: TaskManager;
-  spiI: Buffer;
-  spiR: Buffer = Buffer.alloc(8);
-  /** Local and remote endpoints currently in use (port floats to NAT-T). */
-  local: Endpoint;
-  remote: Endpoint;
-  localId = '';
-  remoteId = '';
-  suite?: IkeSuite;
-  proposal?: Proposal;
-  keys?: IkeKeys;
-  skIn?: SkCipher;
-  skOut?: SkCipher;
-  ni: Buffer = Buffer.alloc(0);
-  nr: Buffer = Buffer.alloc(0);
-  /** IKE_SA_INIT request and response as sent/received: RFC 7296 2.15 signs them. */
-  initRequest: Buffer = Buffer.alloc(0);
-  initResponse: Buffer = Buffer.alloc(0);
-  natLocal = false;
-  natRemote = false;
-  /** Peer announced features we track. */
-  peerMobike = false;
-  /** The peer sent INITIAL_CONTACT in its IKE_AUTH request. */
-  initialContact = false;
-  /** SET_WINDOW_SIZE from the peer (RFC 7296 2.3); we use a window of 1 ourselves. */
-  peerWindow = 1;
-  readonly children: ChildSa[] = [];
-  /** When it got established, and its rekey and expiry deadlines: times on svc.timers' clock (sa-timers.ts). */
-  establishedAt?: number;
+  readonly spiI: Buffer;
+  private _spiR: Buffer = Buffer.alloc(8);
+  private _local: Endpoint;
+  private _remote: Endpoint;
+  private _localId = '';
+  private _remoteId = '';
+  private _suite?: IkeSuite;
+  private _proposal?: Proposal;
+  private _keys?: IkeKeys;
+  private _skIn?: SkCipher;
+  private _skOut?: SkCipher;
+  private _ni: Buffer = Buffer.alloc(0);
+  private _nr: Buffer = Buffer.alloc(0);
+  private _initRequest: Buffer = Buffer.alloc(0);
+  private _initResponse: Buffer = Buffer.alloc(0);
+  private _natLocal = false;
+  private _natRemote = false;
+  private _peerMobike = false;
+  private _peerFragmentation = false;
+  private _initialContact = false;
+  private _peerWindow = 1;
+  private readonly _children: ChildSa[] = [];
+  private _establishedAt?: number;
+  /** Rekey and expiry deadlines: times on svc.timers' clock, kept by sa-timers.ts (timer bookkeeping, not state). */
   rekeyAt?: number;
   expireAt?: number;
-  lastInbound = 0;
+  private _lastInbound = 0;
+  /** The IKE_SA that took over this one's CHILD_SAs in a rekey (RFC 7296 2.18). */
+  private _rekeyedTo?: IkeSa;
+  /** An operator's PSK for this IKE_SA only (initiate --psk), set before it starts; else the secrets' choice. */
+  pskOverride?: Buffer;
+  /** Why this IKE_SA is ending, once something decided it (ike.destroyed's reason when destroy() gets none). */
+  private endCause?: string;
   readonly counters: IkeCounters = {
     messagesIn: 0,
     messagesOut: 0,
@@ -84,7 +99,7 @@ export class IkeSa {
 
   constructor(
     readonly svc: IkeServices,
-    public config: ConnectionConfig,
+    readonly config: ConnectionConfig,
     /** Original initiator of this IKE_SA (RFC 7296 I flag). */
     readonly initiator: boolean,
     local: Endpoint,
@@ -92,11 +107,94 @@ export class IkeSa {
     spiI?: Buffer,
   ) {
     this.uniqueId = svc.nextIkeId();
-    this.local = { ...local };
-    this.remote = { ...remote };
+    this._local = { ...local };
+    this._remote = { ...remote };
     this.spiI = spiI ?? Buffer.alloc(8);
     this.log = svc.log.with({ thread: 1 + ((this.uniqueId - 1) % 16), ikeName: config.name, ikeId: this.uniqueId });
     this.manager = new TaskManager(this);
+  }
+
+  get state(): IkeState {
+    return this._state;
+  }
+  get spiR(): Buffer {
+    return this._spiR;
+  }
+  /** Local and remote endpoints currently in use (port floats to NAT-T, follows the peer's NAT mapping). */
+  get local(): Readonly<Endpoint> {
+    return this._local;
+  }
+  get remote(): Readonly<Endpoint> {
+    return this._remote;
+  }
+  get localId(): string {
+    return this._localId;
+  }
+  get remoteId(): string {
+    return this._remoteId;
+  }
+  get suite(): IkeSuite | undefined {
+    return this._suite;
+  }
+  get proposal(): Proposal | undefined {
+    return this._proposal;
+  }
+  get keys(): IkeKeys | undefined {
+    return this._keys;
+  }
+  get skIn(): SkCipher | undefined {
+    return this._skIn;
+  }
+  get skOut(): SkCipher | undefined {
+    return this._skOut;
+  }
+  get ni(): Buffer {
+    return this._ni;
+  }
+  get nr(): Buffer {
+    return this._nr;
+  }
+  /** IKE_SA_INIT request and response as sent/received: RFC 7296 2.15 signs them. */
+  get initRequest(): Buffer {
+    return this._initRequest;
+  }
+  get initResponse(): Buffer {
+    return this._initResponse;
+  }
+  get natLocal(): boolean {
+    return this._natLocal;
+  }
+  get natRemote(): boolean {
+    return this._natRemote;
+  }
+  /** The peer announced MOBIKE. */
+  get peerMobike(): boolean {
+    return this._peerMobike;
+  }
+  /** The peer sent IKEV2_FRAGMENTATION_SUPPORTED in IKE_SA_INIT (RFC 7383 2.3). */
+  get peerFragmentation(): boolean {
+    return this._peerFragmentation;
+  }
+  /** The peer sent INITIAL_CONTACT in its IKE_AUTH request. */
+  get initialContact(): boolean {
+    return this._initialContact;
+  }
+  /** SET_WINDOW_SIZE from the peer (RFC 7296 2.3); we use a window of 1 ourselves. */
+  get peerWindow(): number {
+    return this._peerWindow;
+  }
+  get children(): readonly ChildSa[] {
+    return this._children;
+  }
+  /** When it got established: a time on svc.timers' clock. */
+  get establishedAt(): number | undefined {
+    return this._establishedAt;
+  }
+  get lastInbound(): number {
+    return this._lastInbound;
+  }
+  get rekeyedTo(): IkeSa | undefined {
+    return this._rekeyedTo;
   }
 
   get name(): string {
@@ -107,31 +205,79 @@ export class IkeSa {
   }
   /** The peer's SPI (all zero while an IKE_SA_INIT we sent is unanswered). */
   get peerSpi(): Buffer {
-    return this.initiator ? this.spiR : this.spiI;
+    return this.initiator ? this._spiR : this.spiI;
   }
   /** Our SPI: the key of the daemon's lookup table. */
   get localSpi(): Buffer {
-    return this.initiator ? this.spiI : this.spiR;
+    return this.initiator ? this.spiI : this._spiR;
   }
   get natAny(): boolean {
-    return this.natLocal || this.natRemote;
+    return this._natLocal || this._natRemote;
   }
   /** "10.98.0.2[10.98.0.2]...10.98.0.1[10.98.0.1]" as charon prints an IKE_SA between two peers. */
   get between(): string {
-    return `${this.local.address}[${this.localId}]...${this.remote.address}[${this.remoteId}]`;
+    return `${this._local.address}[${this._localId}]...${this._remote.address}[${this._remoteId}]`;
   }
   get endpoints(): string {
-    return `from ${fmtEndpoint(this.local)} to ${fmtEndpoint(this.remote)}`;
+    return `from ${fmtEndpoint(this._local)} to ${fmtEndpoint(this._remote)}`;
+  }
+  /** SPIs and endpoints as the lifecycle events carry them. */
+  get eventRef(): IkeEventRef {
+    return {
+      spiI: this.spiI.toString('hex'),
+      spiR: this._spiR.toString('hex'),
+      local: fmtEndpoint(this._local),
+      peer: fmtEndpoint(this._remote),
+    };
+  }
+
+  // --- setup material -------------------------------------------------------------------------------------
+
+  /** The responder's SPI: chosen by us as responder, learnt from the IKE_SA_INIT response as initiator. */
+  assignResponderSpi(spi: Buffer): void {
+    this._spiR = spi;
+  }
+
+  /** Nonces of the exchange that created this IKE_SA (IKE_SA_INIT, or the CREATE_CHILD_SA of a rekey). */
+  useNonces(n: { ni?: Buffer; nr?: Buffer }): void {
+    if (n.ni) this._ni = n.ni;
+    if (n.nr) this._nr = n.nr;
+  }
+
+  /** The IKE_SA_INIT request or response as it went over the wire (AUTH signs them). */
+  keepInitMessage(which: 'request' | 'response', bytes: Buffer): void {
+    if (which === 'request') this._initRequest = bytes;
+    else this._initResponse = bytes;
   }
 
   setKeys(suite: IkeSuite, proposal: Proposal, keys: IkeKeys): void {
-    this.suite = suite;
-    this.proposal = proposal;
-    this.keys = keys;
+    this._suite = suite;
+    this._proposal = proposal;
+    this._keys = keys;
     const mine = { e: this.initiator ? keys.skEi : keys.skEr, a: this.initiator ? keys.skAi : keys.skAr };
     const theirs = { e: this.initiator ? keys.skEr : keys.skEi, a: this.initiator ? keys.skAr : keys.skAi };
-    this.skOut = createSkCipher(suite, mine.e, mine.a);
-    this.skIn = createSkCipher(suite, theirs.e, theirs.a);
+    this._skOut = createSkCipher(suite, mine.e, mine.a);
+    this._skIn = createSkCipher(suite, theirs.e, theirs.a);
+  }
+
+  /** Our identity and the peer's as far as known (IKE_AUTH); undefined leaves one as it is. */
+  identify(ids: { local?: string; remote?: string }): void {
+    if (ids.local !== undefined) this._localId = ids.local;
+    if (ids.remote !== undefined) this._remoteId = ids.remote;
+  }
+
+  /** Result of NAT detection (RFC 7296 2.23); `local` true also when we only pretend to be behind a NAT. */
+  natDetected(local: boolean, remote: boolean): void {
+    this._natLocal = local;
+    this._natRemote = remote;
+  }
+
+  /** What the peer announced that we keep track of. */
+  peerAnnounced(a: { mobike?: boolean; window?: number; initialContact?: boolean; fragmentation?: boolean }): void {
+    if (a.mobike !== undefined) this._peerMobike = a.mobike;
+    if (a.fragmentation !== undefined) this._peerFragmentation = a.fragmentation;
+    if (a.window !== undefined) this._peerWindow = a.window;
+    if (a.initialContact !== undefined) this._initialContact = a.initialContact;
   }
 
   /**
@@ -139,7 +285,49 @@ export class IkeSa {
    * endpoints; `initiator` is its I flag (who initiated the rekey), spiI the initiator's new SPI.
    */
   successor(initiator: boolean, spiI: Buffer): IkeSa {
-    return new IkeSa(this.svc, this.config, initiator, this.local, this.remote, spiI);
+    return new IkeSa(this.svc, this.config, initiator, this._local, this._remote, spiI);
+  }
+
+  /** A rekey's new IKE_SA takes what the exchange did not renegotiate from the old one: identities, NAT, peer features. */
+  inherit(old: IkeSa): void {
+    this._localId = old._localId;
+    this._remoteId = old._remoteId;
+    this._natLocal = old._natLocal;
+    this._natRemote = old._natRemote;
+    this._peerMobike = old._peerMobike;
+    this._peerFragmentation = old._peerFragmentation;
+    this._lastInbound = old._lastInbound;
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------------------------
+
+  /** IKE_SA_INIT is under way (sent as initiator, answered as responder). */
+  connecting(): void {
+    this._state = 'CONNECTING';
+  }
+
+  /** IKE_SA_INIT starts over (INVALID_KE_PAYLOAD, COOKIE): no responder SPI yet, nothing negotiated. */
+  initRestarted(): void {
+    this._spiR = Buffer.alloc(8);
+    this._state = 'CREATED';
+  }
+
+  /**
+   * IKE_AUTH completed both ways: charon's "established between" line, the end of half-open state, swanctl's
+   * unique policy ('no' honours INITIAL_CONTACT, 'replace' always replaces, 'never' never does), then the timers.
+   */
+  authenticated(): void {
+    this._state = 'ESTABLISHED';
+    this.log.event('IKE', 0, `IKE_SA ${this.label} established between ${this.between}`, {
+      event: 'ike.established',
+      ...this.eventRef,
+      localId: this._localId,
+      remoteId: this._remoteId,
+    });
+    this.svc.leftHalfOpen?.(this);
+    const u = this.config.unique;
+    if ((u === 'no' && this._initialContact) || u === 'replace') this.svc.dropStaleSas(this);
+    this.established();
   }
 
   /**
@@ -147,22 +335,63 @@ export class IkeSa {
    * its lifetime, DPD and keepalive timers and ends the half-open timeout (sa-timers.ts).
    */
   established(): void {
-    this.state = 'ESTABLISHED';
-    this.establishedAt = this.svc.timers.now();
+    this._state = 'ESTABLISHED';
+    this._establishedAt = this.svc.timers.now();
     startIkeTimers(this);
+  }
+
+  /** A rekey of this IKE_SA is in flight (ours). */
+  rekeying(): void {
+    this._state = 'REKEYING';
+  }
+
+  /** Our rekey did not happen (refused, or retried with another DH group): the IKE_SA carries on as it was. */
+  rekeyAborted(): void {
+    this._state = 'ESTABLISHED';
+  }
+
+  /** `next` replaced this IKE_SA (RFC 7296 2.18): the CHILD_SAs move there; this one only waits for its DELETE. */
+  rekeyedBy(next: IkeSa): void {
+    moveChildren(this, next);
+    this._state = 'REKEYED';
+    this._rekeyedTo = next;
+    this.endCause = `rekeyed by ${next.label}`;
+  }
+
+  /** A DELETE for this IKE_SA was sent ('out') or received ('in'): it is going away. */
+  deleting(direction: 'in' | 'out'): void {
+    this._state = 'DELETING';
+    this.endCause = direction === 'out' ? 'deleted' : 'deleted by peer';
+  }
+
+  /**
+   * Setting the IKE_SA up failed (the manager destroys it): ike.failed riding on the charon line that says why
+   * (message '' when that line was printed elsewhere). notify: what the peer refused with (direction 'in'), or
+   * what we refused the peer's request with (direction 'out').
+   */
+  setupFailed(group: LogGroup, level: number, message: string, f: { reason: string; notify?: string; direction?: 'in' | 'out' }): void {
+    this.endCause = `setup failed: ${f.reason}`;
+    this.log.event(group, level, message, { event: 'ike.failed', ...this.eventRef, ...f });
+  }
+
+  /** The peer's authenticated messages come from here now (RFC 7296 2.23): the installed CHILD_SAs follow. */
+  followPeer(local: Endpoint, remote: Endpoint): void {
+    this._remote = { ...remote };
+    this._local = { ...local };
+    followEndpoints(this);
   }
 
   /** Something authentic arrived from the peer (an IKE message, or ESP on one of our CHILD_SAs): DPD stays quiet. */
   noteInbound(): void {
-    this.lastInbound = this.svc.timers.now();
+    this._lastInbound = this.svc.timers.now();
   }
 
   /** Switch both ends to the NAT-T port (RFC 7296 2.23: after IKE_SA_INIT when a NAT was detected). */
   floatToNatt(): void {
-    if (this.local.port === this.svc.nattPort) return;
-    this.local = { ...this.local, port: this.svc.nattPort };
-    if (this.remote.port === 500 || this.remote.port === this.svc.ikePort)
-      this.remote = { ...this.remote, port: this.config.remotePort === 500 ? 4500 : this.svc.nattPort };
+    if (this._local.port === this.svc.nattPort) return;
+    this._local = { ...this._local, port: this.svc.nattPort };
+    if (this._remote.port === 500 || this._remote.port === this.svc.ikePort)
+      this._remote = { ...this._remote, port: this.config.remotePort === 500 ? 4500 : this.svc.nattPort };
   }
 
   /** Named timers on the daemon's single timer queue; setting one replaces the previous of that name. */
@@ -181,25 +410,41 @@ export class IkeSa {
     this.timers.delete(name);
   }
 
+  // --- CHILD_SAs ------------------------------------------------------------------------------------------
+
   findChild(pred: (c: ChildSa) => boolean): ChildSa | undefined {
-    return this.children.find(pred);
+    return this._children.find(pred);
+  }
+
+  /** A CHILD_SA now belongs to this IKE_SA (installed here, or moved here by an IKE_SA rekey). */
+  adoptChild(c: ChildSa): void {
+    if (!this._children.includes(c)) this._children.push(c);
+  }
+
+  /** Hand every CHILD_SA over (IKE_SA rekey): the caller adopts them elsewhere. */
+  releaseChildren(): ChildSa[] {
+    return this._children.splice(0);
   }
 
   removeChild(c: ChildSa): void {
     clearChildTimers(this, c);
-    const i = this.children.indexOf(c);
-    if (i >= 0) this.children.splice(i, 1);
+    const i = this._children.indexOf(c);
+    if (i >= 0) this._children.splice(i, 1);
     if (inBackend(c)) withdrawChild(this, c);
-    c.state = 'DESTROYING';
+    c.destroying();
   }
 
-  /** Tear down locally: timers, CHILD_SAs, lookup entry. Idempotent. */
-  destroy(): void {
-    if (this.state === 'DESTROYING') return;
-    this.state = 'DESTROYING';
+  /**
+   * Tear down locally: timers, CHILD_SAs, lookup entry; ike.destroyed (no charon line of its own) with `reason`, or
+   * what ended it as far as this IKE_SA knows. Idempotent.
+   */
+  destroy(reason?: string): void {
+    if (this._state === 'DESTROYING') return;
+    this._state = 'DESTROYING';
     for (const name of [...this.timers.keys()]) this.clearTimer(name);
-    for (const c of [...this.children]) this.removeChild(c);
+    for (const c of [...this._children]) this.removeChild(c);
     this.manager.abortAll('IKE_SA destroyed');
     this.svc.unregisterSa(this);
+    this.log.event('IKE', 1, '', { event: 'ike.destroyed', ...this.eventRef, reason: reason ?? this.endCause ?? 'destroyed' });
   }
 }

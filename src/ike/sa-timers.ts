@@ -37,7 +37,7 @@ export function startHalfOpenTimer(sa: IkeSa, peer: string): void {
   sa.setTimer('half-open', HALF_OPEN_TIMEOUT_MS, () => {
     if (sa.state === 'ESTABLISHED' || sa.state === 'DESTROYING') return;
     sa.log.ike(1, `deleting half open IKE_SA with ${peer} after timeout`);
-    sa.destroy();
+    sa.destroy('half-open timeout');
   });
 }
 

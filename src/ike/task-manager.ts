@@ -2,47 +2,38 @@
 // timeout * base^n schedule, the cached response for retransmitted requests, and which tasks run in which
 // exchange (RFC 7296 2.1-2.3). Every message of an SA is handled synchronously, start to finish, so two
 // messages of one SA never interleave.
-import { ExchangeType, Notify, PayloadType } from '../wire/constants.js';
-import { decodeMessage } from '../wire/message.js';
+import { ExchangeType, Notify } from '../wire/constants.js';
 import { checkMessageRules } from '../wire/rules.js';
 import { requestGate, responseGate, type GateView } from './gates.js';
 import { errorNotify } from '../wire/errors.js';
-import { notifyLongName } from '../wire/names.js';
 import { bracketed } from './payload-order.js';
-import type { IkeMessage, Payload } from '../wire/types.js';
+import type { IkeMessage } from '../wire/types.js';
 import { charonExchangeName as exchangeName } from '../wire/names.js';
 import type { Endpoint } from '../net/endpoint.js';
-import { fmtEndpoint } from '../net/endpoint.js';
 import type { IkeSa } from './ike-sa.js';
-import { protect, unprotect, type UnprotectResult } from './message-protect.js';
-import { changeBytes, changeContent, outInfo, payloadInfo, ReceivedHistory } from './fault-points.js';
-import type { FaultHooks, FaultMessageInfo, IkeFaultDecision } from './services.js';
-import { orderPayloads } from './payload-order.js';
+import { unprotect } from './message-protect.js';
+import { fragmentOf, Reassembler, receiveFragment } from './fragments.js';
+import { ReceiveFaults, type InjectedNotify } from './receive-faults.js';
+import { describeForEvents, giveUpFields, receivedFields, reportNotifies, retransmitFields, type MessageDesc } from './message-events.js';
+import { askSend, encode, faultInfo, retransmitTimeout, send, type Encoded } from './outgoing.js';
+import { ReceivedLines } from './packet-log.js';
+import { ResponseCache } from './response-cache.js';
+import type { FaultMessageInfo, IkeFaultDecision } from './services.js';
 import { createResponderTasks, timedTask } from './responder-tasks.js';
-import { followEndpoints } from './child-spec.js';
 import { OutMessage, type InMessage, type Task, type TaskOutcome, type TaskStatus, type TimedExchange } from './task.js';
-import { notify } from './notifies.js';
 import { retryLater } from './sa-timers.js';
-import { uniform } from '../crypto/random.js';
 
-/** Junk messages logged per IKE_SA before only every DROP_LOG_EVERY-th is (a flood must not flood the log). */
-const DROP_LOG_FIRST = 5;
-const DROP_LOG_EVERY = 1000;
-/** A cached response is resent at most this often (RFC 7296 2.1 retransmits are seconds apart). */
-export const RESEND_INTERVAL_MS = 1000;
+export { RESEND_INTERVAL_MS } from './response-cache.js';
 
 interface Initiating {
   mid: number;
   exchange: number;
-  packet: Buffer;
+  sent: Encoded;
   retransmitted: number;
   tasks: Task[];
   /** The request as the fault hooks saw it, asked again for each retransmit. */
   info: FaultMessageInfo;
 }
-
-/** The error notify a fault rule answers a received request with, instead of processing it. */
-type InjectedNotify = Extract<IkeFaultDecision, { kind: 'notify' }>;
 
 export class TaskManager {
   private queued: Task[] = [];
@@ -53,12 +44,20 @@ export class TaskManager {
   /** Next message ID we use for a request, and the next one we expect from the peer. */
   myMid = 0;
   peerMid = 0;
-  /** The last response we sent, the request it answered (to recognise true retransmits), when it was last resent. */
-  private lastResponse?: { mid: number; request: Buffer; packet: Buffer; resentAt: number | undefined; info: FaultMessageInfo };
+  /** RFC 7296 2.1: the last response, for retransmitted requests. */
+  private readonly responses: ResponseCache;
   /** A task asked for IKE_SA_INIT again (INVALID_KE_PAYLOAD, COOKIE): restart it with message ID 0. */
   private restartInit = false;
 
-  constructor(private readonly sa: IkeSa) {}
+  /** charon's `received packet` line and the rate-limited junk lines of this SA. */
+  private readonly lines: ReceivedLines;
+  /** RFC 7383: fragments of the peer's current request and response being collected (fragments.ts). */
+  private readonly fragments = new Reassembler();
+
+  constructor(private readonly sa: IkeSa) {
+    this.lines = new ReceivedLines(sa.log);
+    this.responses = new ResponseCache(sa, this.lines);
+  }
 
   get busy(): boolean {
     return this.initiating !== undefined;
@@ -132,57 +131,13 @@ export class TaskManager {
         return;
       }
     }
-    const info = this.describe(out);
-    const fault = this.askSend(info);
+    const info = faultInfo(out);
+    const fault = askSend(this.sa, info);
     if (fault?.kind === 'no-delete') return this.finishUnsent(fault, exchange);
-    const packet = this.encode(out, fault);
-    if (exchange === ExchangeType.IKE_SA_INIT) this.sa.initRequest = packet;
-    this.initiating = { mid: this.myMid, exchange, packet, retransmitted: 0, tasks: this.active, info };
+    const sent = encode(this.sa, out, fault);
+    if (exchange === ExchangeType.IKE_SA_INIT) this.sa.keepInitMessage('request', sent.packet);
+    this.initiating = { mid: this.myMid, exchange, sent, retransmitted: 0, tasks: this.active, info };
     this.transmit(fault);
-  }
-
-  /** The payloads a built message goes out with: an error notify alone, or every payload in charon's order. */
-  private payloadsOf(out: OutMessage): Payload[] {
-    return out.errorNotify
-      ? [notify(out.errorNotify.type, out.errorNotify.data)]
-      : orderPayloads(out.exchange, out.isResponse, out.payloads);
-  }
-
-  private describe(out: OutMessage): FaultMessageInfo {
-    return outInfo(out.exchange, out.messageId, out.isResponse, out.errorNotify ? this.payloadsOf(out) : out.payloads);
-  }
-
-  /** Fault point: a message about to be built into bytes, or resent. undefined: no rule could act here. */
-  private askSend(info: FaultMessageInfo): IkeFaultDecision | undefined {
-    const f = this.sa.svc.faults;
-    return f?.active('ike-send') ? f.onSend(this.sa, info) : undefined;
-  }
-
-  /** Encode and protect; a fault decision's content change (notify, ke, unknown-payload, wrong-*) applies first. */
-  private encode(out: OutMessage, fault?: IkeFaultDecision): Buffer {
-    if (fault?.kind === 'notify') out.fail(fault.notifyType, fault.data);
-    const m = changeContent(this.sa, out.exchange, out.messageId, this.payloadsOf(out), fault);
-    const shown = m.options.outer ? [...m.options.outer, ...m.payloads] : m.payloads;
-    this.sa.log.enc(
-      1,
-      () => `generating ${exchangeName(out.exchange)} ${out.isResponse ? 'response' : 'request'} ${m.messageId} ${bracketed(shown)}`,
-    );
-    return protect(this.sa, out.exchange, m.messageId, out.isResponse, m.payloads, m.options);
-  }
-
-  /** Send a datagram, through the fault hooks' byte change and timing when a rule decided something. */
-  private send(packet: Buffer, fault?: IkeFaultDecision): void {
-    const f = this.sa.svc.faults;
-    if (!fault || !f) return this.emit(packet);
-    f.carry(this.sa, fault, changeBytes(packet, fault), (b) => this.emit(b));
-  }
-
-  /** The datagram leaves (now, or when a fault's delay or hold lets it go). */
-  private emit(packet: Buffer): void {
-    const sa = this.sa;
-    sa.log.net(1, `sending packet: ${sa.endpoints} (${packet.length} bytes)`);
-    sa.counters.messagesOut++;
-    sa.svc.sendIke(packet, sa.local, sa.remote);
   }
 
   /**
@@ -212,26 +167,23 @@ export class TaskManager {
   /** The first transmission carries the decision asked before encoding; every retransmit is asked anew. */
   private transmit(first?: IkeFaultDecision): void {
     const i = this.initiating!;
-    this.send(i.packet, i.retransmitted === 0 ? first : this.askSend({ ...i.info, retransmit: true }));
-    const rt = this.sa.svc.config().daemon.retransmit;
-    let timeout = rt.timeout * 1000 * rt.base ** i.retransmitted;
-    if (rt.limit > 0) timeout = Math.min(timeout, rt.limit * 1000);
-    if (rt.jitter > 0) timeout -= (timeout * rt.jitter * uniform(this.sa.svc.random)) / 100;
-    this.sa.setTimer('retransmit', timeout, () => this.retransmit());
+    send(this.sa, i.sent, i.retransmitted === 0 ? first : askSend(this.sa, { ...i.info, retransmit: true }));
+    this.sa.setTimer('retransmit', retransmitTimeout(this.sa, i.retransmitted), () => this.retransmit());
   }
 
   private retransmit(): void {
     const i = this.initiating;
     if (!i) return;
-    const tries = this.sa.svc.config().daemon.retransmit.tries;
-    if (i.retransmitted >= tries) {
-      this.sa.log.ike(1, `giving up after ${i.retransmitted} retransmits`);
+    const sa = this.sa;
+    if (i.retransmitted >= sa.svc.config().daemon.retransmit.tries) {
+      sa.log.event('IKE', 1, `giving up after ${i.retransmitted} retransmits`, giveUpFields(i.exchange, i.mid, i.retransmitted));
       this.giveUp();
       return;
     }
     i.retransmitted++;
-    this.sa.counters.retransmits++;
-    this.sa.log.ike(1, `retransmit ${i.retransmitted} of request with message ID ${i.mid}`);
+    sa.counters.retransmits++;
+    const line = `retransmit ${i.retransmitted} of request with message ID ${i.mid}`;
+    sa.log.event('IKE', 1, line, retransmitFields(sa, i.exchange, i.mid, i.retransmitted));
     this.transmit();
   }
 
@@ -255,113 +207,32 @@ export class TaskManager {
   /** Entry point from the dispatcher for a message already looked up to this SA. */
   handle(m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint): void {
     const f = this.sa.svc.faults;
-    if (f?.active('ike-receive')) return this.receiveFaulted(f, m, raw, local, remote);
+    if (f?.active('ike-receive')) {
+      this.faulted ??= new ReceiveFaults(
+        this.sa,
+        (...a) => this.handleNow(...a),
+        () => this.responses.answered(),
+      );
+      return this.faulted.handle(f, m, raw, local, remote);
+    }
     this.handleNow(m, raw, local, remote);
   }
+
+  /** The ike-receive fault point, once receive rules have existed (receive-faults.ts). */
+  private faulted?: ReceiveFaults;
 
   /** Handle one datagram, past the fault point. */
   private handleNow(m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint, inject?: InjectedNotify): void {
     this.sa.counters.messagesIn++;
-    this.received = { bytes: raw.length, local, remote };
+    this.lines.arrived(raw.length, local, remote);
     if (m.header.response) this.handleResponse(m, raw, local, remote);
     else this.handleRequest(m, raw, local, remote, inject);
   }
 
-  /** Datagrams received while receive rules exist, for the replay action. */
-  private readonly history = new ReceivedHistory();
-  /** The SK payload decrypted to describe a message to the hooks, reused by open() (nothing decrypts twice). */
-  private peeked?: { raw: Buffer; r: UnprotectResult };
-
-  /**
-   * Fault point, before anything about the datagram is processed: corrupt/truncate change the bytes (so the real
-   * integrity or parse failure follows), notify answers the request unprocessed, replay processes the recorded
-   * datagrams again; carry() applies drop, delay, duplicate and hold.
-   */
-  private receiveFaulted(f: FaultHooks, m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint): void {
-    const sa = this.sa;
-    if (f.records()) this.history.record(raw, local, remote);
-    const d = f.onReceive(sa, this.receivedInfo(m, raw));
-    const now = (b: Buffer): void => {
-      if (sa.state === 'DESTROYING') return; // held or delayed past the end of the SA: gone with it
-      if (b === raw) this.handleNow(m, raw, local, remote, d.kind === 'notify' ? d : undefined);
-      else this.redeliver(b, local, remote);
-    };
-    try {
-      if (d.kind === 'replay') {
-        f.carry(sa, d, raw, () => {
-          for (const r of this.history.inOrder(d.order)) if (sa.state !== 'DESTROYING') this.redeliver(r.raw, r.local, r.remote);
-        });
-      } else f.carry(sa, d, changeBytes(raw, d), now);
-    } finally {
-      this.peeked = undefined;
-    }
-  }
-
-  /** A datagram the fault point changed, held or replays: decoded again, handled past the fault point. */
-  private redeliver(b: Buffer, local: Endpoint, remote: Endpoint): void {
-    const sa = this.sa;
-    const decoded = decodeMessage(b);
-    if (!decoded.ok) {
-      sa.counters.invalidMessages++;
-      sa.log.net(1, `received packet: from ${fmtEndpoint(remote)} to ${fmtEndpoint(local)} (${b.length} bytes)`);
-      sa.log.enc(1, `parsing IKE message from ${fmtEndpoint(remote)} failed: ${decoded.error.message}`);
-      return;
-    }
-    this.handleNow(decoded.value, b, local, remote);
-  }
-
-  /** A received message for the hooks; its inner payloads when it decrypts (decrypting changes no state). */
-  private receivedInfo(m: IkeMessage, raw: Buffer): FaultMessageInfo {
-    const h = m.header;
-    const info: FaultMessageInfo = { exchange: h.exchange, isResponse: h.response, messageId: h.messageId };
-    const last = m.payloads[m.payloads.length - 1];
-    if (last?.type !== PayloadType.SK) Object.assign(info, payloadInfo(m.payloads));
-    else if (this.sa.skIn) {
-      const r = unprotect(this.sa, m, raw);
-      this.peeked = { raw, r };
-      if (r.ok) Object.assign(info, payloadInfo(r.msg.payloads));
-    }
-    // the same bytes as the last request (response) seen: a retransmit, answered or not (rules count it as one message)
-    const seen = h.response ? 'response' : 'request';
-    if (
-      this.lastSeen[seen]?.equals(raw) ||
-      (!h.response && this.lastResponse?.mid === h.messageId && raw.equals(this.lastResponse.request))
-    )
-      info.retransmit = true;
-    this.lastSeen[seen] = Buffer.from(raw);
-    return info;
-  }
-
-  /** The last request and response received while receive rules exist, to tell retransmits at the fault point. */
-  private readonly lastSeen: { request?: Buffer; response?: Buffer } = {};
-
-  /** The datagram being handled, for charon's `received packet` line. */
-  private received?: { bytes: number; local: Endpoint; remote: Endpoint };
-
-  /**
-   * charon's `received packet` line. Logged once a message is worth looking at, or with the first few junk
-   * messages of an SA: anyone who read the SPIs off the wire can send junk, and it must not flood the log.
-   */
-  private logReceived(): void {
-    const r = this.received;
-    if (!r) return;
-    this.received = undefined;
-    this.sa.log.net(1, `received packet: from ${fmtEndpoint(r.remote)} to ${fmtEndpoint(r.local)} (${r.bytes} bytes)`);
-  }
-
-  /** Junk for this SA (dropped, never answered): logged for the first few, then every DROP_LOG_EVERY-th. */
-  private junk(line: string): void {
-    const n = ++this.junkSeen;
-    if (n > DROP_LOG_FIRST && n % DROP_LOG_EVERY !== 0) return;
-    this.logReceived();
-    this.sa.log.ike(1, n > DROP_LOG_FIRST ? `${line} (${n} junk messages on this IKE_SA so far)` : line);
-  }
-  private junkSeen = 0;
-
   /** A message that may not be processed here: counted, logged (rate-limited), never answered. */
   private drop(m: IkeMessage, why: string): void {
     this.sa.counters.dropped++;
-    this.junk(
+    this.lines.junk(
       `ignoring ${exchangeName(m.header.exchange)} ${m.header.response ? 'response' : 'request'} with message ID ${m.header.messageId}: ${why}`,
     );
   }
@@ -369,13 +240,14 @@ export class TaskManager {
   private handleRequest(m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint, inject?: InjectedNotify): void {
     const sa = this.sa;
     const mid = m.header.messageId;
-    if (this.lastResponse && mid === this.lastResponse.mid) {
-      this.answerRetransmit(m, raw);
+    if (this.responses.holds(mid)) {
+      const junk = this.responses.answer(m, raw, local, remote);
+      if (junk) this.drop(m, junk);
       return;
     }
     if (mid !== this.peerMid) {
       sa.counters.invalidMessages++;
-      this.junk(`received message ID ${mid}, expected ${this.peerMid}, ignored`);
+      this.lines.junk(`received message ID ${mid}, expected ${this.peerMid}, ignored`);
       return;
     }
     const closed = requestGate(this.gateView(), m.header);
@@ -392,7 +264,7 @@ export class TaskManager {
       if (msg.exchange === ExchangeType.IKE_SA_INIT || msg.exchange === ExchangeType.IKE_AUTH) sa.destroy();
       return;
     }
-    if (msg.exchange === ExchangeType.IKE_SA_INIT) sa.initRequest = raw;
+    if (msg.exchange === ExchangeType.IKE_SA_INIT) sa.keepInitMessage('request', raw);
     const out = new OutMessage(msg.exchange, mid, true);
     let tasks: Task[] = [];
     const statuses: TaskStatus[] = [];
@@ -428,12 +300,12 @@ export class TaskManager {
       failed = msg.exchange === ExchangeType.IKE_AUTH;
       tasks = [];
     }
-    const info = this.describe(out);
-    const fault = this.askSend(info);
-    const packet = this.encode(out, fault);
-    if (msg.exchange === ExchangeType.IKE_SA_INIT) sa.initResponse = packet;
-    this.send(packet, fault);
-    this.rememberResponse(mid, raw, packet, info);
+    const info = faultInfo(out);
+    const fault = askSend(sa, info);
+    const sent = encode(sa, out, fault);
+    if (msg.exchange === ExchangeType.IKE_SA_INIT) sa.keepInitMessage('response', sent.packet);
+    send(sa, sent, fault);
+    this.responses.remember(mid, msg.raw, this.requestDesc(m), sent, info);
     this.peerMid++;
     // a fault notify in place of an IKE_SA_INIT or IKE_AUTH response: the peer's setup fails, ours goes too
     if (fault?.kind === 'notify' && (msg.exchange === ExchangeType.IKE_SA_INIT || msg.exchange === ExchangeType.IKE_AUTH)) failed = true;
@@ -442,30 +314,15 @@ export class TaskManager {
     else this.initiate();
   }
 
-  private rememberResponse(mid: number, request: Buffer, packet: Buffer, info: FaultMessageInfo): void {
-    this.lastResponse = { mid, request: Buffer.from(request), packet, resentAt: undefined, info };
+  /** The request being answered as its events describe it: as parsed, or its outer payloads if it did not parse. */
+  private requestDesc(m: IkeMessage): MessageDesc {
+    const o = this.opened;
+    if (o && o.messageId === m.header.messageId && !o.isResponse) return o;
+    return describeForEvents(m.header.exchange, m.header.messageId, false, m.payloads);
   }
 
-  /**
-   * RFC 7296 2.1: a retransmitted request is answered from the cache, never processed twice. Only a byte-identical
-   * copy of the request counts (retransmissions are identical), and the cached response goes out at most once per
-   * RESEND_INTERVAL_MS: a datagram that merely carries the live SPIs and message ID is no amplifier.
-   */
-  private answerRetransmit(m: IkeMessage, raw: Buffer): void {
-    const sa = this.sa;
-    const last = this.lastResponse!;
-    if (!raw.equals(last.request)) return this.drop(m, 'not a retransmit of the request answered last');
-    const now = sa.svc.timers.now();
-    if (last.resentAt !== undefined && now - last.resentAt < RESEND_INTERVAL_MS) {
-      sa.counters.retransmitsSuppressed++;
-      return;
-    }
-    last.resentAt = now;
-    this.logReceived();
-    sa.log.ike(1, `received retransmit of request with ID ${m.header.messageId}, retransmitting response`);
-    sa.counters.responsesRetransmitted++;
-    this.send(last.packet, this.askSend({ ...last.info, retransmit: true }));
-  }
+  /** The message open() accepted last, as its message.received event described it. */
+  private opened?: MessageDesc;
 
   private gateView(): GateView {
     return { initiator: this.sa.initiator, state: this.sa.state, hasKeys: this.sa.keys !== undefined };
@@ -476,7 +333,7 @@ export class TaskManager {
     const i = this.initiating;
     if (!i || m.header.messageId !== i.mid) {
       sa.counters.invalidMessages++;
-      this.junk(`received message ID ${m.header.messageId}, expected ${i?.mid ?? this.myMid}, ignored`);
+      this.lines.junk(`received message ID ${m.header.messageId}, expected ${i?.mid ?? this.myMid}, ignored`);
       return;
     }
     const closed = responseGate(this.gateView(), m.header, i.exchange);
@@ -493,8 +350,8 @@ export class TaskManager {
       return;
     }
     if (isInit) {
-      sa.spiR = Buffer.from(m.header.spiR);
-      sa.initResponse = raw;
+      sa.assignResponderSpi(Buffer.from(m.header.spiR));
+      sa.keepInitMessage('response', raw);
     }
     sa.clearTimer('retransmit');
     this.initiating = undefined;
@@ -527,22 +384,26 @@ export class TaskManager {
   }
 
   /** Decrypt, log the payload list, and track the peer's current endpoints. */
-  private open(m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint, expected = m.header.exchange) {
+  private open(m: IkeMessage, datagram: Buffer, local: Endpoint, remote: Endpoint, expected = m.header.exchange) {
     const sa = this.sa;
-    const r = this.peeked?.raw === raw ? this.peeked.r : unprotect(sa, m, raw);
-    this.peeked = undefined;
+    // an encrypted fragment: kept until its message is complete, which then stands for the request (fragment 1)
+    const skf = fragmentOf(m);
+    const frag = skf && receiveFragment(sa, this.fragments, m, skf, datagram, () => this.lines.flush());
+    if (frag?.wait) return undefined;
+    const raw = frag ? frag.raw : datagram;
+    const r = frag ? frag.r : (this.faulted?.takeDecrypted(raw) ?? unprotect(sa, m, raw));
+    this.opened = undefined;
     const kind = m.header.response ? 'response' : 'request';
     if (!r.ok) {
       if (r.reason === 'INTEGRITY') {
         // Anyone who read the SPIs and message ID off the wire can make these: logged like other junk.
         sa.counters.integrityFailures++;
-        const n = ++this.junkSeen;
-        if (n > DROP_LOG_FIRST && n % DROP_LOG_EVERY !== 0) return undefined;
-        this.logReceived();
+        if (this.lines.countJunk() === undefined) return undefined;
+        this.lines.flush();
         sa.log.enc(1, 'integrity check failed');
         sa.log.enc(1, `${exchangeName(m.header.exchange)} ${kind} with message ID ${m.header.messageId} processing failed`);
       } else {
-        this.logReceived();
+        this.lines.flush();
         sa.counters.invalidMessages++;
         sa.log.enc(1, `could not parse ${exchangeName(m.header.exchange)} ${kind} ${m.header.messageId}: ${r.detail}`);
         const n = r.error && !m.header.response ? errorNotify(r.error) : undefined;
@@ -550,8 +411,16 @@ export class TaskManager {
       }
       return undefined;
     }
-    this.logReceived();
-    sa.log.enc(1, () => `parsed ${exchangeName(m.header.exchange)} ${kind} ${m.header.messageId} ${bracketed(r.msg.payloads)}`);
+    this.lines.flush();
+    // message.received rides on the line that lists the payloads; a message failing integrity never gets here
+    const desc = describeForEvents(m.header.exchange, m.header.messageId, m.header.response, r.msg.payloads);
+    this.opened = desc;
+    sa.log.event(
+      'ENC',
+      1,
+      () => `parsed ${exchangeName(m.header.exchange)} ${kind} ${m.header.messageId} ${bracketed(r.msg.payloads)}`,
+      receivedFields(m.header, desc, raw.length, local, remote),
+    );
     // RFC 7296 1.2-1.5, 3.14: payloads missing, duplicated or out of place, checked once before any task.
     const broken =
       m.header.exchange === expected ? checkMessageRules(m.header.exchange, m.header.response, m.payloads, r.inner) : undefined;
@@ -564,6 +433,7 @@ export class TaskManager {
       if (!m.header.response && r.inner) this.answerError(m, raw, Notify.INVALID_SYNTAX, Buffer.alloc(0));
       return undefined;
     }
+    reportNotifies(sa, m.header, r.msg.payloads);
     sa.noteInbound();
     if (m.header.exchange !== ExchangeType.IKE_SA_INIT) {
       // RFC 7296 2.23: after an authenticated message, follow the peer's (NAT-mapped) address and port; the
@@ -574,9 +444,7 @@ export class TaskManager {
         local.port !== sa.local.port ||
         local.address !== sa.local.address
       ) {
-        sa.remote = { ...remote };
-        sa.local = { ...local };
-        followEndpoints(sa);
+        sa.followPeer(local, remote);
       }
     }
     return r.msg;
@@ -586,11 +454,11 @@ export class TaskManager {
   private answerError(m: IkeMessage, raw: Buffer, notifyType: number, data: Buffer): void {
     const out = new OutMessage(m.header.exchange, m.header.messageId, true);
     out.fail(notifyType, data);
-    const info = this.describe(out);
-    const fault = this.askSend(info);
-    const packet = this.encode(out, fault);
-    this.send(packet, fault);
-    this.rememberResponse(m.header.messageId, raw, packet, info);
+    const info = faultInfo(out);
+    const fault = askSend(this.sa, info);
+    const sent = encode(this.sa, out, fault);
+    send(this.sa, sent, fault);
+    this.responses.remember(m.header.messageId, raw, this.requestDesc(m), sent, info);
     this.peerMid++;
   }
 
@@ -609,5 +477,3 @@ export class TaskManager {
     this.passive = [];
   }
 }
-
-export const errorNotifyName = notifyLongName;

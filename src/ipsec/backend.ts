@@ -33,6 +33,7 @@ export interface SaCounters {
   packetsOut: number;
   integrityFailures: number;
   replayDrops: number;
+  /** When the last authentic packet arrived: milliseconds on the daemon's timer clock (not wall time). */
   lastInbound?: number;
   /** ESP packets from this peer with an SPI no installed SA has (userspace ESP). */
   invalidSpi?: number;

@@ -38,6 +38,9 @@ interface Session {
 export class Pinger {
   private readonly sessions = new Map<number, Session>();
 
+  /** now: milliseconds on the owner's clock, for the round-trip times. */
+  constructor(private readonly now: () => number) {}
+
   /** Run one ping; resolves once every reply arrived or timeoutMs after the last request. */
   run(o: PingOptions & { srcBytes: Buffer; dstBytes: Buffer }, send: SendEcho): Promise<PingResult> {
     const size = o.size ?? 56;
@@ -64,7 +67,7 @@ export class Pinger {
       this.sessions.set(id, s);
       if (o.count <= 0) return s.done();
       const sendOne = (seq: number): void => {
-        s.sentAt.set(seq, performance.now());
+        s.sentAt.set(seq, this.now());
         s.result.sent++;
         send(buildEcho(s.src, s.dst, { request: true, id, seq, data }));
         if (seq === o.count) timers.push(setTimeout(s.done, timeout));
@@ -85,7 +88,7 @@ export class Pinger {
     if (t === undefined) return false;
     s.sentAt.delete(e.seq); // a duplicated reply counts once
     s.result.received++;
-    s.result.rttsMs.push(performance.now() - t);
+    s.result.rttsMs.push(this.now() - t);
     if (s.result.received === s.expected) s.done();
     return true;
   }

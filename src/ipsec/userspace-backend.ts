@@ -38,13 +38,19 @@ export interface EngineCounters {
 export interface UserspaceOptions {
   /** The NAT-T port ESP-in-UDP uses (read per packet: a config reload may change it). */
   nattPort(): number;
+  /**
+   * Milliseconds on the daemon's timer clock (lastInbound, ping round trips), so the engine reads no clock of its
+   * own; absent (the engine used on its own, in tests) the process's monotonic clock.
+   */
+  now?(): number;
 }
 
 export class UserspaceBackend implements ChildSaBackend {
   readonly sad = new Sad();
   readonly host = new VirtualHost();
   readonly counters: EngineCounters = { invalidSpi: 0, policyDrops: 0, undeliverable: 0, noRoute: 0, sendErrors: 0 };
-  private readonly pinger = new Pinger();
+  private readonly pinger: Pinger;
+  private readonly now: () => number;
   /** Counters of removed SAs per flow, so `show crypto ipsec sa` totals survive rekeys as in IOS. */
   private readonly removedTotals = new Map<string, FlowTotals>();
   /** Fault injection at the seal and open points (set by the daemon); absent: every packet as it is. */
@@ -56,7 +62,10 @@ export class UserspaceBackend implements ChildSaBackend {
     private readonly sink: EspSink,
     private readonly log: Logger,
     private readonly opts: UserspaceOptions,
-  ) {}
+  ) {
+    this.now = opts.now ? () => opts.now!() : () => performance.now();
+    this.pinger = new Pinger(this.now);
+  }
 
   install(spec: ChildSaSpec, events?: ChildSaEvents): void {
     const fresh = !this.sad.get(spec.id);
@@ -155,7 +164,7 @@ export class UserspaceBackend implements ChildSaBackend {
     }
     c.packetsIn++;
     c.bytesIn += r.inner.length;
-    c.lastInbound = Date.now();
+    c.lastInbound = this.now();
     // RFC 7296 2.4: authenticated ESP is proof of liveness too; DPD only probes a quiet peer (as charon uses
     // the kernel's SA use time). The owner of the SA keeps that bookkeeping.
     e.events?.inbound?.();

@@ -30,6 +30,8 @@ export class Logger {
   private levels: LevelTable;
   private readonly sinks: LogSink[] = [];
   private readonly listeners = new Set<EventListener>();
+  /** Run by close() after the sinks, e.g. to close what an event listener writes to (the timeline file). */
+  private readonly closers: (() => void | Promise<void>)[] = [];
   /** Wall time of a record; the daemon points it at its Clock's wall time (tests: a fake clock). */
   private wallNow: () => number = Date.now;
 
@@ -100,8 +102,14 @@ export class Logger {
     return new BoundLogger(this, ctx);
   }
 
+  /** Also run this when the logger is closed. */
+  onClose(fn: () => void | Promise<void>): void {
+    this.closers.push(fn);
+  }
+
   async close(): Promise<void> {
     for (const s of this.sinks) await s.close?.();
+    for (const c of this.closers.splice(0)) await c();
   }
 }
 

@@ -31,6 +31,10 @@ const FILES: Record<string, string> = {
   'src/ipsec/engine.ts': "import type { Sa } from '../ike/sa.js';\nexport const label = (s: Sa) => String(s);\n",
   // layering: wire is the pure codec
   'src/wire/codec.ts': "import { none } from '../ipsec/backend.js';\nexport const x = none;\n",
+  // layering: the operations never reach up into the control layer (a type import counts too); down to ike is fine
+  'src/control/reply.ts': 'export interface Reply { ok: boolean }\n',
+  'src/ops/initiate.ts':
+    "import type { Reply } from '../control/reply.js';\nimport { use } from '../ike/ok.js';\nexport const run = (): Reply => ({ ok: !!use });\n",
 };
 
 beforeAll(() => {
@@ -47,13 +51,15 @@ function cruise(config: string): { status: number | null; out: string } {
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-test('layering: ipsec -> ike (type-only) and wire -> ipsec fail; imports along the layers pass', { timeout: 60_000 }, () => {
+test('layering: ipsec -> ike (type-only), wire -> ipsec, ops -> control fail; imports along the layers pass', { timeout: 60_000 }, () => {
   const r = cruise('.dependency-cruiser.cjs');
   expect(r.status).not.toBe(0);
   expect(r.out).toContain('ipsec-never-ike: src/ipsec/engine.ts → src/ike/sa.ts');
   expect(r.out).toContain('wire-is-pure: src/wire/codec.ts → src/ipsec/backend.ts');
+  expect(r.out).toContain('ops-below-outer: src/ops/initiate.ts → src/control/reply.ts');
   expect(r.out).not.toContain('src/ike/ok.ts');
-  expect(r.out).toMatch(/x 2 dependency violations/);
+  expect(r.out).not.toContain('src/ops/initiate.ts → src/ike/ok.ts');
+  expect(r.out).toMatch(/x 3 dependency violations/);
 });
 
 test('cycles: a runtime cycle fails, a type-only one does not', { timeout: 60_000 }, () => {

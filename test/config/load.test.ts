@@ -188,6 +188,8 @@ connections:
       cookieThresholdIp: 3,
       blockThreshold: 5,
       initLimitHalfOpen: 0,
+      // strongswan.conf charon.fragment_size
+      fragmentSize: 1280,
       retransmit: { timeout: 4, base: 1.8, tries: 5, jitter: 0, limit: 0 },
       log: { stdout: true, syslogPrefix: false, timeFormat: 'charon', levels: { default: 1 } },
     });

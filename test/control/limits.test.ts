@@ -93,7 +93,7 @@ describe('control socket limits', () => {
     const flood = '{"id":1,"cmd":"list-sas"}\n'.repeat(200); // ~13 MB of replies if all were queued
     // control: with the default cap (16 MiB) the same flood is still being served after a while
     r = await rig();
-    r.daemon.listSas = (() => big) as unknown as typeof r.daemon.listSas;
+    r.daemon.ops.listSas = (() => big) as unknown as typeof r.daemon.ops.listSas;
     const tolerated = await connect(r.sock, false);
     tolerated.sock.write(flood);
     expect(await until(() => r!.server.connections === 0, 500)).toBe(false);
@@ -101,7 +101,7 @@ describe('control socket limits', () => {
     await r.done();
 
     r = await rig({ maxOutputBytes: 4096 });
-    r.daemon.listSas = (() => big) as unknown as typeof r.daemon.listSas;
+    r.daemon.ops.listSas = (() => big) as unknown as typeof r.daemon.ops.listSas;
     const reader = await connect(r.sock);
     reader.sock.write('{"id":1,"cmd":"list-sas"}\n');
     expect(JSON.parse(await reader.line(1)).result).toHaveLength(400);

@@ -1,25 +1,14 @@
 // What a control command is, independent of the transport that carries it: a name, and a function from the
-// daemon-facing API and the request's arguments to a result (or a Promise of one). A command reports a failure by
-// throwing (or rejecting); the transport turns that into its error reply (table.ts: runCommand).
-import type { Daemon } from '../../daemon.js';
+// daemon's operations (src/ops) and the request's arguments to a result (or a Promise of one). A command reports a
+// failure by throwing (or rejecting); the transport turns that into its error reply (table.ts: runCommand).
 import type { Logger } from '../../log/logger.js';
+import type { Ops } from '../../ops/index.js';
 
-/** The part of `Daemon` the commands use; a command reaches the daemon through this only. */
-export type ControlApi = Pick<
-  Daemon,
-  | 'initiate'
-  | 'initiateMany'
-  | 'terminate'
-  | 'rekey'
-  | 'faults'
-  | 'setFault'
-  | 'listSas'
-  | 'ipsecSaView'
-  | 'ping'
-  | 'stats'
-  | 'config'
-  | 'reload'
->;
+/**
+ * What the commands reach the daemon through: its operations (src/ops), nothing of the Daemon itself. A command
+ * parses its arguments, calls an op, and shapes the reply.
+ */
+export type ControlApi = Ops;
 
 export interface ControlContext {
   daemon: ControlApi;

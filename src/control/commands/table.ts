@@ -3,11 +3,13 @@
 // its requests, applies its limits, and calls runCommand; a new verb is a ControlCommand in one of the families
 // (or a new family listed here), a new transport a new caller of runCommand.
 import type { ControlArgs, ControlCommand, ControlContext } from './command.js';
+import { configCommands } from './config.js';
 import { faultCommands } from './faults.js';
 import { helloCommands } from './hello.js';
 import { lifecycleCommands } from './lifecycle.js';
 import { saCommands } from './sas.js';
 import { trafficCommands } from './traffic.js';
+import { type StreamCommand, streamCommands } from './watch.js';
 
 export type CommandTable = ReadonlyMap<string, ControlCommand>;
 
@@ -25,7 +27,17 @@ export function commandTable(...families: readonly (readonly ControlCommand[])[]
 }
 
 /** The daemon's control API. */
-export const CONTROL_COMMANDS: CommandTable = commandTable(helloCommands, lifecycleCommands, saCommands, faultCommands, trafficCommands);
+export const CONTROL_COMMANDS: CommandTable = commandTable(
+  helloCommands,
+  lifecycleCommands,
+  saCommands,
+  faultCommands,
+  trafficCommands,
+  configCommands,
+);
+
+/** Verbs that stream on their connection after the first reply (watch.ts); the transport serves them itself. */
+export const STREAM_COMMANDS: ReadonlyMap<string, StreamCommand> = new Map(streamCommands.map((c) => [c.name, c]));
 
 const failed = (e: unknown): CommandOutcome => ({ ok: false, error: e instanceof Error ? e.message : String(e) });
 

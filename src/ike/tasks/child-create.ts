@@ -8,7 +8,7 @@ import { ExchangeType, Notify, PayloadType, ProtocolId } from '../../wire/consta
 import { notifyLongName, proposalToString } from '../../wire/names.js';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload, TsPayload } from '../../wire/types.js';
 import type { ChildSa } from '../child-sa.js';
-import { allocateSpi, installChild, keyChild, newChild, resolveTs } from '../child-setup.js';
+import { installChild, keyChild, newChild, resolveTs } from '../child-setup.js';
 import type { IkeSa } from '../ike-sa.js';
 import { firstDhGroup, hasDhGroup, selectProposal, transformOf, withoutDh } from '../proposal-select.js';
 import { isSubset, narrow } from '../ts-narrow.js';
@@ -57,8 +57,7 @@ export class ChildCreate implements Task {
     const sa = this.sa;
     const cfg = this.cfg!;
     const child = (this.child = newChild(sa, cfg));
-    child.spiIn = allocateSpi(sa);
-    child.state = 'INSTALLING';
+    child.installing();
     sa.log.ike(1, `establishing CHILD_SA ${child.label}`);
     const spi = child.spiIn;
     const proposals = this.proposals(out.exchange).map((p, i) => ({ ...p, num: i + 1, spi }));
@@ -80,9 +79,22 @@ export class ChildCreate implements Task {
     return 'NEED_MORE';
   }
 
-  private failChild(): TaskStatus {
-    this.sa.log.ike(1, 'failed to establish CHILD_SA, keeping IKE_SA');
-    if (this.child) this.child.state = 'DESTROYING';
+  /**
+   * The CHILD_SA is not built, the IKE_SA stays: child.failed on charon's line. notify: what the peer answered with
+   * (direction 'in') or what we refuse its request with ('out').
+   */
+  private failChild(why: { reason?: string; notify?: number; direction?: 'in' | 'out' } = {}): TaskStatus {
+    const sa = this.sa;
+    const child = this.child;
+    const name = child ? { child: child.name, childId: child.uniqueId } : this.cfg ? { child: this.cfg.name } : {};
+    sa.log.event('IKE', 1, 'failed to establish CHILD_SA, keeping IKE_SA', {
+      event: 'child.failed',
+      ...name,
+      ...(why.notify === undefined ? {} : { notify: notifyLongName(why.notify) }),
+      ...(why.direction ? { direction: why.direction } : {}),
+      ...(why.reason ? { reason: why.reason } : {}),
+    });
+    child?.destroying();
     return 'SUCCESS';
   }
 
@@ -96,28 +108,30 @@ export class ChildCreate implements Task {
       // RFC 7296 1.3: retry once with the group the responder asked for, if we proposed it.
       const want = errors.retryGroup;
       sa.log.ike(1, `peer didn't accept DH group ${dhName(this.dh?.group ?? 0)}, it requested ${dhName(want)}`);
-      if (!hasDhGroup(this.cfg!.espProposals, want)) return this.failChild();
+      if (!hasDhGroup(this.cfg!.espProposals, want))
+        return this.failChild({ notify: Notify.INVALID_KE_PAYLOAD, direction: 'in', reason: `DH group ${dhName(want)} not proposed` });
       const again = new ChildCreate(sa, true, this.cfg);
       again.group = want;
-      if (this.child) this.child.state = 'DESTROYING';
+      this.child?.destroying();
       return { status: 'SUCCESS', followUps: [again] };
     }
     if (errors) {
       sa.log.ike(1, `received ${notifyLongName(errors.error)} notify, no CHILD_SA built`);
-      return this.failChild();
+      return this.failChild({ notify: errors.error, direction: 'in' });
     }
+    // The response rules waive SA (and Nonce) once a notify is present, and TS are optional: all checked here.
     const saP = find<SaPayload>(msg, PayloadType.SA);
     const tsi = find<TsPayload>(msg, PayloadType.TSi);
     const tsr = find<TsPayload>(msg, PayloadType.TSr);
     if (!saP || !tsi || !tsr || saP.proposals.length !== 1) {
       sa.log.ike(1, 'response is missing SA or TS payloads, no CHILD_SA built');
-      return this.failChild();
+      return this.failChild({ reason: 'response is missing SA or TS payloads' });
     }
     const chosen = selectProposal(this.proposals(msg.exchange), saP.proposals, { ipsecBackend: sa.svc.config().daemon.ipsecBackend });
     if (chosen?.spi.length !== 4) {
       sa.log.cfg(1, `received proposals: ${saP.proposals.map(proposalToString).join(', ')}`);
       sa.log.ike(1, 'peer chose a proposal we did not offer');
-      return this.failChild();
+      return this.failChild({ reason: 'peer chose a proposal we did not offer' });
     }
     sa.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
     const child = this.child!;
@@ -128,24 +142,22 @@ export class ChildCreate implements Task {
         1,
         `received traffic selectors ${formatTsList(tsi.selectors)} === ${formatTsList(tsr.selectors)} not contained in proposal`,
       );
-      return this.failChild();
+      return this.failChild({ reason: 'traffic selectors not contained in proposal' });
     }
-    child.spiOut = chosen.spi;
-    child.localTs = tsi.selectors;
-    child.remoteTs = tsr.selectors;
+    child.negotiated(chosen.spi, tsi.selectors, tsr.selectors);
     let ni = sa.ni,
       nr = sa.nr,
       gir: Buffer | undefined;
     if (msg.exchange === ExchangeType.CREATE_CHILD_SA) {
       const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
-      if (!nonce) return this.failChild();
+      if (!nonce) return this.failChild({ reason: 'Nonce payload missing' });
       ni = this.myNonce;
       nr = nonce.data;
       if (this.dh) {
         const ke = find<KePayload>(msg, PayloadType.KE);
-        if (!ke || ke.group !== this.dh.group) return this.failChild();
+        if (!ke || ke.group !== this.dh.group) return this.failChild({ reason: 'KE payload missing or of another DH group' });
         gir = peerSecret(sa, this.dh, ke.data);
-        if (!gir) return this.failChild();
+        if (!gir) return this.failChild({ reason: 'applying DH public value failed' });
       }
     }
     keyChild(sa, child, chosen, ni, nr, true, gir);
@@ -164,7 +176,7 @@ export class ChildCreate implements Task {
     if (!saP || !tsi || !tsr) return 'SUCCESS'; // childless IKE_AUTH (RFC 6023)
     const refuse = (t: number): TaskStatus => {
       out.add(notify(t));
-      return this.failChild();
+      return this.failChild({ notify: t, direction: 'out' });
     };
     // Pick the child config whose selectors intersect what the initiator proposed (charon: best TS match).
     let best: { cfg: ChildConfig; tsi: ReturnType<typeof narrow>; tsr: ReturnType<typeof narrow> } | undefined;
@@ -196,17 +208,14 @@ export class ChildCreate implements Task {
     }
     sa.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
     const child = (this.child = newChild(sa, best.cfg));
-    child.spiOut = chosen.spi;
-    child.spiIn = allocateSpi(sa);
-    child.localTs = best.tsr;
-    child.remoteTs = best.tsi;
+    child.negotiated(chosen.spi, best.tsr, best.tsi);
     let ni = sa.ni,
       nr = sa.nr,
       gir: Buffer | undefined;
     let ke: KePayload | undefined;
     if (msg.exchange === ExchangeType.CREATE_CHILD_SA) {
-      const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
-      if (!nonce) return refuse(Notify.INVALID_SYNTAX);
+      // present once: the CREATE_CHILD_SA request rule (src/wire/rules.ts, Nonce min 1)
+      const nonce = find<NoncePayload>(msg, PayloadType.NONCE)!;
       ni = nonce.data;
       nr = this.myNonce = sa.svc.random.bytes(NONCE_SIZE);
       const group = transformOf(chosen, TransformType.DH)?.id ?? 0;

@@ -5,7 +5,7 @@ import { formatTsList } from '../../config/ts.js';
 import { ExchangeType, PayloadType, ProtocolId } from '../../wire/constants.js';
 import type { DeletePayload } from '../../wire/types.js';
 import { spiHex, type ChildSa } from '../child-sa.js';
-import { activateOutbound } from '../child-setup.js';
+import { activateOutbound, childRef } from '../child-setup.js';
 import type { IkeSa } from '../ike-sa.js';
 import { ChildCreate } from './child-create.js';
 import { findAll, type InMessage, type OutMessage, type Task, type TaskOutcome, type TaskStatus } from '../task.js';
@@ -28,9 +28,13 @@ export class ChildDelete implements Task {
     this.closing = children;
   }
 
+  /** As initiator the DELETE we send is the deletion (child.deleted 'out'); as responder it only answers one. */
   private close(c: ChildSa): void {
-    this.sa.log.ike(1, closingLine(c));
-    this.sa.log.ike(1, `sending DELETE for ESP CHILD_SA with SPI ${spiHex(c.spiIn)}`);
+    const sa = this.sa;
+    sa.log.ike(1, closingLine(c));
+    const line = `sending DELETE for ESP CHILD_SA with SPI ${spiHex(c.spiIn)}`;
+    if (this.initiator) sa.log.event('IKE', 1, line, { event: 'child.deleted', direction: 'out', ...childRef(c) });
+    else sa.log.ike(1, line);
   }
 
   /** Whether this task deletes `c` (as initiator, or as responder once the peer's Delete has been read). */
@@ -44,7 +48,7 @@ export class ChildDelete implements Task {
     this.closing = live;
     if (live.length) out.add({ type: PayloadType.DELETE, protocol: ProtocolId.ESP, spiSize: 4, spis: live.map((c) => c.spiIn) });
     for (const c of live) {
-      c.state = 'DELETING';
+      c.deleting();
       this.close(c);
     }
     if (this.initiator) return 'NEED_MORE';
@@ -68,7 +72,13 @@ export class ChildDelete implements Task {
     const spis = findAll<DeletePayload>(msg, PayloadType.DELETE)
       .filter((d) => d.protocol === ProtocolId.ESP || d.protocol === ProtocolId.AH)
       .flatMap((d) => d.spis);
-    for (const spi of spis) sa.log.ike(1, `received DELETE for ESP CHILD_SA with SPI ${spiHex(spi)}`);
+    for (const spi of spis) {
+      const line = `received DELETE for ESP CHILD_SA with SPI ${spiHex(spi)}`;
+      // the peer's request deletes (child.deleted 'in'); its response to ours only confirms our deletion
+      const c = this.initiator ? undefined : sa.findChild((x) => x.spiOut.equals(spi));
+      if (c) sa.log.event('IKE', 1, line, { event: 'child.deleted', direction: 'in', ...childRef(c) });
+      else sa.log.ike(1, line);
+    }
     if (this.initiator) {
       for (const c of this.closing) sa.removeChild(c);
       sa.log.ike(1, 'CHILD_SA closed');

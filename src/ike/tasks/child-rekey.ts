@@ -13,7 +13,7 @@ import { ExchangeType, Notify, PayloadType, ProtocolId, TransformType } from '..
 import { notifyLongName, proposalToString } from '../../wire/names.js';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload, TsPayload } from '../../wire/types.js';
 import { spiHex, type ChildSa } from '../child-sa.js';
-import { allocateSpi, installChild, keyChild, lowerOf, newChild } from '../child-setup.js';
+import { childRekeyed, installChild, keyChild, lowerOf, newChild } from '../child-setup.js';
 import type { IkeSa } from '../ike-sa.js';
 import { firstDhGroup, hasDhGroup, selectProposal, transformOf } from '../proposal-select.js';
 import { isSubset, narrow } from '../ts-narrow.js';
@@ -21,6 +21,9 @@ import { find, findAll, type InMessage, type OutMessage, type Task, type TaskOut
 import { ChildDelete } from './child-delete.js';
 import { NONCE_SIZE, rekeyRetrySeconds } from './ike-init.js';
 import { dhName, invalidKe, notify, peerSecret, responseErrors } from '../notifies.js';
+
+/** The config a rekey of `old` negotiates and creates its successor with (ChildSa.rekeyConfig, else its own). */
+const nextConfig = (old: ChildSa) => old.rekeyConfig ?? old.config;
 
 export class ChildRekey implements Task {
   readonly type = 'CHILD_REKEY' as const;
@@ -49,7 +52,7 @@ export class ChildRekey implements Task {
 
   /** The ESP proposals we offer: the configured ones, or with their DH transforms replaced by the override. */
   private offered(): Proposal[] {
-    const configured = this.old!.config.espProposals;
+    const configured = nextConfig(this.old!).espProposals;
     const group = this.dhOverride;
     if (group === undefined) return configured;
     const seen = new Set<string>();
@@ -84,9 +87,8 @@ export class ChildRekey implements Task {
     const sa = this.sa;
     const old = this.old!;
     if (!sa.children.includes(old) || old.state !== 'INSTALLED') return 'SUCCESS';
-    old.state = 'REKEYING';
-    const child = (this.fresh = newChild(sa, old.config));
-    child.spiIn = allocateSpi(sa);
+    old.rekeying();
+    const child = (this.fresh = newChild(sa, nextConfig(old)));
     if (this.dhOverride !== undefined)
       sa.log.cfg(1, `CHILD_SA ${old.label} rekey with DH override: ${this.dhOverride ? dhName(this.dhOverride) : 'none'}`);
     sa.log.ike(1, `establishing CHILD_SA ${child.label} reqid ${old.reqid}`);
@@ -121,15 +123,26 @@ export class ChildRekey implements Task {
     return true;
   }
 
-  /** The rekey failed: the old CHILD_SA stays, and its rekey is tried again in 10..15 s (charon). */
-  private failed(): TaskOutcome {
+  /**
+   * The rekey failed: the old CHILD_SA stays, and its rekey is tried again in 10..15 s (charon); child.rekey-failed
+   * on charon's "trying again" line. notify: what the peer refused with.
+   */
+  private failed(refusedWith?: number): TaskOutcome {
     const sa = this.sa;
     sa.log.ike(1, 'failed to establish CHILD_SA, keeping IKE_SA');
     const old = this.old!;
     if (!sa.children.includes(old)) return 'SUCCESS';
-    old.state = 'INSTALLED';
+    old.rekeyAborted();
     const retry = rekeyRetrySeconds(sa);
-    sa.log.ike(1, `CHILD_SA rekeying failed, trying again in ${retry} seconds`);
+    sa.log.event('IKE', 1, `CHILD_SA rekeying failed, trying again in ${retry} seconds`, {
+      event: 'child.rekey-failed',
+      child: old.name,
+      childId: old.uniqueId,
+      spiIn: spiHex(old.spiIn),
+      spiOut: spiHex(old.spiOut),
+      ...(refusedWith === undefined ? {} : { notify: notifyLongName(refusedWith) }),
+      retryIn: retry,
+    });
     return { status: 'SUCCESS', retry: { afterMs: retry * 1000, exchange: { kind: 'CHILD_REKEY', child: old } } };
   }
 
@@ -146,13 +159,14 @@ export class ChildRekey implements Task {
       // Retry once with the requested group (RFC 7296 1.3): a fresh task with the same old SA.
       const again = new ChildRekey(sa, true, old, this.dhOverride);
       again.group = want;
-      old.state = 'INSTALLED';
+      old.rekeyAborted();
       return { status: 'SUCCESS', followUps: [again] };
     }
     if (errors) {
       sa.log.ike(1, `received ${notifyLongName(errors.error)} notify, no CHILD_SA built`);
-      return this.failed();
+      return this.failed(errors.error);
     }
+    // The response rules waive SA and Nonce once a notify is present, and TS are optional: all checked here.
     const saP = find<SaPayload>(msg, PayloadType.SA);
     const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
     const tsi = find<TsPayload>(msg, PayloadType.TSi);
@@ -174,27 +188,24 @@ export class ChildRekey implements Task {
       if (!gir) return this.failed();
     }
     const child = this.fresh!;
-    child.spiOut = chosen.spi;
-    child.localTs = tsi.selectors;
-    child.remoteTs = tsr.selectors;
+    child.negotiated(chosen.spi, tsi.selectors, tsr.selectors);
     keyChild(sa, child, chosen, this.myNonce, nonce.data, true, gir);
-    child.lowerNonce = lowerOf(this.myNonce, nonce.data);
+    child.createdByRekey(lowerOf(this.myNonce, nonce.data));
     installChild(sa, child, { old, outboundNow: true });
     if (this.deletedByPeer || !sa.children.includes(old)) {
       // RFC 7296 2.25.1: the peer deleted the SA while our rekey was in flight; its replacement goes too.
       sa.log.ike(1, `closing CHILD_SA ${child.label} we tried to rekey because the peer deleted ${old.label}`);
       return { status: 'SUCCESS', followUps: [new ChildDelete(sa, true, [child])] };
     }
-    old.state = 'REKEYED';
     const passive = this.collision?.fresh;
-    if (passive && sa.children.includes(passive) && Buffer.compare(child.lowerNonce, passive.lowerNonce!) < 0) {
+    if (passive && sa.children.includes(passive) && Buffer.compare(child.lowerNonce!, passive.lowerNonce!) < 0) {
       // We lost: our new SA is the redundant one. The peer deletes the old SA, which moves outbound to its SA.
+      childRekeyed(sa, old, passive);
       sa.log.ike(1, `CHILD_SA rekey collision lost, deleting redundant child ${child.label}`);
-      old.successor = passive;
       return { status: 'SUCCESS', followUps: [new ChildDelete(sa, true, [child])] };
     }
+    childRekeyed(sa, old, child);
     if (passive) sa.log.ike(1, `CHILD_SA rekey collision won, deleting old child ${old.label}`);
-    old.successor = child;
     return { status: 'SUCCESS', followUps: [new ChildDelete(sa, true, [old])] };
   }
 
@@ -205,7 +216,15 @@ export class ChildRekey implements Task {
     const old = rekey ? sa.findChild((c) => c.spiOut.equals(rekey.spi)) : undefined;
     const fail = (t: number, data?: Buffer): TaskStatus => {
       out.add(notify(t, data));
-      if (t === Notify.NO_PROPOSAL_CHOSEN || t === Notify.TS_UNACCEPTABLE) sa.log.ike(1, 'failed to establish CHILD_SA, keeping IKE_SA');
+      // child.failed where charon reports a failed CHILD_SA; the other refusals are about the state of the old one
+      if (t === Notify.NO_PROPOSAL_CHOSEN || t === Notify.TS_UNACCEPTABLE)
+        sa.log.event('IKE', 1, 'failed to establish CHILD_SA, keeping IKE_SA', {
+          event: 'child.failed',
+          ...(old ? { child: old.name, oldChildId: old.uniqueId } : {}),
+          notify: notifyLongName(t),
+          direction: 'out',
+          reason: 'rekey refused',
+        });
       return 'SUCCESS';
     };
     if (!old) {
@@ -219,16 +238,17 @@ export class ChildRekey implements Task {
     this.old = old;
     const collision = old.state === 'REKEYING';
     if (collision) sa.log.ike(1, `detected rekey collision for CHILD_SA ${old.label}`);
-    const saP = find<SaPayload>(msg, PayloadType.SA);
-    const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
+    // SA and Nonce once each: the CREATE_CHILD_SA request rule (src/wire/rules.ts); TS are optional there.
+    const saP = find<SaPayload>(msg, PayloadType.SA)!;
+    const nonce = find<NoncePayload>(msg, PayloadType.NONCE)!;
     const tsi = find<TsPayload>(msg, PayloadType.TSi);
     const tsr = find<TsPayload>(msg, PayloadType.TSr);
-    if (!saP || !nonce || !tsi || !tsr) return fail(Notify.INVALID_SYNTAX);
+    if (!tsi || !tsr) return fail(Notify.INVALID_SYNTAX);
     const received = saP.proposals.filter((p) => p.protocol === ProtocolId.ESP && p.spi.length === 4);
-    const chosen = selectProposal(old.config.espProposals, received, { ipsecBackend: sa.svc.config().daemon.ipsecBackend });
+    const chosen = selectProposal(nextConfig(old).espProposals, received, { ipsecBackend: sa.svc.config().daemon.ipsecBackend });
     if (!chosen) {
       sa.log.cfg(1, `received proposals: ${received.map(proposalToString).join(', ')}`);
-      sa.log.cfg(1, `configured proposals: ${old.config.espProposals.map(proposalToString).join(', ')}`);
+      sa.log.cfg(1, `configured proposals: ${nextConfig(old).espProposals.map(proposalToString).join(', ')}`);
       sa.log.ike(1, 'no acceptable proposal found');
       return fail(Notify.NO_PROPOSAL_CHOSEN);
     }
@@ -252,21 +272,15 @@ export class ChildRekey implements Task {
       gir = peerSecret(sa, this.dh, theirKe!.data);
       if (!gir) return fail(Notify.INVALID_SYNTAX);
     }
-    const child = (this.fresh = newChild(sa, old.config));
-    child.spiIn = allocateSpi(sa);
-    child.spiOut = chosen.spi;
-    child.localTs = localTs;
-    child.remoteTs = remoteTs;
+    const child = (this.fresh = newChild(sa, nextConfig(old)));
+    child.negotiated(chosen.spi, localTs, remoteTs);
     this.myNonce = sa.svc.random.bytes(NONCE_SIZE);
     keyChild(sa, child, chosen, nonce.data, this.myNonce, false, gir);
-    child.lowerNonce = lowerOf(nonce.data, this.myNonce);
+    child.createdByRekey(lowerOf(nonce.data, this.myNonce));
     installChild(sa, child, { old, outboundNow: false });
     // In a collision the old SA stays as it is: the manager hands this task to our own rekey of it (collide),
     // which decides when its response arrives.
-    if (!collision) {
-      old.state = 'REKEYED';
-      old.successor = child;
-    }
+    if (!collision) childRekeyed(sa, old, child);
     out.add({ type: PayloadType.SA, proposals: [{ ...chosen, spi: child.spiIn }] }, { type: PayloadType.NONCE, data: this.myNonce });
     if (this.dh) out.add({ type: PayloadType.KE, group, data: this.dh.publicKey });
     out.add({ type: PayloadType.TSi, selectors: remoteTs }, { type: PayloadType.TSr, selectors: localTs });

@@ -23,7 +23,8 @@ export const CHILD_ERRORS = new Set<number>([
 
 export class IkeAuth implements Task {
   readonly type = 'IKE_AUTH' as const;
-  private authFailed = false;
+  /** Responder: why we refuse the peer's IKE_AUTH (answered with AUTHENTICATION_FAILED only, RFC 7296 2.21.2). */
+  private refusal?: string;
 
   constructor(
     private readonly sa: IkeSa,
@@ -37,7 +38,7 @@ export class IkeAuth implements Task {
 
   private psk(): Buffer | undefined {
     const sa = this.sa;
-    const k = findPsk(sa.svc.config(), sa.localId, sa.remoteId);
+    const k = sa.pskOverride ?? findPsk(sa.svc.config(), sa.localId, sa.remoteId);
     if (!k) sa.log.ike(1, `no shared key found for '${sa.localId}' - '${sa.remoteId}'`);
     return k;
   }
@@ -60,16 +61,15 @@ export class IkeAuth implements Task {
   build(out: OutMessage): TaskStatus {
     if (out.exchange !== ExchangeType.IKE_AUTH) return 'NEED_MORE';
     const sa = this.sa;
-    if (!this.initiator && this.authFailed) {
-      out.fail(Notify.AUTHENTICATION_FAILED);
-      return 'FAILED';
-    }
+    if (!this.initiator && this.refusal) return this.refuse(out, this.refusal);
     const id = this.myId();
-    sa.localId = formatIdentity(id);
-    if (this.initiator) sa.remoteId = sa.config.remote.id && sa.config.remote.id !== '%any' ? sa.config.remote.id : sa.remote.address;
+    sa.identify({ local: formatIdentity(id) });
+    if (this.initiator)
+      sa.identify({ remote: sa.config.remote.id && sa.config.remote.id !== '%any' ? sa.config.remote.id : sa.remote.address });
     const psk = this.psk();
     if (!psk) {
-      if (!this.initiator) out.fail(Notify.AUTHENTICATION_FAILED);
+      if (!this.initiator) return this.refuse(out, 'no shared key found');
+      sa.setupFailed('IKE', 1, '', { reason: 'no shared key found' });
       return 'FAILED';
     }
     sa.log.ike(1, `authentication of '${sa.localId}' (myself) with pre-shared key`);
@@ -91,6 +91,24 @@ export class IkeAuth implements Task {
     return this.initiator ? 'NEED_MORE' : 'SUCCESS';
   }
 
+  /** We refuse the peer's IKE_AUTH: ike.failed (the lines saying why came while processing it). */
+  private refuse(out: OutMessage, reason: string): TaskStatus {
+    this.sa.setupFailed('IKE', 1, '', { reason, notify: 'AUTHENTICATION_FAILED', direction: 'out' });
+    out.fail(Notify.AUTHENTICATION_FAILED);
+    return 'FAILED';
+  }
+
+  /** The peer's IKE_AUTH response ends our setup: ike.failed on the line that says why. */
+  private failI(line: string, refusedWith?: number): TaskStatus {
+    this.sa.setupFailed(
+      'IKE',
+      1,
+      line,
+      refusedWith === undefined ? { reason: line } : { reason: line, notify: notifyLongName(refusedWith), direction: 'in' },
+    );
+    return 'FAILED';
+  }
+
   process(msg: InMessage): TaskStatus {
     if (msg.exchange !== ExchangeType.IKE_AUTH) return 'NEED_MORE';
     return this.initiator ? this.processI(msg) : this.processR(msg);
@@ -98,67 +116,66 @@ export class IkeAuth implements Task {
 
   private processR(msg: InMessage): TaskStatus {
     const sa = this.sa;
+    // The IKE_AUTH request rule lets AUTH (or EAP) alone complete a request and makes IDi optional: check both.
     const idi = find<IdPayload>(msg, PayloadType.IDi);
     const idr = find<IdPayload>(msg, PayloadType.IDr);
     const auth = find<AuthPayload>(msg, PayloadType.AUTH);
     if (!idi || !auth) {
       sa.log.ike(1, 'IDi or AUTH payload missing');
-      this.authFailed = true;
+      this.refusal = 'IDi or AUTH payload missing';
       return 'NEED_MORE';
     }
     const peer: Identity = { idType: idi.idType, data: idi.data };
-    sa.remoteId = formatIdentity(peer);
+    sa.identify({ remote: formatIdentity(peer) });
     const want = idr ? formatIdentity({ idType: idr.idType, data: idr.data }) : '%any';
     sa.log.cfg(1, `looking for peer configs matching ${sa.local.address}[${want}]...${sa.remote.address}[${sa.remoteId}]`);
     if (!identityMatches(sa.config.remote.id || sa.remote.address, peer)) {
       sa.log.cfg(1, 'no matching peer config found');
-      this.authFailed = true;
+      this.refusal = 'no matching peer config found';
       return 'NEED_MORE';
     }
     sa.log.cfg(1, `selected peer config '${sa.name}'`);
-    sa.localId = formatIdentity(this.myId());
+    sa.identify({ local: formatIdentity(this.myId()) });
     const psk = this.psk();
     if (!psk || auth.method !== AuthMethod.SHARED_KEY_MIC) {
-      this.authFailed = true;
+      this.refusal = psk ? 'authentication method not supported' : 'no shared key found';
       return 'NEED_MORE';
     }
     if (!this.verify(psk, peer, true, auth.data)) {
-      sa.log.ike(1, `tried 1 shared key for '${sa.localId}' - '${sa.remoteId}', but MAC mismatched`);
-      this.authFailed = true;
+      const line = `tried 1 shared key for '${sa.localId}' - '${sa.remoteId}', but MAC mismatched`;
+      sa.log.ike(1, line);
+      this.refusal = line;
       return 'NEED_MORE';
     }
     sa.log.ike(1, `authentication of '${sa.remoteId}' with pre-shared key successful`);
     // RFC 7296 2.4: INITIAL_CONTACT says the peer lost all state; its older IKE_SAs with us are stale.
-    sa.initialContact = findAll<NotifyPayload>(msg, PayloadType.NOTIFY).some((n) => n.notifyType === Notify.INITIAL_CONTACT);
+    sa.peerAnnounced({
+      initialContact: findAll<NotifyPayload>(msg, PayloadType.NOTIFY).some((n) => n.notifyType === Notify.INITIAL_CONTACT),
+    });
     return 'NEED_MORE';
   }
 
   private processI(msg: InMessage): TaskStatus {
     const sa = this.sa;
     for (const n of findAll<NotifyPayload>(msg, PayloadType.NOTIFY)) {
-      if (n.notifyType <= NOTIFY_ERROR_MAX && !CHILD_ERRORS.has(n.notifyType)) {
-        sa.log.ike(1, `received ${notifyLongName(n.notifyType)} notify error`);
-        return 'FAILED';
-      }
+      if (n.notifyType <= NOTIFY_ERROR_MAX && !CHILD_ERRORS.has(n.notifyType))
+        return this.failI(`received ${notifyLongName(n.notifyType)} notify error`, n.notifyType);
     }
+    // The IKE_AUTH response rule lets a notify alone complete a response and makes IDr optional: check both.
     const idr = find<IdPayload>(msg, PayloadType.IDr);
     const auth = find<AuthPayload>(msg, PayloadType.AUTH);
-    if (!idr || !auth) {
-      sa.log.ike(1, 'IDr or AUTH payload missing');
-      return 'FAILED';
-    }
+    if (!idr || !auth) return this.failI('IDr or AUTH payload missing');
     const peer: Identity = { idType: idr.idType, data: idr.data };
-    if (!identityMatches(sa.config.remote.id || sa.remote.address, peer)) {
-      sa.log.ike(1, `IDr '${formatIdentity(peer)}' does not match configured '${sa.config.remote.id}'`);
-      return 'FAILED';
-    }
-    sa.remoteId = formatIdentity(peer);
+    if (!identityMatches(sa.config.remote.id || sa.remote.address, peer))
+      return this.failI(`IDr '${formatIdentity(peer)}' does not match configured '${sa.config.remote.id}'`);
+    sa.identify({ remote: formatIdentity(peer) });
     const psk = this.psk();
-    if (!psk) return 'FAILED';
-    if (auth.method !== AuthMethod.SHARED_KEY_MIC || !this.verify(psk, peer, false, auth.data)) {
-      sa.log.ike(1, `tried 1 shared key for '${sa.localId}' - '${sa.remoteId}', but MAC mismatched`);
+    if (!psk) {
+      sa.setupFailed('IKE', 1, '', { reason: 'no shared key found' });
       return 'FAILED';
     }
+    if (auth.method !== AuthMethod.SHARED_KEY_MIC || !this.verify(psk, peer, false, auth.data))
+      return this.failI(`tried 1 shared key for '${sa.localId}' - '${sa.remoteId}', but MAC mismatched`);
     sa.log.ike(1, `authentication of '${sa.remoteId}' with pre-shared key successful`);
     return 'SUCCESS';
   }

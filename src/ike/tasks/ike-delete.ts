@@ -17,8 +17,8 @@ export class IkeDelete implements Task {
     const sa = this.sa;
     if (this.initiator) {
       sa.log.ike(1, `deleting IKE_SA ${sa.label} between ${sa.between}`);
-      sa.log.ike(1, `sending DELETE for IKE_SA ${sa.label}`);
-      sa.state = 'DELETING';
+      sa.log.event('IKE', 1, `sending DELETE for IKE_SA ${sa.label}`, { event: 'ike.deleted', direction: 'out', ...sa.eventRef });
+      sa.deleting('out');
       out.add({ type: PayloadType.DELETE, protocol: ProtocolId.IKE, spiSize: 0, spis: [] });
       return 'NEED_MORE';
     }
@@ -30,14 +30,14 @@ export class IkeDelete implements Task {
     const sa = this.sa;
     if (this.initiator) {
       sa.log.ike(0, 'IKE_SA deleted');
-      sa.destroy();
+      sa.destroy('deleted');
       return 'SUCCESS';
     }
-    sa.log.ike(1, `received DELETE for IKE_SA ${sa.label}`);
+    sa.log.event('IKE', 1, `received DELETE for IKE_SA ${sa.label}`, { event: 'ike.deleted', direction: 'in', ...sa.eventRef });
     sa.log.ike(1, `deleting IKE_SA ${sa.label} between ${sa.between}`);
     const restart = sa.state === 'ESTABLISHED' ? sa.children.filter((c) => c.config.closeAction === 'start').map((c) => c.name) : [];
     if (sa.state === 'ESTABLISHED') for (const c of sa.children) if (c.config.closeAction === 'trap') sa.svc.trapChild(sa.name, c.name);
-    sa.state = 'DELETING';
+    sa.deleting('in');
     sa.log.ike(0, 'IKE_SA deleted');
     // close_action = start: bring the connection back once this IKE_SA is gone (after the response is sent).
     if (restart.length) {

@@ -22,7 +22,8 @@ export class IkeExtras implements Task {
   build(out: OutMessage): TaskStatus {
     const c = this.sa.config;
     if (out.exchange === ExchangeType.IKE_SA_INIT) {
-      if (c.fragmentation !== 'no') out.add(n(Notify.IKEV2_FRAGMENTATION_SUPPORTED));
+      // RFC 7383 2.3: a responder announces fragmentation only back to an initiator that announced it (as charon)
+      if (c.fragmentation !== 'no' && (this.initiator || this.sa.peerFragmentation)) out.add(n(Notify.IKEV2_FRAGMENTATION_SUPPORTED));
       out.add(n(Notify.SIGNATURE_HASH_ALGORITHMS, HASH_ALGS));
       if (this.initiator) out.add(n(Notify.REDIRECT_SUPPORTED));
       else out.add(n(Notify.CHILDLESS_IKEV2_SUPPORTED), n(Notify.MULTIPLE_AUTH_SUPPORTED));
@@ -42,13 +43,17 @@ export class IkeExtras implements Task {
     // always allowed, and answer every request the peer sends in order.
     const win = findAll<NotifyPayload>(msg, PayloadType.NOTIFY).find((x) => x.notifyType === Notify.SET_WINDOW_SIZE);
     if (win && win.data.length >= 4) {
-      this.sa.peerWindow = win.data.readUInt32BE(0);
+      this.sa.peerAnnounced({ window: win.data.readUInt32BE(0) });
       this.sa.log.ike(2, `peer announced a message window of ${this.sa.peerWindow}`);
+    }
+    if (msg.exchange === ExchangeType.IKE_SA_INIT) {
+      const frag = findAll<NotifyPayload>(msg, PayloadType.NOTIFY).some((x) => x.notifyType === Notify.IKEV2_FRAGMENTATION_SUPPORTED);
+      if (frag) this.sa.peerAnnounced({ fragmentation: true });
     }
     if (msg.exchange === ExchangeType.IKE_AUTH) {
       const types = new Set(findAll<NotifyPayload>(msg, PayloadType.NOTIFY).map((x) => x.notifyType));
       if (types.has(Notify.MOBIKE_SUPPORTED)) {
-        this.sa.peerMobike = true;
+        this.sa.peerAnnounced({ mobike: true });
         if (this.sa.config.mobike) this.sa.log.ike(1, 'peer supports MOBIKE');
       }
       return this.initiator ? 'SUCCESS' : 'NEED_MORE';

@@ -58,17 +58,17 @@ export class IkeInit implements Task {
 
   private buildI(out: OutMessage): TaskStatus {
     const sa = this.sa;
-    sa.state = 'CONNECTING';
-    sa.log.ike(1, `initiating IKE_SA ${sa.label} to ${sa.remote.address}`);
+    sa.connecting();
+    sa.log.event('IKE', 1, `initiating IKE_SA ${sa.label} to ${sa.remote.address}`, { event: 'ike.initiating', ...sa.eventRef });
     if (!this.group) this.group = firstDhGroup(sa.config.proposals);
     if (!dhSupported(this.group)) {
-      sa.log.ike(1, `DH group ${dhName(this.group)} not supported`);
+      this.failI(`DH group ${dhName(this.group)} not supported`);
       return 'FAILED';
     }
     this.dh = generateDh(this.group);
     // RFC 7296 2.6: a retry with a COOKIE repeats the other payloads; the responder's cookie may cover Ni (ours
     // does), so keep the nonce of the first attempt, as charon does ("generate nonce only the first time").
-    if (!sa.ni.length) sa.ni = sa.svc.random.bytes(NONCE_SIZE);
+    if (!sa.ni.length) sa.useNonces({ ni: sa.svc.random.bytes(NONCE_SIZE) });
     if (this.cookie) out.add(notify(Notify.COOKIE, this.cookie));
     // RFC 7296 2.7: the KE group must be one proposed; strongSwan moves the proposals containing it first.
     const proposals = [...sa.config.proposals].sort((a, b) => Number(hasDhGroup([b], this.group)) - Number(hasDhGroup([a], this.group)));
@@ -87,7 +87,7 @@ export class IkeInit implements Task {
         const want = n.data.length >= 2 ? n.data.readUInt16BE(0) : 0;
         sa.log.ike(1, `peer didn't accept DH group ${dhName(this.group)}, it requested ${dhName(want)}`);
         if (want === this.group || !hasDhGroup(sa.config.proposals, want) || !dhSupported(want)) {
-          sa.log.ike(1, `requested DH group ${dhName(want)} not contained in our proposals`);
+          this.failI(`requested DH group ${dhName(want)} not contained in our proposals`, n.notifyType);
           return 'FAILED';
         }
         return this.retry(() => (this.group = want));
@@ -95,59 +95,57 @@ export class IkeInit implements Task {
       if (n.notifyType === Notify.COOKIE) {
         if (this.cookie?.equals(n.data)) {
           // charon: a responder that keeps rejecting our cookie must not keep us in a loop
-          sa.log.ike(1, 'ignore response with duplicate COOKIE notify');
+          this.failI('ignore response with duplicate COOKIE notify');
           return 'FAILED';
         }
         sa.log.ike(2, 'received COOKIE, retrying with it');
         return this.retry(() => (this.cookie = n.data));
       }
       if (n.notifyType <= NOTIFY_ERROR_MAX) {
-        sa.log.ike(1, `received ${notifyLongName(n.notifyType)} notify error`);
+        this.failI(`received ${notifyLongName(n.notifyType)} notify error`, n.notifyType);
         return 'FAILED';
       }
     }
+    // The message rules make SA, KE and Nonce optional once a response carries a notify (an error-only answer), so
+    // an answer with status notifies but no SA still reaches this point.
     const saP = find<SaPayload>(msg, PayloadType.SA);
     const ke = find<KePayload>(msg, PayloadType.KE);
     const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
     if (!saP || !ke || !nonce || saP.proposals.length !== 1) {
-      sa.log.ike(1, 'IKE_SA_INIT response is missing SA, KE or Nonce payloads');
+      this.failI('IKE_SA_INIT response is missing SA, KE or Nonce payloads');
       return 'FAILED';
     }
     // The response must pick one of the proposals we offered (RFC 7296 3.3.6).
     const chosen = selectProposal(sa.config.proposals, saP.proposals);
     if (!chosen) {
       sa.log.cfg(1, `received proposals: ${proposalToString(saP.proposals[0])}`);
-      sa.log.ike(1, 'peer chose a proposal we did not offer');
+      this.failI('peer chose a proposal we did not offer');
       return 'FAILED';
     }
     sa.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
     if (ke.group !== this.group || transformOf(chosen, TransformType.DH)?.id !== this.group) {
-      sa.log.ike(1, `DH group ${dhName(ke.group)} in response does not match ${dhName(this.group)}`);
+      this.failI(`DH group ${dhName(ke.group)} in response does not match ${dhName(this.group)}`);
       return 'FAILED';
     }
-    sa.nr = nonce.data;
+    sa.useNonces({ nr: nonce.data });
     return this.derive(chosen, ke.data) ? 'SUCCESS' : 'FAILED';
   }
 
   /** IKE_SA_INIT once more with `change` applied: the manager restarts the exchange (message ID 0, same tasks). */
   private retry(change: () => void): TaskResult {
     change();
-    this.sa.spiR = Buffer.alloc(8);
-    this.sa.state = 'CREATED';
+    this.sa.initRestarted();
     return { status: 'NEED_MORE', restartInit: true };
   }
 
   private processR(msg: InMessage): TaskStatus {
     const sa = this.sa;
     sa.log.ike(1, `${sa.remote.address} is initiating an IKE_SA`);
-    const saP = find<SaPayload>(msg, PayloadType.SA);
-    this.peerKe = find<KePayload>(msg, PayloadType.KE);
-    const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
-    if (!saP || !this.peerKe || !nonce) {
-      this.failure = { notify: Notify.INVALID_SYNTAX };
-      return 'NEED_MORE';
-    }
-    sa.ni = nonce.data;
+    // Present exactly once each: the IKE_SA_INIT request rule (src/wire/rules.ts, SA/KE/Nonce min 1).
+    const saP = find<SaPayload>(msg, PayloadType.SA)!;
+    this.peerKe = find<KePayload>(msg, PayloadType.KE)!;
+    const nonce = find<NoncePayload>(msg, PayloadType.NONCE)!;
+    sa.useNonces({ ni: nonce.data });
     const received = saP.proposals.filter((p) => p.protocol === ProtocolId.IKE);
     this.selected = selectProposal(sa.config.proposals, received);
     if (this.selected) {
@@ -163,7 +161,11 @@ export class IkeInit implements Task {
   private buildR(out: OutMessage): TaskStatus {
     const sa = this.sa;
     if (this.failure) {
-      if (this.failure.notify === Notify.NO_PROPOSAL_CHOSEN) sa.log.ike(1, 'received proposals unacceptable');
+      sa.setupFailed('IKE', 1, 'received proposals unacceptable', {
+        reason: 'received proposals unacceptable',
+        notify: notifyLongName(this.failure.notify),
+        direction: 'out',
+      });
       out.fail(this.failure.notify, this.failure.data);
       return 'FAILED';
     }
@@ -176,14 +178,14 @@ export class IkeInit implements Task {
     }
     this.group = group;
     this.dh = generateDh(group);
-    sa.nr = sa.svc.random.bytes(NONCE_SIZE);
-    sa.spiR = sa.svc.random.bytes(8);
+    sa.useNonces({ nr: sa.svc.random.bytes(NONCE_SIZE) });
+    sa.assignResponderSpi(sa.svc.random.bytes(8));
     if (!this.derive(chosen, this.peerKe!.data)) {
       out.fail(Notify.INVALID_SYNTAX);
       return 'FAILED';
     }
     sa.svc.registerSa(sa);
-    sa.state = 'CONNECTING';
+    sa.connecting();
     out.add(
       { type: PayloadType.SA, proposals: [chosen] },
       { type: PayloadType.KE, group, data: this.dh.publicKey },
@@ -201,8 +203,20 @@ export class IkeInit implements Task {
       sa.setKeys(suite, chosen, deriveIkeKeys(suite, gir, sa.ni, sa.nr, sa.spiI, sa.spiR));
       return true;
     } catch (e) {
-      sa.log.ike(1, `applying DH public value failed: ${e instanceof CryptoError ? e.message : String(e)}`);
+      const line = `applying DH public value failed: ${e instanceof CryptoError ? e.message : String(e)}`;
+      // as responder the caller refuses with INVALID_SYNTAX
+      sa.setupFailed('IKE', 1, line, this.initiator ? { reason: line } : { reason: line, notify: 'INVALID_SYNTAX', direction: 'out' });
       return false;
     }
+  }
+
+  /** Our IKE_SA_INIT failed as initiator: ike.failed on the line that says why; notify: the peer refused with it. */
+  private failI(line: string, refusedWith?: number): void {
+    this.sa.setupFailed(
+      'IKE',
+      1,
+      line,
+      refusedWith === undefined ? { reason: line } : { reason: line, notify: notifyLongName(refusedWith), direction: 'in' },
+    );
   }
 }

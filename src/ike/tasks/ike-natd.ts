@@ -41,11 +41,12 @@ export class IkeNatd implements Task {
     const spiR = this.initiator ? sa.spiR : Buffer.alloc(8);
     // Source hash: the peer's address as we see it; several are allowed (multi-homed peers).
     const peer = this.hash(spiR, sa.remote);
-    sa.natRemote = !srcs.some((n) => n.data.equals(peer));
-    sa.natLocal = !dst.data.equals(this.hash(spiR, sa.local));
-    if (sa.natLocal) sa.log.ike(1, 'local host is behind NAT, sending keep alives');
-    if (sa.natRemote) sa.log.ike(1, 'remote host is behind NAT');
-    if ((sa.config.encap || sa.svc.forceEncap) && !sa.natLocal) sa.natLocal = true; // we faked it: behave as if behind a NAT
+    const natRemote = !srcs.some((n) => n.data.equals(peer));
+    const natLocal = !dst.data.equals(this.hash(spiR, sa.local));
+    if (natLocal) sa.log.ike(1, 'local host is behind NAT, sending keep alives');
+    if (natRemote) sa.log.ike(1, 'remote host is behind NAT');
+    // with a faked source hash we behave as if behind a NAT
+    sa.natDetected(natLocal || sa.config.encap || sa.svc.forceEncap, natRemote);
     if (this.initiator && sa.natAny) sa.floatToNatt();
     return this.initiator ? 'SUCCESS' : 'NEED_MORE';
   }

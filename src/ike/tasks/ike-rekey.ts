@@ -14,7 +14,7 @@ import { hasDhGroup, firstDhGroup, selectProposal, transformOf } from '../propos
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskOutcome, type TaskStatus } from '../task.js';
 import { IkeDelete } from './ike-delete.js';
 import { NONCE_SIZE, rekeyRetrySeconds, suiteOf } from './ike-init.js';
-import { lowerOf, moveChildren } from '../child-setup.js';
+import { lowerOf } from '../child-setup.js';
 import { dhName, invalidKe, notify, peerSecret, responseErrors } from '../notifies.js';
 
 export class IkeRekey implements Task {
@@ -50,7 +50,7 @@ export class IkeRekey implements Task {
   private buildI(out: OutMessage): TaskStatus {
     const old = this.sa;
     if (old.state !== 'ESTABLISHED') return 'SUCCESS';
-    old.state = 'REKEYING';
+    old.rekeying();
     const fresh = (this.fresh = old.successor(true, old.svc.random.bytes(8)));
     old.log.ike(1, `initiating IKE_SA ${fresh.label} to ${old.remote.address}`);
     const group = this.group ?? firstDhGroup(old.config.proposals);
@@ -78,7 +78,7 @@ export class IkeRekey implements Task {
   /** The rekey failed: the IKE_SA stays, and its rekey is tried again in 10..15 s (charon). */
   private retryLater(): TaskOutcome {
     const old = this.sa;
-    old.state = 'ESTABLISHED';
+    old.rekeyAborted();
     const retry = rekeyRetrySeconds(old);
     old.log.ike(1, `IKE_SA rekeying failed, trying again in ${retry} seconds`);
     return { status: 'SUCCESS', retry: { afterMs: retry * 1000, exchange: { kind: 'IKE_REKEY' } } };
@@ -93,7 +93,7 @@ export class IkeRekey implements Task {
     if (errors && 'retryGroup' in errors) {
       const want = errors.retryGroup;
       old.log.ike(1, `peer didn't accept DH group ${dhName(this.dh!.group)}, it requested ${dhName(want)}`);
-      old.state = 'ESTABLISHED';
+      old.rekeyAborted();
       const again = new IkeRekey(old, true);
       again.group = want;
       return { status: 'SUCCESS', followUps: [again] };
@@ -112,7 +112,7 @@ export class IkeRekey implements Task {
     }
     old.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
     const fresh = this.fresh!;
-    fresh.spiR = chosen.spi;
+    fresh.assignResponderSpi(chosen.spi);
     const passive = this.collision;
     const mine = lowerOf(this.myNonce, nonce.data);
     const lost = passive !== undefined && passive.sa.state === 'ESTABLISHED' && Buffer.compare(mine, passive.lowerNonce) < 0;
@@ -122,8 +122,7 @@ export class IkeRekey implements Task {
     if (lost) {
       // Our new IKE_SA is redundant: delete it; the CHILD_SAs live on in the peer's; the peer deletes the old one.
       old.log.ike(1, `IKE_SA rekey collision lost, deleting redundant IKE_SA ${fresh.label}`);
-      moveChildren(old, passive.sa);
-      old.state = 'REKEYED';
+      old.rekeyedBy(passive.sa);
       return { status: 'SUCCESS', handOver: { sa: fresh, tasks: [new IkeDelete(fresh, true)] } };
     }
     if (passive) old.log.ike(1, `IKE_SA rekey collision won, waiting for delete for redundant IKE_SA ${passive.sa.label}`);
@@ -134,23 +133,20 @@ export class IkeRekey implements Task {
   private finish(fresh: IkeSa, chosen: Proposal, gir: Buffer, ni: Buffer, nr: Buffer, takeChildren = true): void {
     const old = this.sa;
     const suite = suiteOf(chosen);
-    fresh.ni = ni;
-    fresh.nr = nr;
+    fresh.useNonces({ ni, nr });
     fresh.setKeys(suite, chosen, deriveRekeyedIkeKeys(suite, old.suite!.prf, old.keys!.skD, gir, ni, nr, fresh.spiI, fresh.spiR));
-    fresh.localId = old.localId;
-    fresh.remoteId = old.remoteId;
-    fresh.natLocal = old.natLocal;
-    fresh.natRemote = old.natRemote;
-    fresh.peerMobike = old.peerMobike;
-    fresh.lastInbound = old.lastInbound;
-    fresh.state = 'ESTABLISHED';
+    fresh.inherit(old);
     old.svc.registerSa(fresh);
     fresh.established();
-    old.log.ike(0, `IKE_SA ${fresh.label} rekeyed between ${fresh.between}`);
-    if (takeChildren) {
-      moveChildren(old, fresh);
-      old.state = 'REKEYED';
-    }
+    // ike/ikeId name the new IKE_SA although the line is the old one's (charon logs it there)
+    old.log.event('IKE', 0, `IKE_SA ${fresh.label} rekeyed between ${fresh.between}`, {
+      event: 'ike.rekeyed',
+      ike: fresh.name,
+      ikeId: fresh.uniqueId,
+      oldIkeId: old.uniqueId,
+      ...fresh.eventRef,
+    });
+    if (takeChildren) old.rekeyedBy(fresh);
   }
 
   private buildR(out: OutMessage): TaskStatus {
@@ -164,10 +160,11 @@ export class IkeRekey implements Task {
     const collision = old.state === 'REKEYING';
     if (collision) old.log.ike(1, 'detected IKE_REKEY collision with IKE_REKEY');
     else if (old.state !== 'ESTABLISHED') return fail(Notify.TEMPORARY_FAILURE);
-    const saP = find<SaPayload>(msg, PayloadType.SA);
-    const nonce = find<NoncePayload>(msg, PayloadType.NONCE);
+    // SA and Nonce once each: the CREATE_CHILD_SA request rule (src/wire/rules.ts); KE is optional there.
+    const saP = find<SaPayload>(msg, PayloadType.SA)!;
+    const nonce = find<NoncePayload>(msg, PayloadType.NONCE)!;
     const ke = find<KePayload>(msg, PayloadType.KE);
-    if (!saP || !nonce || !ke) return fail(Notify.INVALID_SYNTAX);
+    if (!ke) return fail(Notify.INVALID_SYNTAX);
     const received = saP.proposals.filter((p) => p.protocol === ProtocolId.IKE && p.spi.length === 8);
     const chosen = selectProposal(old.config.proposals, received);
     if (!chosen) {
@@ -186,7 +183,7 @@ export class IkeRekey implements Task {
     const gir = peerSecret(old, this.dh, ke.data);
     if (!gir) return fail(Notify.INVALID_SYNTAX);
     const fresh = (this.fresh = old.successor(false, chosen.spi));
-    fresh.spiR = old.svc.random.bytes(8);
+    fresh.assignResponderSpi(old.svc.random.bytes(8));
     this.myNonce = old.svc.random.bytes(NONCE_SIZE);
     // In a collision the CHILD_SAs stay: the manager hands this task to our own rekey (collide), which decides
     // when its response arrives which new IKE_SA survives.

@@ -1,0 +1,79 @@
+// `ikelab watch [--json] [--event PREFIX]... [--ike NAME]`: the daemon's structured events as they happen (the
+// `watch` verb, commands/watch.ts), until Ctrl-C. Text: one line per event, `time event ike[id] key=value...`;
+// --json: each event as the JSON object the daemon sent.
+import { loadConfig } from '../config/load.js';
+import type { IkelabEvent } from '../log/events.js';
+import { controlWatch, NoDaemonError } from './client.js';
+
+export const WATCH_USAGE = `  watch [--json] [--event PREFIX]... [--ike NAME] [--config FILE | --socket PATH]
+                                      stream the daemon's events (ike.established, notify.received, ...) until Ctrl-C`;
+
+/** Fields already shown in the line's head. */
+const HEAD = new Set(['time', 'event', 'ike', 'ikeId']);
+
+/** `12:00:01.234 ike.failed bar[3] notify=AUTHENTICATION_FAILED reason=...` (withTime false: without the time). */
+export function formatEventText(e: IkelabEvent, withTime = true): string {
+  const head = [withTime ? e.time : '', e.event, e.ike !== undefined ? `${e.ike}${e.ikeId !== undefined ? `[${e.ikeId}]` : ''}` : '']
+    .filter(Boolean)
+    .join(' ');
+  const rest = Object.entries(e)
+    .filter(([k, v]) => !HEAD.has(k) && v !== undefined)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`);
+  return [head, ...rest].join(' ');
+}
+
+export class CliUsageError extends Error {}
+
+/** --socket PATH, or the control_socket of --config FILE. */
+export function controlSocketOf(opts: Record<string, string | boolean | string[]>): string {
+  if (typeof opts.socket === 'string') return opts.socket;
+  if (typeof opts.config === 'string') return loadConfig(opts.config).daemon.controlSocket;
+  throw new CliUsageError('give --config FILE (its daemon.control_socket is used) or --socket PATH');
+}
+
+/** `ikelab watch ...` with its own options; returns the exit code (0 on Ctrl-C, 1 when the daemon ends the stream). */
+export async function watchCommand(argv: string[]): Promise<number> {
+  const events: string[] = [];
+  const opts: Record<string, string | boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--json') opts.json = true;
+    else if (a === '--event' || a === '--ike' || a === '--socket' || a === '--config') {
+      const v = argv[++i];
+      if (v === undefined) return usage(`${a} needs a value`);
+      if (a === '--event') events.push(v);
+      else opts[a.slice(2)] = v;
+    } else return usage(`watch: unexpected argument '${a}'`);
+  }
+  let socket: string;
+  try {
+    socket = controlSocketOf(opts);
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+  try {
+    const h = await controlWatch(socket, { events: events.length ? events : undefined, ike: opts.ike as string | undefined }, (e) =>
+      console.log(opts.json ? JSON.stringify(e) : formatEventText(e)),
+    );
+    const stop = new Promise<number>((resolve) => {
+      for (const sig of ['SIGINT', 'SIGTERM'] as const)
+        process.once(sig, () => {
+          h.close();
+          resolve(0);
+        });
+    });
+    const ended = h.ended.then((why) => {
+      if (why) console.error(`ikelab: ${why.message}`);
+      return why ? 1 : 0;
+    });
+    return await Promise.race([stop, ended]);
+  } catch (e) {
+    console.error(`ikelab: ${(e as Error).message}`);
+    return e instanceof NoDaemonError ? 3 : 1;
+  }
+}
+
+function usage(msg: string): number {
+  console.error(`ikelab: ${msg}\nusage: ikelab${WATCH_USAGE.slice(1)}`);
+  return 2;
+}

@@ -1,0 +1,69 @@
+// The daemon's operations: what the control verbs (src/control/commands) and in-process callers (tests, demo, a
+// TypeScript API) run. Each family is a module of plain functions over an OpsContext (context.ts); createOps binds
+// them to one daemon's parts. src/ops never imports the control layer, the CLI or the process entry points.
+import type { IkelabConfig } from '../config/types.js';
+import type { FaultWiring } from '../faults-wiring.js';
+import type { IkeSa } from '../ike/ike-sa.js';
+import type { PingOptions, PingResult } from '../ipsec/ping.js';
+import type { OpsContext } from './context.js';
+import { setFault } from './faults.js';
+import { initiate, initiateMany } from './initiate.js';
+import { ipsecSaView, listSas, stats } from './list.js';
+import { connection } from './lookup.js';
+import type { InitiateOverrides } from './overrides.js';
+import { ping } from './ping.js';
+import { rekey } from './rekey.js';
+import { type LoadReport, reload } from './reload.js';
+import type { SaJson } from './sa-json.js';
+import { terminate } from './terminate.js';
+import { startActions, trap } from './traps.js';
+
+export { OpError, type OpsContext } from './context.js';
+export type { InitiateOverrides, InitiateOverrideText } from './overrides.js';
+export type { LoadChange, LoadReport } from './reload.js';
+
+export interface Ops {
+  /** The configuration in force. */
+  readonly config: IkelabConfig;
+  /** The fault engine's rule verbs (add, list, clear, impair). */
+  readonly faults: FaultWiring;
+  /** Trap policies by `conn/child`. */
+  readonly traps: ReadonlySet<string>;
+  initiate(ike?: string, child?: string, overrides?: InitiateOverrides): IkeSa;
+  initiateMany(ike: string | undefined, child: string | undefined, count: number, rate: number, overrides?: InitiateOverrides): number;
+  terminate(ike?: string, child?: string): number;
+  rekey(ike?: string, child?: string, dh?: number): number;
+  setFault(mode: 'silent' | 'normal' | 'delay', ike?: string, delayMs?: number): string;
+  listSas(): SaJson[];
+  stats(): ReturnType<typeof stats>;
+  ipsecSaView(): string;
+  ping(o: PingOptions): Promise<PingResult>;
+  reload(cfg: IkelabConfig, opts?: { applyToRekey?: boolean }): LoadReport;
+  trap(conn: string, child: string): void;
+  startActions(): void;
+  /** A configured connection by name (an OpError naming the configured ones if absent). */
+  connection(name: string): ReturnType<typeof connection>;
+}
+
+export function createOps(ctx: OpsContext): Ops {
+  return {
+    get config() {
+      return ctx.config();
+    },
+    faults: ctx.faults,
+    traps: ctx.traps,
+    initiate: (ike, child, o) => initiate(ctx, ike, child, o),
+    initiateMany: (ike, child, count, rate, o) => initiateMany(ctx, ike, child, count, rate, o),
+    terminate: (ike, child) => terminate(ctx, ike, child),
+    rekey: (ike, child, dh) => rekey(ctx, ike, child, dh),
+    setFault: (mode, ike, ms) => setFault(ctx, mode, ike, ms),
+    listSas: () => listSas(ctx),
+    stats: () => stats(ctx),
+    ipsecSaView: () => ipsecSaView(ctx),
+    ping: (o) => ping(ctx, o),
+    reload: (cfg, opts) => reload(ctx, cfg, opts),
+    trap: (conn, child) => trap(ctx, conn, child),
+    startActions: () => startActions(ctx),
+    connection: (name) => connection(ctx, name),
+  };
+}

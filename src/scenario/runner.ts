@@ -1,0 +1,576 @@
+// The scenario runner: a client of a running daemon over its control socket, like swanctl. It subscribes to the
+// daemon's events (`watch`) before anything else, then runs the steps in order, each an existing control verb or an
+// expectation over what the watch stream (or the peer's log file) delivered, and gives every step a verdict.
+//
+// Cursor semantics: an expectation looks at events from the moment the PREVIOUS step started (by default), so an
+// event caused by that step, and arriving while it was still running (a NO_PROPOSAL_CHOSEN answered before the
+// `initiate` reply came back), is not missed. `since: start` looks back to the scenario start, `since: step` only at
+// what arrives during the expectation itself. Deadlines (`within`, `for`) count from the expectation's own start.
+//
+// Whatever happens, the fault rules the scenario added are cleared at the end and its `finally:` steps run (unless
+// `keep`), so a failed run does not leave the daemon dead or dropping packets.
+import { open, stat } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { ConfigError } from '../config/errors.js';
+import { controlCall, controlWatch, NoDaemonError, type WatchHandle } from '../control/client.js';
+import type { ControlRequest } from '../control/protocol.js';
+import { formatEventText } from '../control/watch-cli.js';
+import type { IkelabEvent } from '../log/events.js';
+import { AUTO_PARAMS, type FieldMatch, type ResolvedScenario, resolveScenario, type Scenario, type Step, showDuration } from './format.js';
+
+/** What the runner needs of a daemon: one-reply verbs and the event stream. The socket client, or a test fake. */
+export interface ControlPort {
+  call(cmd: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<unknown>;
+  watch(args: Record<string, unknown>, onEvent: (e: IkelabEvent) => void): Promise<WatchHandle>;
+}
+
+/** The port over a control socket (controlCall / controlWatch). */
+export function socketPort(path: string): ControlPort {
+  return {
+    call: (cmd, args = {}, timeoutMs) => controlCall(path, cmd as ControlRequest['cmd'], args as ControlRequest['args'], timeoutMs),
+    watch: (args, onEvent) => controlWatch(path, args as ControlRequest['args'], onEvent),
+  };
+}
+
+export interface RunOptions {
+  /** The daemon's control socket; or `port` (tests, an embedding program). */
+  socket?: string;
+  port?: ControlPort;
+  /** The peer's log file (charon.log): `peer-log` steps read what is appended to it after the start. */
+  peerLog?: string;
+  /** --set values; they override the declared defaults. */
+  params?: Record<string, string>;
+  /** Gets each progress line (the step verdicts as they are decided); nothing when absent. */
+  out?: (line: string) => void;
+  /** Leave the scenario's fault rules in place and skip `finally:` (to look at the daemon afterwards). */
+  keep?: boolean;
+  /** How often list-sas and the peer log are polled (default 100 ms). */
+  pollMs?: number;
+}
+
+export type Verdict = 'PASS' | 'FAIL' | 'SKIP';
+
+export interface StepResult {
+  name: string;
+  kind: Step['kind'] | 'cleanup';
+  verdict: Verdict;
+  /** Seconds since the scenario started, when the verdict was reached. */
+  at: number;
+  detail: string;
+  /** The events the verdict is about (the match; the offending one for expect-not). */
+  events?: IkelabEvent[];
+}
+
+/** 0: every expectation held; 1: one failed (or a step's verb was refused); 2: usage or format error; 3: no daemon. */
+export type ExitCode = 0 | 1 | 2 | 3;
+
+export interface ScenarioResult {
+  scenario: string;
+  passed: boolean;
+  exitCode: ExitCode;
+  params: Record<string, string>;
+  steps: StepResult[];
+  /** Why the run could not start or was cut short (usage error, no daemon). */
+  error?: string;
+}
+
+/** A --set of an undeclared parameter, or a required parameter without a value (exit 2). */
+export class ScenarioUsageError extends Error {}
+/** The daemon went away in the middle of a run (exit 3). */
+class DaemonGone extends Error {}
+
+/** The parameters a run uses: declared defaults, then `auto` from the daemon's config, then --set. */
+export async function resolveParams(sc: Scenario, set: Record<string, string>, port: ControlPort): Promise<Record<string, string>> {
+  for (const k of Object.keys(set))
+    if (!(k in sc.params))
+      throw new ScenarioUsageError(
+        `--set ${k}: scenario ${sc.name} has no parameter '${k}' (parameters: ${Object.keys(sc.params).join(', ') || 'none'})`,
+      );
+  const out: Record<string, string> = {};
+  const autos = Object.entries(sc.params).filter(([k, v]) => v === 'auto' && set[k] === undefined);
+  let conns: { name: string; children: string[] }[] | undefined;
+  if (autos.length) conns = ((await port.call('config')) as { connections: { name: string; children: string[] }[] }).connections;
+  for (const [k, v] of Object.entries(sc.params)) {
+    if (set[k] !== undefined) out[k] = set[k];
+    else if (v === null) throw new ScenarioUsageError(`scenario ${sc.name} needs a value for parameter '${k}': give --set ${k}=VALUE`);
+    else if (v !== 'auto') out[k] = v;
+  }
+  // after the explicit ones: `child: auto` follows a --set conn
+  for (const [k] of autos) {
+    if (k === 'conn') {
+      const c = conns?.[0];
+      if (!c) throw new ScenarioUsageError(`parameter conn: the daemon has no connection configured; give --set conn=NAME`);
+      out.conn = c.name;
+    }
+  }
+  for (const [k] of autos) {
+    if (k === 'child') {
+      const c = out.conn !== undefined ? conns?.find((x) => x.name === out.conn) : conns?.[0];
+      const child = c?.children[0];
+      if (!child) throw new ScenarioUsageError(`parameter child: no child found in connection '${out.conn ?? '?'}'; give --set child=NAME`);
+      out.child = child;
+    }
+  }
+  for (const k of Object.keys(sc.params)) if (out[k] === undefined && !AUTO_PARAMS.includes(k)) out[k] = '';
+  return out;
+}
+
+/** Runs a scenario against a daemon and returns every step's verdict; never throws for what a run can meet. */
+export async function runScenario(sc: Scenario, o: RunOptions): Promise<ScenarioResult> {
+  const port = o.port ?? (o.socket !== undefined ? socketPort(o.socket) : undefined);
+  if (!port) throw new Error('runScenario needs a control socket path or a port');
+  const out = o.out ?? (() => {});
+  const pollMs = o.pollMs ?? 100;
+  const t0 = performance.now();
+  const elapsed = () => Math.round(performance.now() - t0) / 1000;
+  const steps: StepResult[] = [];
+  let params: Record<string, string> = {};
+  const finish = (exitCode: ExitCode, error?: string): ScenarioResult => {
+    const r: ScenarioResult = { scenario: sc.name, passed: exitCode === 0, exitCode, params, steps, ...(error ? { error } : {}) };
+    const count = (v: Verdict) => steps.filter((s) => s.verdict === v).length;
+    const skipped = count('SKIP');
+    out(
+      `[+${elapsed().toFixed(3)}s] ${r.passed ? 'PASSED' : 'FAILED'} ${sc.name}: ${count('PASS')} passed, ${count('FAIL')} failed` +
+        `${skipped ? `, ${skipped} skipped or not checked` : ''}${error ? ` (${error})` : ''}`,
+    );
+    return r;
+  };
+
+  let resolved: ResolvedScenario;
+  try {
+    params = await resolveParams(sc, o.params ?? {}, port);
+    resolved = resolveScenario(sc, params);
+  } catch (e) {
+    if (e instanceof NoDaemonError) return finish(3, e.message);
+    if (e instanceof ScenarioUsageError || e instanceof ConfigError) return finish(2, e.message);
+    return finish(3, `the daemon did not give its configuration: ${(e as Error).message}`);
+  }
+  out(
+    `scenario ${sc.name}${sc.description ? `: ${sc.description}` : ''}` +
+      `${
+        Object.keys(params).length
+          ? ` (${Object.entries(params)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ')})`
+          : ''
+      }`,
+  );
+
+  // --- the event stream, opened before the first step so nothing the steps cause is missed
+  const events: IkelabEvent[] = [];
+  let waiters: (() => void)[] = [];
+  const wake = () => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  let gone: Error | undefined;
+  const wanted = [
+    ...new Set([...resolved.steps, ...resolved.finally].flatMap((s) => ('event' in s && typeof s.event === 'string' ? [s.event] : []))),
+  ];
+  let watch: WatchHandle;
+  try {
+    // the exact names are valid prefixes; with no event expectation, the IKE_SA events keep the stream honest
+    watch = await port.watch({ events: wanted.length ? wanted : ['ike.'] }, (e) => {
+      events.push(e);
+      wake();
+    });
+  } catch (e) {
+    // refused (an old daemon without watch) or not there: either way no run is possible against it
+    return finish(3, (e as Error).message);
+  }
+  void watch.ended.then((why) => {
+    if (why) {
+      gone = new DaemonGone(`the daemon ended the event stream: ${why.message}`);
+      wake();
+    }
+  });
+  const tail = o.peerLog !== undefined ? new LogTail(o.peerLog, wake) : undefined;
+  await tail?.start(pollMs);
+
+  /** Resolves on the next event or log line, or after ms. */
+  const change = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      waiters.push(done);
+    });
+  /** Calls check() on every change until it gives a verdict or the deadline passes (then onTimeout()). */
+  const waitFor = async <T>(deadline: number, check: () => T | undefined, onTimeout: () => T, tickMs = pollMs): Promise<T> => {
+    for (;;) {
+      const v = check();
+      if (v !== undefined) return v;
+      if (gone) throw gone;
+      const left = deadline - performance.now();
+      if (left <= 0) return onTimeout();
+      await change(Math.min(left, tickMs));
+    }
+  };
+
+  const added = new Set<string>(); // fault rules this run added and did not clear
+  const call = async (cmd: string, args: Record<string, unknown>, timeoutMs?: number): Promise<unknown> => {
+    try {
+      return await port.call(cmd, args, timeoutMs);
+    } catch (e) {
+      if (e instanceof NoDaemonError || /closed the connection without a reply|no answer from the daemon/.test((e as Error).message))
+        throw new DaemonGone((e as Error).message);
+      throw e;
+    }
+  };
+
+  interface Mark {
+    ev: number;
+    log: number;
+  }
+  const startMark: Mark = { ev: 0, log: 0 };
+  const marks: Mark[] = [];
+
+  type Outcome = { verdict: Verdict; detail: string; events?: IkelabEvent[] };
+  const runStep = async (s: Step, i: number): Promise<Outcome> => {
+    const stepStart = performance.now();
+    const from = (since: 'previous' | 'start' | 'step'): Mark =>
+      since === 'start' ? startMark : since === 'step' ? marks[i]! : (marks[i - 1] ?? startMark);
+    switch (s.kind) {
+      case 'initiate':
+      case 'terminate':
+      case 'rekey': {
+        const r = await call(s.kind, s.args);
+        return { verdict: 'PASS', detail: short(r) };
+      }
+      case 'fault': {
+        if (s.op === 'add') {
+          const r = (await call('fault', { op: 'add', ...s.rule })) as { added: { name: string; text?: string }[] };
+          for (const a of r.added) added.add(a.name);
+          return { verdict: 'PASS', detail: r.added.map((a) => `added '${a.name}'${a.text ? `: ${a.text}` : ''}`).join('; ') };
+        }
+        const r = (await call('fault', { op: 'clear', ...s.rule })) as { cleared: string[] };
+        if (s.rule.name === undefined) added.clear();
+        for (const n of r.cleared) added.delete(n);
+        return { verdict: 'PASS', detail: r.cleared.length ? `cleared ${r.cleared.map((n) => `'${n}'`).join(', ')}` : 'no fault rules' };
+      }
+      case 'ping': {
+        const r = (await call('ping', s.args, 120_000)) as { sent: number; received: number };
+        const detail = `${r.received}/${r.sent} replies`;
+        if (s.replies !== undefined && r.received < s.replies)
+          return { verdict: 'FAIL', detail: `${detail}, wanted at least ${s.replies}` };
+        return { verdict: 'PASS', detail };
+      }
+      case 'sleep': {
+        await waitFor(
+          stepStart + s.ms,
+          () => undefined,
+          () => true,
+          s.ms,
+        );
+        return { verdict: 'PASS', detail: `slept ${showDuration(s.ms)}` };
+      }
+      case 'expect': {
+        let seen = from(s.since).ev;
+        return waitFor(
+          stepStart + s.withinMs,
+          () => {
+            for (; seen < events.length; seen++) {
+              const e = events[seen]!;
+              if (matches(e, s.event, s.match)) return { verdict: 'PASS' as Verdict, detail: `${formatEventText(e, false)}`, events: [e] };
+            }
+            return undefined;
+          },
+          () => ({
+            verdict: 'FAIL' as Verdict,
+            detail: `no ${s.event}${describeMatch(s.match)} within ${showDuration(s.withinMs)}${nearMisses(events.slice(from(s.since).ev), s.event)}`,
+          }),
+        );
+      }
+      case 'expect-not': {
+        let seen = from(s.since).ev;
+        return waitFor(
+          stepStart + s.forMs,
+          () => {
+            for (; seen < events.length; seen++) {
+              const e = events[seen]!;
+              if (matches(e, s.event, s.match))
+                return { verdict: 'FAIL' as Verdict, detail: `unexpected ${formatEventText(e, false)}`, events: [e] };
+            }
+            return undefined;
+          },
+          () => ({ verdict: 'PASS' as Verdict, detail: `no ${s.event}${describeMatch(s.match)} in ${showDuration(s.forMs)}` }),
+        );
+      }
+      case 'expect-count': {
+        const hits: IkelabEvent[] = [];
+        let seen = from(s.since).ev;
+        const what = `${s.event}${describeMatch(s.match)}`;
+        const range =
+          s.min !== undefined && s.max !== undefined
+            ? `${s.min}..${s.max}`
+            : s.min !== undefined
+              ? `at least ${s.min}`
+              : `at most ${s.max}`;
+        return waitFor(
+          stepStart + s.withinMs,
+          () => {
+            for (; seen < events.length; seen++) if (matches(events[seen]!, s.event, s.match)) hits.push(events[seen]!);
+            if (s.max !== undefined && hits.length > s.max)
+              return { verdict: 'FAIL' as Verdict, detail: `${hits.length} ${what}, wanted ${range}`, events: hits.slice(0, 20) };
+            // with only a minimum there is nothing left to wait for
+            if (s.max === undefined && s.min !== undefined && hits.length >= s.min)
+              return { verdict: 'PASS' as Verdict, detail: `${hits.length} ${what} (wanted ${range})`, events: hits.slice(0, 20) };
+            return undefined;
+          },
+          () => {
+            const ok = hits.length >= (s.min ?? 0) && hits.length <= (s.max ?? Number.POSITIVE_INFINITY);
+            return {
+              verdict: (ok ? 'PASS' : 'FAIL') as Verdict,
+              detail: `${hits.length} ${what} in ${showDuration(s.withinMs)}, wanted ${range}`,
+              events: hits.slice(0, 20),
+            };
+          },
+        );
+      }
+      case 'wait-state': {
+        let now = 'absent';
+        let lastPoll = 0;
+        let polling: Promise<void> | undefined;
+        let pollError: unknown;
+        let reached: string | undefined;
+        const poll = async () => {
+          const sas = (await call('list-sas', {})) as SaView[];
+          const found = stateOf(sas, s.target, s.of);
+          now = found.length ? [...new Set(found.map((f) => f.state))].join(', ') : 'absent';
+          if (s.state === 'ABSENT' ? found.length === 0 : found.some((f) => f.state.toUpperCase() === s.state))
+            reached = found.find((f) => f.state.toUpperCase() === s.state)?.label ?? `no ${s.target} ${s.of}`;
+        };
+        // list-sas can be large on a loaded daemon: at most every 200 ms, whatever pollMs says
+        const every = Math.max(pollMs, 200);
+        return waitFor(
+          stepStart + s.withinMs,
+          () => {
+            if (pollError) throw pollError;
+            if (reached !== undefined) return { verdict: 'PASS' as Verdict, detail: `${reached} ${s.state}` };
+            if (!polling && performance.now() - lastPoll >= every) {
+              lastPoll = performance.now();
+              polling = poll()
+                .catch((e: unknown) => {
+                  pollError = e;
+                })
+                .finally(() => {
+                  polling = undefined;
+                  wake();
+                });
+            }
+            return undefined;
+          },
+          () => ({
+            verdict: 'FAIL' as Verdict,
+            detail: `${s.target} ${s.of} not ${s.state} within ${showDuration(s.withinMs)} (now: ${now})`,
+          }),
+        ).then(async (r) => {
+          await polling;
+          return r;
+        });
+      }
+      case 'peer-log': {
+        if (!tail) return { verdict: 'SKIP', detail: 'not checked: no --peer-log FILE given' };
+        let seen = from(s.since).log;
+        return waitFor(
+          stepStart + s.withinMs,
+          () => {
+            for (; seen < tail.lines.length; seen++)
+              if (s.regex.test(tail.lines[seen]!)) return { verdict: 'PASS' as Verdict, detail: `peer log: ${tail.lines[seen]!.trim()}` };
+            return undefined;
+          },
+          () => ({
+            verdict: 'FAIL' as Verdict,
+            detail: `no line matching /${s.regex.source}/ in ${tail.path} within ${showDuration(s.withinMs)}${tail.error ? ` (${tail.error})` : ''}`,
+          }),
+        );
+      }
+    }
+  };
+
+  const record = (name: string, kind: StepResult['kind'], oc: Outcome) => {
+    const r: StepResult = {
+      name,
+      kind,
+      verdict: oc.verdict,
+      at: elapsed(),
+      detail: oc.detail,
+      ...(oc.events ? { events: oc.events } : {}),
+    };
+    steps.push(r);
+    out(`[+${r.at.toFixed(3)}s] ${r.verdict} ${name}: ${r.detail}`);
+  };
+
+  let failed = false;
+  let error: string | undefined;
+  try {
+    let i = 0;
+    for (; i < resolved.steps.length; i++) {
+      const s = resolved.steps[i]!;
+      marks[i] = { ev: events.length, log: tail?.lines.length ?? 0 };
+      let oc: Outcome;
+      try {
+        oc = await runStep(s, i);
+      } catch (e) {
+        if (e instanceof DaemonGone) throw e;
+        oc = { verdict: 'FAIL', detail: `${s.kind} refused: ${(e as Error).message}` };
+      }
+      record(s.name, s.kind, oc);
+      if (oc.verdict === 'FAIL') {
+        failed = true;
+        break;
+      }
+    }
+    for (i++; i < resolved.steps.length; i++) {
+      const s = resolved.steps[i]!;
+      record(s.name, s.kind, { verdict: 'SKIP', detail: 'not run: an earlier step failed' });
+    }
+  } catch (e) {
+    error = (e as Error).message;
+  }
+
+  // --- cleanup: even after a failure; not when the daemon is gone (nothing to clean) or with keep
+  if (!gone && !error) {
+    if (o.keep) {
+      if (added.size || resolved.finally.length)
+        record('cleanup', 'cleanup', {
+          verdict: 'SKIP',
+          detail: `kept (--keep)${added.size ? `: fault rules ${[...added].join(', ')}` : ''}`,
+        });
+    } else {
+      for (const name of [...added]) {
+        try {
+          const r = (await call('fault', { op: 'clear', name })) as { cleared: string[] };
+          record(`cleanup fault ${name}`, 'cleanup', { verdict: 'PASS', detail: r.cleared.length ? `cleared '${name}'` : 'already gone' });
+        } catch (e) {
+          record(`cleanup fault ${name}`, 'cleanup', { verdict: 'FAIL', detail: (e as Error).message });
+          failed = true;
+        }
+      }
+      for (const [j, s] of resolved.finally.entries()) {
+        try {
+          record(s.name, s.kind, await runStep(s, resolved.steps.length + j));
+        } catch (e) {
+          record(s.name, s.kind, { verdict: 'FAIL', detail: (e as Error).message });
+          failed = true;
+        }
+      }
+    }
+  }
+  watch.close();
+  tail?.stop();
+  if (gone) return finish(3, gone.message);
+  if (error) return finish(3, error);
+  return finish(failed || steps.some((s) => s.verdict === 'FAIL') ? 1 : 0);
+}
+
+/** The part of list-sas the runner reads (a local shape: src/scenario knows nothing of src/ike). */
+interface SaView {
+  name: string;
+  uniqueId: number;
+  state: string;
+  children?: { name: string; uniqueId: number; state: string }[];
+}
+
+function stateOf(sas: SaView[], target: 'ike' | 'child', name: string): { state: string; label: string }[] {
+  if (target === 'ike') return sas.filter((s) => s.name === name).map((s) => ({ state: s.state, label: `${s.name}[${s.uniqueId}]` }));
+  return sas.flatMap((s) =>
+    (s.children ?? []).filter((c) => c.name === name).map((c) => ({ state: c.state, label: `${c.name}{${c.uniqueId}}` })),
+  );
+}
+
+export function matches(e: IkelabEvent, event: string, m: FieldMatch): boolean {
+  if (e.event !== event) return false;
+  for (const [k, want] of Object.entries(m)) {
+    const got = e[k];
+    const values = Array.isArray(got) ? got : [got];
+    const ok = values.some((v) => v !== undefined && v !== null && (want instanceof RegExp ? want.test(String(v)) : String(v) === want));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function describeMatch(m: FieldMatch): string {
+  const parts = Object.entries(m).map(([k, v]) => `${k}=${v instanceof RegExp ? `/${v.source}/` : v}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+/** The same event name with other fields: what a reader wants next to "no X matching Y". */
+function nearMisses(seen: IkelabEvent[], event: string): string {
+  const same = seen.filter((e) => e.event === event);
+  if (!same.length) return '';
+  return `; saw ${same.length} other ${event}: ${same
+    .slice(-3)
+    .map((e) => formatEventText(e, false))
+    .join(' | ')}`;
+}
+
+function short(v: unknown): string {
+  const t = JSON.stringify(v) ?? 'ok';
+  return t.length > 200 ? `${t.slice(0, 197)}...` : t;
+}
+
+/** Follows a log file from its size at start: complete lines appended since, re-read from 0 if it was truncated. */
+class LogTail {
+  readonly lines: string[] = [];
+  error?: string;
+  private offset = 0;
+  private partial = '';
+  private timer?: NodeJS.Timeout;
+  private reading = false;
+
+  constructor(
+    readonly path: string,
+    private readonly onLine: () => void,
+  ) {}
+
+  async start(pollMs: number): Promise<void> {
+    try {
+      this.offset = (await stat(this.path)).size;
+    } catch (e) {
+      // not there yet (the peer starts after us): everything it will hold is new
+      this.error = `cannot read ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    }
+    this.timer = setInterval(() => void this.poll(), pollMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async poll(): Promise<void> {
+    if (this.reading) return;
+    this.reading = true;
+    try {
+      const size = (await stat(this.path)).size;
+      this.error = undefined;
+      if (size < this.offset) {
+        this.offset = 0; // rotated or truncated
+        this.partial = '';
+      }
+      if (size === this.offset) return;
+      const fh = await open(this.path, 'r');
+      try {
+        const buf = Buffer.alloc(Math.min(size - this.offset, 4 << 20));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset);
+        this.offset += bytesRead;
+        const text = this.partial + buf.subarray(0, bytesRead).toString('utf8');
+        const parts = text.split('\n');
+        this.partial = parts.pop() ?? '';
+        if (parts.length) {
+          this.lines.push(...parts);
+          this.onLine();
+        }
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      this.error = `cannot read ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    } finally {
+      this.reading = false;
+    }
+  }
+}
