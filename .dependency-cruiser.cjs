@@ -12,6 +12,7 @@
 //   faults    failure reproduction hooks       ike only for types
 //   ops       the operations (initiate, ...)   anything below; not control, cli, demo, run-daemon, daemon.ts
 //   control, cli.ts                            outer: anything
+//   api.ts, api/ the TypeScript API            ops, config, log, faults, daemon; not control, cli.ts
 //   daemon.ts                                  composition root: anything but cli.ts
 /** @type {import('dependency-cruiser').IForbiddenRuleType[]} */
 const forbidden = [
@@ -129,6 +130,19 @@ const forbidden = [
     comment: 'src/daemon.ts composes the layers below it; the CLI and control API sit on top of it.',
     from: { path: '^src/(daemon|run-daemon)\\.ts$' },
     to: { path: '^src/cli\\.ts$' },
+  },
+  {
+    name: 'api-drives-the-daemon-only',
+    severity: 'error',
+    comment:
+      'src/api.ts and src/api/ (the TypeScript API, `import from "ikelab"`) run a Daemon in-process and call its ops: ' +
+      'they may use ops, config, log, faults and the daemon (daemon.ts, run-daemon.ts, faults-wiring.ts), never the ' +
+      'CLI or the control layer (a test suite needs no control socket) nor the protocol internals directly.',
+    from: { path: '^src/api(\\.ts$|/)' },
+    to: {
+      path: '^src/',
+      pathNot: ['^src/api(\\.ts$|/)', '^src/(ops|config|log|faults)/', '^src/(daemon|run-daemon|faults-wiring)\\.ts$'],
+    },
   },
 ];
 

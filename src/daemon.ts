@@ -7,6 +7,8 @@ import { XfrmBackend, type Exec } from './ipsec/xfrm-backend.js';
 import type { IkelabConfig } from './config/types.js';
 import { systemRandom, type RandomSource } from './crypto/random.js';
 import type { Logger } from './log/logger.js';
+import { PcapWriter } from './log/pcap.js';
+import { type KeyExport, KeyFileWriter, saveKeysWarning } from './log/save-keys.js';
 import type { Endpoint } from './net/endpoint.js';
 import { UdpTransport } from './net/udp-transport.js';
 import { expandListen } from './net/interfaces.js';
@@ -61,6 +63,8 @@ export class Daemon {
 
   /** The userspace ESP engine when daemon.ipsec_backend is 'userspace' (ping, IOS view, ESP input). */
   readonly esp?: UserspaceBackend;
+  /** daemon.pcap: every IKE/ESP datagram sent and received, taken at this composition root (not inside src/ike). */
+  private readonly pcap?: PcapWriter;
 
   constructor(
     private cfg: IkelabConfig,
@@ -77,10 +81,34 @@ export class Daemon {
       espEngine: () => self.esp !== undefined,
     });
     this.faults.setConfigRules(cfg.faults);
+    // daemon.save_keys / daemon.pcap are read at start-up only (a reload does not turn them on or off)
+    let keys: KeyFileWriter | undefined;
+    if (cfg.daemon.saveKeys) {
+      opts.log.log('CFG', 0, saveKeysWarning(cfg.daemon.saveKeys));
+      keys = new KeyFileWriter(cfg.daemon.saveKeys, (m) => opts.log.log('CFG', 1, m));
+    }
+    if (cfg.daemon.pcap) {
+      try {
+        this.pcap = new PcapWriter(
+          cfg.daemon.pcap,
+          () => self.timers.wallAt(self.timers.now()),
+          (m) => opts.log.log('NET', 1, m),
+        );
+      } catch (e) {
+        opts.log.log('NET', 0, `pcap: cannot write ${cfg.daemon.pcap}: ${(e as Error).message}`);
+      }
+    }
+    const pcap = this.pcap;
     let backend = opts.backend;
     if (!backend && cfg.daemon.ipsecBackend === 'userspace') {
       this.esp = new UserspaceBackend(
-        { sendEsp: (p, from, to) => (opts.sendEsp ? opts.sendEsp(p, from, to) : self.transport?.sendEsp(p, from, to)) },
+        {
+          sendEsp: (p, from, to) => {
+            pcap?.datagram(p, from, to);
+            if (opts.sendEsp) opts.sendEsp(p, from, to);
+            else self.transport?.sendEsp(p, from, to);
+          },
+        },
         opts.log,
         { nattPort: () => self.cfg.daemon.nattPort, now: () => self.timers.now() },
       );
@@ -126,7 +154,11 @@ export class Daemon {
       timers: this.timers,
       random: opts.random ?? systemRandom,
       config: () => self.cfg,
-      sendIke: (data, from, to) => (opts.sendIke ? opts.sendIke(data, from, to) : self.transport?.sendIke(data, from, to)),
+      sendIke: (data, from, to) => {
+        pcap?.datagram(self.onWire(data, from), from, to);
+        if (opts.sendIke) opts.sendIke(data, from, to);
+        else self.transport?.sendIke(data, from, to);
+      },
       get ikePort() {
         return self.cfg.daemon.port;
       },
@@ -162,6 +194,7 @@ export class Daemon {
       },
       faults: this.faults.ike,
       trapChild: (name, child) => self.ops.trap(name, child),
+      ...(keys && { keysDerived: (info: KeyExport) => keys.write(info) }),
       initiateConnection: (name, child) => {
         try {
           self.ops.initiate(name, child);
@@ -177,70 +210,49 @@ export class Daemon {
     return this.cfg;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Bind the sockets, then run the start actions. beforeActions runs in between (sockets bound, nothing initiated
+   * yet): `ikelab start` announces what it listens on and what it loaded there, as charon does before it acts.
+   */
+  async start(beforeActions?: () => void): Promise<void> {
     if (!this.opts.sendIke) {
       const d = this.cfg.daemon;
       this.bound = expandListen(d.listen);
       this.transport = new UdpTransport(
         { listen: this.bound, port: d.port, nattPort: d.nattPort },
         {
-          ike: (dg) => this.dispatcher.handle(dg),
-          esp: (packet, local, remote) => this.esp?.receive(packet, local, remote),
+          ike: (dg) => this.receive(dg.data, dg.local, dg.remote),
+          esp: (packet, local, remote) => this.receiveEsp(packet, local, remote),
           error: (m) => this.opts.log.log('NET', 1, m),
         },
       );
       await this.transport.start();
     }
+    beforeActions?.();
     this.ops.startActions();
   }
 
   /** Datagram entry for in-process wiring (tests). */
   receive(data: Buffer, local: Endpoint, remote: Endpoint): void {
+    this.pcap?.datagram(this.onWire(data, local), remote, local);
     this.dispatcher.handle({ data, local, remote });
+  }
+
+  /** An IKE message as the UDP payload it is on the wire: with the non-ESP marker on the NAT-T port (RFC 3948). */
+  private onWire(ike: Buffer, ours: Endpoint): Buffer {
+    const d = this.cfg.daemon;
+    return ours.port === d.nattPort && d.nattPort !== d.port ? Buffer.concat([Buffer.alloc(4), ike]) : ike;
   }
 
   /** ESP-in-UDP entry for in-process wiring (tests). */
   receiveEsp(packet: Buffer, local: Endpoint, remote: Endpoint): void {
+    this.pcap?.datagram(packet, remote, local);
     this.esp?.receive(packet, local, remote);
   }
 
   async stop(): Promise<void> {
     for (const sa of this.table.list()) sa.destroy();
     await this.transport?.close();
-  }
-
-  // In-process callers (tests, demo.ts) name the ops on the daemon too; these only hand out `ops`' functions.
-  get initiate(): Ops['initiate'] {
-    return this.ops.initiate;
-  }
-  get initiateMany(): Ops['initiateMany'] {
-    return this.ops.initiateMany;
-  }
-  get terminate(): Ops['terminate'] {
-    return this.ops.terminate;
-  }
-  get rekey(): Ops['rekey'] {
-    return this.ops.rekey;
-  }
-  get setFault(): Ops['setFault'] {
-    return this.ops.setFault;
-  }
-  get listSas(): Ops['listSas'] {
-    return this.ops.listSas;
-  }
-  get stats(): Ops['stats'] {
-    return this.ops.stats;
-  }
-  get ping(): Ops['ping'] {
-    return this.ops.ping;
-  }
-  get reload(): Ops['reload'] {
-    return this.ops.reload;
-  }
-  get startActions(): Ops['startActions'] {
-    return this.ops.startActions;
-  }
-  get traps(): Ops['traps'] {
-    return this.ops.traps;
+    this.pcap?.close();
   }
 }

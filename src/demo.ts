@@ -40,18 +40,22 @@ export async function runDemo(): Promise<number> {
 async function demoIn(socketDir: string): Promise<number> {
   const b = await start('demo-b.yaml', 'peer-b', socketDir);
   const a = await start('demo-a.yaml', 'peer-a', socketDir);
-  const up = (r: Running) => r.daemon.listSas().some((s) => s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED'));
+  const up = (r: Running) =>
+    r.daemon.ops.listSas().some((s) => s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED'));
   try {
     await waitFor('the tunnel to come up on both peers', () => up(a) && up(b));
-    console.log(`\n--- peer-a list-sas ---\n${formatSasText(a.daemon.listSas())}`);
-    const ping = await a.daemon.ping({ child: 'net', dst: '10.202.0.1', count: 3, intervalMs: 100, timeoutMs: 2000 });
+    console.log(`\n--- peer-a list-sas ---\n${formatSasText(a.daemon.ops.listSas())}`);
+    const ping = await a.daemon.ops.ping({ child: 'net', dst: '10.202.0.1', count: 3, intervalMs: 100, timeoutMs: 2000 });
     console.log(
       `\n--- peer-a: ping 10.202.0.1 (peer-b's virtual host) through CHILD_SA net: ${ping.sent} sent, ${ping.received} received, rtt ${ping.rttsMs.map((t) => t.toFixed(2)).join('/')} ms ---`,
     );
     if (ping.received !== ping.sent) throw new Error('pings through the tunnel were lost');
-    console.log(`--- peer-b list-sas ---\n${formatSasText(b.daemon.listSas())}\n`);
-    a.daemon.terminate('demo');
-    await waitFor('the IKE_SA to be deleted on both peers', () => a.daemon.listSas().length === 0 && b.daemon.listSas().length === 0);
+    console.log(`--- peer-b list-sas ---\n${formatSasText(b.daemon.ops.listSas())}\n`);
+    a.daemon.ops.terminate('demo');
+    await waitFor(
+      'the IKE_SA to be deleted on both peers',
+      () => a.daemon.ops.listSas().length === 0 && b.daemon.ops.listSas().length === 0,
+    );
     console.log('\ndemo: tunnel established and deleted on both peers');
     return 0;
   } catch (e) {

@@ -11,7 +11,8 @@
 //   them still held (releaseHeld), or when their rule is cleared.
 //
 // Content and byte changes (notify, ke, wrong-*, corrupt, truncate, esp-seq-jump, ...) are the hook points' own:
-// only they know the message.
+// only they know the message. So is `collide` (receive-faults.ts starts our rekey before the peer's request is
+// processed); carry() delivers that request at once, as for any decision without timing.
 import {
   applyFaultMode,
   FaultEngine,

@@ -1,6 +1,10 @@
-// Run one daemon with its control socket until a signal arrives.
-import { statSync } from 'node:fs';
-import { exposedSecretsWarning } from './config/load.js';
+// Run one daemon with its control socket until a signal arrives, and `ikelab start` around it: the config checks
+// of start-up, charon's start-up lines, bind problems reported at the config key that caused them, and a shutdown
+// that says goodbye to every peer (DELETE for each established IKE_SA) before the process exits.
+import { readFileSync, statSync } from 'node:fs';
+import { machine, release, type as osType } from 'node:os';
+import { ConfigError } from './config/errors.js';
+import { exposedSecretsWarning, locateKey, parseConfig, readConfigFileSync } from './config/load.js';
 import type { IkelabConfig } from './config/types.js';
 import { ControlServer } from './control/server.js';
 import { Daemon } from './daemon.js';
@@ -11,28 +15,45 @@ export interface Running {
   daemon: Daemon;
   control: ControlServer;
   log: Logger;
-  stop(): Promise<void>;
+  /** DELETE for every established IKE_SA, waiting up to waitMs for the answers (0: none sent, as before). */
+  stop(opts?: { deleteWaitMs?: number }): Promise<void>;
 }
 
-export async function runDaemon(cfg: IkelabConfig, log = createLogger(cfg.daemon.log)): Promise<Running> {
+/** Where a key sits in the config file, for problems found after loading (a port that cannot be bound). */
+export type Locate = (path: (string | number)[]) => { line: number; column: number } | undefined;
+
+export interface RunOptions {
+  /** Log charon's start-up lines: listening addresses, control socket, loaded keys and connections. */
+  announce?: boolean;
+  /** Turns socket errors into ConfigErrors naming daemon.port / daemon.natt_port / daemon.listen / control_socket. */
+  locate?: Locate;
+}
+
+export async function runDaemon(cfg: IkelabConfig, log = createLogger(cfg.daemon.log), opts: RunOptions = {}): Promise<Running> {
   warnIfSecretsExposed(cfg, log);
   const daemon = new Daemon(cfg, { log });
   const control = new ControlServer(daemon, cfg.daemon.controlSocket, { log });
-  await control.start();
   try {
-    await daemon.start();
+    await control.start();
   } catch (e) {
+    throw opts.locate ? controlSocketError(cfg, e, opts.locate) : e;
+  }
+  try {
+    await daemon.start(opts.announce ? () => announce(cfg, daemon, log) : undefined);
+  } catch (e) {
+    await daemon.stop();
     await control.close();
-    throw e;
+    throw opts.locate ? bindError(cfg, e, opts.locate) : e;
   }
   let stopped = false;
   return {
     daemon,
     control,
     log,
-    async stop() {
+    async stop(o = {}) {
       if (stopped) return;
       stopped = true;
+      if (o.deleteWaitMs) await deleteAll(daemon, log, o.deleteWaitMs);
       await daemon.stop();
       await control.close();
       await log.close();
@@ -50,4 +71,157 @@ export function warnIfSecretsExposed(cfg: IkelabConfig, log: Logger): void {
   }
   const warning = exposedSecretsWarning(cfg, mode);
   if (warning) log.log('CFG', 1, warning);
+}
+
+/** package.json's version (dist/ and src/ both sit one level below it). */
+export function ikelabVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** charon's first line, `Starting IKE charon daemon (strongSwan 5.9.8, Linux 6.1.0, x86_64)`, for ikelab. */
+export function startingLine(): string {
+  return `Starting ikelab IKEv2 daemon (ikelab ${ikelabVersion()}, Node ${process.version}, ${osType()} ${release()}, ${machine()})`;
+}
+
+/** What the daemon listens on and what it loaded, logged once the sockets are bound and before anything starts. */
+function announce(cfg: IkelabConfig, daemon: Daemon, log: Logger): void {
+  const d = cfg.daemon;
+  for (const addr of daemon.bound ?? d.listen)
+    log.log('DMN', 1, `listening on ${addr}[${d.port}] (IKE) and ${addr}[${d.nattPort}] (NAT-T)`);
+  log.log('DMN', 1, `control socket ${d.controlSocket}`);
+  // the wording charon (vici) uses for a loaded key, and swanctl's for a loaded connection: ikelab loads both
+  // from its one file, as `swanctl --load-all` hands them to charon
+  for (const s of cfg.secrets) log.log('CFG', 1, `loaded IKE shared key with id '${s.name}' for: ${s.ids.map((i) => `'${i}'`).join(', ')}`);
+  for (const c of cfg.connections) {
+    log.log('CFG', 1, `loaded connection '${c.name}'`);
+    log.log(
+      'CFG',
+      2,
+      `  ${c.localAddrs.join(',')}...${c.remoteAddrs.join(',')}, children: ${c.children.map((ch) => `${ch.name} (${ch.startAction})`).join(', ') || 'none'}`,
+    );
+  }
+}
+
+/**
+ * charon on shutdown deletes its IKE_SAs so peers do not wait for DPD to notice; ikelab does the same and also
+ * waits (bounded) for the answers, so the peer has processed the DELETE before our sockets close.
+ */
+export async function deleteAll(daemon: Daemon, log: Logger, waitMs: number): Promise<void> {
+  const live = () => daemon.table.list().filter((sa) => sa.state !== 'DESTROYING');
+  const established = live().filter((sa) => sa.state === 'ESTABLISHED' || sa.state === 'REKEYING');
+  if (!established.length) return;
+  for (const sa of established) {
+    try {
+      daemon.ops.terminate(String(sa.uniqueId));
+    } catch {
+      // gone in the meantime
+    }
+  }
+  const deadline = Date.now() + waitMs;
+  while (established.some((sa) => sa.state !== 'DESTROYING') && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const unanswered = established.filter((sa) => sa.state !== 'DESTROYING').length;
+  if (unanswered) log.log('DMN', 1, `${unanswered} IKE_SA(s) did not answer the DELETE within ${waitMs} ms, destroying them`);
+}
+
+function controlSocketError(cfg: IkelabConfig, e: unknown, locate: Locate): unknown {
+  if (e instanceof ConfigError) return e;
+  const path = ['daemon', 'control_socket'];
+  const pos = locate(path);
+  return new ConfigError({
+    file: cfg.file,
+    keyPath: 'daemon.control_socket',
+    expected: 'a unix socket path ikelab can create',
+    got: JSON.stringify(cfg.daemon.controlSocket),
+    detail: socketDetail(e),
+    line: pos?.line,
+    column: pos?.column,
+  });
+}
+
+function socketDetail(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'EADDRINUSE') return 'another daemon is listening on it';
+  return err.code ?? err.message;
+}
+
+/** A socket that would not bind, as a problem of the key that chose its address or port. */
+function bindError(cfg: IkelabConfig, e: unknown, locate: Locate): unknown {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (err?.syscall !== 'bind' || !err.code) return e;
+  const d = cfg.daemon;
+  const where = `${err.address ?? '?'}[${err.port ?? '?'}]`;
+  let key: (string | number)[];
+  let expected: string;
+  let got: string;
+  let detail: string;
+  if (err.code === 'EADDRNOTAVAIL') {
+    const i = d.listen.indexOf(err.address ?? '');
+    key = i >= 0 ? ['daemon', 'listen', i] : ['daemon', 'listen'];
+    expected = 'an address of this host';
+    got = JSON.stringify(err.address);
+    detail = `${where}: ${err.code}`;
+  } else {
+    key = err.port === d.nattPort ? ['daemon', 'natt_port'] : ['daemon', 'port'];
+    expected = 'a UDP port ikelab can bind';
+    got = String(err.port);
+    detail =
+      err.code === 'EADDRINUSE'
+        ? `${where} is already bound by another process, charon or another ikelab perhaps`
+        : err.code === 'EACCES'
+          ? `${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; or use e.g. port: 1500 and natt_port: 4501`
+          : `${where}: ${err.code}`;
+  }
+  const pos = locate(key);
+  const keyPath = key.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+  return new ConfigError({ file: cfg.file, keyPath, expected, got, detail, line: pos?.line, column: pos?.column });
+}
+
+/** How long a shutdown waits for DELETE answers before it gives up on them. */
+export const SHUTDOWN_DELETE_WAIT_MS = 2000;
+
+/**
+ * `ikelab start --config FILE`: load with the start-up checks, run until SIGTERM or SIGINT, then DELETE every
+ * IKE_SA and exit 0. A second signal exits at once (128 + signal number, as a shell reports a killed process).
+ * Every problem is one `ikelab: ...` line on stderr, never a stack trace: exit 2 for a config problem (a bind error
+ * included: it is the config's port or address), 1 for anything else.
+ */
+export async function startCommand(file: string, stderr: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const fatal = (e: unknown) => {
+    stderr.write(`ikelab: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+  let running: Running;
+  let log: Logger | undefined;
+  try {
+    const text = readConfigFileSync(file).text;
+    const cfg = parseConfig(text, file, { startup: {} });
+    log = createLogger(cfg.daemon.log);
+    log.log('DMN', 1, startingLine());
+    running = await runDaemon(cfg, log, { announce: true, locate: (p) => locateKey(text, p) });
+  } catch (e) {
+    await log?.close();
+    stderr.write(`ikelab: ${e instanceof Error ? e.message : String(e)}\n`);
+    return e instanceof ConfigError ? 2 : 1;
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    let first: NodeJS.Signals | undefined;
+    const on = (sig: NodeJS.Signals) => {
+      if (first) process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+      first = sig;
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+  running.log.log('DMN', 1, `${signal} received, shutting down`);
+  await running.stop({ deleteWaitMs: SHUTDOWN_DELETE_WAIT_MS });
+  return 0;
 }

@@ -26,6 +26,17 @@ function percent(x: number, pct: number): number {
   return Number.isInteger(x) ? Math.floor((x * pct) / 100) : (x * pct) / 100;
 }
 
+/** A duration as a message shows it: the largest unit that divides it (3600 -> 1h, 90 -> 90s). */
+function seconds(x: number): string {
+  for (const [unit, n] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const)
+    if (x >= n && x % n === 0) return `${x / n}${unit}`;
+  return `${x}s`;
+}
+
 const half = (x: number): number => (Number.isInteger(x) ? Math.floor(x / 2) : x / 2);
 
 const DYNAMIC: TsConfig = { dynamic: true, ipProtocol: 0, startPort: 0, endPort: 0xffff, text: 'dynamic' };
@@ -87,6 +98,8 @@ function buildDaemon(raw: RawConfig, fail: Fail): DaemonConfig {
     initLimitHalfOpen: d.init_limit_half_open ?? 0,
     // strongswan.conf charon.fragment_size default
     fragmentSize: d.fragment_size ?? 1280,
+    ...(d.save_keys !== undefined && { saveKeys: existingDir(d.save_keys, fail) }),
+    ...(d.pcap !== undefined && { pcap: inExistingDir('pcap', d.pcap, fail) }),
     retransmit: {
       timeout: r.timeout ?? 4.0,
       base: r.base ?? 1.8,
@@ -111,7 +124,7 @@ function buildDaemon(raw: RawConfig, fail: Fail): DaemonConfig {
  * daemon.log.file and .timeline are opened when the daemon starts; a directory that is not there is reported now,
  * with the key and line, rather than as a failed open later (for the text log file: a crash).
  */
-function inExistingDir(key: 'file' | 'timeline', path: string, fail: Fail): string {
+function inExistingDir(key: 'file' | 'timeline' | 'pcap', path: string, fail: Fail): string {
   const dir = dirname(resolve(path));
   let isDir = false;
   try {
@@ -119,7 +132,20 @@ function inExistingDir(key: 'file' | 'timeline', path: string, fail: Fail): stri
   } catch {
     // missing or unreadable: reported below
   }
-  if (!isDir) fail(['daemon', 'log', key], { expected: 'a file path in an existing directory', got: path, detail: `no directory ${dir}` });
+  const at = key === 'pcap' ? ['daemon', key] : ['daemon', 'log', key];
+  if (!isDir) fail(at, { expected: 'a file path in an existing directory', got: path, detail: `no directory ${dir}` });
+  return path;
+}
+
+/** daemon.save_keys: the tables are appended to from the first IKE_SA on; a missing directory is reported now. */
+function existingDir(path: string, fail: Fail): string {
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    // missing or unreadable: reported below
+  }
+  if (!isDir) fail(['daemon', 'save_keys'], { expected: 'an existing directory', got: path });
   return path;
 }
 
@@ -189,6 +215,15 @@ function buildChild(name: string, ch: RawChild, dpdAction: DpdAction, fail: Fail
   const rekeyTime = ch.rekey_time ?? CHILD_REKEY_DEFAULT;
   // check_lifetimes(): hard lifetime at rekey + 10%, jitter = life - rekey
   const lifeTime = ch.life_time ?? percent(rekeyTime, 110);
+  // swanctl: life_time is the hard end, rekey_time the point the replacement is negotiated; a hard end before the
+  // rekey point would tear the CHILD_SA down before it is ever rekeyed (0 on either side: that limit is off)
+  if (ch.life_time !== undefined && lifeTime > 0 && rekeyTime > 0 && lifeTime < rekeyTime) {
+    fail(['life_time'], {
+      expected: `a life_time of at least rekey_time (${seconds(rekeyTime)})`,
+      got: seconds(lifeTime),
+      detail: 'the CHILD_SA would expire before it is rekeyed; omit life_time for rekey_time + 10%',
+    });
+  }
   const randTime = ch.rand_time ?? lifeTime - Math.min(lifeTime, rekeyTime);
   const localTs = ch.local_ts?.length ? ch.local_ts : [DYNAMIC];
   const hostAddrs = ch.host_addrs ?? [];

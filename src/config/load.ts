@@ -12,7 +12,13 @@ import { buildConfig } from './build.js';
 import { ConfigError } from './errors.js';
 import { configSchema } from './schema.js';
 import type { IssueInfo } from './schema-helpers.js';
+import { type StartupEnv, startupChecks } from './startup-checks.js';
 import type { IkelabConfig } from './types.js';
+
+export interface ParseOptions {
+  /** Also run `ikelab start`'s checks (startup-checks.ts): connections, listen addresses, socket directory, PSKs. */
+  startup?: StartupEnv;
+}
 
 /** Config files are a few KiB; anything past 1 MiB is a mistake or an attempt to exhaust memory. */
 export const MAX_CONFIG_BYTES = 1 << 20;
@@ -31,8 +37,8 @@ export interface ConfigFile {
 }
 
 /** Synchronous: for the CLI and daemon start-up, where nothing else is running yet. */
-export function loadConfig(path: string): IkelabConfig {
-  return parseConfig(readConfigFileSync(path).text, path);
+export function loadConfig(path: string, opts: ParseOptions = {}): IkelabConfig {
+  return parseConfig(readConfigFileSync(path).text, path, opts);
 }
 
 /** Asynchronous, for a running daemon (the control socket's `load`): never blocks the event loop. */
@@ -133,7 +139,7 @@ export function exposedSecretsWarning(cfg: IkelabConfig, mode: number): string |
   );
 }
 
-export function parseConfig(text: string, fileName: string): IkelabConfig {
+export function parseConfig(text: string, fileName: string, opts: ParseOptions = {}): IkelabConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lines,
@@ -177,10 +183,24 @@ export function parseConfig(text: string, fileName: string): IkelabConfig {
     const { info, path, pos } = found[0];
     throw new ConfigError({ file: fileName, keyPath: formatPath(path), ...info, line: pos?.line, column: pos?.col });
   }
-  return buildConfig(result.data, fileName, (path, info) => {
+  const fail = (path: (string | number)[], info: IssueInfo): never => {
     const pos = where(path);
     throw new ConfigError({ file: fileName, keyPath: formatPath(path), ...info, line: pos?.line, column: pos?.col });
-  });
+  };
+  const cfg = buildConfig(result.data, fileName, fail);
+  if (opts.startup) startupChecks(cfg, fail, opts.startup);
+  return cfg;
+}
+
+/**
+ * Line and column of a key path in a config text (of its nearest parent that is written when the key is not),
+ * for problems found after loading: a port that cannot be bound is reported at daemon.port.
+ */
+export function locateKey(text: string, path: (string | number)[]): { line: number; column: number } | undefined {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  const pos = position(doc, lines, path);
+  return pos && { line: pos.line, column: pos.col };
 }
 
 /** Top-level keys of the config file, as the schema (schema.ts configSchema) names them in its messages. */

@@ -43,7 +43,7 @@ export function req<T>(parse: (v: unknown) => T, expected: string) {
     });
 }
 
-function objectError(what: string, keys: string[]) {
+function objectError(what: string, keys: string[], hints: Record<string, string> = {}) {
   return (iss: { code: string; input?: unknown; keys?: string[] }): string | undefined => {
     if (iss.code === 'unrecognized_keys') {
       const key = iss.keys?.[0] ?? '';
@@ -52,7 +52,7 @@ function objectError(what: string, keys: string[]) {
         key,
         expected: `one of the keys of ${what}: ${keys.join(', ')}`,
         got: `unknown key "${key}"`,
-        detail: near ? `did you mean "${near}"?` : undefined,
+        detail: hints[key] ?? (near ? `did you mean "${near}"?` : undefined),
       });
     }
     if (iss.code === 'invalid_type') {
@@ -62,9 +62,12 @@ function objectError(what: string, keys: string[]) {
   };
 }
 
-/** A mapping with exactly these keys; null/empty counts as an empty mapping; unknown keys are errors. */
-export function section<S extends z.ZodRawShape>(what: string, shape: S) {
-  const obj = z.strictObject(shape, { error: objectError(what, Object.keys(shape)) });
+/**
+ * A mapping with exactly these keys; null/empty counts as an empty mapping; unknown keys are errors. hints: why a
+ * key someone may reasonably try is not there (shown in place of the did-you-mean).
+ */
+export function section<S extends z.ZodRawShape>(what: string, shape: S, hints?: Record<string, string>) {
+  const obj = z.strictObject(shape, { error: objectError(what, Object.keys(shape), hints) });
   return z.preprocess((v) => (v === null ? {} : v), obj);
 }
 

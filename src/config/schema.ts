@@ -135,6 +135,9 @@ const daemon = section('daemon', {
     if (n !== 0 && n < 128) throw new ValueError(expected, v, 'too small for an IKE header and one encrypted fragment');
     return n;
   }),
+  // Wireshark decryption tables (strongSwan's save-keys plugin) and a capture of what ikelab sends and receives
+  save_keys: opt((v) => parseString(v, 'a directory for the Wireshark key tables')),
+  pcap: opt((v) => parseString(v, 'a pcap file path')),
   retransmit,
   log,
 }).optional();
@@ -164,38 +167,46 @@ const child = section('connections.<conn>.children.<child>', {
   host_addrs: opt((v) => parseEach(v, parseIpAddress, 'IP addresses')),
 });
 
-const connection = section('connections.<conn>', {
-  local_addrs: opt((v) => parseEach(v, parseLocalAddr, 'local addresses')),
-  remote_addrs: req((v) => {
-    const list = parseEach(v, parseRemoteAddr, 'remote addresses');
-    if (!list.length) throw new ValueError('at least one remote address, a DNS name or %any', v);
-    return list;
-  }, 'remote addresses (IP addresses, DNS names or %any)'),
-  local_port: opt(parsePort),
-  remote_port: opt(parsePort),
-  version: opt((v) => {
-    const n = parseInteger(v, 0, 2, 'IKE version 2 (or 0 = any)');
-    if (n === 1) throw new ValueError('IKE version 2 (or 0 = any)', v, 'ikelab speaks IKEv2 only');
-    return 2 as const;
-  }),
-  proposals: proposals('ike'),
-  dpd_delay: duration,
-  dpd_timeout: duration,
-  dpd_action: dpdAction,
-  rekey_time: duration,
-  reauth_time: duration,
-  over_time: duration,
-  rand_time: duration,
-  encap: bool,
-  mobike: bool,
-  fragmentation: opt(parseEnum(['yes', 'no', 'accept', 'force'] as const)),
-  keyingtries: opt((v) => parseInteger(v, 0, 0xffffffff, 'a number of attempts >= 0 (0 = forever)')),
-  unique: opt(parseEnum(['no', 'never', 'keep', 'replace'] as const)),
-  send_certreq: bool,
-  local: endpoint('connections.<conn>.local'),
-  remote: endpoint('connections.<conn>.remote'),
-  children: named('connections.<conn>.children', child),
-});
+const connection = section(
+  'connections.<conn>',
+  {
+    local_addrs: opt((v) => parseEach(v, parseLocalAddr, 'local addresses')),
+    remote_addrs: req((v) => {
+      const list = parseEach(v, parseRemoteAddr, 'remote addresses');
+      if (!list.length) throw new ValueError('at least one remote address, a DNS name or %any', v);
+      return list;
+    }, 'remote addresses (IP addresses, DNS names or %any)'),
+    local_port: opt(parsePort),
+    remote_port: opt(parsePort),
+    version: opt((v) => {
+      const n = parseInteger(v, 0, 2, 'IKE version 2 (or 0 = any)');
+      if (n === 1) throw new ValueError('IKE version 2 (or 0 = any)', v, 'ikelab speaks IKEv2 only');
+      return 2 as const;
+    }),
+    proposals: proposals('ike'),
+    dpd_delay: duration,
+    dpd_timeout: duration,
+    dpd_action: dpdAction,
+    rekey_time: duration,
+    reauth_time: duration,
+    over_time: duration,
+    rand_time: duration,
+    encap: bool,
+    mobike: bool,
+    fragmentation: opt(parseEnum(['yes', 'no', 'accept', 'force'] as const)),
+    keyingtries: opt((v) => parseInteger(v, 0, 0xffffffff, 'a number of attempts >= 0 (0 = forever)')),
+    unique: opt(parseEnum(['no', 'never', 'keep', 'replace'] as const)),
+    send_certreq: bool,
+    local: endpoint('connections.<conn>.local'),
+    remote: endpoint('connections.<conn>.remote'),
+    children: named('connections.<conn>.children', child),
+  },
+  {
+    // swanctl has no IKE life_time: an IKE_SA's hard end is rekey_time (or reauth_time) + over_time, never before
+    // the rekey point, so the CHILD_SA's life_time < rekey_time mistake cannot be made here
+    life_time: 'an IKE_SA ends over_time after rekey_time/reauth_time (swanctl); life_time belongs to children.<child>',
+  },
+);
 
 /** secrets.ike<suffix>: `id` or `id<suffix>` keys (a string or a list each) and `secret`. */
 const secret = opt((v) => {

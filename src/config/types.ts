@@ -68,6 +68,13 @@ export interface DaemonConfig {
    * fragments, when the connection's `fragmentation` allows it; 0: 576 for IPv4, 1280 for IPv6.
    */
   fragmentSize: number;
+  /**
+   * Directory where every IKE_SA's and CHILD_SA's keys are appended in Wireshark's formats (ikev2_decryption_table,
+   * esp_sa; src/log/save-keys.ts), like strongSwan's save-keys plugin. Off by default: the keys decrypt all traffic.
+   */
+  saveKeys?: string;
+  /** Capture file (classic pcap, src/log/pcap.ts) of every IKE and ESP datagram sent and received. */
+  pcap?: string;
   retransmit: RetransmitConfig;
   log: LogConfig;
 }

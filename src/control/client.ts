@@ -132,3 +132,66 @@ export function controlWatch(
     });
   });
 }
+
+/**
+ * A waiting verb (initiate-wait, terminate-wait, rekey-wait): onEvent gets the events of the SAs concerned while the
+ * daemon works; resolves with the last reply's result (the Outcome), rejects with its error, like controlCall when
+ * no daemon listens (NoDaemonError), or when the daemon goes away before the result. The timeout is the daemon's
+ * (args.timeout); acceptTimeoutMs only bounds the wait for the first reply.
+ */
+export function controlWait(
+  path: string,
+  cmd: 'initiate-wait' | 'terminate-wait' | 'rekey-wait',
+  args: ControlRequest['args'],
+  onEvent: (e: IkelabEvent) => void,
+  acceptTimeoutMs = 10_000,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(path);
+    let buf = '';
+    let accepted = false;
+    let settled = false;
+    const finish = (f: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock.destroy();
+      f();
+    };
+    const timer = setTimeout(
+      () => finish(() => reject(new Error(`no answer from the daemon on ${path} within ${acceptTimeoutMs} ms`))),
+      acceptTimeoutMs,
+    );
+    sock.on('connect', () => sock.write(`${JSON.stringify({ id: 1, cmd, args })}\n`));
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED')
+        finish(() => reject(new NoDaemonError(`no ikelab daemon is listening on ${path} (start one with: ikelab start --config FILE)`)));
+      else if (e.code === 'EACCES' || e.code === 'EPERM')
+        finish(() =>
+          reject(new Error(`permission denied on control socket ${path} (${e.code}): only the user running the daemon may use it`)),
+        );
+      else finish(() => reject(e));
+    });
+    sock.on('close', () => finish(() => reject(new Error(`the daemon on ${path} closed the connection before the result`))));
+    sock.on('data', (d) => {
+      buf += d.toString('utf8');
+      let nl: number;
+      while (!settled && (nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let msg: ControlReply | ControlEventLine;
+        try {
+          msg = JSON.parse(line);
+        } catch {
+          return finish(() => reject(new Error('daemon sent an invalid line')));
+        }
+        if ('event' in msg) onEvent(msg.event);
+        else if (!msg.ok) finish(() => reject(new Error(msg.error)));
+        else if (!accepted) {
+          accepted = true;
+          clearTimeout(timer);
+        } else finish(() => resolve(msg.result));
+      }
+    });
+  });
+}

@@ -15,6 +15,7 @@ import { chmod, lstat, stat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import type { Daemon } from '../daemon.js';
+import type { IkelabEvent } from '../log/events.js';
 import type { Logger } from '../log/logger.js';
 import type { ControlArgs, ControlContext } from './commands/command.js';
 import { CONTROL_COMMANDS, type CommandTable, runCommand, STREAM_COMMANDS } from './commands/table.js';
@@ -182,17 +183,20 @@ export class ControlServer {
     let partialLen = 0;
     const startStream = ({ id, command, args }: StreamRequest): void => {
       let opened: ReturnType<StreamCommand['open']>;
+      // events reported while open() runs (an initiate's first ones) follow the first reply, never precede it
+      let early: IkelabEvent[] | undefined = [];
+      const write = (event: IkelabEvent) => {
+        if (sock.destroyed || sock.writableEnded) return;
+        // the same cap as for replies: a watcher that stops reading is cut off, the daemon never queues without
+        // bound nor waits for it (this runs inside the protocol path that reported the event)
+        if (sock.writableLength > lim.maxOutputBytes) {
+          stopStream?.();
+          return this.closeWith(sock, `more than ${lim.maxOutputBytes} bytes of events unread; closing the watch`);
+        }
+        sock.write(`${JSON.stringify({ id, event })}\n`);
+      };
       try {
-        opened = command.open(this.context, args, (event) => {
-          if (sock.destroyed || sock.writableEnded) return;
-          // the same cap as for replies: a watcher that stops reading is cut off, the daemon never queues without
-          // bound nor waits for it (this runs inside the protocol path that reported the event)
-          if (sock.writableLength > lim.maxOutputBytes) {
-            stopStream?.();
-            return this.closeWith(sock, `more than ${lim.maxOutputBytes} bytes of events unread; closing the watch`);
-          }
-          sock.write(`${JSON.stringify({ id, event })}\n`);
-        });
+        opened = command.open(this.context, args, (event) => (early ? early.push(event) : write(event)));
       } catch (e) {
         return send({ id, ok: false, error: e instanceof Error ? e.message : String(e) });
       }
@@ -200,6 +204,19 @@ export class ControlServer {
       clearTimeout(idle);
       ready.length = 0;
       send({ id, ok: true, result: opened.result });
+      for (const e of early.splice(0)) write(e);
+      early = undefined;
+      // a stream with an end (initiate --wait): its last line is a second reply, then the connection closes
+      void opened.done
+        ?.then(
+          (result): ControlReply => ({ id, ok: true, result }),
+          (e: unknown): ControlReply => ({ id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+        )
+        .then((reply) => {
+          if (sock.destroyed || sock.writableEnded) return;
+          send(reply);
+          sock.end();
+        });
     };
     const pump = () => {
       while (!busy && !stopStream && ready.length && !sock.destroyed && !sock.writableEnded) {

@@ -1,6 +1,8 @@
 // `ikelab watch [--json] [--event PREFIX]... [--ike NAME]`: the daemon's structured events as they happen (the
 // `watch` verb, commands/watch.ts), until Ctrl-C. Text: one line per event, `time event ike[id] key=value...`;
 // --json: each event as the JSON object the daemon sent.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { IkelabEvent } from '../log/events.js';
 import { controlWatch, NoDaemonError } from './client.js';
@@ -24,11 +26,11 @@ export function formatEventText(e: IkelabEvent, withTime = true): string {
 
 export class CliUsageError extends Error {}
 
-/** --socket PATH, or the control_socket of --config FILE. */
+/** --socket PATH, or the control_socket of --config FILE, or the daemon's default (src/config/build.ts). */
 export function controlSocketOf(opts: Record<string, string | boolean | string[]>): string {
   if (typeof opts.socket === 'string') return opts.socket;
   if (typeof opts.config === 'string') return loadConfig(opts.config).daemon.controlSocket;
-  throw new CliUsageError('give --config FILE (its daemon.control_socket is used) or --socket PATH');
+  return join(tmpdir(), 'ikelab.sock');
 }
 
 /** `ikelab watch ...` with its own options; returns the exit code (0 on Ctrl-C, 1 when the daemon ends the stream). */

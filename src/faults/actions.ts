@@ -37,6 +37,7 @@ export const ACTION_TRAITS: Readonly<Record<ActionType, ActionTraits>> = {
   'no-delete': { layers: IKE, dirs: OUT },
   replay: { layers: IKE, dirs: IN },
   dead: { layers: BOTH, dirs: INOUT },
+  collide: { layers: IKE, dirs: IN },
   'esp-replay': { layers: ESP, dirs: INOUT },
   'esp-seq-jump': { layers: ESP, dirs: OUT },
 };
@@ -169,6 +170,15 @@ const SYNTAX: Record<ActionType, Syntax> = {
     },
   },
   dead: { build: () => ({ type: 'dead' }) },
+  collide: {
+    value: "win (ikelab's rekey survives) or lose (the peer's does)",
+    required: true,
+    build: (v) => {
+      const s = typeof v === 'string' ? v.trim().toLowerCase() : v;
+      if (s !== 'win' && s !== 'lose') throw new ValueError("win (ikelab's rekey survives) or lose (the peer's does)", v);
+      return { type: 'collide', outcome: s };
+    },
+  },
   'esp-replay': {
     value: 'how many of the last packets to replay, 1..64',
     build: (v) => ({
@@ -244,6 +254,8 @@ export function formatAction(a: FaultAction): string {
       return a.value !== undefined ? `wrong-mid=${a.value}` : `wrong-mid=${a.offset! > 0 ? '+' : ''}${a.offset}`;
     case 'replay':
       return `replay=${a.order}`;
+    case 'collide':
+      return `collide=${a.outcome}`;
     case 'esp-replay':
       return `esp-replay=${a.count}`;
     case 'esp-seq-jump':

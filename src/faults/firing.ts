@@ -60,6 +60,10 @@ function describeOutcome(rule: FaultRule, o: Outcome, s: Subject): string {
       return `sending ${x} with message ID ${o.messageId}`;
     case 'no-delete':
       return `not sending the DELETE in ${x}`;
+    case 'collide': {
+      const which = 'msg' in s && s.msg.rekeys ? `CHILD_SA ${s.msg.rekeys.label}` : `the CHILD_SA ${x} rekeys`;
+      return `starting a rekey of ${which} to collide with the peer's (${o.outcome === 'win' ? "ikelab's" : "the peer's"} will win)`;
+    }
     case 'replay':
       return `replaying every message received so far, ${o.order === 'forward' ? 'old to new' : 'new to old'}, with ${x}`;
     case 'esp-replay':
@@ -87,6 +91,7 @@ export function makeFiring(rule: FaultRule, o: Outcome, s: Subject, fired: numbe
           ...(s.msg.retransmit ? { retransmit: true } : {}),
         }
       : {}),
+    ...('msg' in s && o.kind === 'collide' && s.msg.rekeys ? { child: s.msg.rekeys.child } : {}),
     ...('esp' in s ? { child: s.esp.child, spi: hex8(s.esp.spi), seq: Number(s.esp.seq) } : {}),
     fired,
     at: now,

@@ -30,12 +30,15 @@
 //     ke=omit|empty|group:N|fill:BYTE  (outgoing KE: none, no data, another DH group, data filled with BYTE)
 //     unknown-payload[=TYPE][,critical][,sk] | wrong-spi | wrong-mid[=+N|-N|N]
 //     no-retransmit | no-delete | replay=forward|backward | dead (everything of the IKE_SA, until cleared)
+//     collide=win|lose      on the peer's CHILD_SA rekey request: start our rekey of that CHILD_SA first, so the two
+//                           cross (RFC 7296 2.8.1); our nonces make ikelab's rekey survive (win) or the peer's (lose)
 //     esp-replay[=N] (with this packet, the last N again) | esp-seq-jump=N
 //   --count N   lifetime: fire at most N times. Otherwise a rule lives until cleared, or until its for= window ends.
 //
 //   e.g. --name dpd-loss --match exchange=INFORMATIONAL,dir=in,request,empty,prob=0.3,seed=42,ike=bar --action drop
 //        --match exchange=CREATE_CHILD_SA,dir=out,request --action ke=group:19 --count 1
 //        --match proto=esp,dir=out,prob=5%,seed=7 --action drop
+//        --name coll --match exchange=CREATE_CHILD_SA,notify=REKEY_SA --action collide=win --count 1
 //
 // YAML (config): the same keys, `_` or `-` alike (yaml.ts):
 //   faults:

@@ -78,6 +78,10 @@ export function actionApplies(a: FaultAction, s: Subject): boolean {
       return x.exchange !== ExchangeType.IKE_SA_INIT;
     case 'no-retransmit':
       return x.retransmit === true;
+    case 'collide':
+      // the peer's first transmission of a CHILD_SA rekey (decrypted, naming one of our CHILD_SAs): a retransmit
+      // of it finds our rekey already started
+      return built && !x.isResponse && x.exchange === ExchangeType.CREATE_CHILD_SA && x.rekeys !== undefined;
     case 'no-delete':
       return built && x.exchange === ExchangeType.INFORMATIONAL && !x.isResponse && (x.payloads?.includes(PayloadType.DELETE) ?? false);
     default:

@@ -45,6 +45,11 @@ export interface IkeMessageCtx {
   notifies?: readonly number[];
   /** The same bytes once more: our retransmitted request, a cached response resent, the peer's retransmit. */
   retransmit?: boolean;
+  /**
+   * A CREATE_CHILD_SA request whose N(REKEY_SA) names one of our CHILD_SAs: its config name and label (`net{2}`).
+   * Only the receive point knows it (it decrypts to describe the message); `collide` needs it.
+   */
+  rekeys?: { child: string; label: string };
 }
 
 export interface EspPacketCtx {
@@ -94,6 +99,8 @@ export interface FaultMatch {
 }
 
 export type CorruptWhere = 'icv' | 'iv';
+/** Whose rekey survives a collision the `collide` action makes: ikelab's (win) or the peer's (lose). */
+export type CollideOutcome = 'win' | 'lose';
 export type KeMode = { mode: 'omit' } | { mode: 'empty' } | { mode: 'group'; group: number } | { mode: 'fill'; byte: number };
 
 export type FaultAction =
@@ -118,6 +125,11 @@ export type FaultAction =
   /** Re-process every message received so far on this IKE_SA (libreswan replay-forward / replay-backward). */
   | { type: 'replay'; order: 'forward' | 'backward' }
   | { type: 'dead' }
+  /**
+   * On the peer's CHILD_SA rekey request: start our own rekey of the same CHILD_SA first, so the two cross (RFC 7296
+   * 2.8.1), with nonces chosen so that ours survives (win) or the peer's does (lose).
+   */
+  | { type: 'collide'; outcome: CollideOutcome }
   | { type: 'esp-replay'; count: number }
   | { type: 'esp-seq-jump'; by: number };
 
@@ -222,6 +234,8 @@ export type FaultDecision =
   | Fired<{ kind: 'no-delete' }>
   /** Process every message recorded for this IKE_SA in this direction (this one included) in that order. */
   | Fired<{ kind: 'replay'; order: 'forward' | 'backward' }>
+  /** Start our rekey of the CHILD_SA this request rekeys, nonces set for `outcome`, then process the request. */
+  | Fired<{ kind: 'collide'; outcome: CollideOutcome }>
   /** Send (open) this packet, then the last `count` packets sent (received) on the SA before it, again. */
   | Fired<{ kind: 'esp-replay'; count: number }>
   /** Advance the outbound sequence number by `by` before sealing this packet (the peer sees a gap). */

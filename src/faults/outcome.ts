@@ -45,6 +45,8 @@ export function outcomeOf(a: FaultAction, s: Subject): Outcome {
       return { kind: 'no-delete' };
     case 'replay':
       return { kind: 'replay', order: a.order };
+    case 'collide':
+      return { kind: 'collide', outcome: a.outcome };
     case 'esp-replay':
       return { kind: 'esp-replay', count: a.count };
     case 'esp-seq-jump':

@@ -111,6 +111,12 @@ function checkApplicable(
         throw keyErr('exchange', 'INFORMATIONAL for no-delete', 'DELETE travels in INFORMATIONAL requests');
       if (m.role === 'response') throw keyErr('response', 'no response with no-delete', 'DELETE travels in requests');
       break;
+    case 'collide':
+      if (ex !== undefined && ex !== ExchangeType.CREATE_CHILD_SA)
+        throw keyErr('exchange', 'CREATE_CHILD_SA for collide', `a CHILD_SA rekey travels in CREATE_CHILD_SA, not ${exName}`);
+      if (m.role === 'response') throw keyErr('response', 'no response with collide', "it acts on the peer's rekey request");
+      if (m.retransmit === true) throw keyErr('retransmit', 'retransmit left out (or no) for collide', 'it acts on the first transmission');
+      break;
     case 'no-retransmit':
       if (m.retransmit === false)
         throw keyErr('retransmit', 'retransmit left out (or yes) for no-retransmit', 'no-retransmit only acts on retransmits');

@@ -99,6 +99,19 @@ export function installChild(sa: IkeSa, child: ChildSa, rekey?: { old: ChildSa; 
   pushChild(sa, child);
   sa.adoptChild(child);
   scheduleChildTimers(sa, child);
+  // daemon.save_keys; the addresses are those of now (a later NAT float is not followed, as in charon's save-keys)
+  if (child.suite && child.keys)
+    sa.svc.keysDerived?.({
+      kind: 'child',
+      local: sa.local.address,
+      remote: sa.remote.address,
+      spiIn: child.spiIn,
+      spiOut: child.spiOut,
+      encr: child.suite.encr,
+      encrKeyBits: child.suite.encrKeyBits,
+      integ: child.suite.integ,
+      ...child.keys,
+    });
   // child.established once per CHILD_SA, on its first "established" line (a rekey's replacement included:
   // child.rekeyed follows when it actually replaces the old one, which a lost collision's never does)
   const ev = { event: 'child.established', ...childRef(child) } as const;
@@ -131,11 +144,18 @@ export function moveChildren(from: IkeSa, to: IkeSa): void {
 
 /**
  * `next` replaced `old` in a rekey (RFC 7296 2.8): child.rekeyed, once per replaced CHILD_SA. charon prints no line
- * of its own here (the new SA's "established" lines came at its install).
+ * of its own here (the new SA's "established" lines came at its install). collision: the rekey settled a collision
+ * (2.8.1) and whose rekey made `next`: ours (win) or the peer's (lose), in the words of the fault action `collide`,
+ * so a scenario can check the outcome it asked for.
  */
-export function childRekeyed(sa: IkeSa, old: ChildSa, next: ChildSa): void {
+export function childRekeyed(sa: IkeSa, old: ChildSa, next: ChildSa, collision?: 'win' | 'lose'): void {
   old.rekeyedBy(next);
-  sa.log.event('IKE', 1, '', { event: 'child.rekeyed', ...childRef(next), oldChildId: old.uniqueId });
+  sa.log.event('IKE', 1, '', {
+    event: 'child.rekeyed',
+    ...childRef(next),
+    oldChildId: old.uniqueId,
+    ...(collision ? { collision } : {}),
+  });
 }
 
 /** RFC 7296 2.8.1: of two colliding rekeys, the exchange holding the lowest nonce created the redundant SA. */

@@ -258,6 +258,19 @@ export class IkeSa {
     const theirs = { e: this.initiator ? keys.skEr : keys.skEi, a: this.initiator ? keys.skAr : keys.skAi };
     this._skOut = createSkCipher(suite, mine.e, mine.a);
     this._skIn = createSkCipher(suite, theirs.e, theirs.a);
+    // both SPIs are known here (IKE_SA_INIT response processed / rekey's new SPIs), as the tables need
+    this.svc.keysDerived?.({
+      kind: 'ike',
+      spiI: this.spiI,
+      spiR: this._spiR,
+      encr: suite.encr,
+      encrKeyBits: suite.encrKeyBits,
+      integ: suite.integ,
+      skEi: keys.skEi,
+      skEr: keys.skEr,
+      skAi: keys.skAi,
+      skAr: keys.skAr,
+    });
   }
 
   /** Our identity and the peer's as far as known (IKE_AUTH); undefined leaves one as it is. */
@@ -411,6 +424,30 @@ export class IkeSa {
   }
 
   // --- CHILD_SAs ------------------------------------------------------------------------------------------
+
+  /**
+   * The fault action `collide` (receive-faults.ts) makes our CHILD_SA rekey cross the peer's and decides RFC 7296
+   * 2.8.1's "lowest of the four nonces" through our two nonces instead of chance: one for the rekey request we start
+   * (`initiator`), one for our response to the peer's (`responder`). Each is taken once by the next ChildRekey that
+   * makes a nonce in that role; the fault point drops whatever is left once it has handled the peer's request, so a
+   * plan never reaches a later, unrelated rekey. Nothing else sets nonces.
+   */
+  private rekeyNonces: { initiator?: Buffer; responder?: Buffer } = {};
+
+  planRekeyNonces(plan: { initiator: Buffer; responder: Buffer }): void {
+    this.rekeyNonces = { ...plan };
+  }
+
+  /** The planned nonce for this role, once; undefined (use a random one) without a plan. */
+  takeRekeyNonce(role: 'initiator' | 'responder'): Buffer | undefined {
+    const n = this.rekeyNonces[role];
+    delete this.rekeyNonces[role];
+    return n;
+  }
+
+  dropRekeyNonces(): void {
+    this.rekeyNonces = {};
+  }
 
   findChild(pred: (c: ChildSa) => boolean): ChildSa | undefined {
     return this._children.find(pred);

@@ -3,6 +3,7 @@
 import type { IkelabConfig, ConnectionConfig } from '../config/types.js';
 import type { RandomSource } from '../crypto/random.js';
 import type { Logger } from '../log/logger.js';
+import type { KeyExport } from '../log/save-keys.js';
 import type { Endpoint } from '../net/endpoint.js';
 import type { TimerQueue } from '../util/timer-queue.js';
 import type { ChildSaBackend } from '../ipsec/backend.js';
@@ -22,6 +23,8 @@ export interface FaultMessageInfo {
   notifies?: readonly number[];
   /** The same bytes once more: our retransmitted request, a cached response resent, the peer's retransmit. */
   retransmit?: boolean;
+  /** A received CREATE_CHILD_SA request whose N(REKEY_SA) names one of our CHILD_SAs: its name and label. */
+  rekeys?: { child: string; label: string };
 }
 
 /** What a fault rule wants done with one IKE message (the fault engine's decision, seen structurally). */
@@ -49,6 +52,11 @@ export type IkeFaultDecision = { release?: readonly unknown[] } & (
   | { kind: 'no-delete' }
   /** Process every datagram recorded for this IKE_SA (this one included) again, in that order. */
   | { kind: 'replay'; order: 'forward' | 'backward' }
+  /**
+   * Received CHILD_SA rekey request: start our own rekey of that CHILD_SA first (RFC 7296 2.8.1 collision), with
+   * nonces that make ours survive (win) or the peer's (lose), then process the request. rule: for the log.
+   */
+  | { kind: 'collide'; outcome: 'win' | 'lose'; rule: string }
 );
 
 /**
@@ -102,4 +110,10 @@ export interface IkeServices {
   trapChild(name: string, child: string): void;
   /** Re-initiate a connection (dpd_action/close_action restart). */
   initiateConnection(name: string, child?: string): void;
+  /**
+   * daemon.save_keys: an IKE_SA's keys were derived (ike-sa.ts setKeys) / a CHILD_SA was installed (child-setup.ts
+   * installChild), for Wireshark's decryption tables. A hook of its own because keys never go into log events;
+   * absent: nothing leaves the SA.
+   */
+  keysDerived?(info: KeyExport): void;
 }

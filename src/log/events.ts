@@ -15,7 +15,7 @@ export const EVENT_NAMES = [
   'ike.destroyed', // the IKE_SA is gone (any cause: reason)
   // CHILD_SA lifecycle
   'child.established', // installed (SPIs, TS, proposal)
-  'child.rekeyed', // replaced by a rekey (childId of the new one, oldChildId)
+  'child.rekeyed', // replaced by a rekey (childId of the new one, oldChildId; collision: win/lose when a 2.8.1 collision settled it)
   'child.rekey-failed', // a rekey we started failed (notify, retry in seconds)
   'child.deleted', // a DELETE for the CHILD_SA was sent or received
   'child.failed', // creating a CHILD_SA failed (notify; the IKE_SA may be kept)

@@ -7,7 +7,18 @@ import type { IkeSa } from '../ike/ike-sa.js';
 import type { PingOptions, PingResult } from '../ipsec/ping.js';
 import type { OpsContext } from './context.js';
 import { setFault } from './faults.js';
-import { initiate, initiateMany } from './initiate.js';
+import { initiate } from './initiate.js';
+import { type LoadRequest, type LoadStatus, loadStatus, startLoad, stopLoad } from './load-run.js';
+import {
+  type InitiateTarget,
+  initiateAndWait,
+  type Outcome,
+  type RekeyTarget,
+  rekeyAndWait,
+  type TerminateTarget,
+  terminateAndWait,
+  type WaitOptions,
+} from './outcome.js';
 import { ipsecSaView, listSas, stats } from './list.js';
 import { connection } from './lookup.js';
 import type { InitiateOverrides } from './overrides.js';
@@ -21,6 +32,8 @@ import { startActions, trap } from './traps.js';
 export { OpError, type OpsContext } from './context.js';
 export type { InitiateOverrides, InitiateOverrideText } from './overrides.js';
 export type { LoadChange, LoadReport } from './reload.js';
+export type { LoadRequest, LoadStatus } from './load-run.js';
+export type { InitiateTarget, Outcome, RekeyTarget, TerminateTarget, WaitOptions } from './outcome.js';
 
 export interface Ops {
   /** The configuration in force. */
@@ -30,9 +43,19 @@ export interface Ops {
   /** Trap policies by `conn/child`. */
   readonly traps: ReadonlySet<string>;
   initiate(ike?: string, child?: string, overrides?: InitiateOverrides): IkeSa;
+  /** A load run with the defaults (no INITIAL_CONTACT, the configured identity); returns count. */
   initiateMany(ike: string | undefined, child: string | undefined, count: number, rate: number, overrides?: InitiateOverrides): number;
+  /** `initiate --count N`: a tracked load run (load-run.ts); its first status, with the run's id. */
+  startLoad(req: LoadRequest): LoadStatus;
+  /** A load run's progress or summary (the newest without id). */
+  loadStatus(id?: number): LoadStatus;
+  stopLoad(id?: number): LoadStatus;
   terminate(ike?: string, child?: string): number;
   rekey(ike?: string, child?: string, dh?: number): number;
+  /** initiate, then its result (outcome.ts): ok once ESTABLISHED, else the notify / reason; rejects only a refused request. */
+  initiateAndWait(target: InitiateTarget, opts?: WaitOptions): Promise<Outcome>;
+  terminateAndWait(target: TerminateTarget, opts?: WaitOptions): Promise<Outcome>;
+  rekeyAndWait(target: RekeyTarget, opts?: WaitOptions): Promise<Outcome>;
   setFault(mode: 'silent' | 'normal' | 'delay', ike?: string, delayMs?: number): string;
   listSas(): SaJson[];
   stats(): ReturnType<typeof stats>;
@@ -53,9 +76,15 @@ export function createOps(ctx: OpsContext): Ops {
     faults: ctx.faults,
     traps: ctx.traps,
     initiate: (ike, child, o) => initiate(ctx, ike, child, o),
-    initiateMany: (ike, child, count, rate, o) => initiateMany(ctx, ike, child, count, rate, o),
+    initiateMany: (ike, child, count, rate, o) => startLoad(ctx, { ike, child, count, rate, overrides: o }).count,
+    startLoad: (req) => startLoad(ctx, req),
+    loadStatus: (id) => loadStatus(ctx, id),
+    stopLoad: (id) => stopLoad(ctx, id),
     terminate: (ike, child) => terminate(ctx, ike, child),
     rekey: (ike, child, dh) => rekey(ctx, ike, child, dh),
+    initiateAndWait: (t, o) => initiateAndWait(ctx, t, o),
+    terminateAndWait: (t, o) => terminateAndWait(ctx, t, o),
+    rekeyAndWait: (t, o) => rekeyAndWait(ctx, t, o),
     setFault: (mode, ike, ms) => setFault(ctx, mode, ike, ms),
     listSas: () => listSas(ctx),
     stats: () => stats(ctx),

@@ -1,5 +1,5 @@
-// Bringing SAs up: `initiate` (swanctl --initiate: one CHILD_SA, its IKE_SA first if none is up), `initiate --count`
-// (load test: N more IKE_SAs, paced on the timer queue), and per-initiation overrides (overrides.ts).
+// Bringing SAs up: `initiate` (swanctl --initiate: one CHILD_SA, its IKE_SA first if none is up), startIke (what
+// `initiate --count`, load-run.ts, makes N of), and per-initiation overrides (overrides.ts).
 import type { ConnectionConfig } from '../config/types.js';
 import { IkeSa } from '../ike/ike-sa.js';
 import { initiatorChain } from '../ike/responder-tasks.js';
@@ -47,47 +47,34 @@ function firstChild(conn: ConnectionConfig): string {
   return c.name;
 }
 
-/**
- * Load-test peer for headends: bring up `count` more IKE_SAs of one connection (each with its first CHILD_SA),
- * paced at `rate` per second on the timer queue, regardless of SAs that already exist. Overrides apply to each.
- */
-export function initiateMany(
-  ctx: OpsContext,
-  ike: string | undefined,
-  child: string | undefined,
-  count: number,
-  rate: number,
-  overrides?: InitiateOverrides,
-): number {
-  const conn = targetConnection(ctx, ike, child);
-  if (!(count >= 1 && count <= 100_000)) throw new OpError('--count must be 1..100000');
-  const o = hasOverrides(overrides) ? overrides : undefined;
-  if (o) firstChild(conn);
-  const gap = rate > 0 ? 1000 / rate : 0;
-  for (let i = 0; i < count; i++) {
-    ctx.timers.after(i * gap, `initiate ${conn.name} #${i + 1}`, () => {
-      try {
-        startIke(ctx, conn, child, o);
-      } catch (e) {
-        ctx.log.log('IKE', 1, `initiating ${conn.name} failed: ${(e as Error).message}`);
-      }
-    });
-  }
-  return count;
+/** What a load run (load-run.ts) sets per IKE_SA: its source address, and a hook before the first message. */
+export interface StartIkeSetup {
+  /** The local address (a bound one) instead of the connection's / the routing choice. */
+  source?: string;
+  /** Called with the registered IKE_SA before it sends anything. */
+  prepare?(sa: IkeSa): void;
 }
 
 /** A new IKE_SA of `conn` with the chain for its first CHILD_SA (`child`, else the connection's first). */
-export function startIke(ctx: OpsContext, configured: ConnectionConfig, child?: string, o?: InitiateOverrides): IkeSa {
+export function startIke(
+  ctx: OpsContext,
+  configured: ConnectionConfig,
+  child?: string,
+  o?: InitiateOverrides,
+  setup?: StartIkeSetup,
+): IkeSa {
   const conn = o ? overrideConnection(configured, child ?? firstChild(configured), o) : configured;
   const remoteAddr = conn.remoteAddrs.find((a) => a !== '%any');
   if (!remoteAddr) throw new OpError(`connection '${conn.name}' has no remote address to initiate to`);
   const daemon = ctx.config().daemon;
-  const source = conn.localAddrs.find((a) => a !== '%any') ?? pickSource(remoteAddr, ctx.bound() ?? daemon.listen) ?? daemon.listen[0]!;
+  const source =
+    setup?.source ?? conn.localAddrs.find((a) => a !== '%any') ?? pickSource(remoteAddr, ctx.bound() ?? daemon.listen) ?? daemon.listen[0]!;
   const local: Endpoint = { address: source, port: conn.localPort };
   const sa = new IkeSa(ctx.svc, conn, true, local, { address: remoteAddr, port: conn.remotePort }, ctx.svc.random.bytes(8));
   if (o?.psk) sa.pskOverride = o.psk;
   ctx.table.register(sa);
   if (o) sa.log.cfg(1, `initiating ${sa.label} with overrides for this IKE_SA only: ${describeOverrides(o)}`);
+  setup?.prepare?.(sa);
   for (const t of initiatorChain(sa, child)) sa.manager.queue(t);
   sa.manager.initiate();
   return sa;

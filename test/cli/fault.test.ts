@@ -106,7 +106,7 @@ describe('ikelab fault (CLI)', () => {
     expect(e5.stderr).toMatch(/^ikelab: unknown fault verb 'frobnicate'/);
     expect(r.daemon.faults.list()).toEqual([]);
     // other verbs still refuse extra words
-    expect((await ikelab('list-sas', 'extra')).stderr).toMatch(/^ikelab: unexpected argument 'extra'/);
+    expect((await ikelab('list-sas', 'extra')).stderr).toMatch(/^ikelab: list-sas: unexpected argument 'extra'/);
   });
 
   test('--mode shorthand keeps working: silent, delay, normal', async () => {

@@ -40,7 +40,7 @@ describe('rekey --dh', () => {
 
   test('a valid --dh passes the CLI (and then finds no daemon)', () => {
     const r = ikelab('rekey', '--child', 'net', '--dh', 'modp2048');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).not.toContain('invalid --dh');
   });
 

@@ -34,7 +34,7 @@ function established(): Pair {
 function rekeyAndSelected(p: Pair): string[] {
   p.a.sink.clear();
   p.b.sink.clear();
-  p.a.daemon.rekey(undefined, 'net');
+  p.a.daemon.ops.rekey(undefined, 'net');
   p.deliverAll();
   return p.b.sink.messages().filter((l) => l.startsWith('selected proposal: ESP:'));
 }
@@ -43,7 +43,7 @@ describe('load: the diff', () => {
   test('a changed child: its keys as swanctl paths, what its live CHILD_SA does; unchanged parts not listed', () => {
     const p = established();
     const child = p.a.children()[0]!;
-    const r = p.a.daemon.reload(configA({ espProposals: ['aes128gcm16'] }));
+    const r = p.a.daemon.ops.reload(configA({ espProposals: ['aes128gcm16'] }));
     expect(r).toEqual({
       applyToRekey: false,
       changes: [
@@ -75,7 +75,7 @@ describe('load: the diff', () => {
           'connections:\n  extra:\n    remote_addrs: [10.9.9.9]\n    children:\n      c1:\n        start_action: start\n',
         ),
     );
-    const r = p.a.daemon.reload(next);
+    const r = p.a.daemon.ops.reload(next);
     expect(formatLoadReport(r)).toBe(
       [
         'connections.extra: added',
@@ -100,7 +100,7 @@ describe('load: the diff', () => {
 
   test('the same config again: no changes', () => {
     const p = established();
-    const r = p.a.daemon.reload(configA({}));
+    const r = p.a.daemon.ops.reload(configA({}));
     expect(r.changes).toEqual([]);
     expect(formatLoadReport(r)).toBe('no changes to connections, children, secrets or daemon settings');
   });
@@ -111,11 +111,11 @@ describe('load --apply-to-rekey', () => {
     const p = established();
     expect(rekeyAndSelected(p)).toEqual(['selected proposal: ESP:AES_GCM_16_256/NO_EXT_SEQ']);
 
-    p.a.daemon.reload(configA({ espProposals: ['aes128gcm16'] }));
+    p.a.daemon.ops.reload(configA({ espProposals: ['aes128gcm16'] }));
     expect(rekeyAndSelected(p)).toEqual(['selected proposal: ESP:AES_GCM_16_256/NO_EXT_SEQ']);
 
     const child = p.a.children().find((c) => c.state === 'INSTALLED')!;
-    const r = p.a.daemon.reload(configA({ espProposals: ['aes128gcm16'], remoteTs: ['10.202.0.0/16'] }), { applyToRekey: true });
+    const r = p.a.daemon.ops.reload(configA({ espProposals: ['aes128gcm16'], remoteTs: ['10.202.0.0/16'] }), { applyToRekey: true });
     expect(r.changes).toEqual([
       {
         path: 'connections.demo.children.net',
@@ -126,7 +126,7 @@ describe('load --apply-to-rekey', () => {
     ]);
     // only the traffic selectors differ from the last load: nothing for the rekey to take
     expect(child.rekeyConfig).toBeUndefined();
-    const r2 = p.a.daemon.reload(configA({ espProposals: ['aes128gcm16', 'aes256gcm16'] }), { applyToRekey: true });
+    const r2 = p.a.daemon.ops.reload(configA({ espProposals: ['aes128gcm16', 'aes256gcm16'] }), { applyToRekey: true });
     expect(r2.changes[0]!.live).toEqual([
       `CHILD_SA ${child.label} takes the new esp_proposals at its next rekey; keeps remote_ts as negotiated until re-established`,
     ]);
@@ -142,8 +142,8 @@ describe('load --apply-to-rekey', () => {
     const p = (pair = makePair({ a: { espProposals: ['aes256gcm16', 'aes128gcm16'] } }));
     p.establish();
     // B rekeys offering aes256gcm16 only: A accepts it as configured, refuses it once it applied aes128gcm16
-    p.a.daemon.reload(configA({ espProposals: ['aes128gcm16'] }), { applyToRekey: true });
-    p.b.daemon.rekey(undefined, 'net');
+    p.a.daemon.ops.reload(configA({ espProposals: ['aes128gcm16'] }), { applyToRekey: true });
+    p.b.daemon.ops.rekey(undefined, 'net');
     p.deliverAll();
     expect(p.a.sink.messages()).toContain('no acceptable proposal found');
     expect(p.a.sink.messages()).toContain('configured proposals: ESP:AES_GCM_16_128/NO_EXT_SEQ');

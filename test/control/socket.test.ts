@@ -32,6 +32,17 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
+/** cli() with another environment. */
+async function cliEnv(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [CLI, ...args], { timeout: 10_000, env });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof x.code === 'number' ? x.code : -1, stdout: x.stdout ?? '', stderr: x.stderr ?? '' };
+  }
+}
+
 let dir: string;
 let daemon: Daemon;
 let server: ControlServer | undefined;
@@ -114,10 +125,10 @@ describe('controlCall against a real socket', () => {
 });
 
 describe('the built CLI', () => {
-  test('list-sas with no daemon (--socket): exit 1, the message names the socket', async () => {
+  test('list-sas with no daemon (--socket): exit 3, the message names the socket', async () => {
     const missing = join(dir, 'none.sock');
     const r = await cli('list-sas', '--socket', missing);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim()).toBe(`ikelab: no ikelab daemon is listening on ${missing} (start one with: ikelab start --config FILE)`);
   });
@@ -127,35 +138,36 @@ describe('the built CLI', () => {
     const socketPath = join(dir, 'from-config.sock');
     writeFileSync(cfg, peerYaml('A').replace(/control_socket: .*/, `control_socket: ${socketPath}`));
     const r = await cli('list-sas', '--config', cfg);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain(`no ikelab daemon is listening on ${socketPath}`);
   });
 
-  test('a bad config file: exit 1, the message names the file, the key path and what was expected', async () => {
+  test('a bad config file: exit 2, the message names the file, the key path and what was expected', async () => {
     const cfg = join(dir, 'bad.yaml');
     writeFileSync(cfg, peerYaml('A').replace('esp_proposals: [aes256gcm16]', 'esp_proposals: [bogus-thing]'));
     const r = await cli('list-sas', '--config', cfg);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain(`ikelab: ${cfg}: connections.demo.children.net.esp_proposals[0]: expected a strongSwan ESP proposal`);
     expect(r.stderr).toContain('got "bogus-thing"');
     expect(r.stderr).toMatch(/\[line \d+, column \d+\]/);
   });
 
-  test('a missing config file: exit 1, names the file', async () => {
+  test('a missing config file: exit 2, names the file', async () => {
     const cfg = join(dir, 'nope.yaml');
     const r = await cli('list-sas', '--config', cfg);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain(cfg);
   });
 
-  test('unknown verb and missing options: exit 1 with the usage', async () => {
+  test('unknown verb: exit 2 with the usage; no --socket or --config: the default socket', async () => {
     const r = await cli('frobnicate');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("ikelab: unknown verb 'frobnicate'");
     expect(r.stderr).toContain('usage: ikelab <verb> [options]');
-    const r2 = await cli('list-sas');
-    expect(r2.code).toBe(1);
-    expect(r2.stderr).toContain('give --config FILE (its daemon.control_socket is used) or --socket PATH');
+    // the daemon's default daemon.control_socket: ikelab.sock in os.tmpdir() (TMPDIR here: nobody listens)
+    const r2 = await cliEnv({ ...process.env, TMPDIR: dir }, 'list-sas');
+    expect(r2.code).toBe(3);
+    expect(r2.stderr).toContain(`no ikelab daemon is listening on ${join(dir, 'ikelab.sock')}`);
   });
 
   test('against a live control socket: list-sas --json, initiate, stats', async () => {
@@ -163,7 +175,8 @@ describe('the built CLI', () => {
     const empty = await cli('list-sas', '--json', '--socket', sock);
     expect(empty).toMatchObject({ code: 0, stderr: '' });
     expect(JSON.parse(empty.stdout)).toEqual([]);
-    const init = await cli('initiate', '--child', 'net', '--socket', sock);
+    // --no-wait: the daemon's reply at once (this daemon's clock is manual: nothing would ever settle)
+    const init = await cli('initiate', '--child', 'net', '--no-wait', '--socket', sock);
     expect(init.code).toBe(0);
     expect(JSON.parse(init.stdout)).toEqual({ ike: 'demo', uniqueId: 1, state: 'CONNECTING' });
     const text = await cli('list-sas', '--socket', sock);

@@ -907,6 +907,10 @@ export class Lab {
     const n = ++this.ikelabStarts;
     const logPath = path.join(this.dir, 'k', n === 1 ? 'ikelab.log' : `ikelab.${n}.log`);
     fs.writeFileSync(configPath, yamlText);
+    const ctl = controlSocketOf(yamlText);
+    // the socket a previous daemon of this lab left behind would pass the readiness check below before the new one
+    // listens (a client then gets ECONNREFUSED); that daemon is stopped, so its socket file is ours to remove
+    if (ctl) fs.rmSync(ctl, { force: true });
     const proc = new Spawned(
       'ip',
       ['netns', 'exec', this.ns.k, ...deathSigPrefix(), process.execPath, IKELAB_CLI, 'start', '--config', configPath],
@@ -920,7 +924,6 @@ export class Lab {
         return '';
       }
     };
-    const ctl = controlSocketOf(yamlText);
     if (ctl) {
       const ok = await waitUntil(
         () => {

@@ -557,7 +557,7 @@ export function makePair(opts: PairOptions = {}): Pair {
       }
     },
     initiate() {
-      return peers.A.daemon.initiate('demo', 'net');
+      return peers.A.daemon.ops.initiate('demo', 'net');
     },
     establish() {
       pair.initiate();

@@ -43,7 +43,7 @@ test('CHILD_SA rekey: same reqid; the responder installs its outbound side only 
   const p = (pair = makePair());
   p.establish();
   const oldB = p.b.children()[0]!;
-  p.a.daemon.rekey(undefined, 'net');
+  p.a.daemon.ops.rekey(undefined, 'net');
   p.deliverAll();
   const [newA, newB] = [p.a.children()[0]!, p.b.children()[0]!];
   expect(newB.uniqueId).not.toBe(oldB.uniqueId);
@@ -68,7 +68,7 @@ test('IKE_SA rekey: the CHILD_SAs are installed again under the new IKE_SA (its 
   p.establish();
   const before = p.a.sa().uniqueId;
   const child = p.a.children()[0]!;
-  p.a.daemon.rekey('demo');
+  p.a.daemon.ops.rekey('demo');
   p.deliverAll();
   const after = p.a.sa().uniqueId;
   expect(after).not.toBe(before);

@@ -59,8 +59,8 @@ describe('RFC 7296 2.8.1: both peers rekey the same CHILD_SA at once', () => {
       const p = (pair = makePair({ ...pfs, seed }));
       p.establish();
       const old = { a: p.a.children()[0]!, b: p.b.children()[0]! };
-      p.a.daemon.rekey(undefined, 'net');
-      p.b.daemon.rekey(undefined, 'net');
+      p.a.daemon.ops.rekey(undefined, 'net');
+      p.b.daemon.ops.rekey(undefined, 'net');
       expect(p.describe()).toEqual(['A->B CREATE_CHILD_SA request 2', 'B->A CREATE_CHILD_SA request 0']);
       p.deliverAll();
 
@@ -113,9 +113,9 @@ describe('RFC 7296 2.8.1: both peers rekey the same CHILD_SA at once', () => {
     p.deliverAll();
     const [one, two] = p.a.children();
     expect(p.b.children().length).toBe(2);
-    p.a.daemon.rekey(undefined, `${one!.uniqueId}`);
+    p.a.daemon.ops.rekey(undefined, `${one!.uniqueId}`);
     const twoOnB = p.b.children().find((c) => c.spiOut.equals(two!.spiIn))!;
-    p.b.daemon.rekey(undefined, `${twoOnB.uniqueId}`);
+    p.b.daemon.ops.rekey(undefined, `${twoOnB.uniqueId}`);
     expect(p.describe()).toEqual(['A->B CREATE_CHILD_SA request 3', 'B->A CREATE_CHILD_SA request 0']);
     p.deliverAll();
     expect(calls.map((c) => c.took)).toEqual([false, false]);
@@ -139,10 +139,10 @@ describe('RFC 7296 2.25.1: the peer deletes the CHILD_SA we are rekeying', () =>
     const p = (pair = makePair(pfs));
     p.establish();
     const old = p.b.children()[0]!;
-    p.a.daemon.rekey(undefined, 'net');
+    p.a.daemon.ops.rekey(undefined, 'net');
     p.deliverNext(); // B answers the rekey
     const response = p.hold((m) => m.header.response)[0]!;
-    p.b.daemon.terminate(undefined, `${old.uniqueId}`);
+    p.b.daemon.ops.terminate(undefined, `${old.uniqueId}`);
     p.deliverAll(); // A answers B's delete of net{1}
     expect(calls).toHaveLength(1);
     expect(calls[0]!.passive).toBeInstanceOf(ChildDelete);
@@ -173,8 +173,8 @@ describe('RFC 7296 2.8.2: both peers rekey the IKE_SA at once', () => {
       p.establish();
       const child = { a: p.a.children()[0]!, b: p.b.children()[0]! };
       const old = { a: p.a.sa(), b: p.b.sa() };
-      p.a.daemon.rekey('demo');
-      p.b.daemon.rekey('demo');
+      p.a.daemon.ops.rekey('demo');
+      p.b.daemon.ops.rekey('demo');
       expect(p.describe()).toEqual(['A->B CREATE_CHILD_SA request 2', 'B->A CREATE_CHILD_SA request 0']);
       p.deliverAll();
 

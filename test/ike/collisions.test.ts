@@ -26,8 +26,8 @@ describe('CHILD_SA rekey collision', () => {
       const p = (pair = makePair({ ...pfs, seed }));
       p.establish();
       const old = p.a.children()[0]!;
-      p.a.daemon.rekey(undefined, 'net');
-      p.b.daemon.rekey(undefined, 'net');
+      p.a.daemon.ops.rekey(undefined, 'net');
+      p.b.daemon.ops.rekey(undefined, 'net');
       expect(p.describe()).toEqual(['A->B CREATE_CHILD_SA request 2', 'B->A CREATE_CHILD_SA request 0']);
       p.deliverAll();
       const [ca, cb] = [p.a.children(), p.b.children()];
@@ -54,8 +54,8 @@ describe('IKE_SA rekey collision', () => {
       const p = (pair = makePair({ seed }));
       p.establish();
       const child = p.a.children()[0]!;
-      p.a.daemon.rekey('demo');
-      p.b.daemon.rekey('demo');
+      p.a.daemon.ops.rekey('demo');
+      p.b.daemon.ops.rekey('demo');
       p.deliverAll();
       const [a, b] = [p.a.sas(), p.b.sas()];
       expect(a.length).toBe(1);
@@ -70,7 +70,7 @@ describe('IKE_SA rekey collision', () => {
       expect(all.match(/IKE_SA rekey collision won/g)?.length).toBe(1);
       expect(all.match(/IKE_SA rekey collision lost, deleting redundant IKE_SA demo\[\d+\]/g)?.length).toBe(1);
       // the survivor works: a CHILD_SA rekey over it
-      p.a.daemon.rekey(undefined, 'net');
+      p.a.daemon.ops.rekey(undefined, 'net');
       p.deliverAll();
       expect(p.a.children()[0]!.spiIn.equals(child.spiIn)).toBe(false);
       expect(p.b.children()[0]!.spiOut.equals(p.a.children()[0]!.spiIn)).toBe(true);
@@ -86,8 +86,8 @@ describe('DELETE crossing a CHILD_SA rekey (RFC 7296 2.25.1)', () => {
   test('the peer deletes the CHILD_SA we are rekeying', () => {
     const p = (pair = makePair(pfs));
     p.establish();
-    p.a.daemon.rekey(undefined, 'net');
-    p.b.daemon.terminate(undefined, 'net');
+    p.a.daemon.ops.rekey(undefined, 'net');
+    p.b.daemon.ops.terminate(undefined, 'net');
     expect(p.describe()).toEqual(['A->B CREATE_CHILD_SA request 2', 'B->A INFORMATIONAL request 0']);
     p.deliverAll();
     expect(p.a.children()).toEqual([]);
@@ -107,7 +107,7 @@ describe('DELETE crossing a CHILD_SA rekey (RFC 7296 2.25.1)', () => {
     const p = (pair = makePair(pfs));
     p.establish();
     const old = p.b.children()[0]!;
-    p.a.daemon.rekey(undefined, 'net');
+    p.a.daemon.ops.rekey(undefined, 'net');
     p.deliverNext(); // B answers the rekey
     const response = p.hold((m) => m.header.response)[0]!;
     // B now deletes the old SA explicitly (as an operator would with swanctl --terminate --child)

@@ -79,7 +79,7 @@ function cookieOf(m: Queued | undefined): Buffer | undefined {
 /** B's daemon settings changed in place (the dispatcher reads them per request). */
 function setDaemon(p: Pair, d: Partial<IkelabConfig['daemon']>, anyPeer = false): void {
   const cfg = p.b.daemon.config;
-  p.b.daemon.reload({
+  p.b.daemon.ops.reload({
     ...cfg,
     daemon: { ...cfg.daemon, ...d },
     connections: anyPeer ? cfg.connections.map((c) => ({ ...c, remoteAddrs: ['%any'] })) : cfg.connections,

@@ -66,12 +66,12 @@ describe('duplicated requests are processed once', () => {
   test('an INFORMATIONAL (DELETE) request duplicated after the responder already deleted: dropped as unknown SPI', () => {
     const p = use(makePair());
     p.establish();
-    p.a.daemon.terminate('demo');
+    p.a.daemon.ops.terminate('demo');
     p.duplicate(is.requestFrom('A'));
     p.deliverAll();
-    expect(p.a.daemon.listSas()).toEqual([]);
-    expect(p.b.daemon.listSas()).toEqual([]);
-    expect(p.b.daemon.stats().dispatcher.unknownSpi).toBe(1);
+    expect(p.a.daemon.ops.listSas()).toEqual([]);
+    expect(p.b.daemon.ops.listSas()).toEqual([]);
+    expect(p.b.daemon.ops.stats().dispatcher.unknownSpi).toBe(1);
     expect(p.b.sink.count('IKE_SA deleted')).toBe(1);
   });
 });
@@ -156,8 +156,8 @@ describe('late and reordered responses', () => {
       'A->B INFORMATIONAL response 0',
       'B->A INFORMATIONAL response 2',
     ]);
-    expect(p.a.daemon.listSas()[0].messageIds).toEqual({ nextRequest: 3, nextExpected: 1 });
-    expect(p.b.daemon.listSas()[0].messageIds).toEqual({ nextRequest: 1, nextExpected: 3 });
+    expect(p.a.daemon.ops.listSas()[0].messageIds).toEqual({ nextRequest: 3, nextExpected: 1 });
+    expect(p.b.daemon.ops.listSas()[0].messageIds).toEqual({ nextRequest: 1, nextExpected: 3 });
     expect(p.a.sa().counters.invalidMessages + p.b.sa().counters.invalidMessages).toBe(0);
   });
 
@@ -196,7 +196,7 @@ describe('datagrams for unknown IKE_SAs', () => {
     forged.fill(0x5a, 0, 8); // initiator SPI: the lookup key of a response at the initiator
     const m: Queued = { ...resp, data: forged, header: { ...resp.header, spiI: Buffer.alloc(8, 0x5a) } };
     p.deliver(m);
-    expect(p.a.daemon.stats().dispatcher).toMatchObject({ received: 3, unknownSpi: 1, malformed: 0, handlerErrors: 0 });
+    expect(p.a.daemon.ops.stats().dispatcher).toMatchObject({ received: 3, unknownSpi: 1, malformed: 0, handlerErrors: 0 });
     expect(p.a.sink.lines().at(-1)).toBe(`00[IKE] ignoring response with message ID 2 for unknown IKE_SA ${spiOf(m)}`);
     expect(p.a.sa().manager.busy).toBe(true); // still waiting for the real one
     p.deliver(resp);
@@ -206,12 +206,12 @@ describe('datagrams for unknown IKE_SAs', () => {
   test('a response arriving after the IKE_SA was deleted is dropped and counted', () => {
     const p = use(makePair());
     p.establish();
-    p.a.daemon.terminate('demo');
+    p.a.daemon.ops.terminate('demo');
     p.deliverNext();
     p.duplicate(is.responseFrom('B'));
     p.deliverAll();
-    expect(p.a.daemon.listSas()).toEqual([]);
-    expect(p.a.daemon.stats().dispatcher.unknownSpi).toBe(1);
+    expect(p.a.daemon.ops.listSas()).toEqual([]);
+    expect(p.a.daemon.ops.stats().dispatcher.unknownSpi).toBe(1);
     expect(p.a.sink.lines().at(-1)).toMatch(
       /^00\[IKE\] ignoring response with message ID 2 for unknown IKE_SA [0-9a-f]{16}_i [0-9a-f]{16}_r$/,
     );
@@ -221,7 +221,7 @@ describe('datagrams for unknown IKE_SAs', () => {
     const p = use(makePair());
     p.establish();
     p.deliver({ ...p.sent[0], data: Buffer.from('hello, not IKE') });
-    expect(p.b.daemon.stats().dispatcher).toMatchObject({ malformed: 1, handlerErrors: 0 });
+    expect(p.b.daemon.ops.stats().dispatcher).toMatchObject({ malformed: 1, handlerErrors: 0 });
     expect(p.b.sa().state).toBe('ESTABLISHED');
   });
 });

@@ -46,7 +46,7 @@ test('IKE_SA_INIT with an unknown critical payload: UNSUPPORTED_CRITICAL_PAYLOAD
   const n = r.value.payloads[0] as NotifyPayload;
   expect(n.notifyType).toBe(Notify.UNSUPPORTED_CRITICAL_PAYLOAD);
   expect([...n.data]).toEqual([200]);
-  expect(p.b.daemon.listSas()).toEqual([]);
+  expect(p.b.daemon.ops.listSas()).toEqual([]);
 });
 
 test('inside an IKE_SA: a protected request with an unknown critical payload is answered, protected; the SA stays', () => {

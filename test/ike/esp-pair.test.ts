@@ -29,8 +29,8 @@ describe('ESP between two ikelab engines', () => {
       expect(ca.suite!.esn).toBe(esp.endsWith('-esn'));
       expect(cb.suite!.esn).toBe(esp.endsWith('-esn'));
       expect(ca.encap && cb.encap).toBe(true); // userspace ESP always travels in UDP
-      const ab = await p.a.daemon.ping({ child: 'net', dst: '10.202.0.1', count: 3, intervalMs: 1, timeoutMs: 500 });
-      const ba = await p.b.daemon.ping({ child: 'net', dst: '10.201.0.1', count: 2, intervalMs: 1, timeoutMs: 500 });
+      const ab = await p.a.daemon.ops.ping({ child: 'net', dst: '10.202.0.1', count: 3, intervalMs: 1, timeoutMs: 500 });
+      const ba = await p.b.daemon.ops.ping({ child: 'net', dst: '10.201.0.1', count: 2, intervalMs: 1, timeoutMs: 500 });
       expect(ab).toMatchObject({ sent: 3, received: 3 });
       expect(ba).toMatchObject({ sent: 2, received: 2 });
       expect(ca.counters.packetsOut).toBe(5); // 3 requests + 2 replies
@@ -58,7 +58,7 @@ test('CHILD_SA rekey with INVALID_KE_PAYLOAD: retried with the group the respond
   const p = (pair = makePair({ a: { espProposals: ['aes256gcm16-modp2048-ecp256'] }, b: { espProposals: ['aes256gcm16-ecp256'] } }));
   p.establish();
   const old = p.a.children()[0]!;
-  p.a.daemon.rekey(undefined, 'net');
+  p.a.daemon.ops.rekey(undefined, 'net');
   p.deliverAll();
   const log = p.a.sink.lines().join('\n');
   expect(log).toContain("peer didn't accept DH group MODP_2048, it requested ECP_256");
@@ -83,10 +83,10 @@ describe('trap policies (start_action / dpd_action = trap)', () => {
 
   test('start_action trap: no SA at start; a ping through the child acquires it, and the ping is answered', async () => {
     const p = (pair = makePair({ esp: true, a: { startAction: 'trap', hostAddrs: ['10.201.0.1'] }, b: { hostAddrs: ['10.202.0.1'] } }));
-    p.a.daemon.startActions();
+    p.a.daemon.ops.startActions();
     expect(p.queue.length).toBe(0);
-    expect(p.a.daemon.traps.has('demo/net')).toBe(true);
-    const r = await pumping(p, () => p.a.daemon.ping({ child: 'net', dst: '10.202.0.1', count: 2, intervalMs: 1, timeoutMs: 500 }));
+    expect(p.a.daemon.ops.traps.has('demo/net')).toBe(true);
+    const r = await pumping(p, () => p.a.daemon.ops.ping({ child: 'net', dst: '10.202.0.1', count: 2, intervalMs: 1, timeoutMs: 500 }));
     expect(r).toMatchObject({ sent: 2, received: 2 });
     expect(p.a.sink.lines().join('\n')).toContain('creating acquire job for CHILD_SA net of demo');
     expect(p.a.sa().state).toBe('ESTABLISHED');
@@ -104,8 +104,8 @@ describe('trap policies (start_action / dpd_action = trap)', () => {
     p.run(12_000, 500);
     stop();
     expect(p.a.sas()).toEqual([]);
-    expect(p.a.daemon.traps.has('demo/net')).toBe(true);
-    const r = await pumping(p, () => p.a.daemon.ping({ child: 'net', dst: '10.202.0.1', count: 1, intervalMs: 1, timeoutMs: 500 }));
+    expect(p.a.daemon.ops.traps.has('demo/net')).toBe(true);
+    const r = await pumping(p, () => p.a.daemon.ops.ping({ child: 'net', dst: '10.202.0.1', count: 1, intervalMs: 1, timeoutMs: 500 }));
     expect(r.received).toBe(1);
     expect(p.a.sa().uniqueId).toBeGreaterThan(first.uniqueId);
   });
@@ -117,7 +117,7 @@ test('DPD counts inbound ESP as liveness: no DPD request while pings flow, one o
   const dpds = () => p.a.sink.lines().filter((l) => l.includes('sending DPD request')).length;
   for (let i = 0; i < 6; i++) {
     // B's pings reach A every second: inbound ESP on A's IKE_SA
-    await p.b.daemon.ping({ child: 'net', dst: '10.201.0.1', count: 1, intervalMs: 1, timeoutMs: 200 });
+    await p.b.daemon.ops.ping({ child: 'net', dst: '10.201.0.1', count: 1, intervalMs: 1, timeoutMs: 200 });
     p.run(1000, 250);
   }
   expect(dpds()).toBe(0);
@@ -144,7 +144,7 @@ describe('INVALID_KE_PAYLOAD asking for a group we never proposed (RFC 7296 1.3,
     const p = (pair = makePair({ a: { espProposals: ['aes256gcm16-modp2048'] }, b: { espProposals: ['aes256gcm16-modp2048'] } }));
     p.establish();
     const old = p.a.children()[0]!;
-    p.a.daemon.rekey(undefined, 'net');
+    p.a.daemon.ops.rekey(undefined, 'net');
     answerWithInvalidKe(p);
     const log = p.a.sink.lines().join('\n');
     expect(log).toContain('received INVALID_KE_PAYLOAD notify, no CHILD_SA built');
@@ -157,7 +157,7 @@ describe('INVALID_KE_PAYLOAD asking for a group we never proposed (RFC 7296 1.3,
     const p = (pair = makePair());
     p.establish();
     const sa = p.a.sa();
-    p.a.daemon.rekey('demo');
+    p.a.daemon.ops.rekey('demo');
     answerWithInvalidKe(p);
     expect(p.a.sink.lines().join('\n')).toContain('received INVALID_KE_PAYLOAD notify error');
     expect(p.queue).toEqual([]);

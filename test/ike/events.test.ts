@@ -81,7 +81,7 @@ describe('lifecycle events', () => {
     const old = { a: p.a.children()[0]!, b: p.b.children()[0]! };
     a.clear();
     b.clear();
-    p.a.daemon.rekey(undefined, 'net');
+    p.a.daemon.ops.rekey(undefined, 'net');
     p.deliverAll();
     const fresh = { a: p.a.children()[0]!, b: p.b.children()[0]! };
     expect(fresh.a).not.toBe(old.a);
@@ -102,7 +102,7 @@ describe('lifecycle events', () => {
     const old = { a: p.a.sa(), b: p.b.sa() };
     a.clear();
     b.clear();
-    p.a.daemon.rekey('demo');
+    p.a.daemon.ops.rekey('demo');
     p.deliverAll();
     const fresh = { a: p.a.sa(), b: p.b.sa() };
     expect(fresh.a).not.toBe(old.a);
@@ -124,7 +124,7 @@ describe('lifecycle events', () => {
     const sa = { a: p.a.sa(), b: p.b.sa() };
     a.clear();
     b.clear();
-    p.a.daemon.terminate('demo');
+    p.a.daemon.ops.terminate('demo');
     p.deliverAll();
     expect(p.a.sas()).toHaveLength(0);
     expect(p.b.sas()).toHaveLength(0);
@@ -169,7 +169,7 @@ describe('lifecycle events', () => {
     const { p, a } = start({ a: { espProposals: pfs }, b: { espProposals: pfs } });
     p.establish();
     a.clear();
-    p.a.daemon.rekey(undefined, 'net', 31); // curve25519 for this rekey only: B has ecp256 only
+    p.a.daemon.ops.rekey(undefined, 'net', 31); // curve25519 for this rekey only: B has ecp256 only
     p.deliverAll();
     const f = a.one('child.rekey-failed');
     expect(f).toMatchObject({ child: 'net', childId: p.a.children()[0]!.uniqueId, notify: 'NO_PROPOSAL_CHOSEN' });
@@ -179,11 +179,11 @@ describe('lifecycle events', () => {
   test('every event emitted over a whole life (establish, rekeys, delete) has a name from EVENT_NAMES', () => {
     const { p, a, b } = start();
     p.establish();
-    p.a.daemon.rekey(undefined, 'net');
+    p.a.daemon.ops.rekey(undefined, 'net');
     p.deliverAll();
-    p.b.daemon.rekey('demo');
+    p.b.daemon.ops.rekey('demo');
     p.deliverAll();
-    p.b.daemon.terminate('demo');
+    p.b.daemon.ops.terminate('demo');
     p.deliverAll();
     const seen = [...a.all, ...b.all].map((e) => e.event);
     expect(seen.length).toBeGreaterThan(10);

@@ -72,8 +72,8 @@ describe('establishing IKE_SA + CHILD_SA in process', () => {
       expect(a.suite).toEqual(b.suite);
 
       // list-sas on both sides
-      const [la] = p.a.daemon.listSas();
-      const [lb] = p.b.daemon.listSas();
+      const [la] = p.a.daemon.ops.listSas();
+      const [lb] = p.b.daemon.ops.listSas();
       expect(la).toMatchObject({
         name: 'demo',
         state: 'ESTABLISHED',
@@ -194,7 +194,7 @@ describe('establishing IKE_SA + CHILD_SA in process', () => {
     expect(p.b.sa().remote).toEqual({ address: '127.0.0.1', port: 15001 });
     expect(p.a.children()[0].encap).toBe(true);
     expect(p.b.children()[0].encap).toBe(true);
-    expect(p.b.daemon.listSas()[0].children[0].encap).toBe(true);
+    expect(p.b.daemon.ops.listSas()[0].children[0].encap).toBe(true);
   });
 
   test('the logger filters per group: with enc at 0 the ENC lines are gone, IKE lines stay', () => {
@@ -211,7 +211,7 @@ describe('deleting', () => {
     const p = use(makePair());
     p.establish();
     const sa = p.a.sa();
-    expect(p.a.daemon.terminate('demo')).toBe(1);
+    expect(p.a.daemon.ops.terminate('demo')).toBe(1);
     expect(sa.state).toBe('DELETING');
     expect(p.describe()).toEqual(['A->B INFORMATIONAL request 2']);
     p.deliverAll();
@@ -230,10 +230,10 @@ describe('deleting', () => {
       '01[IKE] IKE_SA deleted',
       '01[ENC] generating INFORMATIONAL response 2 [ ]',
     ]);
-    expect(p.a.daemon.listSas()).toEqual([]);
-    expect(p.b.daemon.listSas()).toEqual([]);
-    expect(p.a.daemon.stats()).toMatchObject({ sas: 0, timers: 0 });
-    expect(p.b.daemon.stats()).toMatchObject({ sas: 0, timers: 0 });
+    expect(p.a.daemon.ops.listSas()).toEqual([]);
+    expect(p.b.daemon.ops.listSas()).toEqual([]);
+    expect(p.a.daemon.ops.stats()).toMatchObject({ sas: 0, timers: 0 });
+    expect(p.b.daemon.ops.stats()).toMatchObject({ sas: 0, timers: 0 });
     expect((p.a.backend as RecordingBackend).events).toEqual(['install net{1}', 'remove net{1}']);
     expect((p.b.backend as RecordingBackend).events).toEqual(['install net{1}', 'remove net{1}']);
   });
@@ -241,7 +241,7 @@ describe('deleting', () => {
   test('terminate --ike from the responder: B uses its own message ID 0', () => {
     const p = use(makePair());
     p.establish();
-    expect(p.b.daemon.terminate('demo')).toBe(1);
+    expect(p.b.daemon.ops.terminate('demo')).toBe(1);
     expect(p.describe()).toEqual(['B->A INFORMATIONAL request 0']);
     p.deliverAll();
     expect(p.describe(p.sent.slice(-2))).toEqual(['B->A INFORMATIONAL request 0', 'A->B INFORMATIONAL response 0']);
@@ -258,15 +258,15 @@ describe('deleting', () => {
       '01[IKE] IKE_SA deleted',
       '01[ENC] generating INFORMATIONAL response 0 [ ]',
     ]);
-    expect(p.a.daemon.listSas()).toEqual([]);
-    expect(p.b.daemon.listSas()).toEqual([]);
+    expect(p.a.daemon.ops.listSas()).toEqual([]);
+    expect(p.b.daemon.ops.listSas()).toEqual([]);
   });
 
   test("terminate --child: the CHILD_SA goes, the IKE_SA stays; SPIs in the DELETE are each side's inbound", () => {
     const p = use(makePair());
     p.establish();
     const [ca] = p.a.sa().children;
-    expect(p.a.daemon.terminate(undefined, 'net')).toBe(1);
+    expect(p.a.daemon.ops.terminate(undefined, 'net')).toBe(1);
     p.deliverAll();
     expect(p.a.sa().state).toBe('ESTABLISHED');
     expect(p.b.sa().state).toBe('ESTABLISHED');
@@ -287,7 +287,7 @@ describe('deleting', () => {
       '01[ENC] generating INFORMATIONAL response 2 [ D ]',
     ]);
     // and the IKE_SA is still usable: a CHILD_SA can be created again with CREATE_CHILD_SA
-    p.a.daemon.initiate(undefined, 'net');
+    p.a.daemon.ops.initiate(undefined, 'net');
     const again = p.deliverAll();
     expect(p.describe(again)).toEqual(['A->B CREATE_CHILD_SA request 3', 'B->A CREATE_CHILD_SA response 3']);
     expect(p.a.children().map((c) => c.state)).toEqual(['INSTALLED']);
@@ -313,7 +313,7 @@ describe('failures', () => {
     expect((n[0] as NotifyPayload).data.readUInt16BE(0)).toBe(DhGroup.ECP_256);
     expect(refusal.header.spiR.equals(Buffer.alloc(8))).toBe(true);
     // B keeps no state for the refused request
-    expect(p.b.daemon.listSas()).toEqual([]);
+    expect(p.b.daemon.ops.listSas()).toEqual([]);
 
     const retry = p.queue[0];
     expect(p.describe([retry])).toEqual(['A->B IKE_SA_INIT request 0']);
@@ -375,9 +375,9 @@ describe('failures', () => {
       '[ENC] parsed IKE_SA_INIT response 0 [ N(NO_PROP) ]',
       '[IKE] received NO_PROPOSAL_CHOSEN notify error',
     ]);
-    expect(p.a.daemon.listSas()).toEqual([]);
-    expect(p.b.daemon.listSas()).toEqual([]);
-    expect(p.a.daemon.stats().timers).toBe(0);
+    expect(p.a.daemon.ops.listSas()).toEqual([]);
+    expect(p.b.daemon.ops.listSas()).toEqual([]);
+    expect(p.a.daemon.ops.stats().timers).toBe(0);
     // nothing is retransmitted afterwards
     p.clock.advance(60_000);
     expect(p.queue).toEqual([]);
@@ -402,8 +402,8 @@ describe('failures', () => {
     ]);
     expect(p.a.sink.lines().some((l) => l.includes('established'))).toBe(false);
     expect(p.b.sink.lines().some((l) => l.includes('established'))).toBe(false);
-    expect(p.a.daemon.listSas()).toEqual([]);
-    expect(p.b.daemon.listSas()).toEqual([]);
+    expect(p.a.daemon.ops.listSas()).toEqual([]);
+    expect(p.b.daemon.ops.listSas()).toEqual([]);
     p.clock.advance(60_000);
     expect(p.queue).toEqual([]);
   });
@@ -425,13 +425,13 @@ describe('failures', () => {
     ]);
     expect(p.a.sa().state).toBe('ESTABLISHED');
     expect(p.b.sa().state).toBe('ESTABLISHED');
-    expect(p.a.daemon.listSas()[0].children).toEqual([]);
-    expect(p.b.daemon.listSas()[0].children).toEqual([]);
+    expect(p.a.daemon.ops.listSas()[0].children).toEqual([]);
+    expect(p.b.daemon.ops.listSas()[0].children).toEqual([]);
     // the IKE_SA still carries exchanges: a clean DELETE
-    p.a.daemon.terminate('demo');
+    p.a.daemon.ops.terminate('demo');
     p.deliverAll();
-    expect(p.a.daemon.listSas()).toEqual([]);
-    expect(p.b.daemon.listSas()).toEqual([]);
+    expect(p.a.daemon.ops.listSas()).toEqual([]);
+    expect(p.b.daemon.ops.listSas()).toEqual([]);
   });
 
   test('ESP NO_PROPOSAL_CHOSEN in IKE_AUTH: the IKE_SA stays, no CHILD_SA', () => {
@@ -458,9 +458,9 @@ describe('failures', () => {
     const m = p.queue.shift()!;
     // the same request, but from an address B has no connection for
     p.deliver({ ...m, src: { address: '127.0.0.9', port: 15000 } });
-    expect(p.b.daemon.stats().dispatcher.noConfig).toBe(1);
+    expect(p.b.daemon.ops.stats().dispatcher.noConfig).toBe(1);
     expect(p.b.sink.lines()).toContain('00[IKE] no IKE config found for 127.0.0.2...127.0.0.9, sending NO_PROPOSAL_CHOSEN');
-    expect(p.b.daemon.listSas()).toEqual([]);
+    expect(p.b.daemon.ops.listSas()).toEqual([]);
     expect(p.queue.map((q) => [q.from, q.header.exchange, q.header.response])).toEqual([['B', ExchangeType.IKE_SA_INIT, true]]);
   });
 });

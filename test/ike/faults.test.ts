@@ -41,7 +41,7 @@ describe('IKE: transport actions', () => {
     p.run(10_000);
     expect(p.a.sink.count(/retransmit \d of request with message ID 2/)).toBe(3);
     expect(p.a.sink.has('giving up after 3 retransmits')).toBe(true);
-    expect(p.a.daemon.listSas()).toEqual([]);
+    expect(p.a.daemon.ops.listSas()).toEqual([]);
     // charon-style on B's log: the rule, what it did, which message
     expect(p.b.sink.lines()).toContain("01[IKE] fault 'dpd-loss': dropped INFORMATIONAL request 2");
     expect(p.b.sink.count("fault 'dpd-loss': dropped INFORMATIONAL request 2")).toBe(4);
@@ -200,10 +200,10 @@ describe('IKE: transport actions', () => {
 describe('IKE: content actions', () => {
   /** A creates a second CHILD_SA net (after the first was closed) with a CREATE_CHILD_SA exchange. */
   function createChild(p: Pair): void {
-    p.a.daemon.terminate(undefined, 'net');
+    p.a.daemon.ops.terminate(undefined, 'net');
     p.deliverAll();
     expect(p.a.children()).toEqual([]);
-    p.a.daemon.initiate('demo', 'net');
+    p.a.daemon.ops.initiate('demo', 'net');
     p.deliverAll();
   }
 
@@ -239,8 +239,8 @@ describe('IKE: content actions', () => {
     fault(p.b, 'init', 'exchange=IKE_SA_INIT,dir=in', 'notify=NO_PROPOSAL_CHOSEN');
     p.establish();
     expect(p.a.sink.has('received proposals unacceptable') || p.a.sink.has('NO_PROPOSAL_CHOSEN')).toBe(true);
-    expect(p.a.daemon.listSas()).toEqual([]);
-    expect(p.b.daemon.listSas()).toEqual([]);
+    expect(p.a.daemon.ops.listSas()).toEqual([]);
+    expect(p.b.daemon.ops.listSas()).toEqual([]);
   });
 
   test('ke=group:19 in a CHILD_SA rekey with PFS: B refuses the group (INVALID_KE_PAYLOAD), A retries with its own', () => {
@@ -248,7 +248,7 @@ describe('IKE: content actions', () => {
     p.establish();
     const old = p.a.children()[0]!;
     fault(p.a, 'wrong-group', 'exchange=CREATE_CHILD_SA,dir=out,request', 'ke=group:19', 1);
-    p.a.daemon.rekey(undefined, 'net');
+    p.a.daemon.ops.rekey(undefined, 'net');
     p.deliverAll();
     expect(p.a.sink.has("fault 'wrong-group': offering DH group 19 in CREATE_CHILD_SA request 2")).toBe(true);
     expect(p.b.sink.has('DH group ECP_256 unacceptable, requesting MODP_2048')).toBe(true);
@@ -263,7 +263,7 @@ describe('IKE: content actions', () => {
     const p = use(makePair({ a: { espProposals: ['aes256gcm16-modp2048'] }, b: { espProposals: ['aes256gcm16-modp2048'] } }));
     p.establish();
     fault(p.a, 'no-ke', 'exchange=CREATE_CHILD_SA,dir=out,request', 'ke=omit', 1);
-    p.a.daemon.rekey(undefined, 'net');
+    p.a.daemon.ops.rekey(undefined, 'net');
     p.deliverAll();
     expect(p.a.sink.has("fault 'no-ke': omitting the KE payload of CREATE_CHILD_SA request 2")).toBe(true);
     expect(p.a.sink.has('generating CREATE_CHILD_SA request 2 [ N(REKEY_SA) SA No TSi TSr ]')).toBe(true);
@@ -272,7 +272,7 @@ describe('IKE: content actions', () => {
 
     // KE data of the right length filled with 0x01: B computes another shared secret than A, the keys differ
     fault(p.a, 'fill', 'exchange=CREATE_CHILD_SA,dir=out,request', 'ke=fill:1', 1);
-    p.a.daemon.rekey(undefined, 'net');
+    p.a.daemon.ops.rekey(undefined, 'net');
     p.deliverAll();
     expect(p.a.sink.has("fault 'fill': filling the KE data of CREATE_CHILD_SA request 5 with 0x01")).toBe(true);
     const [ca, cb] = [p.a.children()[0]!, p.b.children().find((c) => c.spiOut.equals(p.a.children()[0]!.spiIn))!];
@@ -342,7 +342,7 @@ describe('IKE: content actions', () => {
     const p = use(makePair());
     p.establish();
     fault(p.a, 'quiet', 'exchange=INFORMATIONAL,dir=out', 'no-delete', 1);
-    p.a.daemon.terminate(undefined, 'net');
+    p.a.daemon.ops.terminate(undefined, 'net');
     p.deliverAll();
     expect(p.a.sink.has("fault 'quiet': not sending the DELETE in INFORMATIONAL request 2")).toBe(true);
     expect(p.a.sink.has('CHILD_SA closed')).toBe(true);
@@ -358,10 +358,10 @@ describe('IKE: content actions', () => {
     const p = use(makePair());
     p.establish();
     p.a.daemon.faults.impair(['send-no-delete']);
-    p.a.daemon.terminate('demo');
+    p.a.daemon.ops.terminate('demo');
     p.deliverAll();
     expect(p.a.sink.has('IKE_SA deleted')).toBe(true);
-    expect(p.a.daemon.listSas()).toEqual([]);
+    expect(p.a.daemon.ops.listSas()).toEqual([]);
     expect(p.b.sa().state).toBe('ESTABLISHED');
   });
 
@@ -410,7 +410,7 @@ describe('dead: nothing of the IKE_SA leaves or is processed until cleared', () 
     const kaBefore = p.keepalives.filter((k) => k.from === 'B').length;
     fault(p.b, 'dead', 'ike=demo', 'dead');
 
-    const ping = await p.a.daemon.ping({ child: 'net', dst: '10.202.0.1', count: 2, intervalMs: 1, timeoutMs: 100 });
+    const ping = await p.a.daemon.ops.ping({ child: 'net', dst: '10.202.0.1', count: 2, intervalMs: 1, timeoutMs: 100 });
     expect(ping.received).toBe(0);
     p.run(35_000, 500); // keepalives due every 20 s, A's DPD after 30 s of silence
     expect(p.sent.filter(is.from('B')).length).toBe(sentBefore);
@@ -434,29 +434,29 @@ describe('dead: nothing of the IKE_SA leaves or is processed until cleared', () 
   test('ikelab fault --mode silent|delay|normal: shorthand for rules (mode:silent, mode:delay)', () => {
     const p = use(makePair());
     p.establish();
-    expect(p.b.daemon.setFault('silent', 'demo')).toBe('silent for demo');
+    expect(p.b.daemon.ops.setFault('silent', 'demo')).toBe('silent for demo');
     expect(p.b.daemon.faults.list().map((r) => r.text)).toEqual(['--match ike=demo,dir=in --action drop']);
     sendDpd(p.a.sa());
     p.run(1500);
     expect(p.a.sink.has('retransmit 1 of request with message ID 2')).toBe(true);
     expect(p.sent.filter(is.all(is.from('B'), informational))).toEqual([]);
-    expect(p.b.daemon.setFault('normal')).toBe('normal');
+    expect(p.b.daemon.ops.setFault('normal')).toBe('normal');
     p.run(2000);
     expect(p.a.sa().manager.busy).toBe(false);
 
-    expect(p.b.daemon.setFault('delay', undefined, 400)).toBe('delay 400 ms');
+    expect(p.b.daemon.ops.setFault('delay', undefined, 400)).toBe('delay 400 ms');
     const t0 = p.clock.now();
     sendDpd(p.a.sa());
     p.run(1000);
     expect(p.sent.filter(is.all(is.from('B'), informational)).at(-1)!.sentAt - t0).toBe(400);
-    p.b.daemon.setFault('normal');
+    p.b.daemon.ops.setFault('normal');
     expect(p.b.daemon.faults.list()).toEqual([]);
   });
 
   test('silent for an unknown connection is refused; so is a rule for one', () => {
     const p = use(makePair());
-    expect(() => p.b.daemon.setFault('silent', 'nope')).toThrow(ControlError);
-    expect(() => p.b.daemon.setFault('silent', 'nope')).toThrow("no connection named 'nope' (configured: demo)");
+    expect(() => p.b.daemon.ops.setFault('silent', 'nope')).toThrow(ControlError);
+    expect(() => p.b.daemon.ops.setFault('silent', 'nope')).toThrow("no connection named 'nope' (configured: demo)");
     expect(() => fault(p.b, 'x', 'ike=nope', 'drop')).toThrow("no connection named 'nope' (configured: demo)");
     expect(p.b.daemon.faults.list()).toEqual([]);
   });
@@ -465,7 +465,7 @@ describe('dead: nothing of the IKE_SA leaves or is processed until cleared', () 
 describe('ESP actions (the userspace engines of both peers)', () => {
   const espPair = (o: PairOptions = {}) =>
     use(makePair({ esp: true, a: { hostAddrs: ['10.201.0.1'] }, b: { hostAddrs: ['10.202.0.1'] }, ...o }));
-  const ping = (p: Pair, count: number) => p.a.daemon.ping({ child: 'net', dst: '10.202.0.1', count, intervalMs: 1, timeoutMs: 100 });
+  const ping = (p: Pair, count: number) => p.a.daemon.ops.ping({ child: 'net', dst: '10.202.0.1', count, intervalMs: 1, timeoutMs: 100 });
 
   test("esp-replay: A sends the last packets again, B's replay window rejects every copy", async () => {
     const p = espPair();
@@ -573,14 +573,14 @@ describe('rules from the config file', () => {
     const p = use(makePair());
     const cfg = parseConfig(p.b.yaml + faults, 'demo-b.yaml');
     expect(cfg.faults).toHaveLength(1);
-    p.b.daemon.reload(cfg);
+    p.b.daemon.ops.reload(cfg);
     fault(p.b, 'cli', 'exchange=CREATE_CHILD_SA,dir=in', 'drop');
     expect(p.b.daemon.faults.list().map((r) => r.name)).toEqual(['dpd-loss', 'cli']);
     p.establish();
     sendDpd(p.a.sa());
     p.run(1500);
     expect(p.b.sink.has("fault 'dpd-loss': dropped INFORMATIONAL request 2")).toBe(true);
-    p.b.daemon.reload(parseConfig(p.b.yaml, 'demo-b.yaml'));
+    p.b.daemon.ops.reload(parseConfig(p.b.yaml, 'demo-b.yaml'));
     expect(p.b.daemon.faults.list().map((r) => r.name)).toEqual(['cli']);
   });
 

@@ -329,7 +329,7 @@ describe('two ikelab peers with a small fragment size', () => {
     const p = use(makePair(withSize(SIZE)));
     p.establish();
     const old = p.a.sa();
-    p.a.daemon.rekey('demo');
+    p.a.daemon.ops.rekey('demo');
     p.deliverAll();
     const fresh = p.a.sa();
     expect(fresh).not.toBe(old);

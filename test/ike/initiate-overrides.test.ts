@@ -19,7 +19,7 @@ const installed = (p: Pair) => p.a.children().filter((c) => c.state === 'INSTALL
 describe('initiate overrides, in-process pair', () => {
   test('--psk wrong: B refuses AUTH (AUTHENTICATION_FAILED); the configured PSK is untouched, a plain initiate succeeds', () => {
     const p = (pair = makePair());
-    const sa = p.a.daemon.initiate('demo', 'net', parseOverrides({ psk: 'not-the-secret' }));
+    const sa = p.a.daemon.ops.initiate('demo', 'net', parseOverrides({ psk: 'not-the-secret' }));
     expect(sa.pskOverride?.toString()).toBe('not-the-secret');
     p.deliverAll();
     expect(p.a.sink.messages()).toContain(`initiating ${sa.label} with overrides for this IKE_SA only: psk (given on the command line)`);
@@ -31,7 +31,7 @@ describe('initiate overrides, in-process pair', () => {
     expect(p.b.sas()).toEqual([]);
     // nothing of the override stayed: config and secrets as loaded, the next initiate authenticates
     expect(p.a.daemon.config.secrets[0]!.secret.toString()).toBe('ikelab-demo-secret');
-    const again = p.a.daemon.initiate('demo', 'net');
+    const again = p.a.daemon.ops.initiate('demo', 'net');
     expect(again.pskOverride).toBeUndefined();
     p.deliverAll();
     expect(up(p)).toHaveLength(1);
@@ -40,7 +40,7 @@ describe('initiate overrides, in-process pair', () => {
 
   test('--proposals mismatch: NO_PROPOSAL_CHOSEN in IKE_SA_INIT; the IKE_SA keeps the override, the config does not', () => {
     const p = (pair = makePair());
-    const sa = p.a.daemon.initiate('demo', 'net', parseOverrides({ proposals: 'aes128-sha256-modp3072' }));
+    const sa = p.a.daemon.ops.initiate('demo', 'net', parseOverrides({ proposals: 'aes128-sha256-modp3072' }));
     expect(sa.config.proposalTexts).toEqual(['aes128-sha256-modp3072']);
     expect(p.a.daemon.config.connections[0]!.proposalTexts).toEqual(['aes256-sha256-modp2048']);
     p.deliverAll();
@@ -49,14 +49,14 @@ describe('initiate overrides, in-process pair', () => {
     expect(p.b.sink.messages()).toContain('generating IKE_SA_INIT response 0 [ N(NO_PROP) ]');
     expect(p.a.sink.messages()).toContain('received NO_PROPOSAL_CHOSEN notify error');
     expect(p.a.sas()).toEqual([]);
-    p.a.daemon.initiate('demo', 'net');
+    p.a.daemon.ops.initiate('demo', 'net');
     p.deliverAll();
     expect(up(p)).toHaveLength(1);
   });
 
   test('--esp-proposals mismatch: NO_PROPOSAL_CHOSEN for the CHILD_SA, the IKE_SA stays; the next CHILD_SA uses the config', () => {
     const p = (pair = makePair());
-    p.a.daemon.initiate('demo', 'net', parseOverrides({ espProposals: 'aes128-sha1' }));
+    p.a.daemon.ops.initiate('demo', 'net', parseOverrides({ espProposals: 'aes128-sha1' }));
     p.deliverAll();
     expect(p.b.sink.messages()).toContain('no acceptable proposal found');
     expect(p.a.sink.messages()).toContain('received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built');
@@ -64,7 +64,7 @@ describe('initiate overrides, in-process pair', () => {
     expect(up(p)).toHaveLength(1);
     expect(installed(p)).toEqual([]);
     // the IKE_SA is up: a plain initiate adds the CHILD_SA with the configured proposals
-    p.a.daemon.initiate('demo', 'net');
+    p.a.daemon.ops.initiate('demo', 'net');
     p.deliverAll();
     expect(installed(p)).toHaveLength(1);
     expect(installed(p)[0]!.config.espProposalTexts).toEqual(['aes256gcm16']);
@@ -74,13 +74,13 @@ describe('initiate overrides, in-process pair', () => {
     const p = (pair = makePair({ b: { espProposals: ['aes256gcm16', 'aes128gcm16'] } }));
     p.establish();
     expect(installed(p)).toHaveLength(1);
-    const sa = p.a.daemon.initiate('demo', 'net', parseOverrides({ espProposals: 'aes128gcm16' }));
+    const sa = p.a.daemon.ops.initiate('demo', 'net', parseOverrides({ espProposals: 'aes128gcm16' }));
     expect(sa).toBe(p.a.sa());
     p.deliverAll();
     const fresh = installed(p).find((c) => c.config.espProposalTexts[0] === 'aes128gcm16')!;
     expect(fresh).toBeDefined();
     expect(installed(p)).toHaveLength(2);
-    expect(p.a.daemon.rekey(undefined, `${fresh.uniqueId}`)).toBe(1);
+    expect(p.a.daemon.ops.rekey(undefined, `${fresh.uniqueId}`)).toBe(1);
     p.a.sink.clear();
     p.deliverAll();
     expect(p.a.sink.messages()).toContain('selected proposal: ESP:AES_GCM_16_128/NO_EXT_SEQ');
@@ -88,7 +88,7 @@ describe('initiate overrides, in-process pair', () => {
 
   test('--remote-ts outside what the peer allows: TS_UNACCEPTABLE, the IKE_SA stays', () => {
     const p = (pair = makePair());
-    p.a.daemon.initiate('demo', 'net', parseOverrides({ remoteTs: '10.99.0.0/24' }));
+    p.a.daemon.ops.initiate('demo', 'net', parseOverrides({ remoteTs: '10.99.0.0/24' }));
     p.deliverAll();
     expect(p.b.sink.has(/traffic selectors .* unacceptable/)).toBe(true);
     expect(p.a.sink.messages()).toContain('received TS_UNACCEPTABLE notify, no CHILD_SA built');
@@ -98,7 +98,7 @@ describe('initiate overrides, in-process pair', () => {
 
   test('--local-ts narrower than configured: accepted, the CHILD_SA carries it', () => {
     const p = (pair = makePair());
-    p.a.daemon.initiate('demo', 'net', parseOverrides({ localTs: '10.201.0.0/28' }));
+    p.a.daemon.ops.initiate('demo', 'net', parseOverrides({ localTs: '10.201.0.0/28' }));
     p.deliverAll();
     expect(installed(p)).toHaveLength(1);
     expect(p.a.sink.has(/CHILD_SA net\{\d+\} established .* TS 10\.201\.0\.0\/28 === 10\.202\.0\.0\/24/)).toBe(true);
@@ -114,7 +114,7 @@ describe('initiate overrides, in-process pair', () => {
     );
     expect(() => parseOverrides({ psk: '0xabc' })).toThrow(/^invalid --psk: .*hex/);
     expect(() => parseOverrides({ espProposals: 'aes128-sha256' }, 'userspace')).not.toThrow();
-    expect(() => p.a.daemon.initiate('nope', undefined, parseOverrides({ psk: 'x' }))).toThrow(ControlError);
+    expect(() => p.a.daemon.ops.initiate('nope', undefined, parseOverrides({ psk: 'x' }))).toThrow(ControlError);
     expect(p.a.sas()).toEqual([]);
     expect(p.queue).toEqual([]);
   });

@@ -157,8 +157,8 @@ describe('IKE_SA_INIT request (unauthenticated): dropped unanswered, no IKE_SA k
     const p = use(curve);
     toB(p, frame);
     expect(p.sent).toHaveLength(0);
-    expect(p.b.daemon.listSas()).toEqual([]);
-    expect(p.b.daemon.stats().halfOpen).toBe(0);
+    expect(p.b.daemon.ops.listSas()).toEqual([]);
+    expect(p.b.daemon.ops.stats().halfOpen).toBe(0);
     expect(p.b.daemon.table.size).toBe(0);
     expect(p.b.sink.has(why)).toBe(true);
   }
@@ -177,7 +177,7 @@ describe('IKE_SA_INIT request (unauthenticated): dropped unanswered, no IKE_SA k
     const r = decodeMessage(p.sent[0]!.data);
     if (!r.ok) throw r.error;
     expect(names(r.value.payloads).filter((x) => x !== 'N')).toEqual(['SA', 'KE', 'No']);
-    expect(p.b.daemon.listSas()).toHaveLength(1);
+    expect(p.b.daemon.ops.listSas()).toHaveLength(1);
   });
 
   test('SA payload missing', () => {
@@ -608,7 +608,7 @@ describe('authenticated responses that break the rules are ignored; the request 
   test('CREATE_CHILD_SA response without Nonce', () => {
     const p = use();
     p.establish();
-    p.a.daemon.rekey(undefined, 'net');
+    p.a.daemon.ops.rekey(undefined, 'net');
     const mid = inFlight(p, 'CREATE_CHILD_SA');
     const chain = hex`
       2c 00 0024 ${SA_ESP}     # SA -> TSi

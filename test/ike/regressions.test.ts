@@ -31,11 +31,11 @@ test('a half-open IKE_SA on the responder is destroyed after 30 s', () => {
   p.dropAlways(is.exchange('IKE_AUTH'));
   p.initiate();
   p.run(10_000);
-  expect(p.a.daemon.listSas()).toEqual([]);
-  expect(p.b.daemon.listSas().map((s) => s.state)).toEqual(['CONNECTING']);
+  expect(p.a.daemon.ops.listSas()).toEqual([]);
+  expect(p.b.daemon.ops.listSas().map((s) => s.state)).toEqual(['CONNECTING']);
   p.run(25_000); // t = 35 s
-  expect(p.b.daemon.listSas()).toEqual([]);
-  expect(p.b.daemon.stats()).toMatchObject({ sas: 0, timers: 0 });
+  expect(p.b.daemon.ops.listSas()).toEqual([]);
+  expect(p.b.daemon.ops.stats()).toMatchObject({ sas: 0, timers: 0 });
 });
 
 // KNOWN_BUGS.md #3
@@ -76,7 +76,7 @@ test('unique: replace replaces the older IKE_SA with the same peer even without 
   const p = (pair = makePair({ b: { extraConnection: '    unique: replace\n' } }));
   p.establish();
   const old = p.b.sa();
-  p.a.daemon.initiateMany('demo', 'net', 1, 0); // a second IKE_SA while the first is up: no INITIAL_CONTACT
+  p.a.daemon.ops.initiateMany('demo', 'net', 1, 0); // a second IKE_SA while the first is up: no INITIAL_CONTACT
   p.run(10, 1);
   expect(
     p.b.sink
@@ -111,7 +111,7 @@ test('syslog prefix pads the day with a space (RFC 3164 4.1.2)', () => {
 
 // KNOWN_BUGS.md #6
 test('PinoSink.close() resolves only once every line is in the file', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ikelab-kb6-'));
+  const dir = mkdtempSync(join(tmpdir(), 'ikelab-pino-close-'));
   try {
     const file = join(dir, 'ikelab.json');
     const sink = new PinoSink(file);

@@ -26,7 +26,7 @@ test('--dh none: no KE, proposals without DH; B answers NO_PROPOSAL_CHOSEN, the 
   const [oldA, oldB] = [p.a.children()[0]!, p.b.children()[0]!];
   p.a.sink.clear();
   p.b.sink.clear();
-  expect(p.a.daemon.rekey(undefined, 'net', 0)).toBe(1);
+  expect(p.a.daemon.ops.rekey(undefined, 'net', 0)).toBe(1);
   p.deliverAll();
   const a = p.a.sink.messages();
   const b = p.b.sink.messages();
@@ -48,7 +48,7 @@ test('--dh none: no KE, proposals without DH; B answers NO_PROPOSAL_CHOSEN, the 
   // the override is forgotten: a plain rekey proposes MODP_2048 with a KE and succeeds
   p.a.sink.clear();
   p.b.sink.clear();
-  p.a.daemon.rekey(undefined, 'net');
+  p.a.daemon.ops.rekey(undefined, 'net');
   p.deliverAll();
   expect(p.a.sink.has(/rekey with DH override/)).toBe(false);
   expect(p.a.sink.messages()).toContain('generating CREATE_CHILD_SA request 3 [ N(REKEY_SA) SA No KE TSi TSr ]');
@@ -74,7 +74,7 @@ test('--dh ecp256 against a peer accepting only modp2048: only ECP_256 offered w
   const [oldA, oldB] = [p.a.children()[0]!, p.b.children()[0]!];
   p.a.sink.clear();
   p.b.sink.clear();
-  p.a.daemon.rekey(undefined, 'net', 19);
+  p.a.daemon.ops.rekey(undefined, 'net', 19);
   p.deliverAll();
   const a = p.a.sink.messages();
   const b = p.b.sink.messages();
@@ -95,11 +95,11 @@ test('--dh ecp256 against a peer accepting it too: the new CHILD_SA uses ECP_256
   const p = pfs(['aes256gcm16-modp2048-ecp256']);
   p.establish();
   p.a.sink.clear();
-  p.a.daemon.rekey(undefined, 'net', 19);
+  p.a.daemon.ops.rekey(undefined, 'net', 19);
   p.deliverAll();
   expect(p.a.sink.messages()).toContain('selected proposal: ESP:AES_GCM_16_256/ECP_256/NO_EXT_SEQ');
   expect([dhOf(p, 'a'), dhOf(p, 'b')]).toEqual([19, 19]);
-  p.a.daemon.rekey(undefined, 'net');
+  p.a.daemon.ops.rekey(undefined, 'net');
   p.deliverAll();
   expect([dhOf(p, 'a'), dhOf(p, 'b')]).toEqual([14, 14]);
 });
@@ -107,5 +107,5 @@ test('--dh ecp256 against a peer accepting it too: the new CHILD_SA uses ECP_256
 test('--dh with --ike is refused', () => {
   const p = pfs();
   p.establish();
-  expect(() => p.a.daemon.rekey('demo', undefined, 0)).toThrow(ControlError);
+  expect(() => p.a.daemon.ops.rekey('demo', undefined, 0)).toThrow(ControlError);
 });

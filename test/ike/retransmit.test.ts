@@ -74,8 +74,8 @@ describe('retransmission schedule', () => {
       '01[IKE] retransmit 2 of request with message ID 1',
       '01[IKE] retransmit 3 of request with message ID 1',
     ]);
-    expect(p.a.daemon.listSas()).toEqual([]);
-    expect(p.a.daemon.stats()).toMatchObject({ sas: 0, timers: 0 });
+    expect(p.a.daemon.ops.listSas()).toEqual([]);
+    expect(p.a.daemon.ops.stats()).toMatchObject({ sas: 0, timers: 0 });
     // nothing more after giving up
     expect(p.sent.filter(is.from('A')).at(-1)!.sentAt).toBeLessThan(7104);
     // B processed the request once and answered the three retransmits from its cache
@@ -107,8 +107,8 @@ describe('retransmission schedule', () => {
       close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 0`), [t]);
     close(p.a.sink.timesOf('giving up after 3 retransmits'), [7104]);
     expect(p.a.sink.has('establishing IKE_SA failed, peer not responding')).toBe(true);
-    expect(p.a.daemon.listSas()).toEqual([]);
-    expect(p.a.daemon.stats().timers).toBe(0);
+    expect(p.a.daemon.ops.listSas()).toEqual([]);
+    expect(p.a.daemon.ops.stats().timers).toBe(0);
     // B recognised the retransmits (half-open lookup by SPIi + address) and never built a second IKE_SA
     expect(p.b.sink.count('is initiating an IKE_SA')).toBe(1);
     expect(p.b.sink.count('received retransmit of request with ID 0, retransmitting response')).toBe(3);
@@ -200,8 +200,8 @@ describe('DPD driven by dpd_delay (charon: sending DPD request after dpd_delay w
     ])
       close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 2`), [t]);
     close(p.a.sink.timesOf('giving up after 3 retransmits'), [10104]);
-    expect(p.a.daemon.listSas()).toEqual([]);
-    expect(p.a.daemon.stats()).toMatchObject({ sas: 0, timers: 0 });
+    expect(p.a.daemon.ops.listSas()).toEqual([]);
+    expect(p.a.daemon.ops.stats()).toMatchObject({ sas: 0, timers: 0 });
   });
 
   test('dpd_delay 3s + dpd_action restart: after giving up a new IKE_SA comes up', () => {
@@ -238,8 +238,8 @@ describe('DPD exchange started by hand (RFC 7296 2.4: an empty INFORMATIONAL)', 
     expect(p.b.sink.lines()).toEqual(
       expect.arrayContaining(['01[ENC] parsed INFORMATIONAL request 2 [ ]', '01[ENC] generating INFORMATIONAL response 2 [ ]']),
     );
-    expect(p.a.daemon.listSas()[0]).toMatchObject({ state: 'ESTABLISHED', messageIds: { nextRequest: 3, nextExpected: 0 } });
-    expect(p.b.daemon.listSas()[0]).toMatchObject({ state: 'ESTABLISHED', messageIds: { nextRequest: 0, nextExpected: 3 } });
+    expect(p.a.daemon.ops.listSas()[0]).toMatchObject({ state: 'ESTABLISHED', messageIds: { nextRequest: 3, nextExpected: 0 } });
+    expect(p.b.daemon.ops.listSas()[0]).toMatchObject({ state: 'ESTABLISHED', messageIds: { nextRequest: 0, nextExpected: 3 } });
     expect(p.a.sa().lastInbound).toBe(3000);
   });
 
@@ -264,7 +264,7 @@ describe('DPD exchange started by hand (RFC 7296 2.4: an empty INFORMATIONAL)', 
       close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 2`), [t]);
     close(p.a.sink.timesOf('giving up after 3 retransmits'), [10104]);
     expect(p.a.sink.has('establishing IKE_SA failed')).toBe(false);
-    expect(p.a.daemon.listSas()).toEqual([]);
+    expect(p.a.daemon.ops.listSas()).toEqual([]);
     expect((p.a.backend as RecordingBackend).events).toEqual(['install net{1}', 'remove net{1}']);
     expect(p.sent.filter(is.exchange('IKE_SA_INIT'))).toHaveLength(2); // only the original one
   });

@@ -47,7 +47,7 @@ describe('an IKE_SA rekey keeps the deadlines of its CHILD_SAs (RFC 7296 2.18)',
     const first = p.a.sa();
 
     p.run(50_000);
-    p.a.daemon.rekey('demo');
+    p.a.daemon.ops.rekey('demo');
     p.deliverAll();
     const second = p.a.sa();
     expect(second).not.toBe(first);
@@ -144,7 +144,7 @@ describe('a failed rekey is retried after the delay the task asked for', () => {
     p.establish();
     const child = p.a.children()[0]!;
     p.run(1_000);
-    p.a.daemon.rekey(undefined, 'net');
+    p.a.daemon.ops.rekey(undefined, 'net');
     p.deliverAll();
     const line = p.a.sink.lines().find((l) => l.includes('CHILD_SA rekeying failed, trying again in'));
     const n = Number(/trying again in (\d+) seconds/.exec(line ?? '')?.[1]);

@@ -74,7 +74,7 @@ describe('requests an attacker can forge from cleartext headers', () => {
     toB(p, msg);
     expect(sentByBSince(p, n)).toHaveLength(0);
     expect(snapshot(p.b.sa())).toEqual(before);
-    expect(p.b.daemon.stats().dispatcher.gated).toBe(1);
+    expect(p.b.daemon.ops.stats().dispatcher.gated).toBe(1);
   });
 
   test('a complete IKE_SA_INIT with the live SPIs never re-keys the IKE_SA (the authentication bypass)', () => {
@@ -109,7 +109,7 @@ describe('requests an attacker can forge from cleartext headers', () => {
     flipped[7]! ^= 0x80;
     toB(p, junkSk(hdr(flipped, sa.spiR, ExchangeType.INFORMATIONAL, sa.manager.peerMid)));
     expect(sentByBSince(p, n)).toHaveLength(0);
-    expect(p.b.daemon.stats().dispatcher.gated).toBe(1);
+    expect(p.b.daemon.ops.stats().dispatcher.gated).toBe(1);
     expect(p.b.sa().counters.integrityFailures).toBe(0); // not even decrypted
   });
 

@@ -24,8 +24,9 @@ describe.skipIf(!RUN)('interop: initiate overrides', () => {
       expect(ike.log()).toContain(text);
     };
 
-    const wrong = await ike.cli(['initiate', '--child', 'net', '--psk', 'not-barsecret']);
-    expect(wrong.code, wrong.stderr).toBe(0);
+    // initiate waits for the result (test/interop/cli-outcome.test.ts): the refusal is exit 1
+    const wrong = await ike.cli(['initiate', '--child', 'net', '--psk', 'not-barsecret'], 40_000);
+    expect(wrong.code, wrong.stderr).toBe(1);
     await logged('received AUTHENTICATION_FAILED notify error');
     expect(ike.log()).toMatch(/initiating bar\[\d+\] with overrides for this IKE_SA only: psk \(given on the command line\)/);
     expect(ike.log()).not.toContain('not-barsecret');
@@ -34,8 +35,8 @@ describe.skipIf(!RUN)('interop: initiate overrides', () => {
     await swan.waitFor((x) => x.length === 0, 8000);
     await ike.waitFor((x) => x.length === 0, 8000);
 
-    const esp = await ike.cli(['initiate', '--child', 'net', '--esp-proposals', 'aes128gcm16']);
-    expect(esp.code, esp.stderr).toBe(0);
+    const esp = await ike.cli(['initiate', '--child', 'net', '--esp-proposals', 'aes128gcm16'], 40_000);
+    expect(esp.code, esp.stderr).toBe(1);
     await logged('received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built');
     expect(swan.log()).toContain('no acceptable proposal found');
     const [kept] = await swan.waitFor((x) => x.length === 1 && x[0]!.state === 'ESTABLISHED', 8000);

@@ -38,7 +38,7 @@ describe('the timeline of an IKE_SA', () => {
     attachTimeline(p.a.log, file);
     p.establish();
     const ikeId = p.a.sa().uniqueId;
-    expect(p.a.daemon.terminate('demo')).toBe(1);
+    expect(p.a.daemon.ops.terminate('demo')).toBe(1);
     p.deliverAll();
     expect(p.a.sas()).toHaveLength(0);
     await p.a.log.close();

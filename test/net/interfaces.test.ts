@@ -73,14 +73,14 @@ secrets: { ike-w: { id: ['%any'], secret: wildcard-test } }
     running.push(b);
     expect(a.daemon.bound).toContain('127.0.0.1');
     expect(a.daemon.bound).not.toContain('0.0.0.0');
-    a.daemon.initiate('w', 'net');
+    a.daemon.ops.initiate('w', 'net');
     const end = Date.now() + 5000;
-    while (!a.daemon.listSas().some((s) => s.state === 'ESTABLISHED') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-    const [sa] = a.daemon.listSas();
+    while (!a.daemon.ops.listSas().some((s) => s.state === 'ESTABLISHED') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    const [sa] = a.daemon.ops.listSas();
     expect(sa?.state).toBe('ESTABLISHED');
     expect(sa?.local).toBe('127.0.0.1[15300]');
     expect(sa?.localId).toBe('127.0.0.1');
-    expect(b.daemon.listSas()[0]?.remoteId).toBe('127.0.0.1');
+    expect(b.daemon.ops.listSas()[0]?.remoteId).toBe('127.0.0.1');
     expect(sinkA.lines().join('\n')).toContain('sending packet: from 127.0.0.1[15300] to 127.0.0.2[15300]');
   });
 });

@@ -250,7 +250,7 @@ describe('cleanup, params, exit codes, peer log', () => {
     try {
       const file = join(dir, 'charon.log');
       writeFileSync(file, 'old: giving up after 3 retransmits\n');
-      setTimeout(() => appendFileSync(file, '12[IKE] giving up after 5 retransmits\n'), 100);
+      setTimeout(() => appendFileSync(file, '12[IKE] giving up after 5 retransmits\n'), 500);
       const hit = await run("  - peer-log: { contains: 'giving up after (\\d+)', within: 3s }\n", port, { peerLog: file });
       expect(hit.r.steps[0]).toMatchObject({ verdict: 'PASS', detail: 'peer log: 12[IKE] giving up after 5 retransmits' });
       const miss = await run("  - peer-log: { contains: 'giving up after 3', within: 200ms }\n", port, { peerLog: file });

@@ -6,9 +6,10 @@ import { exposedSecretsWarning, loadConfigFile } from '../../config/load.js';
 import { OpError } from '../../ops/context.js';
 import { type InitiateOverrideText, OVERRIDE_FLAGS, parseOverrides } from '../../ops/overrides.js';
 import { type ControlArgs, type ControlCommand, argStr as str } from './command.js';
+import { LOAD_ARGS, startLoadRun } from './load.js';
 
 /** The overrides' argument names are their CLI flags without the dashes (`esp-proposals`). */
-function overrideText(a: ControlArgs): InitiateOverrideText {
+export function overrideText(a: ControlArgs): InitiateOverrideText {
   const t: InitiateOverrideText = {};
   for (const [key, flag] of Object.entries(OVERRIDE_FLAGS) as [keyof InitiateOverrideText, string][]) {
     const v = a[flag.slice(2)];
@@ -27,9 +28,11 @@ export const lifecycleCommands: readonly ControlCommand[] = [
     name: 'initiate',
     run: ({ daemon }, a) => {
       const overrides = parseOverrides(overrideText(a), daemon.config.daemon.ipsecBackend);
-      const count = Number(str(a, 'count') ?? 1);
-      if (count !== 1)
-        return { initiating: daemon.initiateMany(str(a, 'ike'), str(a, 'child'), count, Number(str(a, 'rate') ?? 0), overrides) };
+      // with a count (or another load option): a tracked load run (load.ts), its reply carries the run's id
+      if (LOAD_ARGS.some((k) => a[k] !== undefined)) {
+        const run = startLoadRun(daemon, a, overrides);
+        return { initiating: run.count, run: run.id, status: run };
+      }
       const sa = daemon.initiate(str(a, 'ike'), str(a, 'child'), overrides);
       return { ike: sa.name, uniqueId: sa.uniqueId, state: sa.state };
     },

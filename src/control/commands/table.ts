@@ -7,6 +7,8 @@ import { configCommands } from './config.js';
 import { faultCommands } from './faults.js';
 import { helloCommands } from './hello.js';
 import { lifecycleCommands } from './lifecycle.js';
+import { loadCommands } from './load.js';
+import { outcomeCommands } from './outcome.js';
 import { saCommands } from './sas.js';
 import { trafficCommands } from './traffic.js';
 import { type StreamCommand, streamCommands } from './watch.js';
@@ -30,6 +32,7 @@ export function commandTable(...families: readonly (readonly ControlCommand[])[]
 export const CONTROL_COMMANDS: CommandTable = commandTable(
   helloCommands,
   lifecycleCommands,
+  loadCommands,
   saCommands,
   faultCommands,
   trafficCommands,
@@ -37,7 +40,7 @@ export const CONTROL_COMMANDS: CommandTable = commandTable(
 );
 
 /** Verbs that stream on their connection after the first reply (watch.ts); the transport serves them itself. */
-export const STREAM_COMMANDS: ReadonlyMap<string, StreamCommand> = new Map(streamCommands.map((c) => [c.name, c]));
+export const STREAM_COMMANDS: ReadonlyMap<string, StreamCommand> = new Map([...streamCommands, ...outcomeCommands].map((c) => [c.name, c]));
 
 const failed = (e: unknown): CommandOutcome => ({ ok: false, error: e instanceof Error ? e.message : String(e) });
 

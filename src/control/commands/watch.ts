@@ -13,9 +13,14 @@ export interface StreamCommand {
   readonly name: string;
   /**
    * Starts the stream: validates args (throws with the reply's error), then calls emit for each item until the
-   * returned close() is called. `result` is the first reply's result.
+   * returned close() is called. `result` is the first reply's result; `done`, when given, ends the stream: its
+   * value (or error) is sent as a last reply and the connection closed (the waiting verbs, outcome.ts).
    */
-  open(ctx: ControlContext, args: ControlArgs, emit: (event: IkelabEvent) => void): { result: unknown; close(): void };
+  open(
+    ctx: ControlContext,
+    args: ControlArgs,
+    emit: (event: IkelabEvent) => void,
+  ): { result: unknown; close(): void; done?: Promise<unknown> };
 }
 
 /** The filter a watch request asks for; no prefixes means every event. */

@@ -95,7 +95,8 @@ export class ChildRekey implements Task {
     out.add(notify(Notify.REKEY_SA, Buffer.alloc(0), ProtocolId.ESP, old.spiIn));
     const offered = this.offered();
     out.add({ type: PayloadType.SA, proposals: offered.map((p, i) => ({ ...p, num: i + 1, spi: child.spiIn })) });
-    this.myNonce = sa.svc.random.bytes(NONCE_SIZE);
+    // a fault rule's chosen nonce (collide: decides the collision it makes), else a random one
+    this.myNonce = sa.takeRekeyNonce('initiator') ?? sa.svc.random.bytes(NONCE_SIZE);
     out.add({ type: PayloadType.NONCE, data: this.myNonce });
     const group = this.group ?? firstDhGroup(offered);
     if (group) {
@@ -200,11 +201,11 @@ export class ChildRekey implements Task {
     const passive = this.collision?.fresh;
     if (passive && sa.children.includes(passive) && Buffer.compare(child.lowerNonce!, passive.lowerNonce!) < 0) {
       // We lost: our new SA is the redundant one. The peer deletes the old SA, which moves outbound to its SA.
-      childRekeyed(sa, old, passive);
+      childRekeyed(sa, old, passive, 'lose');
       sa.log.ike(1, `CHILD_SA rekey collision lost, deleting redundant child ${child.label}`);
       return { status: 'SUCCESS', followUps: [new ChildDelete(sa, true, [child])] };
     }
-    childRekeyed(sa, old, child);
+    childRekeyed(sa, old, child, passive ? 'win' : undefined);
     if (passive) sa.log.ike(1, `CHILD_SA rekey collision won, deleting old child ${old.label}`);
     return { status: 'SUCCESS', followUps: [new ChildDelete(sa, true, [old])] };
   }
@@ -274,7 +275,7 @@ export class ChildRekey implements Task {
     }
     const child = (this.fresh = newChild(sa, nextConfig(old)));
     child.negotiated(chosen.spi, localTs, remoteTs);
-    this.myNonce = sa.svc.random.bytes(NONCE_SIZE);
+    this.myNonce = sa.takeRekeyNonce('responder') ?? sa.svc.random.bytes(NONCE_SIZE);
     keyChild(sa, child, chosen, nonce.data, this.myNonce, false, gir);
     child.createdByRekey(lowerOf(nonce.data, this.myNonce));
     installChild(sa, child, { old, outboundNow: false });

@@ -21,6 +21,17 @@ export const CHILD_ERRORS = new Set<number>([
   Notify.INVALID_SELECTORS,
 ]);
 
+/**
+ * IKE_SAs that must not send INITIAL_CONTACT: load-test SAs (src/ops/load-run.ts). The notify tells the peer we
+ * lost all state, so it drops every other IKE_SA with our identities: a headend would keep 1 of N load SAs.
+ */
+const NO_INITIAL_CONTACT = new WeakSet<IkeSa>();
+
+/** This IKE_SA's IKE_AUTH goes without INITIAL_CONTACT (call before it is sent). */
+export function withoutInitialContact(sa: IkeSa): void {
+  NO_INITIAL_CONTACT.add(sa);
+}
+
 export class IkeAuth implements Task {
   readonly type = 'IKE_AUTH' as const;
   /** Responder: why we refuse the peer's IKE_AUTH (answered with AUTHENTICATION_FAILED only, RFC 7296 2.21.2). */
@@ -76,7 +87,7 @@ export class IkeAuth implements Task {
     const idType = this.initiator ? PayloadType.IDi : PayloadType.IDr;
     out.add({ type: idType, idType: id.idType, data: id.data } as IdPayload);
     if (this.initiator) {
-      if (!sa.svc.hasSaWithPeer(sa)) out.add(notify(Notify.INITIAL_CONTACT));
+      if (!sa.svc.hasSaWithPeer(sa) && !NO_INITIAL_CONTACT.has(sa)) out.add(notify(Notify.INITIAL_CONTACT));
       const rid = sa.config.remote.id;
       if (rid && rid !== '%any') {
         const r = parseIdentity(rid);
