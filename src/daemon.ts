@@ -9,9 +9,10 @@ import { systemRandom, type RandomSource } from './crypto/random.js';
 import type { Logger } from './log/logger.js';
 import { PcapWriter } from './log/pcap.js';
 import { type KeyExport, KeyFileWriter, saveKeysWarning } from './log/save-keys.js';
-import type { Endpoint } from './net/endpoint.js';
+import { type Endpoint, fmtEndpoint } from './net/endpoint.js';
 import { UdpTransport } from './net/udp-transport.js';
 import { expandListen } from './net/interfaces.js';
+import { LogLimiter, type LimitedKind } from './log/rate-limit.js';
 import { Dispatcher } from './ike/dispatcher.js';
 import { SaTable } from './ike/sa-table.js';
 import type { IkeServices } from './ike/services.js';
@@ -23,6 +24,13 @@ import { findConnection } from './ops/lookup.js';
 
 /** The ops' refusal (src/ops/context.ts OpError), under the name the control layer and tests know it by. */
 export { OpError as ControlError };
+
+/** New IKE_SA_INITs shed by the receive queue: a flood path, so a few lines per window and a summary. */
+const SHED: LimitedKind = {
+  group: 'NET',
+  level: 1,
+  summary: (n, w) => `dropped ${n} IKE_SA_INIT requests over init_queue_limit in the last ${w} s`,
+};
 
 /** daemon.ipsec_backend = none: IKE only, CHILD_SAs are negotiated but carry nothing. */
 export const nullBackend: ChildSaBackend = { install() {}, remove() {} };
@@ -218,12 +226,30 @@ export class Daemon {
     if (!this.opts.sendIke) {
       const d = this.cfg.daemon;
       this.bound = expandListen(d.listen);
+      const shedLog = new LogLimiter(this.opts.log, this.timers);
       this.transport = new UdpTransport(
-        { listen: this.bound, port: d.port, nattPort: d.nattPort },
+        {
+          listen: this.bound,
+          port: d.port,
+          nattPort: d.nattPort,
+          receiveBuffer: d.receiveBuffer,
+          // 0 = no bound of its own: only the queue's hard bound (DEFAULT_HARD_LIMIT) sheds
+          initQueueLimit: () => this.cfg.daemon.initQueueLimit || Number.POSITIVE_INFINITY,
+        },
         {
           ike: (dg) => this.receive(dg.data, dg.local, dg.remote),
           esp: (packet, local, remote) => this.receiveEsp(packet, local, remote),
           error: (m) => this.opts.log.log('NET', 1, m),
+          // a capped buffer is worth the operator's attention (level 1); the granted size is detail (level 2)
+          notice: (m, warn) => this.opts.log.log('NET', warn ? 1 : 2, m),
+          shed: (remote) => {
+            if (shedLog.allow(SHED))
+              this.opts.log.log(
+                'NET',
+                1,
+                `dropping IKE_SA_INIT from ${fmtEndpoint(remote)}, ${this.cfg.daemon.initQueueLimit} new IKE_SA_INITs already queued`,
+              );
+          },
         },
       );
       await this.transport.start();

@@ -195,7 +195,7 @@ export class FaultWiring {
     }
     const added = specs.map((s) => {
       const info = this.engine.add(s);
-      this.o.log.log('CFG', 1, `fault rule '${info.name}' ${verb}: ${info.text}`, undefined, {
+      this.o.log.event('CFG', 1, `fault rule '${info.name}' ${verb}: ${info.text}`, {
         event: 'fault.added',
         rule: info.name,
         text: info.text,
@@ -215,7 +215,7 @@ export class FaultWiring {
     if (name !== undefined && !this.engine.list().some((r) => r.name === name)) throw new FaultRuleError(`no fault rule named '${name}'`);
     const { removed, release } = this.engine.clear(name);
     this.fromConfig = this.fromConfig.filter((n) => !removed.includes(n));
-    for (const n of removed) this.o.log.log('CFG', 1, `fault rule '${n}' cleared`, undefined, { event: 'fault.cleared', rule: n });
+    for (const n of removed) this.o.log.event('CFG', 1, `fault rule '${n}' cleared`, { event: 'fault.cleared', rule: n });
     this.rulesChanged();
     this.letGoAll(release);
     return removed;

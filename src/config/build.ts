@@ -15,6 +15,11 @@ import type { ChildConfig, ConnectionConfig, DaemonConfig, DpdAction, IkelabConf
 /** daemon.max_child_sas default: far above any real tunnel's needs, far below what would hurt. */
 export const DEFAULT_MAX_CHILD_SAS = 128;
 
+/** daemon.receive_buffer default: 4 MiB holds a burst of thousands of IKE_SA_INITs (the kernel's ~208 KiB: hundreds). */
+export const DEFAULT_RECEIVE_BUFFER = 4 * 1024 * 1024;
+/** daemon.init_queue_limit default: new IKE_SA_INITs waiting behind the existing SAs' datagrams before shedding. */
+export const DEFAULT_INIT_QUEUE_LIMIT = 1000;
+
 export type Fail = (path: (string | number)[], info: IssueInfo) => never;
 
 /** charon: IKE rekey 4h, CHILD rekey 1h (vici_config.c LFT_DEFAULT_*). */
@@ -96,6 +101,8 @@ function buildDaemon(raw: RawConfig, fail: Fail): DaemonConfig {
     cookieThresholdIp: d.cookie_threshold_ip ?? 3,
     blockThreshold: d.block_threshold ?? 5,
     initLimitHalfOpen: d.init_limit_half_open ?? 0,
+    receiveBuffer: d.receive_buffer ?? DEFAULT_RECEIVE_BUFFER,
+    initQueueLimit: d.init_queue_limit ?? DEFAULT_INIT_QUEUE_LIMIT,
     // strongswan.conf charon.fragment_size default
     fragmentSize: d.fragment_size ?? 1280,
     ...(d.save_keys !== undefined && { saveKeys: existingDir(d.save_keys, fail) }),
@@ -178,7 +185,7 @@ function buildConnection(name: string, c: RawConnection, daemon: DaemonConfig, f
   // only proposals ikelab can run (proposal-support.ts): written ones are refused, defaults filtered
   const ike = runnableProposals(c.proposals, 'ike', daemon.ipsecBackend, (p, info) => fail(at('proposals', ...p), info));
 
-  const firstLocal = localAddrs[0];
+  const firstLocal = localAddrs[0]!; // never empty: defaults to ['%any']
   const children = Object.entries(c.children ?? {}).map(([childName, ch]) =>
     buildChild(childName, ch, dpdAction, (p, info) => fail(at('children', childName, ...p), info), daemon.ipsecBackend),
   );

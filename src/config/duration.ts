@@ -17,9 +17,10 @@ export function parseDuration(value: unknown): number {
   // like charon: the unit may follow the number after blanks ("4 h") and is case-insensitive
   const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-zA-Z]?)\s*$/.exec(value);
   if (!m) throw new ValueError(EXPECTED, value);
-  const factor = UNIT[m[2].toLowerCase()];
-  if (factor === undefined) throw new ValueError(EXPECTED, value, `unknown unit "${m[2]}", use s, m, h or d`);
-  return round(Number(m[1]) * factor);
+  const [, num = '', unit = ''] = m;
+  const factor = UNIT[unit.toLowerCase()];
+  if (factor === undefined) throw new ValueError(EXPECTED, value, `unknown unit "${unit}", use s, m, h or d`);
+  return round(Number(num) * factor);
 }
 
 /** Avoid 0.1 * 60 = 6.000000000000001 style noise. */

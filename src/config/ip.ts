@@ -15,11 +15,12 @@ function parseIpv6(text: string): Buffer {
   const dot = s.lastIndexOf(':');
   if (s.includes('.')) {
     // embedded IPv4 in the last 32 bits
-    const v4 = s
+    // isIPv6() has accepted the text, so the embedded IPv4 part is a dotted quad
+    const [a = 0, b = 0, c = 0, d = 0] = s
       .slice(dot + 1)
       .split('.')
       .map(Number);
-    tail.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+    tail.push((a << 8) | b, (c << 8) | d);
     s = `${s.slice(0, dot + 1)}0:0`; // placeholder words, replaced below
   }
   const [head, rest] = s.split('::') as [string, string | undefined];
@@ -69,7 +70,7 @@ export function formatIp(addr: Buffer): string {
       out += Array.from(addr.subarray(12)).join('.');
       break;
     }
-    out += w[i].toString(16);
+    out += w[i]!.toString(16);
   }
   if (best.base !== -1 && best.base + best.len === 8) out += ':';
   return out;

@@ -152,7 +152,7 @@ export function parseConfig(text: string, fileName: string, opts: ParseOptions =
   });
   const foreign = notConfigShaped(doc, lines);
   if (doc.errors.length) {
-    const e = doc.errors[0];
+    const e = doc.errors[0]!;
     const pos = e.linePos?.[0];
     throw new ConfigError({
       file: fileName,
@@ -160,7 +160,7 @@ export function parseConfig(text: string, fileName: string, opts: ParseOptions =
       expected: 'valid YAML',
       got: 'a syntax error',
       // the parser's message can quote the text (an alias or tag name): only its fixed code for a foreign file
-      detail: foreign ? e.code : e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''),
+      detail: foreign ? e.code : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
       line: pos?.line,
       column: pos?.col,
     });
@@ -180,7 +180,7 @@ export function parseConfig(text: string, fileName: string, opts: ParseOptions =
     });
     // report the problem that comes first in the file
     found.sort((a, b) => (a.pos?.line ?? Infinity) - (b.pos?.line ?? Infinity));
-    const { info, path, pos } = found[0];
+    const { info, path, pos } = found[0]!; // a failed parse has at least one issue
     throw new ConfigError({ file: fileName, keyPath: formatPath(path), ...info, line: pos?.line, column: pos?.col });
   }
   const fail = (path: (string | number)[], info: IssueInfo): never => {

@@ -44,17 +44,17 @@ function rows(text: string): string[][] {
 
 function loadProtocols(): Proto[] {
   protocols ??= rows(readOr('/etc/protocols', FALLBACK_PROTOCOLS))
-    .filter((r) => r.length >= 2 && /^\d+$/.test(r[1]))
-    .map((r) => ({ name: r[0], number: Number(r[1]), aliases: r.slice(2) }));
+    .filter((r) => r.length >= 2 && /^\d+$/.test(r[1]!))
+    .map((r) => ({ name: r[0]!, number: Number(r[1]), aliases: r.slice(2) }));
   return protocols;
 }
 
 function loadServices(): Service[] {
   services ??= rows(readOr('/etc/services', FALLBACK_SERVICES))
-    .filter((r) => r.length >= 2 && /^\d+\/\w+$/.test(r[1]))
+    .filter((r) => r.length >= 2 && /^\d+\/\w+$/.test(r[1]!))
     .map((r) => {
-      const [port, protocol] = r[1].split('/');
-      return { name: r[0], port: Number(port), protocol, aliases: r.slice(2) };
+      const [port, protocol] = r[1]!.split('/') as [string, string];
+      return { name: r[0]!, port: Number(port), protocol, aliases: r.slice(2) };
     });
   return services;
 }

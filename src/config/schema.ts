@@ -128,6 +128,14 @@ const daemon = section('daemon', {
   cookie_threshold_ip: halfOpenCount,
   block_threshold: halfOpenCount,
   init_limit_half_open: halfOpenCount,
+  // overload: the sockets' SO_RCVBUF, and how many new IKE_SA_INITs may wait in the receive queue (src/net)
+  receive_buffer: opt((v) => {
+    const expected = 'a socket receive buffer size in bytes, 0 (system default) or 4096..1073741824';
+    const n = parseInteger(v, 0, 1 << 30, expected);
+    if (n !== 0 && n < 4096) throw new ValueError(expected, v, 'too small for a burst of IKE_SA_INITs');
+    return n;
+  }),
+  init_queue_limit: opt((v) => parseInteger(v, 0, 1_000_000, "a number of queued new IKE_SA_INITs >= 0 (0 = only the queue's hard bound)")),
   fragment_size: opt((v) => {
     // strongswan.conf charon.fragment_size: the IP datagram size IKE fragments are cut to (RFC 7383)
     const expected = 'a fragment size in bytes, 0 (576 for IPv4, 1280 for IPv6) or 128..65535';

@@ -5,6 +5,7 @@
 // control socket's `load` of a fragment) may legitimately leave connections or secrets out.
 
 import { accessSync, constants, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Fail } from './build.js';
@@ -40,9 +41,25 @@ function checkConnections(cfg: IkelabConfig, fail: Fail): void {
  * 127.0.0.0/8 locally, and a second loopback address (127.0.0.2, as config/demo-b.yaml uses) binds fine.
  */
 function hostAddresses(): string[] {
-  return Object.values(networkInterfaces())
+  const listed = Object.values(networkInterfaces())
     .flat()
     .flatMap((a) => (!a ? [] : a.internal && a.family === 'IPv4' && a.cidr ? [a.cidr] : [a.address]));
+  return [...new Set([...listed, ...configuredAddresses()])];
+}
+
+/**
+ * os.networkInterfaces() (libuv) lists only interfaces that are up AND running, but an address on a link without
+ * carrier yet (a veth whose peer is still down, a container network being attached) is configured and binds fine:
+ * ask iproute2 for every configured address too. Without `ip` (not Linux) the libuv list is all there is.
+ */
+function configuredAddresses(): string[] {
+  try {
+    const out = execFileSync('ip', ['-j', 'addr', 'show'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const links = JSON.parse(out) as { addr_info?: { local?: string }[] }[];
+    return links.flatMap((l) => (l.addr_info ?? []).flatMap((a) => (a.local ? [a.local] : [])));
+  } catch {
+    return [];
+  }
 }
 
 /** Whether addr is one of the entries: an address, or an address/prefix range. */

@@ -53,7 +53,7 @@ export function parseTs(input: string): TsConfig {
   let endAddr: Buffer;
   if (addr.includes('-')) {
     const [a, b, ...rest] = addr.split('-').map((s) => s.trim());
-    const from = parseIp(a);
+    const from = parseIp(a!); // split() yields at least one element
     const to = parseIp(b ?? '');
     if (rest.length || !from || !to) fail('a range needs two IP addresses separated by "-"');
     if (from!.length !== to!.length) fail('range ends of different address families');
@@ -62,7 +62,7 @@ export function parseTs(input: string): TsConfig {
     endAddr = to!;
   } else {
     const [ip, bitsText, ...rest] = addr.split('/');
-    const net = parseIp(ip);
+    const net = parseIp(ip!); // split() yields at least one element
     if (!net || rest.length) fail();
     const max = net!.length * 8;
     const bits = bitsText === undefined ? max : /^\d+$/.test(bitsText) ? Number(bitsText) : NaN;
@@ -88,7 +88,7 @@ function parsePorts(text: string, fail: (d?: string) => never): [number, number]
   const named = serviceByName(text);
   if (named !== undefined) return [named, named];
   const [a, b, ...rest] = text.split('-');
-  const from = parseNumber(a.trim());
+  const from = parseNumber(a!.trim()); // split() yields at least one element
   const to = b === undefined ? from : parseNumber(b.trim());
   if (rest.length || from === undefined || to === undefined || from > 0xffff || to > 0xffff) {
     fail(`bad port "${text}", use a number, a range such as 1000-2000, a service name, any or opaque`);
@@ -111,8 +111,8 @@ export function subnetBounds(net: Buffer, bits: number): [Buffer, Buffer] {
   for (let i = 0; i < net.length; i++) {
     const keep = Math.max(0, Math.min(8, bits - i * 8));
     const mask = (0xff << (8 - keep)) & 0xff;
-    from[i] &= mask;
-    to[i] |= ~mask & 0xff;
+    from[i]! &= mask;
+    to[i]! |= ~mask & 0xff;
   }
   return [from, to];
 }
@@ -123,8 +123,9 @@ export function rangePrefix(from: Buffer, to: Buffer): number | undefined {
   let prefix = bits;
   for (let i = 0; i < bits; i++) {
     const mask = 0x80 >> (i % 8);
-    const f = from[i >> 3] & mask;
-    const t = to[i >> 3] & mask;
+    // both ends are of one address family, so of one length
+    const f = from[i >> 3]! & mask;
+    const t = to[i >> 3]! & mask;
     if (prefix === bits) {
       if (f !== t) prefix = i;
     } else if (f || !t) {

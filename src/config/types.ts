@@ -63,6 +63,16 @@ export interface DaemonConfig {
   /** new IKE_SA_INITs are dropped while this many are half-open (init_limit_half_open, default 0 = no limit). */
   initLimitHalfOpen: number;
   /**
+   * SO_RCVBUF of each socket in bytes (receive_buffer, default 4 MiB; 0 = the system default). Linux caps it at
+   * net.core.rmem_max; the size in effect is logged at start.
+   */
+  receiveBuffer: number;
+  /**
+   * New IKE_SA_INIT requests (responder SPI zero) that may wait in the receive queue behind the datagrams of existing
+   * SAs; more are shed, counted and logged (init_queue_limit, default 1000; 0 = only the queue's hard bound).
+   */
+  initQueueLimit: number;
+  /**
    * IKE fragmentation (RFC 7383, strongswan.conf charon.fragment_size, default 1280): the largest IP datagram a
    * protected IKE message may need (IP and UDP headers and the non-ESP marker included) before it is sent as
    * fragments, when the connection's `fragmentation` allows it; 0: 576 for IPv4, 1280 for IPv6.

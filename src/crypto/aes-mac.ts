@@ -14,7 +14,7 @@ function aesBlock(key: Buffer, block: Buffer): Buffer {
 }
 
 function xorInto(dst: Buffer, src: Buffer): void {
-  for (let i = 0; i < BLOCK; i++) dst[i] ^= src[i];
+  for (let i = 0; i < BLOCK; i++) dst[i]! ^= src[i]!;
 }
 
 /**
@@ -62,8 +62,8 @@ export function aesXcbcMac(key: Buffer, msg: Buffer): Buffer {
 /** Doubling in GF(2^128) with the RFC 4493 section 2.3 constant Rb = 0x87. */
 function dbl(b: Buffer): Buffer {
   const out = Buffer.alloc(BLOCK);
-  for (let i = 0; i < BLOCK; i++) out[i] = ((b[i] << 1) | (i + 1 < BLOCK ? b[i + 1] >> 7 : 0)) & 0xff;
-  if (b[0] & 0x80) out[BLOCK - 1] ^= 0x87;
+  for (let i = 0; i < BLOCK; i++) out[i] = ((b[i]! << 1) | (i + 1 < BLOCK ? b[i + 1]! >> 7 : 0)) & 0xff;
+  if (b[0]! & 0x80) out[BLOCK - 1]! ^= 0x87;
   return out;
 }
 

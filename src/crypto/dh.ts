@@ -129,7 +129,7 @@ function modpPair(group: number, prime: Buffer, priv?: Buffer): DhKeyPair {
   // generateKeys() keeps a private key that was set and derives g^x from it.
   const publicKey = leftPad(dh.generateKeys(), prime.length);
   const pMinus1 = Buffer.from(prime);
-  pMinus1[pMinus1.length - 1] -= 1; // the RFC primes end in 0xFF, so no borrow
+  pMinus1[pMinus1.length - 1]! -= 1; // the RFC primes end in 0xFF, so no borrow
   return {
     group,
     publicKey,
@@ -138,8 +138,8 @@ function modpPair(group: number, prime: Buffer, priv?: Buffer): DhKeyPair {
       // Reject 0, 1 and p-1 (and anything >= p): they confine the secret to a subgroup of order <= 2
       // (RFC 6989 section 2.1; NIST SP 800-56A 5.6.2.3.1 range check).
       let upper = 0;
-      for (let i = 0; i < peer.length - 1; i++) upper |= peer[i];
-      if ((upper === 0 && peer[peer.length - 1] <= 1) || Buffer.compare(peer, pMinus1) >= 0) {
+      for (let i = 0; i < peer.length - 1; i++) upper |= peer[i]!;
+      if ((upper === 0 && peer[peer.length - 1]! <= 1) || Buffer.compare(peer, pMinus1) >= 0) {
         throw new CryptoError('INVALID_PUBLIC', `group ${group}: public value out of range`);
       }
       if (x && LEGACY_MODP.has(group)) dh.setPrivateKey(x);

@@ -55,7 +55,7 @@ export function encrInfo(encrId: number, keyBits?: number): EncrInfo {
         saltBytes: 4,
         ivBytes: 8,
         blockBytes: 1,
-        tagBytes: GCM_TAG[encrId],
+        tagBytes: GCM_TAG[encrId]!, // one of the three GCM ids of the case labels
       };
     }
     case Encr.CHACHA20_POLY1305: // RFC 7634 sections 2 and 4: 256-bit key, 4-byte salt, 8-byte IV

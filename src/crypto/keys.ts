@@ -51,15 +51,15 @@ function splitSizes(s: ChildSuite): { e: number; i: number } {
   return { e: encrKeyLength(s.encr, s.encrKeyBits), i: integKeyLength(integ) };
 }
 
-/** Consecutive slices of `buf` with the given lengths. */
-function split(buf: Buffer, lengths: number[]): Buffer[] {
+/** Consecutive slices of `buf` with the given lengths, one per length. */
+function split<const L extends readonly number[]>(buf: Buffer, lengths: L): { -readonly [K in keyof L]: Buffer } {
   const out: Buffer[] = [];
   let off = 0;
   for (const len of lengths) {
     out.push(Buffer.from(buf.subarray(off, off + len)));
     off += len;
   }
-  return out;
+  return out as { -readonly [K in keyof L]: Buffer };
 }
 
 /**
@@ -79,7 +79,7 @@ function nonceKey(prfId: number, ni: Buffer, nr: Buffer): Buffer {
 function expandIkeKeys(s: IkeSuite, skeyseed: Buffer, ni: Buffer, nr: Buffer, spiI: Buffer, spiR: Buffer): IkeKeys {
   const { e, i } = splitSizes(s);
   const p = prfKeyLength(s.prf);
-  const lengths = [p, i, i, e, e, p, p];
+  const lengths = [p, i, i, e, e, p, p] as const;
   const total = lengths.reduce((a, b) => a + b, 0);
   const keymat = prfPlus(s.prf, skeyseed, Buffer.concat([ni, nr, spiI, spiR]), total);
   const [skD, skAi, skAr, skEi, skEr, skPi, skPr] = split(keymat, lengths);

@@ -10,17 +10,18 @@ function ipv4Bytes(addr: string): Buffer {
 
 /** RFC 4291 section 2.2 text forms, including '::' and a trailing dotted IPv4 part. */
 function ipv6Bytes(addr: string): Buffer {
-  let text = addr.split('%')[0]; // a zone index is not part of the address
+  let text = addr.split('%')[0]!; // a zone index is not part of the address
   const tail: number[] = [];
   if (text.includes('.')) {
     const i = text.lastIndexOf(':');
-    const v4 = ipv4Bytes(text.slice(i + 1));
-    tail.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+    // isIPv6() has accepted the text, so the embedded IPv4 part is a dotted quad
+    const [a = 0, b = 0, c = 0, d = 0] = ipv4Bytes(text.slice(i + 1));
+    tail.push((a << 8) | b, (c << 8) | d);
     text = text.slice(0, i + 1);
     if (!text.endsWith('::')) text = text.slice(0, -1);
   }
   const words = (s: string): number[] => (s === '' ? [] : s.split(':').map((w) => parseInt(w, 16)));
-  const [head, rest] = text.split('::');
+  const [head, rest] = text.split('::') as [string, string | undefined];
   const h = words(head);
   const r = rest === undefined ? [] : words(rest);
   const zeros = rest === undefined ? [] : new Array<number>(8 - tail.length - h.length - r.length).fill(0);

@@ -19,7 +19,7 @@ export const systemRandom: RandomSource = {
 export function uniform(r: RandomSource): number {
   const b = r.bytes(7);
   // 48 bits from the first six bytes, the top 5 bits of the seventh
-  return (b.readUIntBE(0, 6) * 32 + (b[6] >>> 3)) / 2 ** 53;
+  return (b.readUIntBE(0, 6) * 32 + (b[6]! >>> 3)) / 2 ** 53;
 }
 
 /** A uniform integer in 0..n-1 (n >= 1). */

@@ -44,7 +44,7 @@ export class AeadSkCipher implements SkCipherImpl {
   private nextIv(): Buffer {
     const iv = Buffer.from(this.counter);
     for (let i = this.counter.length - 1; i >= 0; i--) {
-      this.counter[i] = (this.counter[i] + 1) & 0xff;
+      this.counter[i] = (this.counter[i]! + 1) & 0xff;
       if (this.counter[i] !== 0) break;
     }
     return iv;

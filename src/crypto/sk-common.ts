@@ -35,7 +35,7 @@ export function withTrailer(plain: Buffer, block: number, padding?: Buffer): Buf
 /** Strip padding after decryption; the receiver must accept any padding length (RFC 7296 3.14). */
 export function stripTrailer(decrypted: Buffer): Buffer {
   if (decrypted.length === 0) throw new CryptoError('BAD_LENGTH', 'empty SK ciphertext');
-  const padLen = decrypted[decrypted.length - 1];
+  const padLen = decrypted[decrypted.length - 1]!;
   if (padLen + 1 > decrypted.length) {
     throw new CryptoError('BAD_LENGTH', `pad length ${padLen} exceeds ciphertext of ${decrypted.length} bytes`);
   }

@@ -209,9 +209,10 @@ export function parseActionEntries(entries: Entry[], where: Where, yaml: boolean
   }
   if (named.length > 1)
     throw new FaultSyntaxError(String(where), 'one action per rule', `${named.map((e) => e.key).join(' and ')}`, 'add one rule per action');
-  const act = named[0];
+  const act = named[0]!;
   if (!yaml && entries[0] !== act)
-    throw new FaultSyntaxError(String(where), 'the action first, then its options', JSON.stringify(entries[0].key));
+    // act is one of the entries, so there is a first one
+    throw new FaultSyntaxError(String(where), 'the action first, then its options', JSON.stringify(entries[0]!.key));
   const type = act.key as ActionType;
   const syn = SYNTAX[type];
   const value = act.value === true ? undefined : act.value;

@@ -112,8 +112,8 @@ export const IMPAIR_NAMES = [...Object.keys(ALIASES), MODIFIER];
 /** One `--impair` item -> [what, how]: libreswan splits WHAT from HOW at the first ':' or '='. */
 function split(item: string): [string, string | undefined] {
   const m = /^([^:=]*)[:=](.*)$/.exec(item.trim());
-  const what = (m ? m[1] : item).trim().toLowerCase().replace(/_/g, '-');
-  return [what, m ? m[2].trim() : undefined];
+  const what = (m ? m[1]! : item).trim().toLowerCase().replace(/_/g, '-');
+  return [what, m ? m[2]!.trim() : undefined];
 }
 
 /** libreswan impair items (`drop-incoming:3`, `jacob-two-two`, ...) -> rule specs named `impair:WHAT[:HOW]`. */

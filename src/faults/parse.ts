@@ -59,7 +59,7 @@ export function assembleRule(
       );
   }
 
-  const layer = m.layer ?? (traits.layers.length === 1 ? traits.layers[0] : 'ike');
+  const layer = m.layer ?? (traits.layers.length === 1 ? traits.layers[0]! : 'ike');
   if (m.layer && !traits.layers.includes(m.layer)) throw keyErr('proto', `proto=${traits.layers.join(' or ')} for ${action.type}`);
   const wrongKey = [...keys.keys()].find((k) => (layer === 'esp' ? IKE_ONLY_KEYS : ESP_ONLY_KEYS).includes(k));
   if (wrongKey)

@@ -28,7 +28,7 @@ export function parseDurationMs(v: unknown, min = 0): number {
     const bare = /^\s*\d+(\.\d+)?\s*$/.test(v);
     throw new ValueError(DURATION, v, bare ? 'a bare number has no unit' : undefined);
   }
-  const ms = Math.round(Number(m[1]) * UNIT_MS[m[2].toLowerCase()]);
+  const ms = Math.round(Number(m[1]) * UNIT_MS[m[2]!.toLowerCase()]!); // the pattern admits only UNIT_MS's units
   if (ms < min || ms > MAX_DURATION_MS) throw new ValueError(`${DURATION}, ${min ? `${min}ms` : '0'} to 7 days`, v);
   return ms;
 }

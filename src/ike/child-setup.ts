@@ -18,7 +18,7 @@ import { pushChild } from './child-spec.js';
 /** An inbound SPI: random, never 0..255 (reserved, RFC 4303 2.1), high bit set like charon's allocations. */
 export function allocateSpi(sa: IkeSa): Buffer {
   const spi = sa.svc.random.bytes(4);
-  spi[0] |= 0xc0;
+  spi[0]! |= 0xc0;
   return spi;
 }
 

@@ -117,7 +117,7 @@ export class CookiePolicy {
         this.lastIp[b] = now;
         return true;
       }
-      if (now < this.lastIp[b] + COOKIE_CALMDOWN_MS) return true;
+      if (now < this.lastIp[b]! + COOKIE_CALMDOWN_MS) return true; // b < COOKIE_CALMDOWN_BUCKETS
     }
     return false;
   }

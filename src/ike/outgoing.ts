@@ -47,7 +47,8 @@ export function encode(sa: IkeSa, out: OutMessage, fault?: IkeFaultDecision): En
     1,
     () => `generating ${exchangeName(out.exchange)} ${out.isResponse ? 'response' : 'request'} ${m.messageId} ${bracketed(shown)}`,
   );
-  const [packet, ...more] = protectAll(sa, out.exchange, m.messageId, out.isResponse, m.payloads, m.options);
+  const [first, ...more] = protectAll(sa, out.exchange, m.messageId, out.isResponse, m.payloads, m.options);
+  const packet = first!; // the whole message or at least one fragment
   const desc = describeForEvents(out.exchange, m.messageId, out.isResponse, shown);
   return more.length ? { packet, fragments: [packet, ...more], desc } : { packet, desc };
 }

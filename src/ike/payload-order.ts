@@ -109,8 +109,7 @@ export function orderPayloads(exchange: number, isResponse: boolean, payloads: P
   const order = t[isResponse ? 1 : 0];
   const specific = new Set(order.filter(([pt, n]) => pt === P.NOTIFY && n !== 0).map(([, n]) => n));
   const rank = (p: Payload): number => {
-    for (let i = 0; i < order.length; i++) {
-      const [pt, n] = order[i];
+    for (const [i, [pt, n]] of order.entries()) {
       if (pt !== p.type) continue;
       if (pt !== P.NOTIFY) return i;
       const nt = (p as NotifyPayload).notifyType;

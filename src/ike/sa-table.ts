@@ -10,6 +10,9 @@ export class SaTable {
   private readonly bySpi = new Map<string, IkeSa>();
   private readonly halfOpen = new Map<string, IkeSa>();
   private readonly all = new Set<IkeSa>();
+  /** By connection name and by unique id: the ops' lookups (initiate, terminate, rekey) stay O(1) at 10,000 SAs. */
+  private readonly named = new Map<string, Set<IkeSa>>();
+  private readonly byId = new Map<number, IkeSa>();
   /** By the peer address an SA started with: INITIAL_CONTACT and uniqueness checks stay O(SAs per peer). */
   private readonly byPeer = new Map<string, Set<IkeSa>>();
   /**
@@ -27,6 +30,11 @@ export class SaTable {
   add(sa: IkeSa): void {
     this.all.add(sa);
     this.indexPeer(sa);
+    // name and uniqueId never change (config and id are readonly); Sets keep the order list() has
+    let set = this.named.get(sa.name);
+    if (!set) this.named.set(sa.name, (set = new Set()));
+    set.add(sa);
+    this.byId.set(sa.uniqueId, sa);
   }
 
   private indexPeer(sa: IkeSa): void {
@@ -73,12 +81,16 @@ export class SaTable {
 
   remove(sa: IkeSa): void {
     this.all.delete(sa);
+    const set = this.named.get(sa.name);
+    set?.delete(sa);
+    if (set && set.size === 0) this.named.delete(sa.name);
+    if (this.byId.get(sa.uniqueId) === sa) this.byId.delete(sa.uniqueId);
     this.leaveHalfOpen(sa);
     const pk = peerKey.get(sa);
     if (pk !== undefined) {
-      const set = this.byPeer.get(pk);
-      set?.delete(sa);
-      if (set && set.size === 0) this.byPeer.delete(pk);
+      const peers = this.byPeer.get(pk);
+      peers?.delete(sa);
+      if (peers && peers.size === 0) this.byPeer.delete(pk);
     }
     const k = sa.localSpi.toString('hex');
     if (this.bySpi.get(k) === sa) this.bySpi.delete(k);
@@ -101,10 +113,10 @@ export class SaTable {
   }
 
   byName(name: string): IkeSa[] {
-    return this.list().filter((s) => s.name === name);
+    return [...(this.named.get(name) ?? [])];
   }
 
   byUniqueId(id: number): IkeSa | undefined {
-    return this.list().find((s) => s.uniqueId === id);
+    return this.byId.get(id);
   }
 }

@@ -123,7 +123,7 @@ export class TaskManager {
       ? ExchangeType.IKE_SA_INIT
       : this.sa.state === 'CONNECTING'
         ? ExchangeType.IKE_AUTH
-        : (this.active[0].exchange ?? ExchangeType.INFORMATIONAL);
+        : (this.active[0]!.exchange ?? ExchangeType.INFORMATIONAL); // active is non-empty here
     const out = new OutMessage(exchange, this.myMid, false);
     for (const t of this.active) {
       if (this.act(t.build(out)) === 'FAILED') {

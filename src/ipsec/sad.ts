@@ -44,6 +44,12 @@ export function saParams(spec: ChildSaSpec): { inbound: EspSaParams; outbound: E
 export class Sad {
   private readonly bySpi = new Map<number, SaEntry>();
   private readonly byId = new Map<number, SaEntry>();
+  /**
+   * By peer address (as last installed: a NAT float re-installs with new endpoints), so an unknown SPI is charged
+   * to its peer in O(SAs of that peer), not O(all SAs): junk ESP must not cost a scan of 10,000 entries each.
+   */
+  private readonly byPeer = new Map<string, Set<SaEntry>>();
+  private readonly peerOf = new Map<SaEntry, string>();
   private nextOrder = 1;
 
   /** Add a CHILD_SA, or refresh an installed one (outbound activated, endpoints moved, new owner's events). */
@@ -52,6 +58,7 @@ export class Sad {
     if (known) {
       known.spec = spec;
       known.events = events;
+      this.indexPeer(known);
       return known;
     }
     const p = saParams(spec);
@@ -67,7 +74,28 @@ export class Sad {
     };
     this.bySpi.set(spi, entry);
     this.byId.set(spec.id, entry);
+    this.indexPeer(entry);
     return entry;
+  }
+
+  private indexPeer(e: SaEntry): void {
+    const address = e.spec.remote.address;
+    const old = this.peerOf.get(e);
+    if (old === address) return;
+    if (old !== undefined) this.unindexPeer(e);
+    let set = this.byPeer.get(address);
+    if (!set) this.byPeer.set(address, (set = new Set()));
+    set.add(e);
+    this.peerOf.set(e, address);
+  }
+
+  private unindexPeer(e: SaEntry): void {
+    const address = this.peerOf.get(e);
+    if (address === undefined) return;
+    this.peerOf.delete(e);
+    const set = this.byPeer.get(address);
+    set?.delete(e);
+    if (set && set.size === 0) this.byPeer.delete(address);
   }
 
   remove(id: number): SaEntry | undefined {
@@ -75,7 +103,12 @@ export class Sad {
     if (!e) return undefined;
     this.byId.delete(id);
     this.bySpi.delete(e.inbound.spi.readUInt32BE(0));
+    this.unindexPeer(e);
     return e;
+  }
+
+  get size(): number {
+    return this.byId.size;
   }
 
   /** The SA for the SPI of a received ESP packet (its first 4 bytes). */
@@ -110,7 +143,7 @@ export class Sad {
   /** The newest SA with this peer address: where an unknown SPI from it is counted. */
   newestForPeer(address: string): SaEntry | undefined {
     let best: SaEntry | undefined;
-    for (const e of this.byId.values()) if (e.spec.remote.address === address && (!best || e.order > best.order)) best = e;
+    for (const e of this.byPeer.get(address) ?? []) if (!best || e.order > best.order) best = e;
     return best;
   }
 }

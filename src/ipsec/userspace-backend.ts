@@ -53,6 +53,12 @@ export class UserspaceBackend implements ChildSaBackend {
   private readonly now: () => number;
   /** Counters of removed SAs per flow, so `show crypto ipsec sa` totals survive rekeys as in IOS. */
   private readonly removedTotals = new Map<string, FlowTotals>();
+  /**
+   * Installed SAs per flow (flowKey) and the flow each SA id was counted under: remove() asks "is another SA of this
+   * flow left?" in O(1) instead of scanning the SAD (stopping 10,000 SAs was quadratic).
+   */
+  private readonly flowSize = new Map<string, number>();
+  private readonly flowOf = new Map<number, string>();
   /** Fault injection at the seal and open points (set by the daemon); absent: every packet as it is. */
   faults?: EspFaultHooks;
   /** The last packets sent / received per SA id, kept while esp-replay rules exist (which send them again). */
@@ -77,6 +83,7 @@ export class UserspaceBackend implements ChildSaBackend {
       this.log.log('ESP', 1, `unable to install ESP SAs ${label}: ${(err as Error).message}`, spec.logCtx);
       return;
     }
+    this.countFlow(spec.id);
     for (const a of spec.hostAddrs) this.host.add(a);
     if (fresh) {
       this.log.log(
@@ -90,16 +97,38 @@ export class UserspaceBackend implements ChildSaBackend {
     }
   }
 
+  /** (Re-)count an installed SA under its flow; a refreshed spec may in principle name another flow. */
+  private countFlow(id: number): void {
+    const e = this.sad.get(id);
+    if (!e) return;
+    const k = flowKey(e);
+    const old = this.flowOf.get(id);
+    if (old === k) return;
+    if (old !== undefined) this.uncountFlow(id);
+    this.flowOf.set(id, k);
+    this.flowSize.set(k, (this.flowSize.get(k) ?? 0) + 1);
+  }
+
+  private uncountFlow(id: number): void {
+    const k = this.flowOf.get(id);
+    if (k === undefined) return;
+    this.flowOf.delete(id);
+    const n = (this.flowSize.get(k) ?? 1) - 1;
+    if (n > 0) this.flowSize.set(k, n);
+    else this.flowSize.delete(k);
+  }
+
   remove(id: number): void {
     const e = this.sad.remove(id);
     this.rings.in.delete(id);
     this.rings.out.delete(id);
+    this.uncountFlow(id);
     if (!e) return;
     const k = flowKey(e);
     const t = this.removedTotals.get(k) ?? zeroTotals();
     addCounters(t, e.spec.counters);
     // Drop the history once no SA of the flow is left, so a re-established flow starts from zero.
-    if (this.sad.entries().some((x) => flowKey(x) === k)) this.removedTotals.set(k, t);
+    if (this.flowSize.has(k)) this.removedTotals.set(k, t);
     else this.removedTotals.delete(k);
     this.log.log('ESP', 1, `removed ESP SAs ${specLabel(e.spec)}`, e.spec.logCtx);
   }

@@ -3,7 +3,8 @@
 // the line as charon would, the JSON sink writes the line with these fields, and event listeners (control `watch`,
 // scenarios, the timeline file, the API) receive every event whatever the log levels are.
 //
-// The names are a public interface (README "Events"): add names, never rename or drop one.
+// The names are a public interface (docs/EVENTS.md, checked by test/log/events-docs.test.ts): add names, never
+// rename or drop one.
 
 export const EVENT_NAMES = [
   // IKE_SA lifecycle
@@ -26,6 +27,8 @@ export const EVENT_NAMES = [
   'notify.received', // an error or status notify the peer sent (notify), once per notify
   'dpd.timeout', // retransmits exhausted: the peer is considered dead (charon: giving up after N retransmits)
   'fault.fired', // a fault rule acted (fault, action, ...)
+  'fault.added', // a fault rule was added (rule, text): control verb, config, API
+  'fault.cleared', // a fault rule was removed (rule)
 ] as const;
 
 export type EventName = (typeof EVENT_NAMES)[number];

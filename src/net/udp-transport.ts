@@ -1,8 +1,10 @@
 // UDP sockets for IKE (port 500) and NAT-T (port 4500): one socket per listen address and port, shared by
 // every SA (no per-SA sockets). On the NAT-T port, RFC 3948 demultiplexing: a 4-byte zero non-ESP marker
-// prefixes IKE, a single 0xFF byte is a NAT-T keepalive, anything else is ESP-in-UDP.
+// prefixes IKE, a single 0xFF byte is a NAT-T keepalive, anything else is ESP-in-UDP. IKE and ESP then wait in the
+// ReceiveQueue (receive-queue.ts: existing SAs first, new IKE_SA_INITs shed over a bound) before the handlers run.
 import dgram from 'node:dgram';
 import { type Endpoint, family } from './endpoint.js';
+import { ReceiveQueue, type QueuedDatagram, type ReceiveQueueStats } from './receive-queue.js';
 
 export interface IkeDatagram {
   data: Buffer; // IKE message, non-ESP marker removed
@@ -14,6 +16,13 @@ export interface TransportOptions {
   listen: string[];
   port: number;
   nattPort: number;
+  /**
+   * SO_RCVBUF per socket in bytes (daemon.receive_buffer). Linux caps it at net.core.rmem_max (Node cannot use
+   * SO_RCVBUFFORCE); the size in effect is reported through notice(). Absent: the system default.
+   */
+  receiveBuffer?: number;
+  /** New IKE_SA_INITs allowed to wait in the receive queue (daemon.init_queue_limit); read per datagram. */
+  initQueueLimit?(): number;
 }
 
 export interface TransportHandlers {
@@ -21,6 +30,28 @@ export interface TransportHandlers {
   esp?(packet: Buffer, local: Endpoint, remote: Endpoint): void;
   /** Something went wrong at socket level (logged by the caller); the transport keeps running. */
   error?(msg: string): void;
+  /** Start-up facts worth a log line (the receive buffer in effect); warn: the operator should act on it. */
+  notice?(msg: string, warn: boolean): void;
+  /** A new IKE_SA_INIT was shed by the receive queue (the caller logs it, rate-limited; it is already counted). */
+  shed?(remote: Endpoint): void;
+}
+
+/** daemon.init_queue_limit's default when the caller gives none. */
+export const DEFAULT_INIT_QUEUE_LIMIT = 1000;
+
+export interface TransportCounters {
+  rxIke: number;
+  rxEsp: number;
+  rxKeepalive: number;
+  rxRunt: number;
+  tx: number;
+  txErrors: number;
+  queue: ReceiveQueueStats;
+}
+
+interface From {
+  local: Endpoint;
+  remote: Endpoint;
 }
 
 const NON_ESP_MARKER = Buffer.alloc(4);
@@ -28,12 +59,22 @@ const KEEPALIVE = Buffer.from([0xff]);
 
 export class UdpTransport {
   private readonly sockets = new Map<string, dgram.Socket>();
-  counters = { rxIke: 0, rxEsp: 0, rxKeepalive: 0, rxRunt: 0, tx: 0, txErrors: 0 };
+  private readonly queue: ReceiveQueue<From>;
+  /** `queue` is the receive queue's own stats object (queued, shed, overflow, maxDepth, batches), live. */
+  readonly counters: TransportCounters;
 
   constructor(
     private readonly opts: TransportOptions,
     private readonly h: TransportHandlers,
-  ) {}
+  ) {
+    this.queue = new ReceiveQueue<From>({
+      deliver: (d) => this.deliver(d),
+      initLimit: () => opts.initQueueLimit?.() ?? DEFAULT_INIT_QUEUE_LIMIT,
+      shed: (d) => h.shed?.(d.ctx.remote),
+      error: (e) => h.error?.(`processing a datagram failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
+    });
+    this.counters = { rxIke: 0, rxEsp: 0, rxKeepalive: 0, rxRunt: 0, tx: 0, txErrors: 0, queue: this.queue.stats };
+  }
 
   get nattPort(): number {
     return this.opts.nattPort;
@@ -59,16 +100,46 @@ export class UdpTransport {
       s.bind({ address, port, exclusive: true }, () => {
         s.off('error', reject);
         s.on('error', (e) => this.h.error?.(`socket ${address}[${port}]: ${e.message}`));
+        this.sizeReceiveBuffer(s, address, port);
         this.sockets.set(`${address}|${port}`, s);
         resolve();
       });
     });
   }
 
+  /**
+   * The default (about 208 KiB) held a few hundred datagrams: a burst of IKE_SA_INITs overflowed it while the
+   * process was mostly idle. Linux reports twice what it granted (its bookkeeping overhead) and silently caps a
+   * request at net.core.rmem_max, so the size in effect is read back and said.
+   */
+  private sizeReceiveBuffer(s: dgram.Socket, address: string, port: number): void {
+    const want = this.opts.receiveBuffer;
+    if (!want) return;
+    const at = `socket ${address}[${port}]`;
+    try {
+      s.setRecvBufferSize(want);
+    } catch (e) {
+      this.h.error?.(`${at}: setting the receive buffer to ${want} bytes failed: ${(e as Error).message}`);
+    }
+    let got: number;
+    try {
+      got = s.getRecvBufferSize();
+    } catch {
+      return;
+    }
+    this.h.notice?.(
+      got < want
+        ? `${at}: receive buffer ${got} bytes, below the ${want} requested (capped by net.core.rmem_max: sysctl -w net.core.rmem_max=${want})`
+        : `${at}: receive buffer ${got} bytes`,
+      got < want,
+    );
+  }
+
+  /** Classify and queue only: the work happens in the queue's batches (receive-queue.ts). */
   private receive(msg: Buffer, local: Endpoint, remote: Endpoint, natt: boolean): void {
     if (!natt) {
       this.counters.rxIke++;
-      this.h.ike({ data: msg, local, remote });
+      this.queue.push('ike', msg, { local, remote });
       return;
     }
     if (msg.length === 1 && msg[0] === 0xff) {
@@ -81,11 +152,16 @@ export class UdpTransport {
     }
     if (msg.readUInt32BE(0) === 0) {
       this.counters.rxIke++;
-      this.h.ike({ data: msg.subarray(4), local, remote });
+      this.queue.push('ike', msg.subarray(4), { local, remote });
     } else {
       this.counters.rxEsp++;
-      this.h.esp?.(msg, local, remote);
+      if (this.h.esp) this.queue.push('esp', msg, { local, remote });
     }
+  }
+
+  private deliver(d: QueuedDatagram<From>): void {
+    if (d.kind === 'ike') this.h.ike({ data: d.data, local: d.ctx.local, remote: d.ctx.remote });
+    else this.h.esp?.(d.data, d.ctx.local, d.ctx.remote);
   }
 
   private socketFor(from: Endpoint): dgram.Socket | undefined {
@@ -130,6 +206,7 @@ export class UdpTransport {
   }
 
   async close(): Promise<void> {
+    this.queue.close();
     await Promise.all([...this.sockets.values()].map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.sockets.clear();
   }

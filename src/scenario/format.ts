@@ -106,14 +106,14 @@ export function parseScenario(text: string, file: string): Scenario {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   if (doc.errors.length) {
-    const e = doc.errors[0];
+    const e = doc.errors[0]!;
     const pos = e.linePos?.[0];
     throw new ConfigError({
       file,
       keyPath: '',
       expected: 'valid YAML',
       got: 'a syntax error',
-      detail: e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''),
+      detail: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
       line: pos?.line,
       column: pos?.col,
     });

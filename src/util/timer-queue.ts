@@ -125,8 +125,8 @@ export class TimerQueue {
   private fire = (): void => {
     this.armedAt = Infinity;
     const now = this.clock.now();
-    while (this.heap.length && this.heap[0].at <= now) {
-      const h = this.heap[0];
+    while (this.heap.length && this.heap[0]!.at <= now) {
+      const h = this.heap[0]!;
       this.cancel(h);
       try {
         h.fn();
@@ -141,7 +141,7 @@ export class TimerQueue {
   };
 
   private rearm(): void {
-    const next = this.heap.length ? this.heap[0].at : Infinity;
+    const next = this.heap[0]?.at ?? Infinity;
     if (next === this.armedAt) return;
     this.armedAt = next;
     if (next === Infinity) this.clock.disarm();
@@ -152,7 +152,7 @@ export class TimerQueue {
     const h = this.heap;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!earlier(h[i], h[p])) break;
+      if (!earlier(h[i]!, h[p]!)) break;
       this.swap(i, p);
       i = p;
     }
@@ -164,8 +164,8 @@ export class TimerQueue {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < h.length && earlier(h[l], h[m])) m = l;
-      if (r < h.length && earlier(h[r], h[m])) m = r;
+      if (l < h.length && earlier(h[l]!, h[m]!)) m = l;
+      if (r < h.length && earlier(h[r]!, h[m]!)) m = r;
       if (m === i) return;
       this.swap(i, m);
       i = m;
@@ -173,10 +173,13 @@ export class TimerQueue {
   }
 
   private swap(a: number, b: number): void {
-    const h = this.heap;
-    [h[a], h[b]] = [h[b], h[a]];
-    h[a].index = a;
-    h[b].index = b;
+    // callers pass two indices within the heap
+    const x = this.heap[a]!;
+    const y = this.heap[b]!;
+    this.heap[a] = y;
+    this.heap[b] = x;
+    y.index = a;
+    x.index = b;
   }
 }
 

@@ -24,7 +24,7 @@ describe('the reference config (ikelab-example.yaml)', () => {
 
   test('connection bar', () => {
     expect(cfg.connections).toHaveLength(1);
-    const bar = cfg.connections[0];
+    const bar = cfg.connections[0]!;
     expect(bar).toMatchObject({
       name: 'bar',
       localAddrs: ['10.98.0.2'],
@@ -41,7 +41,7 @@ describe('the reference config (ikelab-example.yaml)', () => {
   });
 
   test('child net', () => {
-    const net = cfg.connections[0].children[0];
+    const net = cfg.connections[0]!.children[0]!;
     expect(net.name).toBe('net');
     expect(net.localTs.map(formatTsConfig)).toEqual(['10.12.0.0/24']);
     expect(net.remoteTs.map(formatTsConfig)).toEqual(['10.11.0.0/24']);
@@ -77,8 +77,8 @@ connections:
 `,
     'kat.yaml',
   );
-  const kat = cfg.connections[0];
-  const net = kat.children[0];
+  const kat = cfg.connections[0]!;
+  const net = kat.children[0]!;
   const logged = (key: string, indent: number) => new RegExp(`\\[CFG\\] {${indent}}${key} = (\\S+)`).exec(log)![1];
 
   test.each([
@@ -124,8 +124,8 @@ describe('example and demo files', () => {
   test('config/lab.yaml is the reference config, annotated', () => {
     const cfg = loadConfig(join(ROOT, 'config/lab.yaml'));
     expect(cfg.daemon.log).toEqual({ stdout: true, syslogPrefix: false, timeFormat: 'charon', levels: { default: 1, ike: 2, cfg: 2 } });
-    expect(cfg.connections[0].name).toBe('bar');
-    expect(cfg.connections[0].children[0].lifeTime).toBe(4);
+    expect(cfg.connections[0]!.name).toBe('bar');
+    expect(cfg.connections[0]!.children[0]!.lifeTime).toBe(4);
     // same content as the reference apart from the log section
     const ref = loadConfig(join(REF, 'ikelab-example.yaml'));
     const comparable = (c: typeof cfg) => ({ ...c, file: '', daemon: { ...c.daemon, log: null } });
@@ -146,10 +146,10 @@ describe('example and demo files', () => {
     const [bar] = cfg.connections;
     expect(cfg.connections).toHaveLength(1);
     expect(bar).toMatchObject({ name: 'bar', localAddrs: ['127.0.0.1'], rekeyTime: 4 * 3600, dpdDelay: 0 });
-    expect(formatProposals(bar.proposals)).toBe('IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048');
-    const [net] = bar.children;
+    expect(formatProposals(bar!.proposals)).toBe('IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048');
+    const [net] = bar!.children;
     expect(net).toMatchObject({ name: 'net', startAction: 'none', rekeyTime: 3600, lifeTime: 3960 });
-    expect(formatProposals(net.espProposals)).toBe('ESP:AES_CBC_256/HMAC_SHA2_256_128/NO_EXT_SEQ');
+    expect(formatProposals(net!.espProposals)).toBe('ESP:AES_CBC_256/HMAC_SHA2_256_128/NO_EXT_SEQ');
   });
 
   test('demo-a and demo-b are mirror images that can both bind on one host', () => {
@@ -163,19 +163,19 @@ describe('example and demo files', () => {
     }
     // no control socket in either file (src/demo.ts gives each peer its own in a temp dir): the default
     for (const c of [a, b]) expect(c.daemon.controlSocket).toBe(join(tmpdir(), 'ikelab.sock'));
-    const [ca, cb] = [a.connections[0], b.connections[0]];
+    const [ca, cb] = [a.connections[0]!, b.connections[0]!];
     expect(ca.remoteAddrs).toEqual(b.daemon.listen);
     expect(cb.remoteAddrs).toEqual(a.daemon.listen);
     expect(ca.remotePort).toBe(b.daemon.port);
     expect(cb.remotePort).toBe(a.daemon.port);
     expect([ca.local.id, ca.remote.id]).toEqual([cb.remote.id, cb.local.id]);
     expect(formatProposals(ca.proposals)).toBe('IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048');
-    expect(formatProposals(ca.children[0].espProposals)).toBe('ESP:AES_GCM_16_256/NO_EXT_SEQ');
-    expect(ca.children[0].startAction).toBe('start');
-    expect(cb.children[0].startAction).toBe('none');
-    expect(ca.children[0].localTs.map(formatTsConfig)).toEqual(cb.children[0].remoteTs.map(formatTsConfig));
-    expect(ca.children[0].remoteTs.map(formatTsConfig)).toEqual(cb.children[0].localTs.map(formatTsConfig));
-    expect(a.secrets[0].secret.equals(b.secrets[0].secret)).toBe(true);
+    expect(formatProposals(ca.children[0]!.espProposals)).toBe('ESP:AES_GCM_16_256/NO_EXT_SEQ');
+    expect(ca.children[0]!.startAction).toBe('start');
+    expect(cb.children[0]!.startAction).toBe('none');
+    expect(ca.children[0]!.localTs.map(formatTsConfig)).toEqual(cb.children[0]!.remoteTs.map(formatTsConfig));
+    expect(ca.children[0]!.remoteTs.map(formatTsConfig)).toEqual(cb.children[0]!.localTs.map(formatTsConfig));
+    expect(a.secrets[0]!.secret.equals(b.secrets[0]!.secret)).toBe(true);
   });
 });
 
@@ -191,7 +191,7 @@ connections:
 `,
     'min.yaml',
   );
-  const rw = cfg.connections[0];
+  const rw = cfg.connections[0]!;
 
   test('daemon defaults', () => {
     expect(cfg.daemon).toEqual({
@@ -207,6 +207,8 @@ connections:
       cookieThresholdIp: 3,
       blockThreshold: 5,
       initLimitHalfOpen: 0,
+      receiveBuffer: 4 * 1024 * 1024,
+      initQueueLimit: 1000,
       // strongswan.conf charon.fragment_size
       fragmentSize: 1280,
       retransmit: { timeout: 4, base: 1.8, tries: 5, jitter: 0, limit: 0 },
@@ -243,7 +245,7 @@ connections:
 
   test('child defaults: dynamic TS, ESP default with AEAD first (as vici does without esp_proposals)', () => {
     // strongSwan's default list minus AES_XCBC_96, which the userspace ESP engine (the default backend) cannot run
-    const c1 = rw.children[0];
+    const c1 = rw.children[0]!;
     expect(c1).toMatchObject({
       name: 'c1',
       mode: 'tunnel',
@@ -308,7 +310,7 @@ connections:
       json: 'stderr',
       levels: { default: 1, ike: 4, net: -1 },
     });
-    const x = c.connections[0];
+    const x = c.connections[0]!;
     expect(x.localPort).toBe(1500);
     expect(x.remoteAddrs).toEqual(['10.0.0.2', 'peer.example.com']);
     expect(x.proposals.map((p) => p.num)).toEqual([1, 2]);
@@ -316,7 +318,7 @@ connections:
     // reauth only: no rekeying, over_time 10% of reauth_time, rand_time min(over, reauth/2)
     expect([x.rekeyTime, x.reauthTime, x.overTime, x.randTime]).toEqual([0, 7200, 720, 720]);
     expect([x.encap, x.mobike, x.dpdAction, x.fragmentation, x.unique]).toEqual([true, false, 'restart', 'force', 'replace']);
-    const [a, b] = x.children;
+    const [a, b] = [x.children[0]!, x.children[1]!];
     expect(a.localTs.map(formatTsConfig)).toEqual(['10.1.0.0/24', '10.2.0.0/24']);
     expect(a.espProposalTexts).toEqual(['aes256-sha256', 'aes256gcm16-ecp256']);
     expect([a.rekeyTime, a.lifeTime, a.randTime]).toEqual([600, 900, 300]);

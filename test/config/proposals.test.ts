@@ -137,8 +137,8 @@ describe('known-answer runs: what charon printed for the configured proposal str
   test.each(dirs)('%s', (dir) => {
     const conf = readFileSync(join(REF, 'kat', dir, 'initiator.swanctl.conf'), 'utf8');
     const log = readFileSync(join(REF, 'kat', dir, 'initiator.log'), 'utf8');
-    const ike = /^\s*proposals = (\S+)/m.exec(conf)![1];
-    const esp = /esp_proposals = (\S+)/.exec(conf)![1];
+    const ike = /^\s*proposals = (\S+)/m.exec(conf)![1]!;
+    const esp = /esp_proposals = (\S+)/.exec(conf)![1]!;
     // vici's load-conn dump: "  proposals = IKE:..." for the connection, "   proposals = ESP:..." for the child
     const loggedIke = /\[CFG\] {3}proposals = (IKE:\S+)/.exec(log)![1];
     const loggedEsp = /\[CFG\] {4}proposals = (ESP:\S+)/.exec(log)![1];
@@ -151,21 +151,21 @@ describe('default', () => {
   test('IKE default is two proposals, non-AEAD then AEAD, numbered 1 and 2', () => {
     const [classic, aead, ...rest] = parseProposals(['default'], 'ike');
     expect(rest).toEqual([]);
-    expect([classic.num, aead.num]).toEqual([1, 2]);
-    expect(formatProposal(classic)).toBe(
+    expect([classic!.num, aead!.num]).toEqual([1, 2]);
+    expect(formatProposal(classic!)).toBe(
       'IKE:AES_CBC_128/AES_CBC_192/AES_CBC_256/AES_CTR_128/AES_CTR_192/AES_CTR_256/3DES_CBC/' +
         'HMAC_SHA2_256_128/HMAC_SHA2_384_192/HMAC_SHA2_512_256/HMAC_SHA1_96/AES_XCBC_96/' +
         'PRF_HMAC_SHA2_256/PRF_HMAC_SHA2_384/PRF_HMAC_SHA2_512/PRF_AES128_XCBC/PRF_AES128_CMAC/PRF_HMAC_SHA1/' +
         'ECP_256/ECP_384/ECP_521/CURVE_25519/CURVE_448/MODP_3072/MODP_4096/MODP_6144/MODP_8192/MODP_2048',
     );
-    expect(formatProposal(aead)).toBe(
+    expect(formatProposal(aead!)).toBe(
       'IKE:AES_GCM_16_128/AES_GCM_16_192/AES_GCM_16_256/AES_CCM_16_128/AES_CCM_16_192/' +
         'AES_CCM_16_256/CHACHA20_POLY1305/AES_GCM_12_128/AES_GCM_12_192/AES_GCM_12_256/AES_GCM_8_128/AES_GCM_8_192/' +
         'AES_GCM_8_256/AES_CCM_12_128/AES_CCM_12_192/AES_CCM_12_256/AES_CCM_8_128/AES_CCM_8_192/AES_CCM_8_256/' +
         'PRF_HMAC_SHA2_256/PRF_HMAC_SHA2_384/PRF_HMAC_SHA2_512/PRF_AES128_XCBC/PRF_AES128_CMAC/PRF_HMAC_SHA1/' +
         'ECP_256/ECP_384/ECP_521/CURVE_25519/CURVE_448/MODP_3072/MODP_4096/MODP_6144/MODP_8192/MODP_2048',
     );
-    expect(aead.transforms.some((t) => t.type === T.INTEG)).toBe(false);
+    expect(aead!.transforms.some((t) => t.type === T.INTEG)).toBe(false);
   });
 
   test('ESP default: proposal_create_default then _aead (strongSwan 5.9)', () => {
@@ -178,8 +178,8 @@ describe('default', () => {
   test('default expands in place and numbering follows the expansion', () => {
     const list = parseProposals(['aes256gcm16', 'DEFAULT', 'aes128-sha1'], 'esp');
     expect(list.map((p) => p.num)).toEqual([1, 2, 3, 4]);
-    expect(formatProposal(list[0])).toBe('ESP:AES_GCM_16_256/NO_EXT_SEQ');
-    expect(formatProposal(list[3])).toBe('ESP:AES_CBC_128/HMAC_SHA1_96/NO_EXT_SEQ');
+    expect(formatProposal(list[0]!)).toBe('ESP:AES_GCM_16_256/NO_EXT_SEQ');
+    expect(formatProposal(list[3]!)).toBe('ESP:AES_CBC_128/HMAC_SHA1_96/NO_EXT_SEQ');
     expect(list.every((p) => p.spi.length === 0)).toBe(true);
   });
 

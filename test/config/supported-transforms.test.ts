@@ -92,7 +92,7 @@ describe('load refuses proposals with transforms that cannot run', () => {
 describe('what each backend accepts', () => {
   test('xfrm: AES-XCBC integrity is installable, AES-CTR / CCM are not', () => {
     const cfg = parseConfig(child('        esp_proposals: [aes256-aesxcbc]\n', backend('xfrm')), 'ikelab.yaml');
-    expect(formatProposals(cfg.connections[0].children[0].espProposals)).toBe('ESP:AES_CBC_256/AES_XCBC_96/NO_EXT_SEQ');
+    expect(formatProposals(cfg.connections[0]!.children[0]!.espProposals)).toBe('ESP:AES_CBC_256/AES_XCBC_96/NO_EXT_SEQ');
     const e = error(child('        esp_proposals: [aes256-aesxcbc, aes128ccm8]\n', backend('xfrm')));
     expect(e.keyPath).toBe('connections.bar.children.net.esp_proposals[1]');
     expect(e.line).toBe(8);
@@ -108,7 +108,7 @@ describe('what each backend accepts', () => {
 
   test("IKE keeps AES-XCBC integrity and PRF, and AES-CMAC PRF: ikelab's IKE crypto has them", () => {
     const cfg = parseConfig(conn('    proposals: [aes128-aesxcbc-modp2048, aes256-sha256-prfaescmac-ecp256]\n'), 'x');
-    expect(formatProposals(cfg.connections[0].proposals)).toBe(
+    expect(formatProposals(cfg.connections[0]!.proposals)).toBe(
       'IKE:AES_CBC_128/AES_XCBC_96/PRF_AES128_XCBC/MODP_2048, ' + 'IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_AES128_CMAC/ECP_256',
     );
   });
@@ -117,7 +117,7 @@ describe('what each backend accepts', () => {
 describe("default is strongSwan's list cut down to what runs", () => {
   test('IKE default (implicit and written) has no AES-CTR and no AES-CCM, and keeps the rest', () => {
     for (const text of [conn(''), conn('    proposals: [default]\n')]) {
-      const ike = parseConfig(text, 'x').connections[0].proposals;
+      const ike = parseConfig(text, 'x').connections[0]!.proposals;
       const s = formatProposals(ike);
       expect(ike.map((p) => p.num)).toEqual([1, 2]);
       expect(s).not.toMatch(/AES_CTR|AES_CCM/);
@@ -127,7 +127,7 @@ describe("default is strongSwan's list cut down to what runs", () => {
   });
 
   test('ESP default drops AES-XCBC for the userspace engine and keeps it for xfrm', () => {
-    const esp = (b: string, list = '') => formatProposals(parseConfig(child(list, b), 'x').connections[0].children[0].espProposals);
+    const esp = (b: string, list = '') => formatProposals(parseConfig(child(list, b), 'x').connections[0]!.children[0]!.espProposals);
     expect(esp('')).not.toContain('AES_XCBC_96');
     expect(esp('', '        esp_proposals: [aes256gcm16, default]\n')).toBe(
       'ESP:AES_GCM_16_256/NO_EXT_SEQ, ' +

@@ -78,11 +78,11 @@ export function connect(path: string, read = true): Promise<RawClient> {
     const line = (n: number) =>
       new Promise<string>((res, rej) => {
         const check = () => {
-          if (lines.length >= n) return res(lines[n - 1]);
+          if (lines.length >= n) return res(lines[n - 1]!);
           waiters.push(check);
         };
         void closed.then(() =>
-          setTimeout(() => (lines.length >= n ? res(lines[n - 1]) : rej(new Error(`closed after ${lines.length} lines`))), 20),
+          setTimeout(() => (lines.length >= n ? res(lines[n - 1]!) : rej(new Error(`closed after ${lines.length} lines`))), 20),
         );
         check();
       });

@@ -129,7 +129,7 @@ describe.skipIf(!RUN)('control socket against another uid', () => {
     ];
     const results = await Promise.all(verbs.map((v) => cliAsNobody(...v, '--socket', sock)));
     for (const [i, v] of verbs.entries()) {
-      const r = results[i];
+      const r = results[i]!;
       expect(r, v.join(' ')).toMatchObject({ code: 1, stdout: '' });
       expect(r.stderr.trim(), v.join(' ')).toBe(
         `ikelab: permission denied on control socket ${sock} (EACCES): only the user running the daemon may use it`,

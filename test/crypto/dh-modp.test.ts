@@ -45,7 +45,7 @@ const PI = piTimes2Pow(8192 - 130);
 const RFC_HEAD = 'FFFFFFFF FFFFFFFF C90FDAA2 2168C234 C4C6628B 80DC1CD1'.replace(/ /g, '');
 
 describe.each(GROUPS)('MODP group $id ($bits bit)', ({ id, bits, k, tail, openssl }) => {
-  const prime = Buffer.from(MODP_PRIMES[id], 'hex');
+  const prime = Buffer.from(MODP_PRIMES[id]!, 'hex');
   const p = big(prime);
   const len = bits / 8;
 
@@ -109,14 +109,14 @@ test('unknown groups are UNSUPPORTED', () => {
 
 test('legacy groups 1 and 2 keep each key pair separate despite the shared engine', () => {
   for (const id of [1, 2]) {
-    const prime = big(Buffer.from(MODP_PRIMES[id], 'hex'));
+    const prime = big(Buffer.from(MODP_PRIMES[id]!, 'hex'));
     const pairs = [generateDh(id), generateDh(id), dhFromPrivate(id, Buffer.from([3]))];
     const peer = dhFromPrivate(id, Buffer.from([7]));
     const len = dhPublicLength(id);
     // prior pairs must still use their own exponent after later pairs were made
-    const s2 = pairs[2].computeSecret(peer.publicKey);
+    const s2 = pairs[2]!.computeSecret(peer.publicKey);
     expect(big(s2)).toBe(modPow(2n, 21n, prime));
     expect(s2.length).toBe(len);
-    expect(pairs[0].computeSecret(pairs[1].publicKey).equals(pairs[1].computeSecret(pairs[0].publicKey))).toBe(true);
+    expect(pairs[0]!.computeSecret(pairs[1]!.publicKey).equals(pairs[1]!.computeSecret(pairs[0]!.publicKey))).toBe(true);
   }
 });

@@ -92,7 +92,7 @@ export function walkPayloads(buf: Buffer, first: number, start: number): Payload
     if (len < 4 || off + len > buf.length) throw new Error(`bad payload length ${len} at ${off}`);
     out.push({ type, offset: off, body: buf.subarray(off + 4, off + len) });
     if (type === PayloadType.SK) break; // its "next payload" names the first inner payload
-    type = buf[off];
+    type = buf[off]!;
     off += len;
   }
   return out;
@@ -106,16 +106,16 @@ export function walkPayloads(buf: Buffer, first: number, start: number): Payload
 export function decodeIke(packet: Buffer): IkeMessage | undefined {
   const raw = packet.length > 4 && packet.readUInt32BE(0) === 0 ? packet.subarray(4) : packet;
   if (raw.length < 28 || raw[17] !== 0x20 || raw.readUInt32BE(24) !== raw.length) return undefined;
-  const exchange = raw[18];
+  const exchange = raw[18]!;
   if (exchange < ExchangeType.IKE_SA_INIT || exchange > ExchangeType.INFORMATIONAL) return undefined;
   return {
     raw,
     spiI: raw.subarray(0, 8),
     spiR: raw.subarray(8, 16),
     exchange,
-    flags: raw[19],
+    flags: raw[19]!,
     messageId: raw.readUInt32BE(20),
-    payloads: walkPayloads(raw, raw[16], 28),
+    payloads: walkPayloads(raw, raw[16]!, 28),
   };
 }
 
@@ -138,7 +138,7 @@ export function keData(payloads: Payload[]): { group: number; data: Buffer } {
 export function notifyData(payloads: Payload[], notifyType: number): Buffer[] {
   return payloads
     .filter((p) => p.type === PayloadType.NOTIFY && p.body.readUInt16BE(2) === notifyType)
-    .map((p) => p.body.subarray(4 + p.body[1]));
+    .map((p) => p.body.subarray(4 + p.body[1]!));
 }
 
 /** ID payload body for an IPv4 address: ID_IPV4_ADDR(1) | 3 reserved | address (RFC 7296 3.5). */

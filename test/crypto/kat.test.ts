@@ -52,7 +52,7 @@ describe.each(KAT_SUITES)('strongSwan KAT $dir', (suite) => {
     if (!sk) throw new Error('no SK payload');
     const aad = m.raw.subarray(0, sk.offset + 4);
     const plain = cipherFor(fromOriginalInitiator(m)).open(m.raw.subarray(sk.offset + 4), aad);
-    return { aad, plain, sk, inner: walkPayloads(plain, m.raw[sk.offset], 0) };
+    return { aad, plain, sk, inner: walkPayloads(plain, m.raw[sk.offset]!, 0) };
   };
   const protectedMessages = [...run.toInitiator, ...run.toResponder].filter((m) => m.exchange !== ExchangeType.IKE_SA_INIT);
 
@@ -96,7 +96,7 @@ describe.each(KAT_SUITES)('strongSwan KAT $dir', (suite) => {
         const d = c.data; // SPIi | SPIr | IPv4 | port
         expect(d.length).toBe(22);
         const ip = [...d.subarray(16, 20)].join('.');
-        expect(hex(natdHash(d.subarray(0, 8), d.subarray(8, 16), ip, d.readUInt16BE(20)))).toBe(hex(hashes[i].data));
+        expect(hex(natdHash(d.subarray(0, 8), d.subarray(8, 16), ip, d.readUInt16BE(20)))).toBe(hex(hashes[i]!.data));
         pairs++;
       });
     }
@@ -127,7 +127,7 @@ describe.each(KAT_SUITES)('strongSwan KAT $dir', (suite) => {
         expect(hex(r.auth)).toBe(hex(pskAuth(suite.ike.prf, KAT_PSK, octets)));
         expect(verifyPskAuth(suite.ike.prf, KAT_PSK, octets, r.auth)).toBe(true);
         const bad = Buffer.from(r.auth);
-        bad[bad.length - 1] ^= 1;
+        bad[bad.length - 1]! ^= 1;
         expect(verifyPskAuth(suite.ike.prf, KAT_PSK, octets, bad)).toBe(false);
         expect(verifyPskAuth(suite.ike.prf, KAT_PSK, octets, r.auth.subarray(1))).toBe(false);
         seen++;
@@ -173,10 +173,10 @@ describe.each(KAT_SUITES)('strongSwan KAT $dir', (suite) => {
       expect(logged.has(hex(plain))).toBe(true);
       const cipher = cipherFor(fromOriginalInitiator(m));
       const body = Buffer.from(m.raw.subarray(sk.offset + 4));
-      body[body.length >> 1] ^= 0x01;
+      body[body.length >> 1]! ^= 0x01;
       expect(() => cipher.open(body, aad)).toThrow(expect.objectContaining({ code: 'INTEGRITY' }) as unknown as CryptoError);
       const badAad = Buffer.from(aad);
-      badAad[20] ^= 0x80; // message ID
+      badAad[20]! ^= 0x80; // message ID
       expect(() => cipher.open(m.raw.subarray(sk.offset + 4), badAad)).toThrow(CryptoError);
     }
     // The IKE_AUTH request carries the AUTH value computed above
@@ -190,7 +190,7 @@ describe.each(KAT_SUITES)('strongSwan KAT $dir', (suite) => {
   test('CHILD_SA KEYMAT of IKE_AUTH (RFC 7296 2.17) matches both logs', () => {
     const expected = deriveChildKeys(suite.ike.prf, keys.skD, suite.esp, ni, nr);
     for (const [, log] of logs) {
-      const rec = childKeyRecords(log)[0];
+      const rec = childKeyRecords(log)[0]!;
       expect(rec.dhSecret).toBeUndefined();
       expect(hex(rec.seed)).toBe(hex(Buffer.concat([ni, nr])));
       expect(hex(rec.encrI)).toBe(hex(expected.encrI));
@@ -216,7 +216,7 @@ describe.each(KAT_SUITES)('strongSwan KAT $dir', (suite) => {
       expect(() => generateDh(suite.pfs).computeSecret(ke.data)).not.toThrow();
     }
     for (const [, log] of logs) {
-      const rec = childKeyRecords(log)[1];
+      const rec = childKeyRecords(log)[1]!;
       expect(rec.dhSecret).toBeDefined();
       const dh = rec.dhSecret!;
       expect(dh.length).toBe(suite.pfs >= 19 && suite.pfs <= 21 ? dhPublicLength(suite.pfs) / 2 : dhPublicLength(suite.pfs));

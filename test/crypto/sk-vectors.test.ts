@@ -9,11 +9,11 @@ import { createSkCipher, sealWithIv } from '../../src/crypto/sk.js';
 
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const xor = (x: Buffer, y: Buffer) => Buffer.from(x.map((v, i) => v ^ y[i]));
+const xor = (x: Buffer, y: Buffer) => Buffer.from(x.map((v, i) => v ^ y[i]!));
 
 /** Split a vector plaintext P into (inner, padding) so that inner | padding | P[last] == P. */
 function asSkPlaintext(p: Buffer): { inner: Buffer; padding: Buffer } {
-  const padLen = p[p.length - 1];
+  const padLen = p[p.length - 1]!;
   const innerLen = p.length - 1 - padLen;
   if (innerLen < 0) throw new Error('vector plaintext cannot be an SK trailer');
   return { inner: p.subarray(0, innerLen), padding: p.subarray(innerLen, p.length - 1) };

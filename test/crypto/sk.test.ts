@@ -50,8 +50,8 @@ describe.each(AEAD)('$name against @noble/ciphers', ({ suite, noble }) => {
     const ivs = Array.from({ length: 300 }, () => cipher.seal(Buffer.alloc(1), Buffer.alloc(0)).subarray(0, 8));
     expect(new Set(ivs.map(hex)).size).toBe(300);
     for (let i = 1; i < ivs.length; i++) {
-      const prev = ivs[i - 1].readBigUInt64BE();
-      expect(ivs[i].readBigUInt64BE()).toBe((prev + 1n) & 0xffffffffffffffffn);
+      const prev = ivs[i - 1]!.readBigUInt64BE();
+      expect(ivs[i]!.readBigUInt64BE()).toBe((prev + 1n) & 0xffffffffffffffffn);
     }
   });
 
@@ -61,11 +61,11 @@ describe.each(AEAD)('$name against @noble/ciphers', ({ suite, noble }) => {
     const body = cipher.seal(Buffer.from('payload bytes'), aad);
     for (let i = 0; i < body.length; i++) {
       const bad = Buffer.from(body);
-      bad[i] ^= 0x10;
+      bad[i]! ^= 0x10;
       expect(() => cipher.open(bad, aad)).toThrow(code('INTEGRITY'));
     }
     const badAad = Buffer.from(aad);
-    badAad[0] ^= 1;
+    badAad[0]! ^= 1;
     expect(() => cipher.open(body, badAad)).toThrow(code('INTEGRITY'));
     expect(() => cipher.open(body.subarray(0, 8 + 16), aad)).toThrow(code('BAD_LENGTH'));
   });
@@ -124,7 +124,7 @@ describe.each(CBC)('CBC suite %o', (suite) => {
     const body = cipher.seal(Buffer.from('inner payloads'), aad);
     for (let i = 0; i < body.length; i++) {
       const bad = Buffer.from(body);
-      bad[i] ^= 0x01;
+      bad[i]! ^= 0x01;
       expect(() => cipher.open(bad, aad)).toThrow(code('INTEGRITY'));
     }
     expect(() => cipher.open(body, Buffer.concat([aad, Buffer.from([0])]))).toThrow(code('INTEGRITY'));

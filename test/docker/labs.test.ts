@@ -104,12 +104,12 @@ function parseLabOutput(output: string): Pick<RunResult, 'labs' | 'totalSeconds'
   let totalSeconds: number | undefined;
   for (const line of output.split('\n')) {
     let m = /^\[([a-z-]+)\] EVIDENCE (.*)$/.exec(line);
-    if (m && m[1] in labs) labs[m[1] as LabName].evidence.push(m[2]);
+    if (m && m[1]! in labs) labs[m[1] as LabName].evidence.push(m[2]!);
     m = /^CHECK ([a-z-]+) (PASS|FAIL)/.exec(line);
-    if (m && m[1] in labs) labs[m[1] as LabName].passed = m[2] === 'PASS';
+    if (m && m[1]! in labs) labs[m[1] as LabName].passed = m[2] === 'PASS';
     m = /^TIME ([a-z-]+) (\d+) s$/.exec(line);
     if (m && m[1] === 'all') totalSeconds = Number(m[2]);
-    else if (m && m[1] in labs) labs[m[1] as LabName].seconds = Number(m[2]);
+    else if (m && m[1]! in labs) labs[m[1] as LabName].seconds = Number(m[2]);
   }
   return { labs, totalSeconds };
 }

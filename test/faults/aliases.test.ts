@@ -9,7 +9,7 @@ import { FakeClock, authReq, deleteReq, liveness, rekeyReq } from './helpers.js'
 const one = (item: string): string => {
   const rules = parseImpair([item]);
   expect(rules).toHaveLength(1);
-  return `${rules[0].name} ${formatRule(rules[0])}`;
+  return `${rules[0]!.name} ${formatRule(rules[0]!)}`;
 };
 
 describe('the alias table', () => {
@@ -41,7 +41,7 @@ describe('the alias table', () => {
   test('libreswan spellings: case, _ for -, = or : before the value, :yes on switches', () => {
     expect(one('SUPPRESS_RETRANSMITS')).toBe(one('suppress-retransmits'));
     expect(one('jacob_two_two:yes')).toBe(one('jacob-two-two'));
-    expect(formatRule(parseImpair(['add_unknown_v2_payload_to=ike-sa-init'])[0])).toBe(
+    expect(formatRule(parseImpair(['add_unknown_v2_payload_to=ike-sa-init'])[0]!)).toBe(
       '--match dir=out,exchange=IKE_SA_INIT --action unknown-payload',
     );
   });

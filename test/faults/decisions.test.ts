@@ -141,9 +141,9 @@ describe('IKE actions', () => {
     expect(engine.onIkeReceive(liveness(8))).toEqual({ kind: 'pass' }); // other direction: not its stream
     expect(engine.onIkeSend(liveness(8, { ike: { name: 'bar', uniqueId: 9 } }))).toEqual({ kind: 'pass' }); // other IKE_SA
     expect(engine.onIkeSend(liveness(8))).toEqual({ kind: 'pass' });
-    expect(engine.list()[0].holding).toBe(1);
+    expect(engine.list()[0]!.holding).toBe(1);
     expect(engine.onIkeSend(liveness(9))).toEqual({ kind: 'pass', release: [{ id: held.holdId, rule: 'r' }] });
-    expect(engine.list()[0].holding).toBe(0);
+    expect(engine.list()[0]!.holding).toBe(0);
   });
 
   test('reorder: the wiring releases on maxMs; a later release does not repeat it', () => {

@@ -21,7 +21,7 @@ describe('src/faults/index.ts examples', () => {
       .trim()
       .split(/\s+/);
     const opts: Record<string, string> = {};
-    for (let i = 0; i < argv.length; i += 2) opts[argv[i].replace(/^--/, '')] = argv[i + 1];
+    for (let i = 0; i < argv.length; i += 2) opts[argv[i]!.replace(/^--/, '')] = argv[i + 1]!;
     expect(Object.keys(opts).every((k) => ['name', 'match', 'action', 'count'].includes(k))).toBe(true);
     expect(() => parseRuleTexts(opts as never)).not.toThrow();
   });
@@ -33,9 +33,9 @@ describe('src/faults/aliases.ts table', () => {
     .map((l) => /^\/\/ \| ([^|]*)\|[^|]*\| ([^|]*)\|$/.exec(l))
     .filter(
       (m): m is RegExpExecArray =>
-        m !== null && m[1].trim() !== '' && m[2].includes(' / ') && !m[1].includes('---') && !m[1].includes('libreswan impair'),
+        m !== null && m[1]!.trim() !== '' && m[2]!.includes(' / ') && !m[1]!.includes('---') && !m[1]!.includes('libreswan impair'),
     )
-    .map((m) => [m[1].trim().replace(/ \(.*\)$/, ''), m[2].trim()] as const);
+    .map((m) => [m[1]!.trim().replace(/ \(.*\)$/, ''), m[2]!.trim()] as const);
 
   test('every alias has a row', () => expect(rows.length).toBe(14));
 

@@ -61,7 +61,7 @@ describe('lifetime', () => {
     let fired = 0;
     for (let m = 0; m < 200; m++) if (engine.onIkeReceive(liveness(m)).kind === 'drop') fired++;
     expect(fired).toBe(5);
-    expect(engine.list()[0].seen).toBeGreaterThan(5);
+    expect(engine.list()[0]!.seen).toBeGreaterThan(5);
   });
 
   test('until cleared (default), time-bounded with for=', () => {
@@ -89,7 +89,7 @@ describe('list()', () => {
     engine.onIkeReceive(deleteReq(21));
     const [a, b] = engine.list();
     expect(a).toMatchObject({ name: 'dpd-loss', state: 'active', seen: 20, fired: drops, shadowed: 0, addedAt: t0, holding: 0 });
-    expect(a.text).toBe('--match dir=in,exchange=INFORMATIONAL,request,empty,prob=0.5,seed=42 --action drop');
+    expect(a!.text).toBe('--match dir=in,exchange=INFORMATIONAL,request,empty,prob=0.5,seed=42 --action drop');
     expect(b).toMatchObject({ name: 'slow', seen: 21, fired: 21 - drops, shadowed: drops, lastFiredAt: clock.t });
     expect(drops).toBeGreaterThan(0);
     expect(drops).toBeLessThan(20);
@@ -97,7 +97,7 @@ describe('list()', () => {
 
   test('list() returns copies: changing them changes no rule', () => {
     const { engine } = engineWith({ name: 'x', action: 'delay=1s' });
-    const info = engine.list()[0];
+    const info = engine.list()[0]!;
     (info.action as { ms: number }).ms = 1;
     expect(engine.onIkeReceive(liveness())).toMatchObject({ ms: 1000 });
   });
@@ -184,7 +184,7 @@ describe('active(point): the fast path for hook points', () => {
   test('a spent reorder rule still holding a message keeps its point active until the message is released', () => {
     const { engine } = engineWith({ name: 'r', match: 'dir=out', action: 'reorder', count: 1 });
     expect(engine.onIkeSend(liveness(1)).kind).toBe('hold');
-    expect(engine.list()[0].state).toBe('spent');
+    expect(engine.list()[0]!.state).toBe('spent');
     expect(engine.active('ike-send')).toBe(true);
     expect(engine.onIkeSend(liveness(2)).release).toHaveLength(1);
     expect(engine.active('ike-send')).toBe(false);
@@ -214,7 +214,7 @@ describe('prob with a seed', () => {
 
   test('no seed given: the default seed, still reproducible and shown in list()', () => {
     const { engine } = engineWith({ match: 'prob=0.3', action: 'drop' });
-    expect(engine.list()[0].match.seed).toBe(1);
+    expect(engine.list()[0]!.match.seed).toBe(1);
     expect(run(1, 200)).toEqual(run(1, 200));
   });
 

@@ -99,11 +99,11 @@ describe('criteria', () => {
 describe('time window (after / for), from when the rule was added, on an injected clock', () => {
   test('after=10s,for=30s: waiting, active, expired', () => {
     const { engine, clock } = engineWith({ name: 'w', match: 'after=10s,for=30s', action: 'drop' });
-    expect(engine.list()[0].state).toBe('waiting');
+    expect(engine.list()[0]!.state).toBe('waiting');
     clock.advance(9_999);
     expect(engine.onIkeReceive(liveness()).kind).toBe('pass');
     clock.advance(1);
-    expect(engine.list()[0].state).toBe('active');
+    expect(engine.list()[0]!.state).toBe('active');
     expect(engine.onIkeReceive(liveness()).kind).toBe('drop');
     clock.advance(29_999);
     expect(engine.onIkeReceive(liveness()).kind).toBe('drop');

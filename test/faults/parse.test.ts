@@ -287,7 +287,7 @@ describe('canonical text', () => {
       const r = rule(match, action, { count: 4 });
       const text = formatRule(r);
       const m = /^(?:--match (\S+) )?--action (\S+) --count (\d+)$/.exec(text)!;
-      expect(parseRuleTexts({ match: m[1], action: m[2], count: m[3] })).toEqual(r);
+      expect(parseRuleTexts({ match: m[1], action: m[2]!, count: m[3] })).toEqual(r);
     }
   });
 });

@@ -76,11 +76,11 @@ faults:
   - match: { proto: esp, child: net, prob: 5%, seed: 7 }
     action: drop
 `);
-    expect(formatRule(rules[0])).toBe(formatRule(rules[1]));
-    expect(formatRule(rules[0])).toBe(
+    expect(formatRule(rules[0]!)).toBe(formatRule(rules[1]!));
+    expect(formatRule(rules[0]!)).toBe(
       '--match ike-id=3,dir=out,exchange=CREATE_CHILD_SA,request,payload=SA+KE,retransmit=no --action ke=group:19',
     );
-    expect(formatRule(rules[2])).toBe('--match proto=esp,child=net,prob=0.05,seed=7 --action drop');
+    expect(formatRule(rules[2]!)).toBe('--match proto=esp,child=net,prob=0.05,seed=7 --action drop');
   });
 
   test('no faults key, or an empty one: no rules', () => {

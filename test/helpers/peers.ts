@@ -275,7 +275,7 @@ export class ClockedSink extends MemorySink {
   /** Lines with the clock time in ms, for assertions on when something was logged. */
   timed(): { t: number; line: string }[] {
     const lines = this.lines();
-    return lines.map((line, i) => ({ t: this.at[i], line }));
+    return lines.map((line, i) => ({ t: this.at[i]!, line }));
   }
   messages(): string[] {
     return this.records.map((r) => r.message);
@@ -283,7 +283,7 @@ export class ClockedSink extends MemorySink {
   /** Clock times of the records whose message includes text. */
   timesOf(text: string | RegExp): number[] {
     return this.records.flatMap((r, i) =>
-      (typeof text === 'string' ? r.message.includes(text) : text.test(r.message)) ? [this.at[i]] : [],
+      (typeof text === 'string' ? r.message.includes(text) : text.test(r.message)) ? [this.at[i]!] : [],
     );
   }
   has(text: string | RegExp): boolean {
@@ -478,7 +478,7 @@ export function makePair(opts: PairOptions = {}): Pair {
       sa() {
         const l = live();
         if (l.length !== 1) throw new Error(`peer ${name} has ${l.length} IKE_SAs: ${l.map((s) => `${s.label} ${s.state}`).join(', ')}`);
-        return l[0];
+        return l[0]!;
       },
       children: () => live().flatMap((s) => s.children),
     };
@@ -492,7 +492,7 @@ export function makePair(opts: PairOptions = {}): Pair {
   const take = (pred: QueuePred): Queued[] => {
     const out: Queued[] = [];
     for (let i = 0; i < queue.length; ) {
-      if (pred(queue[i])) out.push(...queue.splice(i, 1));
+      if (pred(queue[i]!)) out.push(...queue.splice(i, 1));
       else i++;
     }
     return out;
@@ -531,8 +531,8 @@ export function makePair(opts: PairOptions = {}): Pair {
     duplicate(pred) {
       const copies: Queued[] = [];
       for (let i = 0; i < queue.length; i++) {
-        if (!pred(queue[i])) continue;
-        const c = { ...queue[i], data: Buffer.from(queue[i].data) };
+        if (!pred(queue[i]!)) continue;
+        const c = { ...queue[i]!, data: Buffer.from(queue[i]!.data) };
         queue.splice(i + 1, 0, c);
         copies.push(c);
         i++;

@@ -101,7 +101,7 @@ describe('COOKIE above the half-open threshold', () => {
     const r = request();
     const out = send(p, r);
     expect(out).toHaveLength(1);
-    const d = decodeMessage(out[0].data);
+    const d = decodeMessage(out[0]!.data);
     if (!d.ok) throw new Error(d.error.message);
     expect(d.value.header).toMatchObject({ exchange: ExchangeType.IKE_SA_INIT, response: true, initiator: false, messageId: 0 });
     expect(d.value.header.spiI.equals(r.spiI)).toBe(true);
@@ -127,7 +127,7 @@ describe('COOKIE above the half-open threshold', () => {
 
     // tampered
     const bad = Buffer.from(cookie);
-    bad[5] ^= 0xff;
+    bad[5]! ^= 0xff;
     const again = send(p, { ...r, cookie: bad });
     expect(cookieOf(again[0])).toEqual(cookie); // a new cookie, the same one for the same request and secret
     // another request's cookie (other SPIi), another Ni, another address
@@ -140,7 +140,7 @@ describe('COOKIE above the half-open threshold', () => {
     const ok = send(p, { ...r, cookie });
     expect(ok).toHaveLength(1);
     expect(cookieOf(ok[0])).toBeUndefined();
-    const d = decodeMessage(ok[0].data);
+    const d = decodeMessage(ok[0]!.data);
     if (!d.ok) throw new Error(d.error.message);
     expect(d.value.payloads.map((x) => x.type)).toEqual(expect.arrayContaining([PayloadType.SA, PayloadType.KE, PayloadType.NONCE]));
     expect(d.value.header.spiR.equals(Buffer.alloc(8))).toBe(false);
@@ -148,7 +148,7 @@ describe('COOKIE above the half-open threshold', () => {
     expect(b.dispatcher.counters.cookiesSent).toBe(4);
     // a retransmit of that request (with its cookie) is answered from the cache, no second SA
     const rt = send(p, { ...r, cookie });
-    expect(rt[0].data.equals(ok[0].data)).toBe(true);
+    expect(rt[0]!.data.equals(ok[0]!.data)).toBe(true);
     expect(b.table.halfOpenCount()).toBe(2);
   });
 
@@ -188,7 +188,7 @@ describe('COOKIE above the half-open threshold', () => {
     setDaemon(p, { ...OFF, cookieThreshold: 1 });
     send(p, request());
     expect(cookieOf(send(p, request())[0])).toBeDefined();
-    p.b.daemon.table.list()[0].destroy(); // below the threshold again
+    p.b.daemon.table.list()[0]!.destroy(); // below the threshold again
     expect(p.b.daemon.table.halfOpenCount()).toBe(0);
     p.clock.advance(9_000);
     expect(cookieOf(send(p, request())[0])).toBeDefined();
@@ -331,9 +331,9 @@ describe('ikelab initiator against a cookie-demanding ikelab responder', () => {
       if (!d.ok) throw new Error(d.error.message);
       return d.value.payloads;
     });
-    expect((second[0] as NotifyPayload).notifyType).toBe(Notify.COOKIE);
+    expect((second![0] as NotifyPayload).notifyType).toBe(Notify.COOKIE);
     const nonce = (ps: Payload[]) => (ps.find((x) => x.type === PayloadType.NONCE) as { data: Buffer }).data;
-    expect(nonce(second).equals(nonce(first))).toBe(true);
+    expect(nonce(second!).equals(nonce(first!))).toBe(true);
     // established: no longer counted as half-open; the crafted one still is
     expect(p.b.daemon.table.halfOpenCount()).toBe(1);
     expect(p.b.daemon.table.halfOpenCount(ADDR.A)).toBe(1);
@@ -349,10 +349,10 @@ describe('ikelab initiator: COOKIE loops end', () => {
     p.deliverNext(); // A's IKE_SA_INIT to B
     const [cookieResponse] = p.hold(is.responseFrom('B'));
     expect(cookieOf(cookieResponse)).toBeDefined();
-    p.deliver(cookieResponse); // A retries with the cookie ...
+    p.deliver(cookieResponse!); // A retries with the cookie ...
     expect(p.describe()).toEqual(['A->B IKE_SA_INIT request 0']);
     p.drop(is.from('A'));
-    p.deliver({ ...cookieResponse, data: Buffer.from(cookieResponse.data) }); // ... and gets the same cookie again
+    p.deliver({ ...cookieResponse!, data: Buffer.from(cookieResponse!.data) }); // ... and gets the same cookie again
     expect(p.a.sas()).toHaveLength(0);
     expect(p.a.sink.lines()).toContain('01[IKE] ignore response with duplicate COOKIE notify');
     expect(p.queue).toHaveLength(0);

@@ -42,7 +42,7 @@ describe('CookieSecrets', () => {
     const cookie = c.make(NI, IP, SPI);
     for (const i of [0, 1, 16, COOKIE_BYTES - 1]) {
       const bad = Buffer.from(cookie);
-      bad[i] ^= 0x01;
+      bad[i]! ^= 0x01;
       expect(c.verify(bad, NI, IP, SPI), `byte ${i}`).toBe(false);
     }
     expect(c.verify(cookie.subarray(0, COOKIE_BYTES - 1), NI, IP, SPI)).toBe(false);

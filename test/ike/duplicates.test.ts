@@ -31,7 +31,7 @@ describe('duplicated requests are processed once', () => {
 
     const responses = p.sent.filter(is.all(is.responseFrom('B'), is.exchange('IKE_AUTH')));
     expect(responses).toHaveLength(2);
-    expect(responses[1].data.equals(responses[0].data)).toBe(true);
+    expect(responses[1]!.data.equals(responses[0]!.data)).toBe(true);
     const b = p.b.sink.lines();
     expect(b).toContain('01[IKE] received retransmit of request with ID 1, retransmitting response');
     expect(b.filter((l) => l.includes('parsed IKE_AUTH request 1'))).toHaveLength(1);
@@ -44,7 +44,7 @@ describe('duplicated requests are processed once', () => {
     expect(p.a.children()).toHaveLength(1);
     expect(p.a.sa().counters.invalidMessages).toBe(1);
     expect(p.a.sa().state).toBe('ESTABLISHED');
-    expect(p.a.children()[0].spiOut.equals(p.b.children()[0].spiIn)).toBe(true);
+    expect(p.a.children()[0]!.spiOut.equals(p.b.children()[0]!.spiIn)).toBe(true);
   });
 
   test('IKE_SA_INIT request twice: B keeps one half-open IKE_SA and resends the same response', () => {
@@ -56,7 +56,7 @@ describe('duplicated requests are processed once', () => {
     expect(p.b.sink.has('received retransmit of request with ID 0, retransmitting response')).toBe(true);
     const responses = p.sent.filter(is.all(is.responseFrom('B'), is.exchange('IKE_SA_INIT')));
     expect(responses).toHaveLength(2);
-    expect(responses[1].data.equals(responses[0].data)).toBe(true);
+    expect(responses[1]!.data.equals(responses[0]!.data)).toBe(true);
     expect(p.b.daemon.table.size).toBe(1);
     expect(p.a.sa().state).toBe('ESTABLISHED');
     expect(p.b.sa().state).toBe('ESTABLISHED');
@@ -96,7 +96,7 @@ describe('old and unexpected message IDs', () => {
     const p = use(makePair());
     p.establish();
     sendDpd(p.a.sa());
-    const dpd = p.queue[0];
+    const dpd = p.queue[0]!;
     p.deliverAll();
     p.deliver(dpd);
     expect(p.b.sink.lines()).toContain('01[IKE] received retransmit of request with ID 2, retransmitting response');
@@ -130,12 +130,12 @@ describe('late and reordered responses', () => {
     p.deliverNext();
     p.deliverNext(); // IKE_AUTH request reaches B
     const [late] = p.hold(is.responseFrom('B'));
-    expect(p.describe([late])).toEqual(['B->A IKE_AUTH response 1']);
+    expect(p.describe([late!])).toEqual(['B->A IKE_AUTH response 1']);
     p.clock.advance(1000); // A retransmits
     expect(p.describe()).toEqual(['A->B IKE_AUTH request 1']);
     p.deliverAll();
     expect(p.a.sa().state).toBe('ESTABLISHED');
-    p.inject(late);
+    p.inject(late!);
     p.deliverAll();
     expect(p.a.sink.lines().at(-1)).toBe('01[IKE] received message ID 1, expected 2, ignored');
     expect(p.a.children()).toHaveLength(1);
@@ -156,8 +156,8 @@ describe('late and reordered responses', () => {
       'A->B INFORMATIONAL response 0',
       'B->A INFORMATIONAL response 2',
     ]);
-    expect(p.a.daemon.ops.listSas()[0].messageIds).toEqual({ nextRequest: 3, nextExpected: 1 });
-    expect(p.b.daemon.ops.listSas()[0].messageIds).toEqual({ nextRequest: 1, nextExpected: 3 });
+    expect(p.a.daemon.ops.listSas()[0]!.messageIds).toEqual({ nextRequest: 3, nextExpected: 1 });
+    expect(p.b.daemon.ops.listSas()[0]!.messageIds).toEqual({ nextRequest: 1, nextExpected: 3 });
     expect(p.a.sa().counters.invalidMessages + p.b.sa().counters.invalidMessages).toBe(0);
   });
 
@@ -167,9 +167,9 @@ describe('late and reordered responses', () => {
     sendDpd(p.a.sa());
     p.deliverNext();
     const [resp] = p.hold(is.responseFrom('B'));
-    const bad = Buffer.from(resp.data);
-    bad[bad.length - 1] ^= 0x01; // last byte of the ICV
-    p.deliver({ ...resp, data: bad });
+    const bad = Buffer.from(resp!.data);
+    bad[bad.length - 1]! ^= 0x01; // last byte of the ICV
+    p.deliver({ ...resp!, data: bad });
     expect(p.a.sink.lines().slice(-2)).toEqual([
       '01[ENC] integrity check failed',
       '01[ENC] INFORMATIONAL response with message ID 2 processing failed',
@@ -192,14 +192,14 @@ describe('datagrams for unknown IKE_SAs', () => {
     sendDpd(p.a.sa());
     p.deliverNext();
     const [resp] = p.hold(is.responseFrom('B'));
-    const forged = Buffer.from(resp.data);
+    const forged = Buffer.from(resp!.data);
     forged.fill(0x5a, 0, 8); // initiator SPI: the lookup key of a response at the initiator
-    const m: Queued = { ...resp, data: forged, header: { ...resp.header, spiI: Buffer.alloc(8, 0x5a) } };
+    const m: Queued = { ...resp!, data: forged, header: { ...resp!.header, spiI: Buffer.alloc(8, 0x5a) } };
     p.deliver(m);
     expect(p.a.daemon.ops.stats().dispatcher).toMatchObject({ received: 3, unknownSpi: 1, malformed: 0, handlerErrors: 0 });
     expect(p.a.sink.lines().at(-1)).toBe(`00[IKE] ignoring response with message ID 2 for unknown IKE_SA ${spiOf(m)}`);
     expect(p.a.sa().manager.busy).toBe(true); // still waiting for the real one
-    p.deliver(resp);
+    p.deliver(resp!);
     expect(p.a.sa().manager.busy).toBe(false);
   });
 
@@ -220,7 +220,7 @@ describe('datagrams for unknown IKE_SAs', () => {
   test('a datagram that is not IKE at all is counted as malformed, the SAs carry on', () => {
     const p = use(makePair());
     p.establish();
-    p.deliver({ ...p.sent[0], data: Buffer.from('hello, not IKE') });
+    p.deliver({ ...p.sent[0]!, data: Buffer.from('hello, not IKE') });
     expect(p.b.daemon.ops.stats().dispatcher).toMatchObject({ malformed: 1, handlerErrors: 0 });
     expect(p.b.sa().state).toBe('ESTABLISHED');
   });

@@ -90,15 +90,15 @@ describe('establishing IKE_SA + CHILD_SA in process', () => {
         remoteId: '127.0.0.1',
         messageIds: { nextRequest: 0, nextExpected: 2 },
       });
-      expect(la.spiI).toBe(lb.spiI);
-      expect(la.spiR).toBe(lb.spiR);
-      expect(la.proposal).toBe(lb.proposal);
+      expect(la!.spiI).toBe(lb!.spiI);
+      expect(la!.spiR).toBe(lb!.spiR);
+      expect(la!.proposal).toBe(lb!.proposal);
 
       // the CHILD_SA: A's outbound is B's inbound and vice versa, SPIs and keys
       expect(a.children).toHaveLength(1);
       expect(b.children).toHaveLength(1);
-      const ca = a.children[0];
-      const cb = b.children[0];
+      const ca = a.children[0]!;
+      const cb = b.children[0]!;
       expect(ca.state).toBe('INSTALLED');
       expect(cb.state).toBe('INSTALLED');
       expect(ca.spiIn.equals(cb.spiOut)).toBe(true);
@@ -130,11 +130,11 @@ describe('establishing IKE_SA + CHILD_SA in process', () => {
       expect(km.encrI.equals(ka.encrOut) && km.encrR.equals(ka.encrIn)).toBe(true);
       expect(km.integI.equals(ka.integOut) && km.integR.equals(ka.integIn)).toBe(true);
       // selectors narrowed to the configured subnets, mirrored on the two sides
-      const [lca] = la.children;
-      const [lcb] = lb.children;
+      const [lca] = la!.children;
+      const [lcb] = lb!.children;
       expect(lca).toMatchObject({ name: 'net', state: 'INSTALLED', localTs: ['10.201.0.0/24'], remoteTs: ['10.202.0.0/24'] });
       expect(lcb).toMatchObject({ name: 'net', state: 'INSTALLED', localTs: ['10.202.0.0/24'], remoteTs: ['10.201.0.0/24'] });
-      expect(lca.spiIn).toBe(lcb.spiOut);
+      expect(lca!.spiIn).toBe(lcb!.spiOut);
     });
   }
 
@@ -143,7 +143,7 @@ describe('establishing IKE_SA + CHILD_SA in process', () => {
     p.establish();
     const a = p.a.sink.lines();
     const b = p.b.sink.lines();
-    const ca = p.a.sa().children[0];
+    const ca = p.a.sa().children[0]!;
     const spi = (x: Buffer) => x.toString('hex');
     expectInOrder(a, [
       '01[IKE] initiating IKE_SA demo[1] to 127.0.0.2',
@@ -192,9 +192,9 @@ describe('establishing IKE_SA + CHILD_SA in process', () => {
     expect(p.b.sink.has('remote host is behind NAT')).toBe(true);
     expect(p.a.sa().natAny && p.b.sa().natRemote).toBe(true);
     expect(p.b.sa().remote).toEqual({ address: '127.0.0.1', port: 15001 });
-    expect(p.a.children()[0].encap).toBe(true);
-    expect(p.b.children()[0].encap).toBe(true);
-    expect(p.b.daemon.ops.listSas()[0].children[0].encap).toBe(true);
+    expect(p.a.children()[0]!.encap).toBe(true);
+    expect(p.b.children()[0]!.encap).toBe(true);
+    expect(p.b.daemon.ops.listSas()[0]!.children[0]!.encap).toBe(true);
   });
 
   test('the logger filters per group: with enc at 0 the ENC lines are gone, IKE lines stay', () => {
@@ -274,15 +274,15 @@ describe('deleting', () => {
     expect(p.b.children()).toEqual([]);
     const hex = (b: Buffer) => b.toString('hex');
     expectInOrder(p.a.sink.lines(), [
-      `01[IKE] closing CHILD_SA net{1} with SPIs ${hex(ca.spiIn)}_i (0 bytes) ${hex(ca.spiOut)}_o (0 bytes) and TS 10.201.0.0/24 === 10.202.0.0/24`,
-      `01[IKE] sending DELETE for ESP CHILD_SA with SPI ${hex(ca.spiIn)}`,
+      `01[IKE] closing CHILD_SA net{1} with SPIs ${hex(ca!.spiIn)}_i (0 bytes) ${hex(ca!.spiOut)}_o (0 bytes) and TS 10.201.0.0/24 === 10.202.0.0/24`,
+      `01[IKE] sending DELETE for ESP CHILD_SA with SPI ${hex(ca!.spiIn)}`,
       '01[ENC] generating INFORMATIONAL request 2 [ D ]',
       '01[ENC] parsed INFORMATIONAL response 2 [ D ]',
-      `01[IKE] received DELETE for ESP CHILD_SA with SPI ${hex(ca.spiOut)}`,
+      `01[IKE] received DELETE for ESP CHILD_SA with SPI ${hex(ca!.spiOut)}`,
       '01[IKE] CHILD_SA closed',
     ]);
     expectInOrder(p.b.sink.lines(), [
-      `01[IKE] received DELETE for ESP CHILD_SA with SPI ${hex(ca.spiIn)}`,
+      `01[IKE] received DELETE for ESP CHILD_SA with SPI ${hex(ca!.spiIn)}`,
       '01[IKE] CHILD_SA closed',
       '01[ENC] generating INFORMATIONAL response 2 [ D ]',
     ]);
@@ -292,7 +292,7 @@ describe('deleting', () => {
     expect(p.describe(again)).toEqual(['A->B CREATE_CHILD_SA request 3', 'B->A CREATE_CHILD_SA response 3']);
     expect(p.a.children().map((c) => c.state)).toEqual(['INSTALLED']);
     expect(p.b.children().map((c) => c.state)).toEqual(['INSTALLED']);
-    expect(p.a.children()[0].keys!.encrOut.equals(p.b.children()[0].keys!.encrIn)).toBe(true);
+    expect(p.a.children()[0]!.keys!.encrOut.equals(p.b.children()[0]!.keys!.encrIn)).toBe(true);
   });
 });
 
@@ -315,7 +315,7 @@ describe('failures', () => {
     // B keeps no state for the refused request
     expect(p.b.daemon.ops.listSas()).toEqual([]);
 
-    const retry = p.queue[0];
+    const retry = p.queue[0]!;
     expect(p.describe([retry])).toEqual(['A->B IKE_SA_INIT request 0']);
     expect(retry.header.messageId).toBe(0);
     expect(retry.header.spiR.equals(Buffer.alloc(8))).toBe(true);
@@ -363,7 +363,7 @@ describe('failures', () => {
     const p = use(makePair({ b: { proposals: ['aes128-sha1-modp1024'] } }));
     p.establish();
     expect(p.describe(p.sent)).toEqual(['A->B IKE_SA_INIT request 0', 'B->A IKE_SA_INIT response 0']);
-    const n = initPayloads(p.sent[1]);
+    const n = initPayloads(p.sent[1]!);
     expect(n).toEqual([expect.objectContaining({ type: PayloadType.NOTIFY, notifyType: Notify.NO_PROPOSAL_CHOSEN })]);
     expectInOrder(p.b.sink.lines(), [
       '[CFG] received proposals: IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048',
@@ -425,8 +425,8 @@ describe('failures', () => {
     ]);
     expect(p.a.sa().state).toBe('ESTABLISHED');
     expect(p.b.sa().state).toBe('ESTABLISHED');
-    expect(p.a.daemon.ops.listSas()[0].children).toEqual([]);
-    expect(p.b.daemon.ops.listSas()[0].children).toEqual([]);
+    expect(p.a.daemon.ops.listSas()[0]!.children).toEqual([]);
+    expect(p.b.daemon.ops.listSas()[0]!.children).toEqual([]);
     // the IKE_SA still carries exchanges: a clean DELETE
     p.a.daemon.ops.terminate('demo');
     p.deliverAll();

@@ -139,13 +139,13 @@ describe('splitting and reassembly with real keys', () => {
     const r = new Reassembler();
     const out = feed(r, open, frags);
     expect(out.slice(0, 3).map((o) => o.kind)).toEqual(['waiting', 'waiting', 'waiting']);
-    const done = out[3];
+    const done = out[3]!;
     expect(done.kind).toBe('complete');
     if (done.kind !== 'complete') return;
     const inner = encodePayloads(payloads);
     expect(done.firstType).toBe(inner.firstType);
     expect(done.plain.equals(inner.bytes)).toBe(true);
-    expect(done.firstRaw.equals(frags[0])).toBe(true);
+    expect(done.firstRaw.equals(frags[0]!)).toBe(true);
     expect(r.held).toEqual({ fragments: 0, bytes: 0 });
   });
 
@@ -155,14 +155,14 @@ describe('splitting and reassembly with real keys', () => {
     const f = fragmentsFrom(a, 3, payloads, 200);
     expect(f).toHaveLength(4);
     const r = new Reassembler();
-    const out = feed(r, open, [f[2], f[0], f[2], f[3], f[0]]);
+    const out = feed(r, open, [f[2]!, f[0]!, f[2]!, f[3]!, f[0]!]);
     expect(out.map((o) => o.kind)).toEqual(['waiting', 'waiting', 'ignored', 'waiting', 'ignored']);
     expect(r.held.fragments).toBe(3);
-    const [last] = feed(r, open, [f[1]]);
+    const last = feed(r, open, [f[1]!])[0]!;
     expect(last.kind).toBe('complete');
     if (last.kind === 'complete') {
       expect(last.plain.equals(encodePayloads(payloads).bytes)).toBe(true);
-      expect(last.firstRaw.equals(f[0])).toBe(true);
+      expect(last.firstRaw.equals(f[0]!)).toBe(true);
     }
   });
 
@@ -170,18 +170,18 @@ describe('splitting and reassembly with real keys', () => {
     const { a, open } = keyed();
     const f = fragmentsFrom(a, 3, filler(700), 200);
     const r = new Reassembler();
-    feed(r, open, [f[0], f[1]]);
+    feed(r, open, [f[0]!, f[1]!]);
     const before = r.held;
     // the same fragment 3 with one ciphertext bit flipped; and one claiming 255 fragments with a mangled ICV
-    const forged = Buffer.from(f[2]);
-    forged[forged.length - 20] ^= 1;
-    const bigger = Buffer.from(f[3]);
+    const forged = Buffer.from(f[2]!);
+    forged[forged.length - 20]! ^= 1;
+    const bigger = Buffer.from(f[3]!);
     bigger.writeUInt16BE(255, 28 + 6);
     const out = feed(r, open, [forged, bigger]);
     expect(out.map((o) => o.kind)).toEqual(['integrity', 'integrity']);
     expect(r.held).toEqual(before);
     // the genuine fragments still complete the message
-    expect(feed(r, open, [f[2], f[3]]).map((o) => o.kind)).toEqual(['waiting', 'complete']);
+    expect(feed(r, open, [f[2]!, f[3]!]).map((o) => o.kind)).toEqual(['waiting', 'complete']);
   });
 
   test('a fragment of another message ID starts over; a stale (smaller) Total Fragments is ignored', () => {
@@ -189,24 +189,24 @@ describe('splitting and reassembly with real keys', () => {
     const m3 = fragmentsFrom(a, 3, filler(700), 200);
     const m4 = fragmentsFrom(a, 4, filler(700), 200);
     const r = new Reassembler();
-    feed(r, open, [m3[0], m3[1], m3[2]]);
-    expect(feed(r, open, [m4[0]])[0].kind).toBe('waiting');
+    feed(r, open, [m3[0]!, m3[1]!, m3[2]!]);
+    expect(feed(r, open, [m4[0]!])[0]!.kind).toBe('waiting');
     expect(r.held.fragments).toBe(1);
     // message 4 refragmented smaller (RFC 7383 2.6: more fragments start over, fewer are an older transmission)
     const smaller = fragmentsFrom(a, 4, filler(700), 100);
     expect(smaller.length).toBeGreaterThan(4);
-    expect(feed(r, open, [smaller[0]])[0].kind).toBe('waiting');
+    expect(feed(r, open, [smaller[0]!])[0]!.kind).toBe('waiting');
     expect(r.held.fragments).toBe(1);
-    expect(feed(r, open, [m4[1]])[0]).toMatchObject({ kind: 'ignored', why: 'stale' });
+    expect(feed(r, open, [m4[1]!])[0]).toMatchObject({ kind: 'ignored', why: 'stale' });
     const rest = feed(r, open, smaller.slice(1));
-    expect(rest[rest.length - 1].kind).toBe('complete');
+    expect(rest[rest.length - 1]!.kind).toBe('complete');
   });
 
   test('limits: too many fragments or too many bytes drop the whole set', () => {
     const { a, open } = keyed();
     const tooMany = new Reassembler({ ...DEFAULT_LIMITS, maxFragments: 3 });
     const f = fragmentsFrom(a, 3, filler(700), 200);
-    expect(feed(tooMany, open, [f[0]])[0]).toMatchObject({ kind: 'dropped', why: 'too-many' });
+    expect(feed(tooMany, open, [f[0]!])[0]).toMatchObject({ kind: 'dropped', why: 'too-many' });
     expect(tooMany.held).toEqual({ fragments: 0, bytes: 0 });
 
     const tooLarge = new Reassembler({ ...DEFAULT_LIMITS, maxBytes: 500 });
@@ -229,9 +229,9 @@ describe('splitting and reassembly with real keys', () => {
     const { a, open } = keyed();
     const f = fragmentsFrom(a, 3, filler(700), 200);
     const r = new Reassembler();
-    feed(r, open, [f[0], f[1], f[2]], 0);
-    const late = feed(r, open, [f[3]], DEFAULT_LIMITS.timeoutMs + 1);
-    expect(late[0].kind).toBe('waiting');
+    feed(r, open, [f[0]!, f[1]!, f[2]!], 0);
+    const late = feed(r, open, [f[3]!], DEFAULT_LIMITS.timeoutMs + 1);
+    expect(late[0]!.kind).toBe('waiting');
     expect(r.held.fragments).toBe(1);
   });
 });
@@ -283,17 +283,17 @@ describe('two ikelab peers with a small fragment size', () => {
     p.deliverNext();
     const frags = p.hold(is.exchange('IKE_AUTH'));
     expect(frags.length).toBeGreaterThan(2);
-    const forged = { ...frags[1], data: Buffer.from(frags[1].data) };
-    forged.data[forged.data.length - 1] ^= 0xff;
+    const forged = { ...frags[1]!, data: Buffer.from(frags[1]!.data) };
+    forged.data[forged.data.length - 1]! ^= 0xff;
     const b = p.b.sa();
     for (const q of [...frags].reverse().slice(0, -1)) p.deliver(q);
     p.deliver(forged);
-    p.deliver(frags[frags.length - 1]);
+    p.deliver(frags[frags.length - 1]!);
     expect(b.counters.integrityFailures).toBe(1);
     expect(p.b.sink.has('received duplicate fragment #')).toBe(true);
     expect(p.b.sink.has('integrity check failed')).toBe(true);
     expect(b.state).not.toBe('ESTABLISHED');
-    p.deliver(frags[0]);
+    p.deliver(frags[0]!);
     p.deliverAll();
     expect(b.state).toBe('ESTABLISHED');
     expect(p.b.sink.count('parsed IKE_AUTH request 1 [ IDi')).toBe(1);

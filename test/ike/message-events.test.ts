@@ -45,8 +45,8 @@ describe('an establish, as the initiator reports it', () => {
     expect([fromA.length, fromB.length]).toEqual([2, 2]);
     const wire = [fromA[0], fromB[0], fromA[1], fromB[1]];
     ms.forEach((e, i) => {
-      expect(e.size).toBe(wire[i].data.length);
-      expect({ spiI: e.spiI, spiR: e.spiR }).toEqual(hexSpis(wire[i]));
+      expect(e.size).toBe(wire[i]!.data.length);
+      expect({ spiI: e.spiI, spiR: e.spiR }).toEqual(hexSpis(wire[i]!));
       expect(e.direction).toBe(e.event === 'message.sent' ? 'out' : 'in');
       expect(e.local).toBe('127.0.0.1[15000]');
       expect(e.peer).toBe('127.0.0.2[15000]');
@@ -54,34 +54,34 @@ describe('an establish, as the initiator reports it', () => {
       expect(e.ikeId).toBe(p.a.sa().uniqueId);
     });
     // the SPI pair is complete from the IKE_SA_INIT response on, and the same throughout
-    expect(ms[0].spiR).toBe('0000000000000000');
-    expect(ms[1].spiR).not.toBe('0000000000000000');
-    expect(ms[3].spiR).toBe(ms[1].spiR);
-    expect(ms[3].spiI).toBe(ms[0].spiI);
+    expect(ms[0]!.spiR).toBe('0000000000000000');
+    expect(ms[1]!.spiR).not.toBe('0000000000000000');
+    expect(ms[3]!.spiR).toBe(ms[1]!.spiR);
+    expect(ms[3]!.spiI).toBe(ms[0]!.spiI);
   });
 
   test('payloads as charon lists them (inner payloads of a protected message), notifies by name', () => {
     const { p, a } = start();
     p.establish();
     const [initReq, initResp, authReq, authResp] = messages(a);
-    expect(initReq.payloads?.slice(0, 3)).toEqual(['SA', 'KE', 'No']);
-    expect(initReq.payloads).toContain('N(NATD_S_IP)');
-    expect(initReq.notifies).toContain('NAT_DETECTION_SOURCE_IP');
-    expect(initReq.notifies).toContain('NAT_DETECTION_DESTINATION_IP');
-    expect(initResp.payloads?.slice(0, 3)).toEqual(['SA', 'KE', 'No']);
-    for (const e of [authReq, authResp]) {
+    expect(initReq!.payloads?.slice(0, 3)).toEqual(['SA', 'KE', 'No']);
+    expect(initReq!.payloads).toContain('N(NATD_S_IP)');
+    expect(initReq!.notifies).toContain('NAT_DETECTION_SOURCE_IP');
+    expect(initReq!.notifies).toContain('NAT_DETECTION_DESTINATION_IP');
+    expect(initResp!.payloads?.slice(0, 3)).toEqual(['SA', 'KE', 'No']);
+    for (const e of [authReq!, authResp!]) {
       expect(e.payloads).toContain('AUTH');
       expect(e.payloads).toContain('SA');
       expect(e.payloads).toContain('TSi');
       expect(e.payloads).not.toContain('E');
     }
-    expect(authReq.payloads?.[0]).toBe('IDi');
-    expect(authResp.payloads?.[0]).toBe('IDr');
+    expect(authReq!.payloads?.[0]).toBe('IDi');
+    expect(authResp!.payloads?.[0]).toBe('IDr');
     // the same list as the charon line it rides on
     const line = p.a.sink.messages().find((l) => l.startsWith('generating IKE_AUTH request 1'));
-    expect(line).toBe(`generating IKE_AUTH request 1 [ ${authReq.payloads?.join(' ')} ]`);
+    expect(line).toBe(`generating IKE_AUTH request 1 [ ${authReq!.payloads?.join(' ')} ]`);
     const parsed = p.a.sink.messages().find((l) => l.startsWith('parsed IKE_SA_INIT response 0'));
-    expect(parsed).toBe(`parsed IKE_SA_INIT response 0 [ ${initResp.payloads?.join(' ')} ]`);
+    expect(parsed).toBe(`parsed IKE_SA_INIT response 0 [ ${initResp!.payloads?.join(' ')} ]`);
   });
 
   test('the charon lines stay as they were: one sending packet line per message.sent, with its size', () => {
@@ -135,8 +135,8 @@ describe('retransmits', () => {
     p.deliverNext();
     // the copy is the request it answered: described as that one was parsed
     expect(messages(b).map(brief)).toEqual(['message.received IKE_SA_INIT request 0', 'message.sent IKE_SA_INIT response 0']);
-    expect(messages(b)[0].payloads?.slice(0, 3)).toEqual(['SA', 'KE', 'No']);
-    expect(messages(b)[0].size).toBe(resent.data.length);
+    expect(messages(b)[0]!.payloads?.slice(0, 3)).toEqual(['SA', 'KE', 'No']);
+    expect(messages(b)[0]!.size).toBe(resent.data.length);
     expect(p.b.sink.has('received retransmit of request with ID 0, retransmitting response')).toBe(true);
     p.deliverAll();
     expect(p.a.sa().state).toBe('ESTABLISHED');
@@ -158,12 +158,12 @@ describe('retransmits', () => {
     expect(timeouts[0]).toMatchObject({
       retransmits: 3,
       exchange: 'INFORMATIONAL',
-      messageId: retransmits[0].messageId,
+      messageId: retransmits[0]!.messageId,
       reason: 'peer not responding',
       ike: 'demo',
     });
     // after the last retransmit, and on charon's line
-    expect(a.indexOf(timeouts[0])).toBeGreaterThan(a.indexOf(retransmits[2]));
+    expect(a.indexOf(timeouts[0]!)).toBeGreaterThan(a.indexOf(retransmits[2]!));
     expect(p.a.sink.has('giving up after 3 retransmits')).toBe(true);
     // every transmission of the DPD request (first + 3) was a message.sent
     expect(a.filter((e) => e.event === 'message.sent' && e.exchange === 'INFORMATIONAL')).toHaveLength(4);
@@ -186,8 +186,8 @@ describe("notify.received and messages that are not the SA's", () => {
     });
     const received = messages(a).filter((e) => e.event === 'message.received');
     expect(received.map(brief)).toEqual(['message.received IKE_SA_INIT response 0']);
-    expect(received[0].payloads).toEqual(['N(NO_PROP)']);
-    expect(received[0].notifies).toEqual(['NO_PROPOSAL_CHOSEN']);
+    expect(received[0]!.payloads).toEqual(['N(NO_PROP)']);
+    expect(received[0]!.notifies).toEqual(['NO_PROPOSAL_CHOSEN']);
   });
 
   test('a response that fails its integrity check produces no message.received', () => {
@@ -196,9 +196,9 @@ describe("notify.received and messages that are not the SA's", () => {
     p.deliverNext(); // IKE_SA_INIT request
     p.deliverNext(); // IKE_SA_INIT response
     p.deliverNext(); // IKE_AUTH request
-    const resp = p.queue[0];
+    const resp = p.queue[0]!;
     expect(resp.header.response).toBe(true);
-    resp.data[resp.data.length - 1] ^= 0xff; // the ICV
+    resp.data[resp.data.length - 1]! ^= 0xff; // the ICV
     a.length = 0;
     p.deliverNext();
     expect(p.a.sink.has('integrity check failed')).toBe(true);

@@ -98,7 +98,7 @@ test('a response of another exchange type than the request is not accepted', () 
   p.deliverNext();
   const [real] = p.hold(is.responseFrom('B'));
   const wrong = protect(p.b.sa(), ExchangeType.CREATE_CHILD_SA, 2, true, []);
-  p.deliver({ ...real, data: wrong });
+  p.deliver({ ...real!, data: wrong });
   expect(p.a.sink.lines()).toContain('01[IKE] received CREATE_CHILD_SA response, but expected INFORMATIONAL');
   expect(sa.state).toBe('DESTROYING');
 });
@@ -118,7 +118,7 @@ test('PinoSink.close() resolves only once every line is in the file', async () =
     sink.write({ time: new Date(), group: 'IKE', level: 0, thread: 1, message: 'IKE_SA deleted' });
     await sink.close();
     const lines = readFileSync(file, 'utf8').trim().split('\n');
-    expect(JSON.parse(lines[0])).toMatchObject({ group: 'IKE', msg: 'IKE_SA deleted' });
+    expect(JSON.parse(lines[0]!)).toMatchObject({ group: 'IKE', msg: 'IKE_SA deleted' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -146,14 +146,14 @@ test('two runs with the same seeded RandomSource use the same initiator SPI and 
   const two = makePair();
   two.initiate();
   try {
-    expect(two.queue[0].header.spiI.equals(one.queue[0].header.spiI)).toBe(true);
+    expect(two.queue[0]!.header.spiI.equals(one.queue[0]!.header.spiI)).toBe(true);
     const nonce = (d: Buffer) => {
       const m = decodeMessage(d);
       if (!m.ok) throw m.error;
       return (m.value.payloads.find((p) => p.type === PayloadType.NONCE) as NoncePayload).data;
     };
-    expect(nonce(two.queue[0].data).equals(nonce(one.queue[0].data))).toBe(true);
-    expect(two.queue[0].data.equals(one.queue[0].data)).toBe(false); // the KE differs (OpenSSL's RNG)
+    expect(nonce(two.queue[0]!.data).equals(nonce(one.queue[0]!.data))).toBe(true);
+    expect(two.queue[0]!.data.equals(one.queue[0]!.data)).toBe(false); // the KE differs (OpenSSL's RNG)
   } finally {
     void one.stop();
     void two.stop();

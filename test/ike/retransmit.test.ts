@@ -29,7 +29,7 @@ function schedule(timeout: number, base: number, tries: number, limit = 0): { se
 
 const close = (actual: number[], expected: number[]): void => {
   expect(actual).toHaveLength(expected.length);
-  actual.forEach((a, i) => expect(a).toBeCloseTo(expected[i], 6));
+  actual.forEach((a, i) => expect(a).toBeCloseTo(expected[i]!, 6));
 };
 
 /** Queue a DPD (an empty INFORMATIONAL) on an established IKE_SA, as the dpd_delay timer does. */
@@ -63,9 +63,9 @@ describe('retransmission schedule', () => {
     );
     expect(requests.every((m) => m.header.messageId === 1)).toBe(true);
     // RFC 7296 2.1: a retransmission is the same message, byte for byte
-    expect(requests.every((m) => m.data.equals(requests[0].data))).toBe(true);
+    expect(requests.every((m) => m.data.equals(requests[0]!.data))).toBe(true);
     for (const n of [1, 2, 3]) {
-      close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 1`), [[1000, 2400, 4360][n - 1]]);
+      close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 1`), [[1000, 2400, 4360][n - 1]!]);
     }
     close(p.a.sink.timesOf('giving up after 3 retransmits'), [7104]);
     close(p.a.sink.timesOf('establishing IKE_SA failed, peer not responding'), [7104]);
@@ -83,7 +83,7 @@ describe('retransmission schedule', () => {
     expect(p.b.sink.count('parsed IKE_AUTH request 1')).toBe(1);
     const responses = p.dropped.filter(is.all(is.responseFrom('B'), is.exchange('IKE_AUTH')));
     expect(responses).toHaveLength(4);
-    expect(responses.every((m) => m.data.equals(responses[0].data))).toBe(true);
+    expect(responses.every((m) => m.data.equals(responses[0]!.data))).toBe(true);
     expect(p.b.sa().counters.responsesRetransmitted).toBe(3);
   });
 
@@ -98,13 +98,13 @@ describe('retransmission schedule', () => {
       requests.map((m) => m.sentAt),
       [0, 1000, 2400, 4360],
     );
-    expect(requests.every((m) => m.data.equals(requests[0].data))).toBe(true);
+    expect(requests.every((m) => m.data.equals(requests[0]!.data))).toBe(true);
     for (const [n, t] of [
       [1, 1000],
       [2, 2400],
       [3, 4360],
     ])
-      close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 0`), [t]);
+      close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 0`), [t!]);
     close(p.a.sink.timesOf('giving up after 3 retransmits'), [7104]);
     expect(p.a.sink.has('establishing IKE_SA failed, peer not responding')).toBe(true);
     expect(p.a.daemon.ops.listSas()).toEqual([]);
@@ -198,7 +198,7 @@ describe('DPD driven by dpd_delay (charon: sending DPD request after dpd_delay w
       [2, 5400],
       [3, 7360],
     ])
-      close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 2`), [t]);
+      close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 2`), [t!]);
     close(p.a.sink.timesOf('giving up after 3 retransmits'), [10104]);
     expect(p.a.daemon.ops.listSas()).toEqual([]);
     expect(p.a.daemon.ops.stats()).toMatchObject({ sas: 0, timers: 0 });
@@ -261,7 +261,7 @@ describe('DPD exchange started by hand (RFC 7296 2.4: an empty INFORMATIONAL)', 
       [2, 5400],
       [3, 7360],
     ])
-      close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 2`), [t]);
+      close(p.a.sink.timesOf(`retransmit ${n} of request with message ID 2`), [t!]);
     close(p.a.sink.timesOf('giving up after 3 retransmits'), [10104]);
     expect(p.a.sink.has('establishing IKE_SA failed')).toBe(false);
     expect(p.a.daemon.ops.listSas()).toEqual([]);

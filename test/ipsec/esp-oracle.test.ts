@@ -150,7 +150,7 @@ describe('3DES-CBC with HMAC-SHA1-96', () => {
       expect(r.ok && r.inner.equals(inner)).toBe(true);
     }
     const esp = out.seal(randomBytes(100), 4);
-    esp[20] ^= 1;
+    esp[20]! ^= 1;
     expect(inb.open(esp)).toEqual({ ok: false, reason: 'INTEGRITY' });
   });
 });

@@ -75,7 +75,7 @@ describe.each(SUITES)('$name', (s) => {
     for (const extra of [1, 3, 4, s.align, 16]) expect(inb.open(Buffer.concat([esp, randomBytes(extra)])).ok).toBe(false);
     for (let i = 0; i < esp.length * 8; i += 7) {
       const bad = Buffer.from(esp);
-      bad[i >> 3] ^= 1 << (i & 7);
+      bad[i >> 3]! ^= 1 << (i & 7);
       const r = inb.open(bad);
       expect(r.ok).toBe(false);
     }

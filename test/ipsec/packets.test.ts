@@ -74,10 +74,10 @@ describe('IPv4 and ICMP', () => {
 
   it('refuses a bad header checksum, a bad ICMP checksum, truncation, fragments', () => {
     const bad = Buffer.from(pkt);
-    bad[10] ^= 1;
+    bad[10]! ^= 1;
     expect(parseIp4(bad)).toBeUndefined();
     const badIcmp = Buffer.from(pkt);
-    badIcmp[30] ^= 1;
+    badIcmp[30]! ^= 1;
     expect(parseEcho(parseIp4(badIcmp)!)).toBeUndefined();
     expect(parseIp4(pkt.subarray(0, 40))).toBeUndefined();
     const frag = Buffer.from(pkt);

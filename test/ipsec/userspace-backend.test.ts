@@ -144,7 +144,7 @@ describe('UserspaceBackend end to end', () => {
       if (!corrupted && p.subarray(0, 4).equals(ca.spiIn)) {
         corrupted = true;
         const bad = Buffer.from(p);
-        bad[bad.length - 1] ^= 1;
+        bad[bad.length - 1]! ^= 1;
         deliver(bad);
         return;
       }
@@ -253,7 +253,7 @@ describe('UserspaceBackend end to end', () => {
     expect(heard).toEqual({ first: 1, second: 0 });
     expect(out).toEqual([[A_EP, B_EP]]); // A's virtual host answered
     const forged = Buffer.from(sealed[0]!);
-    forged[forged.length - 1] ^= 1;
+    forged[forged.length - 1]! ^= 1;
     a.receive(forged, A_EP, B_EP);
     expect(heard.first).toBe(1); // not authentic: no sign of life
     expect(ca.counters.integrityFailures).toBe(1);

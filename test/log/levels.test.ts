@@ -66,7 +66,7 @@ describe('Logger', () => {
     sa.cfg(1, () => 'selected proposal: IKE:AES_CBC_256');
     expect(sink.lines()).toEqual(['07[IKE] initiating IKE_SA bar[3] to 10.98.0.1', '07[CFG] selected proposal: IKE:AES_CBC_256']);
     expect(sink.records[0]).toMatchObject({ group: 'IKE', level: 1, thread: 7, ctx: { ikeName: 'bar', ikeId: 3 } });
-    expect(sink.records[0].time).toBeInstanceOf(Date);
+    expect(sink.records[0]!.time).toBeInstanceOf(Date);
     expect(sa.enabled('ENC', 2)).toBe(false);
   });
 });

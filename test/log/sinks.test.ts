@@ -108,7 +108,7 @@ describe('PinoSink', () => {
     await sink.close();
     const lines = await jsonLines(file, 2);
     expect(lines[0]).toBe('{"old":true}');
-    expect(JSON.parse(lines[1])).toMatchObject({ group: 'IKE', msg: 'x' });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ group: 'IKE', msg: 'x' });
   });
 });
 
@@ -123,6 +123,6 @@ describe('createLogger', () => {
     await log.close();
     expect(chunks).toEqual([]);
     expect(readFileSync(file, 'utf8')).toBe("03[CFG] selected peer config 'bar'\n");
-    expect(JSON.parse((await jsonLines(json, 1))[0])).toMatchObject({ group: 'CFG', ike: 'bar', msg: "selected peer config 'bar'" });
+    expect(JSON.parse((await jsonLines(json, 1))[0]!)).toMatchObject({ group: 'CFG', ike: 'bar', msg: "selected peer config 'bar'" });
   });
 });

@@ -67,13 +67,13 @@ describe('the timeline of an IKE_SA', () => {
       expect(l).toMatchObject({ local: '127.0.0.1[15000]', peer: '127.0.0.2[15000]', ike: 'demo', ikeId });
       expect(Number.isNaN(Date.parse(l.time))).toBe(false);
     }
-    expect(lines[0].payloads?.slice(0, 3)).toEqual(['SA', 'KE', 'No']);
-    expect(lines[2].payloads).toContain('AUTH');
-    expect(lines[4].payloads).toEqual(['D']);
-    expect(lines[5].payloads).toEqual([]);
-    expect(lines[0].notifies).toContain('NAT_DETECTION_SOURCE_IP');
+    expect(lines[0]!.payloads?.slice(0, 3)).toEqual(['SA', 'KE', 'No']);
+    expect(lines[2]!.payloads).toContain('AUTH');
+    expect(lines[4]!.payloads).toEqual(['D']);
+    expect(lines[5]!.payloads).toEqual([]);
+    expect(lines[0]!.notifies).toContain('NAT_DETECTION_SOURCE_IP');
     // the key order of a line is fixed, whatever the event carried
-    expect(Object.keys(lines[0])).toEqual([
+    expect(Object.keys(lines[0]!)).toEqual([
       'time',
       'event',
       'direction',
@@ -105,7 +105,7 @@ describe('the timeline of an IKE_SA', () => {
       'message.retransmitted IKE_SA_INIT 0 n=1',
       'message.sent IKE_SA_INIT 0',
     ]);
-    expect(lines[2].size).toBe(lines[0].size);
+    expect(lines[2]!.size).toBe(lines[0]!.size);
   });
 
   test('only message events are written, and nothing after the logger is closed', async () => {

@@ -69,7 +69,7 @@ describe('TimerQueue', () => {
     }
     clock.advance(1000);
     expect(got).toHaveLength(2000);
-    for (let i = 1; i < got.length; i++) expect(got[i]).toBeGreaterThanOrEqual(got[i - 1]);
+    for (let i = 1; i < got.length; i++) expect(got[i]).toBeGreaterThanOrEqual(got[i - 1]!);
   });
 
   test('negative delays run at once (now), a deadline exactly reached fires', () => {
@@ -96,7 +96,7 @@ describe('TimerQueue', () => {
     q.cancel(hs.f); // last element of the heap array
     q.cancel(hs.d);
     q.cancel(undefined);
-    expect(hs.a.index).toBe(-1);
+    expect(hs.a!.index).toBe(-1);
     expect(q.size).toBe(3);
     clock.advance(1000);
     expect(fired).toEqual(['b', 'c', 'e']);

@@ -118,7 +118,7 @@ export class IkeInit implements Task {
     // The response must pick one of the proposals we offered (RFC 7296 3.3.6).
     const chosen = selectProposal(sa.config.proposals, saP.proposals);
     if (!chosen) {
-      sa.log.cfg(1, `received proposals: ${proposalToString(saP.proposals[0])}`);
+      sa.log.cfg(1, `received proposals: ${proposalToString(saP.proposals[0]!)}`);
       this.failI('peer chose a proposal we did not offer');
       return 'FAILED';
     }
