@@ -100,7 +100,10 @@ describe.skipIf(!RUN)('interop: liveness scenarios against strongSwan', () => {
       expect(r.passed).toBe(true);
       expect(await txAfter).toBe(await txDead);
       const log = u.charon.log();
-      expect(log).toContain('sending DPD request');
+      // the request charon gives up on is its DPD, or (when a kernel address event fires just after IKE_AUTH, as
+      // kernel-libipsec's TUN device makes it do at random) its MOBIKE address list update: either way an
+      // INFORMATIONAL ikelab, dead, never answered
+      expect(log).toMatch(/sending DPD request|sending address list update using MOBIKE/);
       expect(log).toMatch(/retransmit 1 of request with message ID \d+/);
       expect(log).toMatch(/retransmit 3 of request with message ID \d+/);
       expect(log).toContain('giving up after 3 retransmits');
