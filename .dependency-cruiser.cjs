@@ -65,6 +65,15 @@ const forbidden = [
     to: { path: '^src/(ike|ipsec|control|faults|ops)/|^src/(daemon|cli|demo|run-daemon)\\.ts$' },
   },
   {
+    name: 'log-knows-no-protocol',
+    severity: 'error',
+    comment:
+      'src/log formats nothing of the protocol: callers pass finished lines and event fields. Protocol-aware writers ' +
+      '(the Wireshark key tables) live with the protocol (src/ike/key-export.ts).',
+    from: { path: '^src/log/' },
+    to: { path: '^src/(wire|crypto|net)/' },
+  },
+  {
     name: 'ipsec-never-ike',
     severity: 'error',
     comment: 'One direction between IKE and IPsec: src/ipsec imports nothing from src/ike, not even types (src/ike calls the backend interface of src/ipsec/backend.ts with a plain spec).',

@@ -8,7 +8,7 @@ import type { IkelabConfig } from './config/types.js';
 import { systemRandom, type RandomSource } from './crypto/random.js';
 import type { Logger } from './log/logger.js';
 import { PcapWriter } from './log/pcap.js';
-import { type KeyExport, KeyFileWriter, saveKeysWarning } from './log/save-keys.js';
+import { type KeyExport, KeyFileWriter, saveKeysWarning } from './ike/key-export.js';
 import { type Endpoint, fmtEndpoint } from './net/endpoint.js';
 import { UdpTransport } from './net/udp-transport.js';
 import { expandListen } from './net/interfaces.js';

@@ -80,7 +80,7 @@ export interface DaemonConfig {
   fragmentSize: number;
   /**
    * Directory where every IKE_SA's and CHILD_SA's keys are appended in Wireshark's formats (ikev2_decryption_table,
-   * esp_sa; src/log/save-keys.ts), like strongSwan's save-keys plugin. Off by default: the keys decrypt all traffic.
+   * esp_sa; src/ike/key-export.ts), like strongSwan's save-keys plugin. Off by default: the keys decrypt all traffic.
    */
   saveKeys?: string;
   /** Capture file (classic pcap, src/log/pcap.ts) of every IKE and ESP datagram sent and received. */

@@ -3,7 +3,7 @@
 import type { IkelabConfig, ConnectionConfig } from '../config/types.js';
 import type { RandomSource } from '../crypto/random.js';
 import type { Logger } from '../log/logger.js';
-import type { KeyExport } from '../log/save-keys.js';
+import type { KeyExport } from './key-export.js';
 import type { Endpoint } from '../net/endpoint.js';
 import type { TimerQueue } from '../util/timer-queue.js';
 import type { ChildSaBackend } from '../ipsec/backend.js';

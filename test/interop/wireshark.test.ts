@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { ESP_TABLE, IKEV2_TABLE } from '../../src/log/save-keys.js';
+import { ESP_TABLE, IKEV2_TABLE } from '../../src/ike/key-export.js';
 import { boxed, established, FAST_RETRANSMIT, interopRequired, type Lab, requireInterop, useLab } from '../helpers/lab.js';
 import { ikelabYaml, type Scenario, swanctlConf } from '../helpers/scenario.js';
 import { IKE_PORT, makePair, NATT_PORT, type Pair } from '../helpers/peers.js';

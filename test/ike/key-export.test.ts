@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { ipUdpPacket, pcapFileHeader } from '../../src/log/pcap.js';
-import { ESP_TABLE, espSaLines, IKEV2_TABLE, ikev2TableLine, KeyFileWriter } from '../../src/log/save-keys.js';
+import { ESP_TABLE, espSaLines, IKEV2_TABLE, ikev2TableLine, KeyFileWriter } from '../../src/ike/key-export.js';
 import { Encr, Integ } from '../../src/wire/constants.js';
 import { makePair, type Pair, peerYaml } from '../helpers/peers.js';
 
