@@ -26,7 +26,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LABS_DIR="$ROOT/docker/labs"
-ALL_LABS=(strongswan vedge-like pfs-mismatch nat)
+ALL_LABS=(strongswan vedge-like pfs-mismatch nat load)
 STATE="${IKELAB_LAB_STATE:-${TMPDIR:-/tmp}/ikelab-lab}"
 CHECK_TIMEOUT="${IKELAB_LAB_TIMEOUT:-150}"
 IKELAB_IMAGE=ikelab-lab/ikelab:latest

@@ -9,19 +9,22 @@
 //
 // Exit codes (README "CLI"): 0 success, 1 the operation failed, 2 usage or config error, 3 no daemon. The exit code
 // is set, never forced right after a write: stdout may be a pipe still draining (list-sas --json of many SAs).
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { dhChoiceForms, parseDhChoice } from './config/dh-choice.js';
 import { ConfigError } from './config/errors.js';
 import { controlCall, controlWait, NoDaemonError } from './control/client.js';
 import type { ConfigSummary } from './control/commands/config.js';
 import { FAULT_USAGE, faultCommand, FaultUsageError } from './control/fault-cli.js';
-import { LOAD_FLAGS, loadRunCommand } from './control/load-cli.js';
+import { formatProgress, formatSummary, LOAD_FLAGS, loadOk, loadRunCommand } from './control/load-cli.js';
 import { formatSasText, type SaJson } from './control/sa-json.js';
-import { CliUsageError, formatEventText, WATCH_USAGE, watchCommand } from './control/watch-cli.js';
-import type { IkelabEvent } from './log/events.js';
+import { REKEY_STORM_FLAGS, stormCommand } from './control/storm-cli.js';
+import type { VerbHelp } from './control/cli-options.js';
+import { CliUsageError, formatEventText, WATCH_HELP, WATCH_USAGE, watchCommand } from './control/watch-cli.js';
+import type { LoadStatus } from './ops/load-run.js';
 import type { Outcome } from './ops/outcome.js';
 import { type InitiateOverrideText, OVERRIDE_FLAGS, parseOverrides } from './ops/overrides.js';
 import { formatLoadReport, type LoadReport } from './ops/reload.js';
@@ -48,18 +51,15 @@ interface Flag {
   help: string;
 }
 
+export type { VerbHelp };
+
 type Values = Record<string, string | boolean | undefined>;
 
-interface Verb {
-  name: string;
-  /** What follows `ikelab NAME` in the usage line. */
-  synopsis: string;
-  summary: string;
+/** A verb: its help (synopsis: what follows `ikelab NAME` in the usage line; noJson: why it has no --json) and run. */
+interface Verb extends VerbHelp {
   flags: Flag[];
   /** Positional words after the verb (fault's sub-verbs); none unless given. */
   positionals?: boolean;
-  /** Extra help text (fault's sub-verbs). */
-  more?: string;
   run(v: Values, words: string[]): Promise<number>;
 }
 
@@ -75,7 +75,18 @@ const waitFlags: Flag[] = [
     arg: 'SECONDS',
     help: "stop waiting after SECONDS, 0: never (default: twice the daemon's retransmit give-up time + 5 s)",
   },
-  { name: 'quiet', type: 'boolean', help: 'do not stream the events of the SA while waiting' },
+  { name: 'quiet', type: 'boolean', help: 'print only the result, no log lines (or events) while waiting' },
+  {
+    name: 'loglevel',
+    type: 'string',
+    arg: 'N',
+    help: "the daemon's log lines of that IKE_SA up to level N, -1..4 (default 1, like swanctl), whatever daemon.log.levels say",
+  },
+  {
+    name: 'events',
+    type: 'boolean',
+    help: 'stream the structured events of that IKE_SA (as ikelab watch prints them) instead of log lines',
+  },
   { name: 'json', type: 'boolean', help: 'print one result object {ok, ike, ikeId, child, childId, notify, reason, elapsedMs}' },
   { name: 'no-wait', type: 'boolean', help: "return once the daemon started it (prints the daemon's reply)" },
 ];
@@ -159,8 +170,9 @@ function saNames(o: Outcome): string {
 }
 
 /**
- * initiate / terminate / rekey: the waiting verb, the events of that SA streamed while the daemon works (stdout;
- * stderr with --json, so stdout holds the one result object), then the result: exit 0, or 1 with the notify / reason.
+ * initiate / terminate / rekey: the waiting verb, the daemon's log lines of that IKE_SA streamed while it works, as
+ * swanctl --initiate prints them (`[IKE] message`; --events: the structured events instead; stdout, stderr with
+ * --json so stdout holds the one result object), then the result: exit 0, or 1 with the notify / reason.
  */
 async function waitFor(verb: 'initiate' | 'terminate' | 'rekey', v: Values, args: Record<string, string | undefined>): Promise<number> {
   const socket = await socketPath(v);
@@ -169,20 +181,25 @@ async function waitFor(verb: 'initiate' | 'terminate' | 'rekey', v: Values, args
     return EXIT.ok;
   }
   const timeout = num(v, 'timeout', { min: 0 });
+  const level = num(v, 'loglevel', { min: -1, max: 4, int: true });
+  if (v.events && level !== undefined) throw new UsageError('--loglevel is for the log lines, not --events');
+  if (v.quiet && (v.events || level !== undefined))
+    throw new UsageError(`--quiet prints nothing to stream: drop --${v.events ? 'events' : 'loglevel'}`);
   const json = v.json === true;
-  const show = (e: IkelabEvent) => {
-    if (v.quiet) return;
-    const line = formatEventText(e);
-    if (json) console.error(line);
-    else console.log(line);
-  };
+  const print = (line: string) => (json ? console.error(line) : console.log(line));
+  const stream = v.quiet ? 'none' : v.events ? 'events' : 'log';
   let o: Outcome;
   try {
     o = (await controlWait(
       socket,
       `${verb}-wait`,
-      { ...args, timeout: timeout === undefined ? undefined : String(timeout) },
-      show,
+      {
+        ...args,
+        timeout: timeout === undefined ? undefined : String(timeout),
+        stream,
+        loglevel: level === undefined ? undefined : String(level),
+      },
+      { onLine: (l) => print(`[${l.group}] ${l.message}`), onEvent: (e) => print(formatEventText(e)) },
     )) as Outcome;
   } catch (e) {
     // refused by the daemon (unknown name, nothing to rekey ...): exit 1 like a failed operation
@@ -206,6 +223,7 @@ const VERBS: Verb[] = [
     name: 'start',
     synopsis: '--config FILE',
     summary: 'run the daemon in the foreground (charon-style log on stdout)',
+    noJson: 'runs the daemon: its output is the log (daemon.log.json writes it as JSON lines)',
     flags: [{ name: 'config', type: 'string', arg: 'FILE', help: 'the configuration (YAML, swanctl-like keys)' }],
     run: async (v) => {
       const file = str(v, 'config');
@@ -219,12 +237,14 @@ const VERBS: Verb[] = [
     name: 'demo',
     synopsis: '',
     summary: 'two ikelab peers on 127.0.0.1 / 127.0.0.2 bring a tunnel up and down',
+    noJson: 'a narrated walk-through for a first look, no data',
     flags: [],
     run: async () => (await import('./demo.js')).runDemo(),
   },
   {
     name: 'initiate',
-    synopsis: '(--child NAME | --ike NAME) [--timeout SECONDS] [--quiet] [--json] [overrides] [--count N [--rate PER_SEC]]',
+    synopsis:
+      '(--child NAME | --ike NAME) [--timeout SECONDS] [--quiet | --loglevel N | --events] [--json] [overrides] [--count N [--rate PER_SEC]]',
     summary:
       'bring a CHILD_SA (its IKE_SA first if none is up) or an IKE_SA up and wait for the result, like swanctl --initiate:\n' +
       'exit 0 once established, 1 with the notify the peer refused with (AUTHENTICATION_FAILED, NO_PROPOSAL_CHOSEN,\n' +
@@ -252,6 +272,8 @@ const VERBS: Verb[] = [
         if (v[f.name] !== undefined && count === undefined) throw new UsageError(`--${f.name} goes with --count N`);
       const args = { child: str(v, 'child'), ike: str(v, 'ike'), ...overrides };
       if (count !== undefined) {
+        for (const f of ['loglevel', 'events'])
+          if (v[f] !== undefined) throw new UsageError(`--${f} streams the wait for one SA, not a load run (--count)`);
         // a load run: progress while it goes, the summary at the end (control/load-cli.ts)
         return loadRunCommand(await socketPath(v), v, args);
       }
@@ -260,7 +282,7 @@ const VERBS: Verb[] = [
   },
   {
     name: 'terminate',
-    synopsis: '(--ike NAME | --child NAME) [--timeout SECONDS] [--quiet] [--json]',
+    synopsis: '(--ike NAME | --child NAME) [--timeout SECONDS] [--quiet | --loglevel N | --events] [--json]',
     summary: 'delete an IKE_SA (with its CHILD_SAs) or a CHILD_SA and wait until it is gone, like swanctl --terminate',
     flags: [...targetFlags('terminate'), ...waitFlags, ...socketFlags],
     run: async (v) => {
@@ -270,22 +292,55 @@ const VERBS: Verb[] = [
   },
   {
     name: 'rekey',
-    synopsis: '(--ike NAME | --child NAME [--dh none|GROUP]) [--timeout SECONDS] [--quiet] [--json]',
-    summary: 'rekey an IKE_SA or CHILD_SA and wait until it was replaced (exit 1 with the notify of a refused rekey)',
+    synopsis:
+      '(--ike NAME | --child NAME [--dh none|GROUP]) [--timeout SECONDS] [--quiet | --loglevel N | --events] [--json]\n' +
+      '       | --all [--ike-only | --child-only] [--rate PER_SEC] [--timeout SECONDS] [--quiet] [--json]',
+    summary:
+      'rekey an IKE_SA or CHILD_SA and wait until it was replaced (exit 1 with the notify of a refused rekey);\n' +
+      '--all: a rekey storm over every established IKE_SA, paced, then attempted, rekeyed, failed by reason, rate, p50/p99',
     flags: [
       ...targetFlags('rekey'),
       { name: 'dh', type: 'string', arg: 'none|GROUP', help: 'the next rekey of that CHILD_SA only: no PFS (none) or only GROUP' },
       ...waitFlags,
+      ...REKEY_STORM_FLAGS,
       ...socketFlags,
     ],
     run: async (v) => {
-      if (!str(v, 'child') && !str(v, 'ike')) throw new UsageError('rekey needs --child NAME or --ike NAME');
+      if (v.all) {
+        for (const k of ['ike', 'child', 'dh', 'loglevel', 'events', 'no-wait'])
+          if (v[k] !== undefined) throw new UsageError(`--${k} does not go with --all (a storm over every established IKE_SA)`);
+        return stormCommand(await socketPath(v), 'rekey', v);
+      }
+      for (const f of REKEY_STORM_FLAGS) if (v[f.name] !== undefined) throw new UsageError(`--${f.name} goes with --all`);
+      if (!str(v, 'child') && !str(v, 'ike')) throw new UsageError('rekey needs --child NAME, --ike NAME or --all');
       const dh = str(v, 'dh');
       if (dh !== undefined) {
         if (!str(v, 'child') || str(v, 'ike')) throw new UsageError('--dh goes with rekey --child NAME only');
         if (parseDhChoice(dh) === undefined) throw new UsageError(`invalid --dh '${dh}': use ${dhChoiceForms()}`);
       }
       return waitFor('rekey', v, { child: str(v, 'child'), ike: str(v, 'ike'), dh });
+    },
+  },
+  {
+    name: 'dpd',
+    synopsis: '--all [--rate PER_SEC] [--timeout SECONDS] [--quiet] [--json]',
+    summary: 'a DPD storm: one liveness check (empty INFORMATIONAL) per established IKE_SA, paced; answered, not answered, p50/p99 RTT',
+    flags: [
+      { name: 'all', type: 'boolean', help: 'every established IKE_SA (required: no other selection yet)' },
+      { name: 'rate', type: 'string', arg: 'PER_SEC', help: 'DPDs sent per second (default: all at once)' },
+      {
+        name: 'timeout',
+        type: 'string',
+        arg: 'SECONDS',
+        help: 'count what has no answer by then as failed (default: pacing + retransmits + 5 s)',
+      },
+      { name: 'quiet', type: 'boolean', help: 'no progress line' },
+      jsonFlag,
+      ...socketFlags,
+    ],
+    run: async (v) => {
+      if (!v.all) throw new UsageError('dpd needs --all');
+      return stormCommand(await socketPath(v), 'dpd', v);
     },
   },
   {
@@ -345,6 +400,27 @@ const VERBS: Verb[] = [
     },
   },
   {
+    name: 'load-status',
+    synopsis: '[--id N] [--json]',
+    summary:
+      "a load run's progress, or its summary once done (initiate --count N starts one; the daemon keeps finished\n" +
+      "runs, so an interrupted CLI can read the result later); exit 0 when printed, whatever the run's outcome",
+    flags: [
+      { name: 'id', type: 'string', arg: 'N', help: 'the run, by the id initiate --count printed (default: the newest)' },
+      { name: 'json', type: 'boolean', help: 'the status as one JSON object, {ok, ...} as initiate --count --json prints it' },
+      ...socketFlags,
+    ],
+    run: async (v) => {
+      const id = num(v, 'id', { min: 1, int: true });
+      const s = (await controlCall(await socketPath(v), 'load-status', {
+        id: id === undefined ? undefined : String(id),
+      })) as LoadStatus;
+      if (v.json) console.log(JSON.stringify({ ok: loadOk(s), ...s }));
+      else console.log(s.done ? formatSummary(s) : `load run ${s.id} running: ${formatProgress(s)}`);
+      return EXIT.ok;
+    },
+  },
+  {
     name: 'load',
     synopsis: '[--config FILE] [--apply-to-rekey] [--json]',
     summary: 'reload the configuration; prints what changed and what happens to live SAs',
@@ -362,6 +438,26 @@ const VERBS: Verb[] = [
       if (v.json) console.log(JSON.stringify(r));
       else console.log(`loaded ${r.loaded}: connections ${r.connections.join(', ') || 'none'}\n${formatLoadReport(r)}`);
       return EXIT.ok;
+    },
+  },
+  {
+    name: 'load-merge',
+    synopsis: 'FILE... [--json]',
+    summary:
+      'merge the summaries of load runs (initiate --count N --json) of several processes: counts, reasons, percentiles,\nrate over the union of their time spans; a FILE may be a log with IKELAB_LOAD_SUMMARY lines, - is stdin;\nexit 1 when not every SA of every run came up',
+    flags: [jsonFlag],
+    positionals: true,
+    run: async (v, files) => {
+      if (!files.length) throw new UsageError('load-merge needs at least one FILE (the JSON of initiate --count N --json)');
+      const m = await import('./ops/load-summary-command.js');
+      try {
+        return m.loadMergeCommand(files, v.json === true);
+      } catch (e) {
+        // a malformed summary is bad input, like a bad config: exit 2 naming the file, without the usage text
+        if (!(e instanceof m.LoadSummaryError)) throw e;
+        console.error(`ikelab: ${e.message}`);
+        return EXIT.usage;
+      }
     },
   },
   {
@@ -414,11 +510,13 @@ const VERBS: Verb[] = [
   },
   {
     name: 'ipsec-sa',
-    synopsis: '',
-    summary: "IOS-like 'show crypto ipsec sa' counters (a text view; list-sas --json has the data)",
-    flags: [...socketFlags],
+    synopsis: '[--json]',
+    summary: "IOS-like 'show crypto ipsec sa': per flow its counters (summed across rekeys) and ESP SAs",
+    flags: [{ name: 'json', type: 'boolean', help: 'the flows as JSON (counters, SPIs, transforms)' }, ...socketFlags],
     run: async (v) => {
-      console.log(await controlCall(await socketPath(v), 'ipsec-sa'));
+      const socket = await socketPath(v);
+      if (v.json) console.log(JSON.stringify(await controlCall(socket, 'ipsec-sa', { json: true }), null, 2));
+      else console.log(await controlCall(socket, 'ipsec-sa'));
       return EXIT.ok;
     },
   },
@@ -436,7 +534,7 @@ const VERBS: Verb[] = [
       { name: 'mode', type: 'string', arg: 'MODE', help: 'silent | delay | normal' },
       { name: 'ms', type: 'string', arg: 'N', help: 'with --mode delay: hold inbound messages N ms' },
       { name: 'ike', type: 'string', arg: 'NAME', help: 'with --mode: only this connection' },
-      { name: 'json', type: 'boolean', help: 'fault list: as JSON' },
+      { name: 'json', type: 'boolean', help: 'the result as JSON (fault list: the rules; add, impair: the rules added; clear: the names)' },
       ...socketFlags,
     ],
     run: async (v, words) => {
@@ -448,28 +546,40 @@ const VERBS: Verb[] = [
 ];
 
 interface OwnParser {
+  /** Its lines in the overview. */
   usage: string;
+  /** Its --help: one entry, or one per sub-verb (scenario list|show|run), from the tables its parser uses. */
+  help: readonly VerbHelp[];
   run(argv: string[]): number | Promise<number>;
 }
 
-/** Verbs with their own parsers, loaded on use: their usage texts (for --help) and entry points. */
+/** Verbs with their own parsers, loaded on use: their usage texts, help entries and entry points. */
 const OWN_PARSERS: Record<string, () => Promise<OwnParser>> = {
-  watch: async () => ({ usage: WATCH_USAGE, run: watchCommand }),
+  watch: async () => ({ usage: WATCH_USAGE, help: [WATCH_HELP], run: watchCommand }),
   scenario: async () => {
     const m = await import('./scenario/cli.js');
-    return { usage: m.SCENARIO_USAGE, run: m.scenarioCommand };
+    return { usage: m.SCENARIO_USAGE, help: m.SCENARIO_HELP, run: m.scenarioCommand };
   },
   'log-compare': async () => {
     const m = await import('./log/compare-command.js');
-    return { usage: m.LOG_COMPARE_USAGE, run: m.logCompareCommand };
+    return { usage: m.LOG_COMPARE_USAGE, help: [m.LOG_COMPARE_HELP], run: m.logCompareCommand };
   },
   convert: async () => {
     const m = await import('./config/swanctl/cli.js');
-    return { usage: m.CONVERT_USAGE, run: m.convertCommand };
+    return { usage: m.CONVERT_USAGE, help: [m.CONVERT_HELP], run: m.convertCommand };
   },
 };
 
-const usageLine = (v: Verb): string => `ikelab ${v.name}${v.synopsis ? ` ${v.synopsis}` : ''}`;
+/** Every verb's help entry, the own parsers' sub-verbs included: what `--help` prints and the tests walk. */
+export async function helpEntries(): Promise<{ entry: VerbHelp; takesWords: boolean }[]> {
+  const own = await Promise.all(Object.values(OWN_PARSERS).map((load) => load()));
+  return [
+    ...VERBS.map((v) => ({ entry: v as VerbHelp, takesWords: v.positionals === true })),
+    ...own.flatMap((o) => o.help.map((entry) => ({ entry, takesWords: true }))),
+  ];
+}
+
+const usageLine = (v: VerbHelp): string => `ikelab ${v.name}${v.synopsis ? ` ${v.synopsis}` : ''}`;
 
 const overview = async (): Promise<string> => `usage: ikelab <verb> [options]        (ikelab <verb> --help: that verb's options)
 ${VERBS.filter((v) => v.name !== 'fault')
@@ -484,9 +594,12 @@ ${(await OWN_PARSERS.convert!()).usage}
 common options: --socket PATH (default ${DEFAULT_SOCKET}) or --config FILE (its daemon.control_socket)
 exit codes: 0 success, 1 the operation failed, 2 usage or config error, 3 no daemon listening`;
 
-/** `ikelab VERB --help`: the usage line, what it does, every flag. */
-function verbHelp(v: Verb): string {
-  const rows = [...v.flags.map((f) => [`--${f.name}${f.arg ? ` ${f.arg}` : ''}`, f.help]), ['-h, --help', 'this text']];
+/** `ikelab VERB --help`: the usage line, what it does, every flag (a repeatable one marked). */
+export function verbHelp(v: VerbHelp): string {
+  const rows = [
+    ...v.flags.map((f) => [`--${f.name}${f.arg ? ` ${f.arg}` : ''}${f.multiple ? ' ...' : ''}`, f.help]),
+    ['-h, --help', 'this text'],
+  ];
   const width = Math.max(...rows.map(([a]) => a!.length));
   return [
     `usage: ${usageLine(v)}`,
@@ -494,8 +607,20 @@ function verbHelp(v: Verb): string {
     ...(v.more ? [v.more] : []),
     'options:',
     ...rows.map(([a, h]) => `  ${a!.padEnd(width)}  ${h}`),
-    'exit codes: 0 success, 1 the operation failed, 2 usage or config error, 3 no daemon listening',
+    v.exits ?? 'exit codes: 0 success, 1 the operation failed, 2 usage or config error, 3 no daemon listening',
   ].join('\n');
+}
+
+/** The help for `ikelab WORDS... --help`: a verb's, or an own-parser verb's (one sub-verb's when named: scenario run). */
+async function helpFor(words: string[]): Promise<string | undefined> {
+  const [name, sub] = words;
+  const verb = VERBS.find((x) => x.name === name);
+  if (verb) return verbHelp(verb);
+  const load = name !== undefined ? OWN_PARSERS[name] : undefined;
+  if (!load) return undefined;
+  const { help } = await load();
+  const one = help.find((h) => h.name === `${name} ${sub}`);
+  return (one ? [one] : help).map(verbHelp).join('\n\n');
 }
 
 function version(): string {
@@ -533,10 +658,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   if (first === '--help' || first === '-h' || first === 'help') {
-    const v = VERBS.find((x) => x.name === rest[0]);
-    const load = rest[0] !== undefined ? OWN_PARSERS[rest[0]] : undefined;
-    const own = load ? await load() : undefined;
-    console.log(v ? verbHelp(v) : own ? `usage: ikelab${own.usage.slice(1)}` : await overview());
+    console.log((await helpFor(rest)) ?? (await overview()));
     return EXIT.ok;
   }
   if (first === '--version' || first === '-V' || first === 'version') {
@@ -546,7 +668,7 @@ async function main(argv: string[]): Promise<number> {
   const own = OWN_PARSERS[first] ? await OWN_PARSERS[first]() : undefined;
   if (own) {
     if (rest.includes('--help') || rest.includes('-h')) {
-      console.log(`usage: ikelab${own.usage.slice(1)}`);
+      console.log(await helpFor([first, ...rest]));
       return EXIT.ok;
     }
     return own.run(rest);
@@ -593,4 +715,16 @@ function finish(code: number): void {
   process.stdout.write('', () => process.stderr.write('', () => setTimeout(() => process.exit(), 2000).unref()));
 }
 
-main(process.argv.slice(2)).then(finish, (e) => report(e).then(finish));
+/**
+ * Run as the program (the bin link, `node dist/cli.js`), not when imported: the tests read the verb tables
+ * (helpEntries). The bin is a symlink, and Node runs a main module under its real path.
+ */
+function isMain(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) main(process.argv.slice(2)).then(finish, (e) => report(e).then(finish));

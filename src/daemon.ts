@@ -11,6 +11,8 @@ import { PcapWriter } from './log/pcap.js';
 import { type KeyExport, KeyFileWriter, saveKeysWarning } from './ike/key-export.js';
 import { type Endpoint, fmtEndpoint } from './net/endpoint.js';
 import { UdpTransport } from './net/udp-transport.js';
+import { type EncapSocketConfigurator, SockoptEncapConfigurator } from './net/udp-encap.js';
+import { type BypassSocketConfigurator, SockoptBypassConfigurator } from './net/udp-bypass.js';
 import { expandListen } from './net/interfaces.js';
 import { LogLimiter, type LimitedKind } from './log/rate-limit.js';
 import { Dispatcher } from './ike/dispatcher.js';
@@ -52,6 +54,10 @@ export interface DaemonOptions {
   sendIke?: (data: Buffer, from: Endpoint, to: Endpoint) => void;
   sendEsp?: (packet: Buffer, from: Endpoint, to: Endpoint) => void;
   sendKeepalive?: (from: Endpoint, to: Endpoint) => void;
+  /** Sets UDP_ENCAP on the NAT-T sockets with ipsec_backend xfrm (default: perl, udp-encap.ts); tests record it. */
+  encapSockets?: EncapSocketConfigurator;
+  /** Sets the IKE bypass policies on every socket with ipsec_backend xfrm (default: perl, udp-bypass.ts); tests record it. */
+  bypassSockets?: BypassSocketConfigurator;
 }
 
 export class Daemon {
@@ -235,6 +241,10 @@ export class Daemon {
           receiveBuffer: d.receiveBuffer,
           // 0 = no bound of its own: only the queue's hard bound (DEFAULT_HARD_LIMIT) sheds
           initQueueLimit: () => this.cfg.daemon.initQueueLimit || Number.POSITIVE_INFINITY,
+          // only the kernel's ESP needs it: the userspace engine reads ESP-in-UDP from the socket itself
+          encap: d.ipsecBackend === 'xfrm' ? (this.opts.encapSockets ?? new SockoptEncapConfigurator()) : undefined,
+          // only the kernel's policies can catch IKE: the userspace engine never sees a datagram it did not seal
+          bypass: d.ipsecBackend === 'xfrm' ? (this.opts.bypassSockets ?? new SockoptBypassConfigurator()) : undefined,
         },
         {
           ike: (dg) => this.receive(dg.data, dg.local, dg.remote),

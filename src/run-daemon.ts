@@ -38,12 +38,15 @@ export async function runDaemon(cfg: IkelabConfig, log = createLogger(cfg.daemon
   } catch (e) {
     throw opts.locate ? controlSocketError(cfg, e, opts.locate) : e;
   }
+  const release = control.holdRequests();
   try {
     await daemon.start(opts.announce ? () => announce(cfg, daemon, log) : undefined);
   } catch (e) {
     await daemon.stop();
     await control.close();
     throw opts.locate ? bindError(cfg, e, opts.locate) : e;
+  } finally {
+    release();
   }
   let stopped = false;
   return {

@@ -6,11 +6,12 @@ import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isIP } from 'node:net';
 import { parseIp } from './ip.js';
+import { profileDefaults, profileProposals, type ProfileDefaults } from './profiles.js';
 import { runnableProposals } from './proposal-support.js';
 import type { RawChild, RawConfig, RawConnection } from './schema.js';
 import type { IssueInfo } from './schema-helpers.js';
 import type { TsConfig } from './ts.js';
-import type { ChildConfig, ConnectionConfig, DaemonConfig, DpdAction, IkelabConfig, SecretConfig } from './types.js';
+import type { ChildConfig, ConnectionConfig, DaemonConfig, DpdAction, IkelabConfig, RetransmitConfig, SecretConfig } from './types.js';
 
 /** daemon.max_child_sas default: far above any real tunnel's needs, far below what would hurt. */
 export const DEFAULT_MAX_CHILD_SAS = 128;
@@ -48,7 +49,8 @@ const DYNAMIC: TsConfig = { dynamic: true, ipProtocol: 0, startPort: 0, endPort:
 
 export function buildConfig(raw: RawConfig, file: string, fail: Fail): IkelabConfig {
   const daemon = buildDaemon(raw, fail);
-  const connections = Object.entries(raw.connections ?? {}).map(([name, c]) => buildConnection(name, c, daemon, fail));
+  const writtenRetransmit = raw.daemon?.retransmit ?? {};
+  const connections = Object.entries(raw.connections ?? {}).map(([name, c]) => buildConnection(name, c, daemon, writtenRetransmit, fail));
   const secrets: SecretConfig[] = Object.entries(raw.secrets ?? {}).map(([name, s]) => {
     if (!name.startsWith('ike')) {
       fail(['secrets', name], {
@@ -156,8 +158,13 @@ function existingDir(path: string, fail: Fail): string {
   return path;
 }
 
-function buildConnection(name: string, c: RawConnection, daemon: DaemonConfig, fail: Fail): ConnectionConfig {
+type WrittenRetransmit = Partial<NonNullable<NonNullable<RawConfig['daemon']>['retransmit']>>;
+
+function buildConnection(name: string, c: RawConnection, daemon: DaemonConfig, rt: WrittenRetransmit, fail: Fail): ConnectionConfig {
   const at = (...p: (string | number)[]) => ['connections', name, ...p];
+  // a profile fills in only what the connection leaves out; its over/rand times go with its own rekey_time only
+  const profile = profileDefaults(c.profile);
+  const ikeLife = c.rekey_time === undefined && c.reauth_time === undefined ? profile.ikeLifetime : undefined;
   const localAddrs = c.local_addrs?.length ? c.local_addrs : ['%any'];
   const wildcard = daemon.listen.some((a) => a === '0.0.0.0' || a === '::');
   localAddrs.forEach((addr, i) => {
@@ -170,7 +177,7 @@ function buildConnection(name: string, c: RawConnection, daemon: DaemonConfig, f
   });
 
   // IKE lifetimes exactly as vici_config.c derives them
-  let rekeyTime = c.rekey_time;
+  let rekeyTime = c.rekey_time ?? ikeLife?.rekeyTime;
   let reauthTime = c.reauth_time;
   if (rekeyTime === undefined && reauthTime === undefined) {
     rekeyTime = IKE_REKEY_DEFAULT;
@@ -178,20 +185,27 @@ function buildConnection(name: string, c: RawConnection, daemon: DaemonConfig, f
   }
   rekeyTime ??= 0;
   reauthTime ??= 0;
-  const overTime = c.over_time ?? percent(Math.max(rekeyTime, reauthTime), 10);
+  const overTime = c.over_time ?? ikeLife?.hardEnd ?? percent(Math.max(rekeyTime, reauthTime), 10);
   const randBase = rekeyTime && reauthTime ? Math.min(rekeyTime, reauthTime) : Math.max(rekeyTime, reauthTime);
   const randTime = c.rand_time ?? Math.min(overTime, half(randBase));
   const dpdAction: DpdAction = c.dpd_action ?? 'clear';
   // only proposals ikelab can run (proposal-support.ts): written ones are refused, defaults filtered
-  const ike = runnableProposals(c.proposals, 'ike', daemon.ipsecBackend, (p, info) => fail(at('proposals', ...p), info));
+  const ike =
+    !c.proposals && profile.proposals
+      ? profileProposals(profile.proposals, 'ike', daemon.ipsecBackend)
+      : runnableProposals(c.proposals, 'ike', daemon.ipsecBackend, (p, info) => fail(at('proposals', ...p), info));
+  const dpdDelay = c.dpd_delay ?? profile.dpdDelay ?? 0;
 
   const firstLocal = localAddrs[0]!; // never empty: defaults to ['%any']
   const children = Object.entries(c.children ?? {}).map(([childName, ch]) =>
-    buildChild(childName, ch, dpdAction, (p, info) => fail(at('children', childName, ...p), info), daemon.ipsecBackend),
+    buildChild(childName, ch, dpdAction, (p, info) => fail(at('children', childName, ...p), info), daemon.ipsecBackend, profile),
   );
+  const profileRt = profile.retransmit?.(dpdDelay);
 
   return {
     name,
+    ...(c.profile && { profile: c.profile }),
+    ...(profileRt && { retransmit: writtenOver(rt, profileRt) }),
     localAddrs,
     remoteAddrs: c.remote_addrs,
     localPort: c.local_port ?? daemon.port,
@@ -199,7 +213,7 @@ function buildConnection(name: string, c: RawConnection, daemon: DaemonConfig, f
     version: 2,
     proposals: ike.proposals,
     proposalTexts: ike.texts,
-    dpdDelay: c.dpd_delay ?? 0,
+    dpdDelay,
     dpdTimeout: c.dpd_timeout ?? 0,
     dpdAction,
     rekeyTime,
@@ -207,8 +221,8 @@ function buildConnection(name: string, c: RawConnection, daemon: DaemonConfig, f
     overTime,
     randTime,
     encap: c.encap ?? false,
-    mobike: c.mobike ?? true,
-    fragmentation: c.fragmentation ?? 'yes',
+    mobike: c.mobike ?? profile.mobike ?? true,
+    fragmentation: c.fragmentation ?? profile.fragmentation ?? 'yes',
     keyingtries: c.keyingtries ?? 1,
     unique: c.unique ?? 'no',
     sendCertreq: c.send_certreq ?? true,
@@ -218,10 +232,29 @@ function buildConnection(name: string, c: RawConnection, daemon: DaemonConfig, f
   };
 }
 
-function buildChild(name: string, ch: RawChild, dpdAction: DpdAction, fail: Fail, backend: DaemonConfig['ipsecBackend']): ChildConfig {
-  const rekeyTime = ch.rekey_time ?? CHILD_REKEY_DEFAULT;
+/** daemon.retransmit keys written in the file win over a profile's timing. */
+function writtenOver(written: WrittenRetransmit, profile: RetransmitConfig): RetransmitConfig {
+  return {
+    timeout: written.timeout ?? profile.timeout,
+    base: written.base ?? profile.base,
+    tries: written.tries ?? profile.tries,
+    jitter: written.jitter ?? profile.jitter,
+    limit: written.limit ?? profile.limit,
+  };
+}
+
+function buildChild(
+  name: string,
+  ch: RawChild,
+  dpdAction: DpdAction,
+  fail: Fail,
+  backend: DaemonConfig['ipsecBackend'],
+  profile: ProfileDefaults,
+): ChildConfig {
+  const life = ch.rekey_time === undefined ? profile.childLifetime : undefined;
+  const rekeyTime = ch.rekey_time ?? life?.rekeyTime ?? CHILD_REKEY_DEFAULT;
   // check_lifetimes(): hard lifetime at rekey + 10%, jitter = life - rekey
-  const lifeTime = ch.life_time ?? percent(rekeyTime, 110);
+  const lifeTime = ch.life_time ?? life?.hardEnd ?? percent(rekeyTime, 110);
   // swanctl: life_time is the hard end, rekey_time the point the replacement is negotiated; a hard end before the
   // rekey point would tear the CHILD_SA down before it is ever rekeyed (0 on either side: that limit is off)
   if (ch.life_time !== undefined && lifeTime > 0 && rekeyTime > 0 && lifeTime < rekeyTime) {
@@ -242,7 +275,10 @@ function buildChild(name: string, ch: RawChild, dpdAction: DpdAction, fail: Fail
       });
     }
   });
-  const esp = runnableProposals(ch.esp_proposals, 'esp', backend, (p, info) => fail(['esp_proposals', ...p], info));
+  const esp =
+    !ch.esp_proposals && profile.espProposals
+      ? profileProposals(profile.espProposals, 'esp', backend)
+      : runnableProposals(ch.esp_proposals, 'esp', backend, (p, info) => fail(['esp_proposals', ...p], info));
   return {
     name,
     localTs,
@@ -256,7 +292,7 @@ function buildChild(name: string, ch: RawChild, dpdAction: DpdAction, fail: Fail
     startAction: ch.start_action ?? 'none',
     closeAction: ch.close_action ?? 'none',
     dpdAction: ch.dpd_action ?? dpdAction,
-    replayWindow: ch.replay_window ?? 32,
+    replayWindow: ch.replay_window ?? profile.replayWindow ?? 32,
     ipcomp: false,
     hostAddrs,
   };

@@ -7,6 +7,7 @@ import { faultsField } from './faults.js';
 import { Shown, ValueError } from './errors.js';
 import { EXPECTED_PROPOSAL, parseProposals, type ProposalProtocol } from './proposals.js';
 import { opt, req, section, named } from './schema-helpers.js';
+import { PEER_PROFILES } from './profiles.js';
 import { parseTs } from './ts.js';
 import {
   parseBool,
@@ -186,6 +187,8 @@ const connection = section(
     }, 'remote addresses (IP addresses, DNS names or %any)'),
     local_port: opt(parsePort),
     remote_port: opt(parsePort),
+    // the defaults of a kind of peer (src/config/profiles.ts, docs/PROFILES.md); written keys win over them
+    profile: opt(parseEnum(PEER_PROFILES)),
     version: opt((v) => {
       const n = parseInteger(v, 0, 2, 'IKE version 2 (or 0 = any)');
       if (n === 1) throw new ValueError('IKE version 2 (or 0 = any)', v, 'ikelab speaks IKEv2 only');

@@ -4,7 +4,7 @@
 // parseConfig itself: they depend on the host (interfaces, directories), and a config parsed elsewhere (tests, the
 // control socket's `load` of a fragment) may legitimately leave connections or secrets out.
 
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +16,22 @@ import type { ConnectionConfig, IkelabConfig } from './types.js';
 export interface StartupEnv {
   /** The host's addresses, `a.b.c.d/n` for a whole local prefix; default from os.networkInterfaces(). */
   hostAddresses?: string[];
+  /** What daemon.ipsec_backend: xfrm needs of the host; default: this process and host (hostXfrmProbes). */
+  xfrmHost?: XfrmHostProbes;
+}
+
+/** The facts the xfrm backend depends on, as functions so tests can answer them without root or a kernel. */
+export interface XfrmHostProbes {
+  platform: NodeJS.Platform;
+  /** PATH, where child_process looks for `ip` and `perl`. */
+  searchPath: string;
+  /** Whether an executable of this name is in a directory of searchPath. */
+  onPath(command: string): boolean;
+  /** CapEff of this process (/proc/self/status); undefined when unreadable. */
+  effectiveCaps(): bigint | undefined;
+  uid(): number | undefined;
+  /** Why the kernel's xfrm netlink interface (xfrm_user) does not answer; undefined when it does. */
+  xfrmUserProblem(): string | undefined;
 }
 
 /** Throws (through fail) at the first problem, in the order they appear in a typical file. */
@@ -23,6 +39,7 @@ export function startupChecks(cfg: IkelabConfig, fail: Fail, env: StartupEnv = {
   checkConnections(cfg, fail);
   checkListen(cfg, fail, env.hostAddresses ?? hostAddresses());
   checkControlSocketDir(cfg, fail);
+  if (cfg.daemon.ipsecBackend === 'xfrm') checkXfrmHost(fail, env.xfrmHost ?? hostXfrmProbes());
   for (const c of cfg.connections) checkSecret(cfg, c, fail);
 }
 
@@ -141,4 +158,78 @@ function checkSecret(cfg: IkelabConfig, c: ConnectionConfig, fail: Fail): void {
     got: have.length ? `no matching secret (${have.join('; ')})` : 'no secrets: section',
     detail: 'every IKE_AUTH of this connection would fail with no shared key found',
   });
+}
+
+/** linux/capability.h: what `ip xfrm` and the IKE sockets' bypass policies need in the network namespace. */
+export const CAP_NET_ADMIN = 12;
+
+export function hostXfrmProbes(): XfrmHostProbes {
+  const searchPath = process.env.PATH ?? '';
+  return {
+    platform: process.platform,
+    searchPath,
+    onPath: (command) =>
+      searchPath.split(':').some((dir) => {
+        try {
+          accessSync(join(dir || '.', command), constants.X_OK);
+          return statSync(join(dir || '.', command)).isFile();
+        } catch {
+          return false;
+        }
+      }),
+    effectiveCaps: () => {
+      try {
+        const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+        return m ? BigInt(`0x${m[1]}`) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    uid: () => process.getuid?.(),
+    xfrmUserProblem: () => {
+      // the cheapest xfrm netlink request there is (XFRM_MSG_GETSADINFO); it fails without xfrm_user
+      try {
+        execFileSync('ip', ['xfrm', 'state', 'count'], { timeout: 2000, stdio: ['ignore', 'ignore', 'pipe'] });
+        return undefined;
+      } catch (e) {
+        const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
+        return `'ip xfrm state count' failed: ${stderr || (e as Error).message}`;
+      }
+    },
+  };
+}
+
+/**
+ * daemon.ipsec_backend: xfrm hands every CHILD_SA to the kernel through `ip xfrm` and sets UDP_ENCAP and the IKE
+ * bypass policies on the sockets through perl. Without any of them the daemon would start, negotiate, and then
+ * fail at the first CHILD_SA with an `ip` error in the log; say so before anything starts. In the order an
+ * operator fixes them: the image (ip, perl), then the privileges, then the host's kernel.
+ */
+function checkXfrmHost(fail: Fail, probe: XfrmHostProbes): void {
+  const refuse = (expected: string, detail: string): never =>
+    fail(['daemon', 'ipsec_backend'], { expected, got: '"xfrm"', detail: `${detail}; or use ipsec_backend: userspace` });
+  if (probe.platform !== 'linux')
+    refuse('userspace or none on this host', `xfrm is the Linux kernel's IPsec and this host runs ${probe.platform}`);
+  if (!probe.onPath('ip'))
+    refuse(
+      "a host with iproute2's ip command for ipsec_backend xfrm",
+      `no ip on PATH=${probe.searchPath}: install iproute2, ip xfrm installs every CHILD_SA`,
+    );
+  if (!probe.onPath('perl'))
+    refuse(
+      'a host with perl for ipsec_backend xfrm',
+      `no perl on PATH=${probe.searchPath}: install perl-base, it sets UDP_ENCAP and the IKE bypass policies on the sockets`,
+    );
+  const caps = probe.effectiveCaps();
+  if (caps !== undefined && !(caps & (1n << BigInt(CAP_NET_ADMIN))))
+    refuse(
+      'ipsec_backend xfrm run as root or with CAP_NET_ADMIN',
+      `uid ${probe.uid() ?? '?'} has no CAP_NET_ADMIN (CapEff ${caps.toString(16).padStart(16, '0')}): run as root with it (docker: --cap-add NET_ADMIN --user 0)`,
+    );
+  const problem = probe.xfrmUserProblem();
+  if (problem)
+    refuse(
+      'ipsec_backend xfrm on a kernel with xfrm_user (the xfrm netlink interface ip xfrm talks to)',
+      `${problem}: modprobe xfrm_user on the host`,
+    );
 }

@@ -4,6 +4,7 @@
 import type { Proposal } from '../wire/types.js';
 import type { TsConfig } from './ts.js';
 import type { FaultRuleSpec } from './faults.js';
+import type { PeerProfile } from './profiles.js';
 
 export type { TsConfig } from './ts.js';
 
@@ -124,6 +125,10 @@ export interface EndpointAuth {
 
 export interface ConnectionConfig {
   name: string;
+  /** The kind of peer whose defaults and wire habits this connection has (src/config/profiles.ts); none: charon's. */
+  profile?: PeerProfile;
+  /** The profile's retransmit timing where daemon.retransmit leaves keys out; undefined: daemon.retransmit. */
+  retransmit?: RetransmitConfig;
   /** IP addresses, default ['%any']. */
   localAddrs: string[];
   /** IP addresses, hostnames or '%any'; required. */

@@ -1,7 +1,7 @@
 // CLI side of the control socket.
 import net from 'node:net';
 import type { IkelabEvent } from '../log/events.js';
-import type { ControlEventLine, ControlReply, ControlRequest } from './protocol.js';
+import type { ControlEventLine, ControlLogLine, ControlReply, ControlRequest, StreamedLogLine } from './protocol.js';
 
 export class NoDaemonError extends Error {}
 
@@ -133,17 +133,23 @@ export function controlWatch(
   });
 }
 
+/** What a waiting verb streams: its log lines (args.stream 'log', the default) or its events ('events'). */
+export interface WaitHandlers {
+  onLine?: (l: StreamedLogLine) => void;
+  onEvent?: (e: IkelabEvent) => void;
+}
+
 /**
- * A waiting verb (initiate-wait, terminate-wait, rekey-wait): onEvent gets the events of the SAs concerned while the
- * daemon works; resolves with the last reply's result (the Outcome), rejects with its error, like controlCall when
- * no daemon listens (NoDaemonError), or when the daemon goes away before the result. The timeout is the daemon's
- * (args.timeout); acceptTimeoutMs only bounds the wait for the first reply.
+ * A waiting verb (initiate-wait, terminate-wait, rekey-wait): the handlers get the log lines or events of the SAs
+ * concerned while the daemon works; resolves with the last reply's result (the Outcome), rejects with its error,
+ * like controlCall when no daemon listens (NoDaemonError), or when the daemon goes away before the result. The
+ * timeout is the daemon's (args.timeout); acceptTimeoutMs only bounds the wait for the first reply.
  */
 export function controlWait(
   path: string,
   cmd: 'initiate-wait' | 'terminate-wait' | 'rekey-wait',
   args: ControlRequest['args'],
-  onEvent: (e: IkelabEvent) => void,
+  on: WaitHandlers,
   acceptTimeoutMs = 10_000,
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -179,13 +185,14 @@ export function controlWait(
       while (!settled && (nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        let msg: ControlReply | ControlEventLine;
+        let msg: ControlReply | ControlEventLine | ControlLogLine;
         try {
           msg = JSON.parse(line);
         } catch {
           return finish(() => reject(new Error('daemon sent an invalid line')));
         }
-        if ('event' in msg) onEvent(msg.event);
+        if ('event' in msg) on.onEvent?.(msg.event);
+        else if ('log' in msg) on.onLine?.(msg.log);
         else if (!msg.ok) finish(() => reject(new Error(msg.error)));
         else if (!accepted) {
           accepted = true;

@@ -12,6 +12,7 @@ export const FAULT_USAGE = `  fault add [NAME] --match CRITERIA --action ACTION 
                                       inject a fault, e.g. --match exchange=INFORMATIONAL,dir=in,request,empty
                                       --action drop (criteria and actions: src/faults/index.ts)
   fault list [--json]                 the fault rules, their state and how often each fired
+                                      (--json on every fault verb: the daemon's reply as JSON)
   fault clear [NAME]                  remove one fault rule, or all
   fault impair WHAT[:HOW] ...         libreswan impairments as rules (drop-incoming:3, jacob-two-two, ...)
   fault --mode silent|delay|normal [--ms N] [--ike NAME]
@@ -45,7 +46,8 @@ export async function faultCommand(words: string[], opts: Opts, socket: string):
         action: str('action'),
         count: str('count'),
       })) as { added: FaultRuleInfo[] };
-      for (const info of r.added) console.log(`fault rule '${info.name}' added: ${ruleText(info)}`);
+      if (opts.json) console.log(JSON.stringify(r, null, 2));
+      else for (const info of r.added) console.log(`fault rule '${info.name}' added: ${ruleText(info)}`);
       return 0;
     }
     case 'list': {
@@ -57,6 +59,10 @@ export async function faultCommand(words: string[], opts: Opts, socket: string):
     case 'clear': {
       extra(1);
       const r = (await controlCall(socket, 'fault', { op: 'clear', name: rest[0] })) as { cleared: string[] };
+      if (opts.json) {
+        console.log(JSON.stringify(r, null, 2));
+        return 0;
+      }
       console.log(
         r.cleared.length
           ? `cleared fault rule${r.cleared.length > 1 ? 's' : ''} ${r.cleared.map((n) => `'${n}'`).join(', ')}`
@@ -67,7 +73,8 @@ export async function faultCommand(words: string[], opts: Opts, socket: string):
     case 'impair': {
       if (!rest.length) throw new FaultUsageError('fault impair needs one or more libreswan impairments, e.g. drop-incoming:3');
       const r = (await controlCall(socket, 'fault', { op: 'impair', items: rest })) as { added: FaultRuleInfo[] };
-      for (const info of r.added) console.log(`fault rule '${info.name}' added: ${ruleText(info)}`);
+      if (opts.json) console.log(JSON.stringify(r, null, 2));
+      else for (const info of r.added) console.log(`fault rule '${info.name}' added: ${ruleText(info)}`);
       return 0;
     }
     default:

@@ -8,6 +8,7 @@
 // holds only the one summary object. Exit 0 when every IKE_SA was established, 1 otherwise.
 import type { LoadStatus } from '../ops/load-run.js';
 import { MAX_LOAD_COUNT, parseSourcePool } from '../ops/load-run.js';
+import { formatMixSummary, mixOk, parseMix } from '../ops/load-mix.js';
 import { OpError } from '../ops/context.js';
 import { controlCall } from './client.js';
 import { CliUsageError } from './watch-cli.js';
@@ -22,6 +23,18 @@ export const LOAD_FLAGS = [
     help: 'with --count: source address per SA, A-B or CIDR (each must be in daemon.listen)',
   },
   { name: 'initial-contact', type: 'boolean', help: 'with --count: send INITIAL_CONTACT (default not: the peer would drop the others)' },
+  {
+    name: 'mix',
+    type: 'string',
+    arg: 'MIX',
+    help: 'with --count: bad peers among the good, exact shares: wrong-psk=5%,no-proposal=2%,no-child-proposal=1%,ts-mismatch=1%,silent-after-auth=1%',
+  },
+  {
+    name: 'mix-seed',
+    type: 'string',
+    arg: 'N',
+    help: "with --mix: the placement's seed (the summary reports the one used): same seed, same SAs",
+  },
 ] as const;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -47,14 +60,16 @@ export function loadArgs(v: Values): Record<string, string | boolean | undefined
   const pattern = str(v, 'id-pattern');
   if (pattern !== undefined && !pattern.includes('%d')) throw new CliUsageError(`--id-pattern '${pattern}' needs %d (the SA's index)`);
   const pool = str(v, 'source-pool');
-  if (pool !== undefined) {
-    try {
-      parseSourcePool(pool);
-    } catch (e) {
-      if (e instanceof OpError) throw new CliUsageError(e.message);
-      throw e;
-    }
+  const mix = str(v, 'mix');
+  try {
+    if (pool !== undefined) parseSourcePool(pool);
+    if (mix !== undefined) parseMix(mix);
+  } catch (e) {
+    if (e instanceof OpError) throw new CliUsageError(e.message);
+    throw e;
   }
+  const seed = checked(v, 'mix-seed', (n) => Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff, 'an integer 0..4294967295');
+  if (seed !== undefined && mix === undefined) throw new CliUsageError('--mix-seed goes with --mix');
   return {
     count: count === undefined ? '1' : String(count),
     rate: rate === undefined ? undefined : String(rate),
@@ -62,6 +77,8 @@ export function loadArgs(v: Values): Record<string, string | boolean | undefined
     'source-pool': pool,
     'initial-contact': v['initial-contact'] === true || undefined,
     timeout: str(v, 'timeout'),
+    mix,
+    'mix-seed': str(v, 'mix-seed'),
   };
 }
 
@@ -85,10 +102,13 @@ export function formatSummary(s: LoadStatus): string {
   if (s.failed) lines.push(`  failed: ${byReason(s.failures)}`);
   if (Object.keys(s.childFailures).length) lines.push(`  CHILD_SA refused: ${byReason(s.childFailures)}`);
   if (s.lost) lines.push(`  ${s.lost} established IKE_SAs were gone again before the run ended (deleted by the peer?)`);
+  lines.push(...formatMixSummary(s));
   return lines.join('\n');
 }
 
-export const loadOk = (s: LoadStatus): boolean => s.done && s.established === s.count && Object.keys(s.childFailures).length === 0;
+/** Every SA came to what was planned for it: established, or with --mix its class's outcome. */
+export const loadOk = (s: LoadStatus): boolean =>
+  s.done && (s.mixPlanned ? mixOk(s) : s.established === s.count && Object.keys(s.childFailures).length === 0);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -133,7 +153,7 @@ export async function loadRunCommand(socket: string, v: Values, target: Record<s
   if (json) console.log(JSON.stringify({ ok: loadOk(s), ...s }));
   else {
     console.log(formatSummary(s));
-    if (interrupted) console.log(`  interrupted: the run goes on in the daemon (control verb load-status, id ${s.id})`);
+    if (interrupted) console.log(`  interrupted: the run goes on in the daemon (ikelab load-status --id ${s.id} shows it)`);
   }
   return loadOk(s) ? 0 : 1;
 }

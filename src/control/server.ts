@@ -15,12 +15,11 @@ import { chmod, lstat, stat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import type { Daemon } from '../daemon.js';
-import type { IkelabEvent } from '../log/events.js';
 import type { Logger } from '../log/logger.js';
 import type { ControlArgs, ControlContext } from './commands/command.js';
 import { CONTROL_COMMANDS, type CommandTable, runCommand, STREAM_COMMANDS } from './commands/table.js';
 import type { StreamCommand } from './commands/watch.js';
-import type { ControlReply, ControlRequest } from './protocol.js';
+import type { ControlReply, ControlRequest, StreamItem } from './protocol.js';
 
 export interface ControlLimits {
   /** Connections served at once; one more gets an error line and is closed. */
@@ -66,6 +65,8 @@ export class ControlServer {
   readonly limits: ControlLimits;
   private readonly commands: CommandTable;
   private readonly context: ControlContext;
+  /** While set, connections are accepted but not read (see holdRequests). */
+  private held?: Promise<void>;
 
   constructor(
     daemon: Daemon,
@@ -138,6 +139,22 @@ export class ControlServer {
     await unlink(this.path);
   }
 
+  /**
+   * The socket is claimed before the IKE sockets are bound (a second daemon on the same control socket must fail
+   * before it touches ports 500/4500), but a client must not see a daemon that is not listening yet: requests that
+   * arrive meanwhile wait, unread, until the returned release() (or the close of the server).
+   */
+  holdRequests(): () => void {
+    let release!: () => void;
+    this.held = new Promise<void>((r) => {
+      release = r;
+    });
+    return () => {
+      this.held = undefined;
+      release();
+    };
+  }
+
   private serve(sock: net.Socket): void {
     const lim = this.limits;
     sock.on('error', () => sock.destroy());
@@ -145,6 +162,10 @@ export class ControlServer {
       return this.closeWith(sock, `too many control connections (at most ${lim.maxConnections}); try again later`);
     }
     this.conns.add(sock);
+    if (this.held) {
+      sock.pause();
+      void this.held.then(() => sock.resume());
+    }
     let busy = false; // an asynchronous request (load, ping) is running; later lines wait for it
     // a streaming verb (watch) owns the connection from its reply on: no idle timeout, no further requests
     let stopStream: (() => void) | undefined;
@@ -183,9 +204,9 @@ export class ControlServer {
     let partialLen = 0;
     const startStream = ({ id, command, args }: StreamRequest): void => {
       let opened: ReturnType<StreamCommand['open']>;
-      // events reported while open() runs (an initiate's first ones) follow the first reply, never precede it
-      let early: IkelabEvent[] | undefined = [];
-      const write = (event: IkelabEvent) => {
+      // items reported while open() runs (an initiate's first events and lines) follow the first reply, never precede it
+      let early: StreamItem[] | undefined = [];
+      const write = (item: StreamItem) => {
         if (sock.destroyed || sock.writableEnded) return;
         // the same cap as for replies: a watcher that stops reading is cut off, the daemon never queues without
         // bound nor waits for it (this runs inside the protocol path that reported the event)
@@ -193,10 +214,10 @@ export class ControlServer {
           stopStream?.();
           return this.closeWith(sock, `more than ${lim.maxOutputBytes} bytes of events unread; closing the watch`);
         }
-        sock.write(`${JSON.stringify({ id, event })}\n`);
+        sock.write(`${JSON.stringify({ id, ...item })}\n`);
       };
       try {
-        opened = command.open(this.context, args, (event) => (early ? early.push(event) : write(event)));
+        opened = command.open(this.context, args, (item) => (early ? early.push(item) : write(item)));
       } catch (e) {
         return send({ id, ok: false, error: e instanceof Error ? e.message : String(e) });
       }

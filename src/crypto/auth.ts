@@ -19,9 +19,24 @@ export function signedOctets(prfId: number, firstMessage: Buffer, peerNonce: Buf
   return Buffer.concat([firstMessage, peerNonce, macedId(prfId, skP, idBody)]);
 }
 
+/**
+ * prf(Shared Secret, "Key Pad for IKEv2") per PSK Buffer and PRF: the same for every IKE_SA with that secret, and
+ * each setup needs it twice (our AUTH, the peer's). Keyed by the Buffer itself (the config's, or an operator's
+ * override), so a reloaded config's secrets start afresh and nothing outlives its secret.
+ */
+const padded = new WeakMap<Buffer, Map<number, Buffer>>();
+
+function paddedKey(prfId: number, psk: Buffer): Buffer {
+  let byPrf = padded.get(psk);
+  if (!byPrf) padded.set(psk, (byPrf = new Map()));
+  let k = byPrf.get(prfId);
+  if (!k) byPrf.set(prfId, (k = prf(prfId, psk, KEY_PAD)));
+  return k;
+}
+
 /** AUTH = prf(prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>). */
 export function pskAuth(prfId: number, psk: Buffer, octets: Buffer): Buffer {
-  return prf(prfId, prf(prfId, psk, KEY_PAD), octets);
+  return prf(prfId, paddedKey(prfId, psk), octets);
 }
 
 /** Constant-time comparison; a length mismatch is a plain false (the length is not secret). */

@@ -20,8 +20,18 @@ export interface EncrInfo {
 const AES_BITS = [128, 192, 256];
 const GCM_TAG: Record<number, number> = { [Encr.AES_GCM_8]: 8, [Encr.AES_GCM_12]: 12, [Encr.AES_GCM_16]: 16 };
 
+/** One EncrInfo per cipher and key length, shared (frozen) by every SA that uses it: two per IKE_SA added up. */
+const infos = new Map<string, EncrInfo>();
+
 /** Cipher parameters, checking the Key Length attribute (RFC 7296 section 3.3.5). */
 export function encrInfo(encrId: number, keyBits?: number): EncrInfo {
+  const key = `${encrId}/${keyBits ?? ''}`;
+  let info = infos.get(key);
+  if (!info) infos.set(key, (info = Object.freeze(lookupEncr(encrId, keyBits))));
+  return info;
+}
+
+function lookupEncr(encrId: number, keyBits?: number): EncrInfo {
   const fixed = (bits: number) => {
     if (keyBits !== undefined && keyBits !== 0 && keyBits !== bits) {
       throw new CryptoError('UNSUPPORTED', `encryption ${encrId} has a fixed ${bits}-bit key, not ${keyBits}`);

@@ -1,5 +1,6 @@
 // Key derivation for IKE SAs (RFC 7296 sections 2.14, 2.18) and CHILD_SAs (section 2.17).
 import { Prf } from '../wire/constants.js';
+import { keep } from '../wire/keep.js';
 import { encrKeyLength, isAead } from './encr.js';
 import { CryptoError } from './errors.js';
 import { integKeyLength } from './integ.js';
@@ -51,12 +52,16 @@ function splitSizes(s: ChildSuite): { e: number; i: number } {
   return { e: encrKeyLength(s.encr, s.encrKeyBits), i: integKeyLength(integ) };
 }
 
-/** Consecutive slices of `buf` with the given lengths, one per length. */
+/**
+ * Consecutive slices of `buf` with the given lengths, one per length: views of one kept copy (wire/keep.ts), since
+ * the keys live as long as their SA and together (one small allocation per SA, not one per key).
+ */
 function split<const L extends readonly number[]>(buf: Buffer, lengths: L): { -readonly [K in keyof L]: Buffer } {
+  const kept = keep(buf);
   const out: Buffer[] = [];
   let off = 0;
   for (const len of lengths) {
-    out.push(Buffer.from(buf.subarray(off, off + len)));
+    out.push(kept.subarray(off, off + len));
     off += len;
   }
   return out as { -readonly [K in keyof L]: Buffer };

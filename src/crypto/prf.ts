@@ -1,5 +1,5 @@
 // IKEv2 pseudo-random functions (RFC 7296 section 2.13, IANA transform type 2) and prf+.
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { Prf } from '../wire/constants.js';
 import { aesCmacPrf, aesXcbcPrf } from './aes-mac.js';
 import { CryptoError } from './errors.js';
@@ -9,6 +9,8 @@ interface PrfAlg {
   /** Preferred key size: RFC 7296 2.13/2.14 uses it for SK_d, SK_pi and SK_pr. */
   keyLen: number;
   fn(key: Buffer, data: Buffer): Buffer;
+  /** HMAC PRFs: the hash, so prf+ can key one KeyObject for all its blocks and feed the parts of each block. */
+  hash?: string;
 }
 
 const hmac =
@@ -16,15 +18,20 @@ const hmac =
   (key: Buffer, data: Buffer): Buffer =>
     createHmac(hash, key).update(data).digest();
 
+const hmacPrf = (hash: string, outLen: number): PrfAlg => ({ outLen, keyLen: outLen, fn: hmac(hash), hash });
+
 const PRFS: Record<number, PrfAlg> = {
-  [Prf.HMAC_MD5]: { outLen: 16, keyLen: 16, fn: hmac('md5') }, // RFC 2104
-  [Prf.HMAC_SHA1]: { outLen: 20, keyLen: 20, fn: hmac('sha1') }, // RFC 2104
-  [Prf.HMAC_SHA2_256]: { outLen: 32, keyLen: 32, fn: hmac('sha256') }, // RFC 4868 section 2.1.2
-  [Prf.HMAC_SHA2_384]: { outLen: 48, keyLen: 48, fn: hmac('sha384') },
-  [Prf.HMAC_SHA2_512]: { outLen: 64, keyLen: 64, fn: hmac('sha512') },
+  [Prf.HMAC_MD5]: hmacPrf('md5', 16), // RFC 2104
+  [Prf.HMAC_SHA1]: hmacPrf('sha1', 20), // RFC 2104
+  [Prf.HMAC_SHA2_256]: hmacPrf('sha256', 32), // RFC 4868 section 2.1.2
+  [Prf.HMAC_SHA2_384]: hmacPrf('sha384', 48),
+  [Prf.HMAC_SHA2_512]: hmacPrf('sha512', 64),
   [Prf.AES128_XCBC]: { outLen: 16, keyLen: 16, fn: aesXcbcPrf }, // RFC 4434
   [Prf.AES128_CMAC]: { outLen: 16, keyLen: 16, fn: aesCmacPrf }, // RFC 4615
 };
+
+/** prf+'s one-octet block counters 1..255, so a block needs no Buffer of its own for it. */
+const COUNTERS = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
 function alg(prfId: number): PrfAlg {
   const a = PRFS[prfId];
@@ -57,11 +64,19 @@ export function prfPlus(prfId: number, key: Buffer, seed: Buffer, length: number
   const a = alg(prfId);
   const blocks = Math.ceil(length / a.outLen);
   if (blocks > 255) throw new CryptoError('BAD_LENGTH', `prf+ cannot produce ${length} bytes with PRF ${prfId}`);
-  const out: Buffer[] = [];
-  let prev: Buffer = Buffer.alloc(0);
+  const out = Buffer.allocUnsafe(blocks * a.outLen);
+  // HMAC: one KeyObject for every block (keying node:crypto from a raw Buffer each time costs more than the
+  // KeyObject once it is used twice), and T(n-1) | S | n fed in parts instead of concatenated (issue 16).
+  const hk: KeyObject | Buffer | undefined = a.hash ? (blocks > 1 ? createSecretKey(key) : key) : undefined;
+  let prev = out.subarray(0, 0);
   for (let i = 1; i <= blocks; i++) {
-    prev = a.fn(key, Buffer.concat([prev, seed, Buffer.from([i])]));
-    out.push(prev);
+    const counter = COUNTERS.subarray(i, i + 1);
+    const t = hk
+      ? createHmac(a.hash!, hk).update(prev).update(seed).update(counter).digest()
+      : a.fn(key, Buffer.concat([prev, seed, counter]));
+    const at = (i - 1) * a.outLen;
+    t.copy(out, at);
+    prev = out.subarray(at, at + a.outLen);
   }
-  return Buffer.concat(out).subarray(0, length);
+  return out.subarray(0, length);
 }

@@ -5,6 +5,7 @@ import type { ChildConfig } from '../config/types.js';
 import type { Proposal, TrafficSelector } from '../wire/types.js';
 import type { ChildSuite } from '../crypto/keys.js';
 import { zeroCounters, type SaCounters } from '../ipsec/backend.js';
+import { keep } from '../wire/keep.js';
 
 /** strongSwan's child_sa_state_t names, as list-sas shows them. */
 export type ChildState =
@@ -30,6 +31,9 @@ export interface ChildKeysDirected {
 /** Counted by the backend that carries the CHILD_SA (handed over in its ChildSaSpec), read by list-sas. */
 export type ChildCounters = SaCounters;
 
+/** A traffic selector whose addresses are kept copies (wire/keep.ts), not views of a received message. */
+const keptTs = (ts: TrafficSelector): TrafficSelector => ({ ...ts, startAddr: keep(ts.startAddr), endAddr: keep(ts.endAddr) });
+
 export class ChildSa {
   private _state: ChildState = 'CREATED';
   private _spiOut: Buffer = Buffer.alloc(0);
@@ -52,13 +56,17 @@ export class ChildSa {
   /** An operator's choice (load --apply-to-rekey): the config this CHILD_SA's next rekey negotiates with. */
   rekeyConfig?: ChildConfig;
 
+  /** Our inbound SPI, allocated before anything is proposed. */
+  readonly spiIn: Buffer;
+
   constructor(
     readonly name: string,
     readonly uniqueId: number,
     readonly config: ChildConfig,
-    /** Our inbound SPI, allocated before anything is proposed. */
-    readonly spiIn: Buffer,
-  ) {}
+    spiIn: Buffer,
+  ) {
+    this.spiIn = keep(spiIn);
+  }
 
   get label(): string {
     return `${this.name}{${this.uniqueId}}`;
@@ -115,14 +123,15 @@ export class ChildSa {
 
   /** What the exchange settled: the peer's inbound SPI (our outbound) and the narrowed traffic selectors. */
   negotiated(spiOut: Buffer, localTs: TrafficSelector[], remoteTs: TrafficSelector[]): void {
-    this._spiOut = spiOut;
-    this._localTs = localTs;
-    this._remoteTs = remoteTs;
+    // copies of their own: these live as long as the CHILD_SA, the message they came in must not
+    this._spiOut = keep(spiOut);
+    this._localTs = localTs.map(keptTs);
+    this._remoteTs = remoteTs.map(keptTs);
   }
 
   /** The selected proposal and the keys derived for it (child-setup.ts keyChild). */
   keyed(k: { proposal: Proposal; suite: ChildSuite & { esn: boolean }; dhGroup: number; keys: ChildKeysDirected }): void {
-    this._proposal = k.proposal;
+    this._proposal = k.proposal.spi.length ? { ...k.proposal, spi: keep(k.proposal.spi) } : k.proposal;
     this._suite = k.suite;
     this._dhGroup = k.dhGroup;
     this._keys = k.keys;

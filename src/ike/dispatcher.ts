@@ -149,7 +149,7 @@ export class Dispatcher {
       this.answerUnprotected(h, d.local, d.remote, Notify.NO_PROPOSAL_CHOSEN, undefined, show);
       return;
     }
-    const sa = new IkeSa(this.svc, cfg, false, d.local, d.remote, Buffer.from(h.spiI));
+    const sa = new IkeSa(this.svc, cfg, false, d.local, d.remote, h.spiI);
     this.table.addHalfOpen(sa);
     // RFC 7296 2.6: bound half-open state; charon drops it after half_open_timeout (30 s).
     startHalfOpenTimer(sa, d.remote.address);

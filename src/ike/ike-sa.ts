@@ -9,13 +9,17 @@ import type { LogGroup } from '../log/groups.js';
 import type { BoundLogger } from '../log/logger.js';
 import { type Endpoint, fmtEndpoint } from '../net/endpoint.js';
 import type { TimerHandle } from '../util/timer-queue.js';
+import { keep } from '../wire/keep.js';
 import type { Proposal } from '../wire/types.js';
 import type { ChildSa } from './child-sa.js';
 import { followEndpoints, inBackend, withdrawChild } from './child-spec.js';
 import { moveChildren } from './child-setup.js';
+import { habitsFor, type WireHabits } from './habits.js';
 import { clearChildTimers, startIkeTimers } from './sa-timers.js';
 import type { IkeServices } from './services.js';
 import { TaskManager } from './task-manager.js';
+
+const NO_BYTES = Buffer.alloc(0);
 
 /** strongSwan's ike_sa_state_t names, as list-sas shows them. */
 export type IkeState = 'CREATED' | 'CONNECTING' | 'ESTABLISHED' | 'PASSIVE' | 'REKEYING' | 'REKEYED' | 'DELETING' | 'DESTROYING';
@@ -48,8 +52,12 @@ export interface IkeEventRef {
 export class IkeSa {
   private _state: IkeState = 'CREATED';
   readonly uniqueId: number;
+  /** charon's `bar[3]`: name and unique id never change, and every log line and timer uses it. */
+  readonly label: string;
   readonly log: BoundLogger;
   readonly manager: TaskManager;
+  /** What this IKE_SA sends because its connection's profile (peer kind) does: vendor IDs, notifies, payload order. */
+  readonly habits: WireHabits;
   readonly spiI: Buffer;
   private _spiR: Buffer = Buffer.alloc(8);
   private _local: Endpoint;
@@ -107,10 +115,12 @@ export class IkeSa {
     spiI?: Buffer,
   ) {
     this.uniqueId = svc.nextIkeId();
+    this.label = `${config.name}[${this.uniqueId}]`;
     this._local = { ...local };
     this._remote = { ...remote };
-    this.spiI = spiI ?? Buffer.alloc(8);
+    this.spiI = spiI ? keep(spiI) : Buffer.alloc(8);
     this.log = svc.log.with({ thread: 1 + ((this.uniqueId - 1) % 16), ikeName: config.name, ikeId: this.uniqueId });
+    this.habits = habitsFor(config.profile);
     this.manager = new TaskManager(this);
   }
 
@@ -200,9 +210,6 @@ export class IkeSa {
   get name(): string {
     return this.config.name;
   }
-  get label(): string {
-    return `${this.name}[${this.uniqueId}]`;
-  }
   /** The peer's SPI (all zero while an IKE_SA_INIT we sent is unanswered). */
   get peerSpi(): Buffer {
     return this.initiator ? this._spiR : this.spiI;
@@ -235,13 +242,13 @@ export class IkeSa {
 
   /** The responder's SPI: chosen by us as responder, learnt from the IKE_SA_INIT response as initiator. */
   assignResponderSpi(spi: Buffer): void {
-    this._spiR = spi;
+    this._spiR = keep(spi);
   }
 
   /** Nonces of the exchange that created this IKE_SA (IKE_SA_INIT, or the CREATE_CHILD_SA of a rekey). */
   useNonces(n: { ni?: Buffer; nr?: Buffer }): void {
-    if (n.ni) this._ni = n.ni;
-    if (n.nr) this._nr = n.nr;
+    if (n.ni) this._ni = keep(n.ni);
+    if (n.nr) this._nr = keep(n.nr);
   }
 
   /** The IKE_SA_INIT request or response as it went over the wire (AUTH signs them). */
@@ -250,9 +257,20 @@ export class IkeSa {
     else this._initResponse = bytes;
   }
 
+  /**
+   * IKE_AUTH is over both ways: the IKE_SA_INIT messages AUTH signed (RFC 7296 2.15) are needed no more. Dropping
+   * them saves about 0.6 KiB per IKE_SA. (The nonces stay: they are 64 bytes, and tests recompute keys from them.)
+   * Called by the TaskManager once a message leaves the IKE_SA established; idempotent.
+   */
+  setupDone(): void {
+    if (this._initRequest.length === 0 && this._initResponse.length === 0) return;
+    this._initRequest = this._initResponse = NO_BYTES;
+  }
+
   setKeys(suite: IkeSuite, proposal: Proposal, keys: IkeKeys): void {
     this._suite = suite;
-    this._proposal = proposal;
+    // the chosen proposal's SPI may be a view of the received message: keep a copy, not the message
+    this._proposal = proposal.spi.length ? { ...proposal, spi: keep(proposal.spi) } : proposal;
     this._keys = keys;
     const mine = { e: this.initiator ? keys.skEi : keys.skEr, a: this.initiator ? keys.skAi : keys.skAr };
     const theirs = { e: this.initiator ? keys.skEr : keys.skEi, a: this.initiator ? keys.skAr : keys.skAi };
@@ -410,7 +428,7 @@ export class IkeSa {
   /** Named timers on the daemon's single timer queue; setting one replaces the previous of that name. */
   setTimer(name: string, delayMs: number, fn: () => void): void {
     this.clearTimer(name);
-    const h = this.svc.timers.after(delayMs, `${this.label}:${name}`, () => {
+    const h = this.svc.timers.after(delayMs, name, () => {
       this.timers.delete(name);
       fn();
     });

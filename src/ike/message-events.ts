@@ -18,14 +18,29 @@ export interface MessageDesc {
   notifies: string[];
 }
 
+/**
+ * The same few dozen payload descriptions ('SA', 'N(NATD_S_IP)', ...) over and over: one string each, not one per
+ * message, since an idle IKE_SA keeps the descriptions of its last request and response (response-cache.ts).
+ * Bounded: descriptions with numbers in them (fragments, unknown types) stop being added once it is full.
+ */
+const interned = new Map<string, string>();
+const MAX_INTERNED = 2048;
+
+function intern(s: string): string {
+  const known = interned.get(s);
+  if (known !== undefined) return known;
+  if (interned.size < MAX_INTERNED) interned.set(s, s);
+  return s;
+}
+
 export function describeForEvents(exchange: number, messageId: number, isResponse: boolean, payloads: readonly Payload[]): MessageDesc {
-  return {
-    exchange,
-    messageId,
-    isResponse,
-    payloads: payloads.map(describePayload),
-    notifies: payloads.flatMap((p) => (p.type === PayloadType.NOTIFY ? [notifyLongName((p as NotifyPayload).notifyType)] : [])),
-  };
+  const names: string[] = [];
+  const notifies: string[] = [];
+  for (const p of payloads) {
+    names.push(intern(describePayload(p)));
+    if (p.type === PayloadType.NOTIFY) notifies.push(notifyLongName((p as NotifyPayload).notifyType));
+  }
+  return { exchange, messageId, isResponse, payloads: names, notifies };
 }
 
 const hex = (spi: Buffer): string => spi.toString('hex');

@@ -51,3 +51,18 @@ export function peerSecret(sa: { log: { ike(level: number, text: string): void }
     return undefined;
   }
 }
+
+/** The status notifies a peer profile adds wherever it proposes or accepts a CHILD_SA (habits.ts childNotifies). */
+export function habitChildNotifies(sa: { habits: { childNotifies: readonly number[] } }): NotifyPayload[] {
+  return sa.habits.childNotifies.map((t) => notify(t));
+}
+
+/**
+ * charon's line for a peer that will not take TFC padding (RFC 7296 3.10.1; IOS sends it with every CHILD_SA). We
+ * never pad, so it changes nothing but the log. Other CHILD_SA status notifies (NON_FIRST_FRAGMENTS_ALSO) charon
+ * takes silently, and so do we.
+ */
+export function logChildNotifies(sa: { log: { ike(level: number, text: string): void } }, notifies: NotifyPayload[]): void {
+  if (notifies.some((n) => n.notifyType === Notify.ESP_TFC_PADDING_NOT_SUPPORTED))
+    sa.log.ike(1, 'received ESP_TFC_PADDING_NOT_SUPPORTED, not using ESPv3 TFC padding');
+}

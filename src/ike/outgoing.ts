@@ -2,6 +2,7 @@
 // bytes exist, since content changes need the payloads), encoding and protection, the `generating` and
 // `sending packet` lines with the message.sent event, and the retransmit schedule. Message IDs, which message is
 // (re)sent when, and the response cache stay the TaskManager's.
+import type { RetransmitConfig } from '../config/types.js';
 import { uniform } from '../crypto/random.js';
 import { charonExchangeName as exchangeName } from '../wire/names.js';
 import type { Payload } from '../wire/types.js';
@@ -22,14 +23,21 @@ export interface Encoded {
   desc: MessageDesc;
 }
 
-/** The payloads a built message goes out with: an error notify alone, or every payload in charon's order. */
-function payloadsOf(out: OutMessage): Payload[] {
-  return out.errorNotify ? [notify(out.errorNotify.type, out.errorNotify.data)] : orderPayloads(out.exchange, out.isResponse, out.payloads);
+/** The payloads a built message goes out with: an error notify alone, or every payload in charon's (or IOS's) order. */
+function payloadsOf(sa: IkeSa, out: OutMessage): Payload[] {
+  return out.errorNotify
+    ? [notify(out.errorNotify.type, out.errorNotify.data)]
+    : orderPayloads(out.exchange, out.isResponse, out.payloads, sa.habits.payloadOrder);
 }
 
 /** A built message as the fault hooks see it. */
 export function faultInfo(out: OutMessage): FaultMessageInfo {
-  return outInfo(out.exchange, out.messageId, out.isResponse, out.errorNotify ? payloadsOf(out) : out.payloads);
+  return outInfo(
+    out.exchange,
+    out.messageId,
+    out.isResponse,
+    out.errorNotify ? [notify(out.errorNotify.type, out.errorNotify.data)] : out.payloads,
+  );
 }
 
 /** Fault point: a message about to be built into bytes, or resent. undefined: no rule could act here. */
@@ -41,7 +49,7 @@ export function askSend(sa: IkeSa, info: FaultMessageInfo): IkeFaultDecision | u
 /** Encode and protect; a fault decision's content change (notify, ke, unknown-payload, wrong-*) applies first. */
 export function encode(sa: IkeSa, out: OutMessage, fault?: IkeFaultDecision): Encoded {
   if (fault?.kind === 'notify') out.fail(fault.notifyType, fault.data);
-  const m = changeContent(sa, out.exchange, out.messageId, payloadsOf(out), fault);
+  const m = changeContent(sa, out.exchange, out.messageId, payloadsOf(sa, out), fault);
   const shown = m.options.outer ? [...m.options.outer, ...m.payloads] : m.payloads;
   sa.log.enc(
     1,
@@ -64,14 +72,19 @@ export function send(sa: IkeSa, e: Encoded, fault?: IkeFaultDecision): void {
 
 /** The datagram leaves (now, or when a fault's delay or hold lets it go): message.sent rides its line. */
 function emit(sa: IkeSa, packet: Buffer, desc: MessageDesc): void {
-  sa.log.event('NET', 1, `sending packet: ${sa.endpoints} (${packet.length} bytes)`, sentFields(sa, desc, packet));
+  sa.log.event('NET', 1, () => `sending packet: ${sa.endpoints} (${packet.length} bytes)`, sentFields(sa, desc, packet));
   sa.counters.messagesOut++;
   sa.svc.sendIke(packet, sa.local, sa.remote);
 }
 
+/** The retransmit settings of an IKE_SA: its connection's profile timing (config/profiles.ts), else the daemon's. */
+export function retransmitOf(sa: IkeSa): RetransmitConfig {
+  return sa.config.retransmit ?? sa.svc.config().daemon.retransmit;
+}
+
 /** charon's retransmit timeout before retransmit n+1: timeout * base^n, capped by limit, less up to jitter %. */
 export function retransmitTimeout(sa: IkeSa, retransmitted: number): number {
-  const rt = sa.svc.config().daemon.retransmit;
+  const rt = retransmitOf(sa);
   let timeout = rt.timeout * 1000 * rt.base ** retransmitted;
   if (rt.limit > 0) timeout = Math.min(timeout, rt.limit * 1000);
   if (rt.jitter > 0) timeout -= (timeout * rt.jitter * uniform(sa.svc.random)) / 100;

@@ -102,9 +102,63 @@ const tables: Record<number, [Order, Order]> = {
   [X.INFORMATIONAL]: [info, info],
 };
 
-/** Stable sort of payloads into charon's order; payloads no rule names keep their relative order at the end. */
-export function orderPayloads(exchange: number, isResponse: boolean, payloads: Payload[]): Payload[] {
-  const t = tables[exchange];
+// IOS XE's order where its `debug crypto ikev2` "Payload contents" were seen (docs/PROFILES.md): vendor IDs right
+// after the nonce in IKE_SA_INIT and first in IKE_AUTH, the status notifies last. Other exchanges keep charon's.
+const iosInit: Order = [
+  [P.NOTIFY, N.COOKIE],
+  [P.SA, 0],
+  [P.KE, 0],
+  [P.NONCE, 0],
+  [P.VENDOR, 0],
+  [P.NOTIFY, N.NAT_DETECTION_SOURCE_IP],
+  [P.NOTIFY, N.NAT_DETECTION_DESTINATION_IP],
+  [P.CERTREQ, 0],
+  [P.NOTIFY, 0],
+];
+const iosAuthNotifies: Order = [
+  [P.NOTIFY, N.INITIAL_CONTACT],
+  [P.NOTIFY, N.SET_WINDOW_SIZE],
+  [P.NOTIFY, N.ESP_TFC_PADDING_NOT_SUPPORTED],
+  [P.NOTIFY, N.NON_FIRST_FRAGMENTS_ALSO],
+  [P.NOTIFY, 0],
+];
+const iosAuthI: Order = [
+  [P.VENDOR, 0],
+  [P.IDi, 0],
+  [P.CERT, 0],
+  [P.CERTREQ, 0],
+  [P.IDr, 0],
+  [P.AUTH, 0],
+  [P.CP, 0],
+  [P.SA, 0],
+  [P.TSi, 0],
+  [P.TSr, 0],
+  ...iosAuthNotifies,
+];
+const iosAuthR: Order = [
+  [P.VENDOR, 0],
+  [P.IDr, 0],
+  [P.CERT, 0],
+  [P.AUTH, 0],
+  [P.CP, 0],
+  [P.SA, 0],
+  [P.TSi, 0],
+  [P.TSr, 0],
+  ...iosAuthNotifies,
+];
+
+const iosTables: Record<number, [Order, Order]> = {
+  ...tables,
+  [X.IKE_SA_INIT]: [iosInit, iosInit],
+  [X.IKE_AUTH]: [iosAuthI, iosAuthR],
+};
+
+/**
+ * Stable sort of payloads into charon's order (or IOS's, for a profile with its habits); payloads no rule names keep
+ * their relative order at the end.
+ */
+export function orderPayloads(exchange: number, isResponse: boolean, payloads: Payload[], style: 'charon' | 'ios' = 'charon'): Payload[] {
+  const t = (style === 'ios' ? iosTables : tables)[exchange];
   if (!t) return payloads;
   const order = t[isResponse ? 1 : 0];
   const specific = new Set(order.filter(([pt, n]) => pt === P.NOTIFY && n !== 0).map(([, n]) => n));

@@ -18,6 +18,7 @@ import { IkeEstablish } from './tasks/ike-establish.js';
 import { IkeExtras } from './tasks/ike-extras.js';
 import { IkeInit } from './tasks/ike-init.js';
 import { IkeNatd } from './tasks/ike-natd.js';
+import { IkeVendor } from './tasks/ike-vendor.js';
 
 export type { TimedExchange };
 
@@ -25,6 +26,7 @@ export type { TimedExchange };
 export function initiatorChain(sa: IkeSa, childName?: string): Task[] {
   const child = childName ? sa.config.children.find((c) => c.name === childName) : sa.config.children[0];
   const chain: Task[] = [
+    new IkeVendor(sa, true),
     new IkeInit(sa, true),
     new IkeNatd(sa, true),
     new IkeAuth(sa, true),
@@ -55,6 +57,7 @@ export function createResponderTasks(sa: IkeSa, msg: InMessage): Task[] {
   switch (msg.exchange) {
     case ExchangeType.IKE_SA_INIT:
       return [
+        new IkeVendor(sa, false),
         new IkeInit(sa, false),
         new IkeNatd(sa, false),
         new IkeAuth(sa, false),

@@ -1,6 +1,7 @@
 // RFC 7296 2.1: the responder keeps its last response and answers a retransmitted request from it, never
 // processing a request twice. One per IKE_SA (the window is 1), owned by its TaskManager.
 import type { Endpoint } from '../net/endpoint.js';
+import { keep } from '../wire/keep.js';
 import type { IkeMessage } from '../wire/types.js';
 import type { IkeSa } from './ike-sa.js';
 import { receivedFields, type MessageDesc } from './message-events.js';
@@ -32,7 +33,12 @@ export class ResponseCache {
   ) {}
 
   remember(mid: number, request: Buffer, requestDesc: MessageDesc, sent: Encoded, info: FaultMessageInfo): void {
-    this.last = { mid, request: Buffer.from(request), requestDesc, sent, info, resentAt: undefined };
+    // kept until the next request, for an idle IKE_SA as long as it lives: copies that hold nothing else (keep.ts)
+    const packet = keep(sent.packet);
+    const kept: Encoded = sent.fragments
+      ? { ...sent, packet, fragments: sent.fragments.map((f, i) => (i === 0 ? packet : keep(f))) }
+      : { ...sent, packet };
+    this.last = { mid, request: keep(request), requestDesc, sent: kept, info, resentAt: undefined };
   }
 
   /** The request answered last, if any. */

@@ -17,6 +17,7 @@ import type { IkeSa } from './ike-sa.js';
 export type TaskStatus = 'SUCCESS' | 'NEED_MORE' | 'FAILED';
 
 export type TaskType =
+  | 'IKE_VENDOR'
   | 'IKE_INIT'
   | 'IKE_NATD'
   | 'IKE_AUTH'

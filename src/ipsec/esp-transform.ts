@@ -3,7 +3,7 @@
 // AEAD, AES-GCM (RFC 4106) and ChaCha20-Poly1305 (RFC 7634). esp-sa.ts does the framing around it.
 //
 // Packet layout both shapes fill (RFC 4303 section 2): SPI(4) | Seq(4) | IV | ciphertext | ICV.
-import { createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual, type Cipher, type Decipher } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomFillSync, type Cipher, type Decipher } from 'node:crypto';
 import { encrInfo, encrSupported, isAead } from '../crypto/encr.js';
 import { integIcvLength, integKeyLength } from '../crypto/integ.js';
 import { Encr, Esn, Integ, TransformType } from '../wire/constants.js';
@@ -14,13 +14,20 @@ export interface EspTransform {
   /** The padded plaintext must be a multiple of this (RFC 4303 2.4: cipher block size, at least 4). */
   readonly align: number;
   /**
-   * Fill IV, ciphertext and ICV of `out`, whose first 8 bytes (SPI | low sequence number) are written.
-   * `parts` is the plaintext (inner packet, then padding | pad length | next header). `iv` overrides the IV
-   * (known-answer tests only).
+   * Where the caller builds the padded plaintext (inner packet | padding | pad length | next header) before seal():
+   * this SA's own scratch, reused by every packet, with the plaintext at `plainAt`. The bytes in front of it are
+   * the transform's (CBC puts the block that becomes the IV there, so one cipher call covers IV and payload).
    */
-  seal(out: Buffer, seq: bigint, esn: boolean, parts: Buffer[], iv?: Buffer): void;
+  scratch(plainLen: number): Buffer;
+  readonly plainAt: number;
+  /**
+   * Fill IV, ciphertext and ICV of `out`, whose first 8 bytes (SPI | low sequence number) are written, from the
+   * `plainLen` bytes of plaintext in scratch(). `seqHigh`: the ESN high bits (RFC 4303 2.2.1), undefined without
+   * ESN. `iv` overrides the IV (known-answer tests only).
+   */
+  seal(out: Buffer, plainLen: number, seqHigh: number | undefined, iv?: Buffer): void;
   /** Verify and decrypt a whole ESP packet; null when the ICV does not verify. */
-  open(esp: Buffer, seq: bigint, esn: boolean): Buffer | null;
+  open(esp: Buffer, seqHigh: number | undefined): Buffer | null;
 }
 
 const HMAC_HASH: Record<number, string> = {
@@ -86,23 +93,32 @@ export function createEspTransform(p: TransformParams): EspTransform {
 class RandomPool {
   private readonly pool = Buffer.allocUnsafe(4096);
   private off = this.pool.length;
-  take(n: number): Buffer {
+  /** Copy n fresh random bytes into `to` at `at` (n <= 4096). */
+  fill(to: Buffer, at: number, n: number): void {
     if (this.off + n > this.pool.length) {
       randomFillSync(this.pool);
       this.off = 0;
     }
-    const b = this.pool.subarray(this.off, this.off + n);
+    this.pool.copy(to, at, this.off, this.off + n);
     this.off += n;
-    return b;
   }
 }
 const randomPool = new RandomPool();
 
-/** The 4 high-order ESN bytes, as the ICV and AAD need them. */
-function seqHighBytes(seq: bigint): Buffer {
-  const b = Buffer.allocUnsafe(4);
-  b.writeUInt32BE(Number(seq >> 32n), 0);
-  return b;
+/**
+ * A scratch buffer grown to hold `need` bytes; the old contents do not matter (every packet writes what it reads).
+ * Allocated on first use (inbound SAs never need one) and doubled, so an SA re-allocates a few times at most.
+ */
+function grown(b: Buffer, need: number): Buffer {
+  return need <= b.length ? b : Buffer.allocUnsafeSlow(Math.max(need, b.length * 2));
+}
+const NO_SCRATCH: Buffer = Buffer.alloc(0);
+
+/** The first `len` bytes of mac equal esp's ICV at `at`, without an early exit that would tell a forger how many matched. */
+function sameIcv(mac: Buffer, esp: Buffer, at: number, len: number): boolean {
+  let diff = 0;
+  for (let i = 0; i < len; i++) diff |= mac[i]! ^ esp[at + i]!;
+  return diff === 0;
 }
 
 /**
@@ -111,12 +127,21 @@ function seqHighBytes(seq: bigint): Buffer {
  * E(R xor previous ciphertext) is the packet's IV, from which the payload chains exactly as CBC with that IV.
  * The IV is thus unpredictable, as RFC 3602 section 2.2 / RFC 4303 require. Decryption likewise runs one
  * context: feeding IV | ciphertext, the first output block is discarded, the rest is the plaintext.
+ *
+ * R sits in the scratch right before the plaintext, so one update() returns IV | ciphertext: node:crypto allocates
+ * one output per update call, and per call is where its cost lies. The HMAC is one createHmac per packet: an
+ * Hmac cannot be reset, and neither a KeyObject key nor copying a keyed hash state measured faster
+ * (scripts/README.md).
  */
 class CbcHmacTransform implements EspTransform {
   readonly ivLen: number;
   readonly align: number;
+  readonly plainAt: number;
   private readonly enc: Cipher;
   private readonly dec: Decipher;
+  private buf: Buffer = NO_SCRATCH;
+  /** The ESN high bits, hashed after the packet (RFC 4303 2.2.1: part of the ICV, not transmitted). */
+  private readonly high = Buffer.alloc(4);
 
   constructor(
     private readonly cipher: string,
@@ -128,35 +153,45 @@ class CbcHmacTransform implements EspTransform {
   ) {
     this.ivLen = block;
     this.align = Math.max(4, block);
+    this.plainAt = block;
     this.enc = createCipheriv(cipher, key, Buffer.alloc(block)).setAutoPadding(false);
     this.dec = createDecipheriv(cipher, key, Buffer.alloc(block)).setAutoPadding(false);
   }
 
-  seal(out: Buffer, seq: bigint, esn: boolean, parts: Buffer[], iv?: Buffer): void {
-    let off = 8;
+  scratch(plainLen: number): Buffer {
+    return (this.buf = grown(this.buf, this.plainAt + plainLen));
+  }
+
+  seal(out: Buffer, plainLen: number, seqHigh: number | undefined, iv?: Buffer): void {
+    const end = 8 + this.block + plainLen;
     if (iv) {
       // Chosen IV (tests): a fresh context, since the long-lived one cannot be re-keyed with an IV.
       const c = createCipheriv(this.cipher, this.key, iv).setAutoPadding(false);
-      off += iv.copy(out, off);
-      for (const p of parts) off += c.update(p).copy(out, off);
+      iv.copy(out, 8);
+      c.update(this.buf.subarray(this.plainAt, this.plainAt + plainLen)).copy(out, 8 + this.block);
     } else {
-      off += this.enc.update(randomPool.take(this.block)).copy(out, off);
-      for (const p of parts) off += this.enc.update(p).copy(out, off);
+      randomPool.fill(this.buf, 0, this.block);
+      this.enc.update(this.buf.subarray(0, this.plainAt + plainLen)).copy(out, 8);
     }
     // ICV over ESP header | IV | ciphertext, then the ESN high bits (RFC 4303 2.2.1, not transmitted).
-    const h = createHmac(this.hash, this.integKey).update(out.subarray(0, off));
-    if (esn) h.update(seqHighBytes(seq));
-    h.digest().copy(out, off, 0, this.icvLen);
+    const h = createHmac(this.hash, this.integKey).update(out.subarray(0, end));
+    if (seqHigh !== undefined) {
+      this.high.writeUInt32BE(seqHigh, 0);
+      h.update(this.high);
+    }
+    h.digest().copy(out, end, 0, this.icvLen);
   }
 
-  open(esp: Buffer, seq: bigint, esn: boolean): Buffer | null {
+  open(esp: Buffer, seqHigh: number | undefined): Buffer | null {
     const end = esp.length - this.icvLen;
     // Only whole blocks may enter the long-lived context, or every later packet would decrypt shifted.
     if ((end - 8) % this.block !== 0) return null;
     const h = createHmac(this.hash, this.integKey).update(esp.subarray(0, end));
-    if (esn) h.update(seqHighBytes(seq));
-    const mac = h.digest();
-    if (!timingSafeEqual(mac.subarray(0, this.icvLen), esp.subarray(end))) return null;
+    if (seqHigh !== undefined) {
+      this.high.writeUInt32BE(seqHigh, 0);
+      h.update(this.high);
+    }
+    if (!sameIcv(h.digest(), esp, end, this.icvLen)) return null;
     return this.dec.update(esp.subarray(8, end)).subarray(this.block);
   }
 }
@@ -166,15 +201,22 @@ class CbcHmacTransform implements EspTransform {
  * 64-bit sequence number, unique per packet under one key as RFC 4106 section 3.1 and RFC 7634 section 2
  * allow. AAD = SPI | Seq (8 bytes), or SPI | Seq high | Seq low (12 bytes) with ESN (RFC 4106 section 5,
  * RFC 7634 section 2.1).
+ *
+ * A cipher context per packet is forced: node:crypto takes the nonce only in createCipheriv, and a context cannot
+ * be re-initialised. Everything else (nonce, AAD, options, plaintext) lives in buffers of the SA, reused.
  */
 class AeadTransform implements EspTransform {
   readonly ivLen = 8;
   readonly align = 4;
+  readonly plainAt = 0;
   readonly icvLen: number;
   private readonly cipher: string;
   private readonly key: Buffer;
   private readonly nonce = Buffer.alloc(12);
   private readonly aad = Buffer.alloc(12);
+  private readonly aad8 = this.aad.subarray(0, 8);
+  private readonly opts: { authTagLength: number };
+  private buf: Buffer = NO_SCRATCH;
 
   constructor(encr: number, bits: number, encKey: Buffer) {
     const info = encrInfo(encr, bits);
@@ -182,38 +224,46 @@ class AeadTransform implements EspTransform {
       throw new Error(`ESP: ${info.cipher} key+salt of ${encKey.length} bytes, expected ${info.keyBytes + 4}`);
     this.cipher = info.cipher;
     this.icvLen = info.tagBytes;
+    this.opts = { authTagLength: info.tagBytes };
     this.key = encKey.subarray(0, info.keyBytes);
     encKey.copy(this.nonce, 0, info.keyBytes);
   }
 
-  private setAad(esp: Buffer, seq: bigint, esn: boolean): Buffer {
+  scratch(plainLen: number): Buffer {
+    return (this.buf = grown(this.buf, plainLen));
+  }
+
+  /** The AAD of a packet whose first 8 bytes are in `esp` (RFC 4106 5: the high bits between SPI and low bits). */
+  private setAad(esp: Buffer, seqHigh: number | undefined): Buffer {
     esp.copy(this.aad, 0, 0, 4);
-    if (!esn) {
+    if (seqHigh === undefined) {
       esp.copy(this.aad, 4, 4, 8);
-      return this.aad.subarray(0, 8);
+      return this.aad8;
     }
-    this.aad.writeUInt32BE(Number(seq >> 32n), 4);
+    this.aad.writeUInt32BE(seqHigh, 4);
     esp.copy(this.aad, 8, 4, 8);
     return this.aad;
   }
 
-  seal(out: Buffer, seq: bigint, esn: boolean, parts: Buffer[], iv?: Buffer): void {
+  seal(out: Buffer, plainLen: number, seqHigh: number | undefined, iv?: Buffer): void {
     if (iv) iv.copy(out, 8);
-    else out.writeBigUInt64BE(seq, 8);
+    else {
+      out.writeUInt32BE(seqHigh ?? 0, 8); // explicit IV = the 64-bit sequence number
+      out.copy(out, 12, 4, 8);
+    }
     out.copy(this.nonce, 4, 8, 16);
-    const c = createCipheriv(this.cipher as 'aes-128-gcm', this.key, this.nonce, { authTagLength: this.icvLen });
-    c.setAAD(this.setAad(out, seq, esn));
-    let off = 16;
-    for (const p of parts) off += c.update(p).copy(out, off);
+    const c = createCipheriv(this.cipher as 'aes-128-gcm', this.key, this.nonce, this.opts);
+    c.setAAD(this.setAad(out, seqHigh));
+    c.update(this.buf.subarray(0, plainLen)).copy(out, 16);
     c.final();
-    c.getAuthTag().copy(out, off);
+    c.getAuthTag().copy(out, 16 + plainLen);
   }
 
-  open(esp: Buffer, seq: bigint, esn: boolean): Buffer | null {
+  open(esp: Buffer, seqHigh: number | undefined): Buffer | null {
     const end = esp.length - this.icvLen;
     esp.copy(this.nonce, 4, 8, 16);
-    const d = createDecipheriv(this.cipher as 'aes-128-gcm', this.key, this.nonce, { authTagLength: this.icvLen });
-    d.setAAD(this.setAad(esp, seq, esn));
+    const d = createDecipheriv(this.cipher as 'aes-128-gcm', this.key, this.nonce, this.opts);
+    d.setAAD(this.setAad(esp, seqHigh));
     d.setAuthTag(esp.subarray(end));
     const pt = d.update(esp.subarray(16, end));
     try {

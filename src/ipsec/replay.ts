@@ -14,80 +14,110 @@ const U32 = 0x1_0000_0000;
 /** Window used only to infer ESN high bits when anti-replay is disabled (replay_window 0): the sender still
  *  moves forward, so a small window keeps the inference meaningful (RFC 4303 A2.1 requires tracking it). */
 const ESN_INFERENCE_MIN = 32;
+/** 2^27 blocks of 32 bits cover 2^32 sequence numbers: a block's number is high * 2^27 + (low >>> 5). */
+const BLOCKS_PER_HIGH = 0x800_0000;
 
+/**
+ * Sequence numbers are held as two unsigned 32-bit halves (high, low) in plain numbers: a BigInt per operation
+ * would allocate several times per packet. The bigint methods (check, update, checkAndUpdate, inferSeq, top) are
+ * the same operations for callers that hold a bigint.
+ */
 export class ReplayWindow {
   /** Highest sequence number accepted so far (0 before the first packet; 0 is never a valid number). */
-  private topSeq = 0n;
+  private topHigh = 0;
+  private topLow = 0;
   private readonly bits: Uint32Array;
   private readonly ringMask: number;
-  private readonly ringBitsMask: bigint;
+  /** The bits of the high half that still select a block: only a ring of more than 2^27 blocks needs any. */
+  private readonly highMask: number;
 
   /** size = number of sequence numbers the window spans; 0 disables replay protection (charon semantics). */
   constructor(readonly size: number) {
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`replay window ${size}`);
     let blocks = 1;
-    while (blocks < Math.ceil(size / 32) + 1) blocks <<= 1;
+    while (blocks < Math.ceil(size / 32) + 1) blocks *= 2;
     this.bits = new Uint32Array(blocks);
     this.ringMask = blocks - 1;
-    this.ringBitsMask = BigInt(blocks * 32 - 1);
+    this.highMask = blocks > BLOCKS_PER_HIGH ? blocks / BLOCKS_PER_HIGH - 1 : 0;
   }
 
   get top(): bigint {
-    return this.topSeq;
+    return (BigInt(this.topHigh) << 32n) | BigInt(this.topLow);
   }
 
   /**
-   * The full 64-bit sequence number for the low 32 bits of a received ESN packet, RFC 4303 Appendix A2.2:
+   * The high 32 bits of the sequence number whose low 32 bits a received ESN packet carries, RFC 4303 Appendix A2.2:
    * Case A (the window lies in one 2^32 subspace): below the window means the counter wrapped (next subspace).
    * Case B (the window straddles a subspace boundary): at or above the window bottom means the previous one.
    * The guess is only a guess: a wrong one fails the ICV, because the high bits are part of it (2.2.1).
    */
-  inferSeq(seqLow: number): bigint {
+  inferHigh(seqLow: number): number {
     const w = Math.max(this.size, ESN_INFERENCE_MIN);
-    const thLow = Number(this.topSeq & 0xffff_ffffn);
-    const thHigh = this.topSeq >> 32n;
+    const thLow = this.topLow;
+    const thHigh = this.topHigh;
     const tlLow = (thLow - w + 1 + U32) % U32; // bottom of the window, modulo 2^32
-    let high: bigint;
-    if (thLow >= w - 1) {
-      high = seqLow >= tlLow ? thHigh : thHigh + 1n; // Case A
-    } else {
-      high = seqLow >= tlLow ? thHigh - 1n : thHigh; // Case B
-      // Before the counter ever wrapped there is no previous subspace: the number is simply far ahead.
-      if (high < 0n) high = 0n;
-    }
-    return (high << 32n) | BigInt(seqLow);
+    if (thLow >= w - 1) return seqLow >= tlLow ? thHigh : (thHigh + 1) >>> 0; // Case A
+    // Case B. Before the counter ever wrapped there is no previous subspace: the number is simply far ahead.
+    if (seqLow >= tlLow) return thHigh === 0 ? 0 : thHigh - 1;
+    return thHigh;
   }
 
-  /** True when seq is new: to the right of the window, or inside it and not yet seen. Changes nothing. */
-  check(seq: bigint): boolean {
-    if (seq === 0n) return false; // RFC 4303 3.3.3: the first packet carries 1, 0 is never sent
-    if (this.size === 0 || seq > this.topSeq) return true;
-    if (this.topSeq - seq >= BigInt(this.size)) return false; // left of the window: too old
-    const idx = Number(seq & this.ringBitsMask);
-    return (this.bits[idx >>> 5]! & (1 << (idx & 31))) === 0;
+  /** inferHigh as one 64-bit number. */
+  inferSeq(seqLow: number): bigint {
+    return (BigInt(this.inferHigh(seqLow)) << 32n) | BigInt(seqLow >>> 0);
   }
 
-  /** Record seq as received (after its ICV passed), sliding the window when it is a new maximum. */
-  update(seq: bigint): void {
-    if (seq > this.topSeq) {
-      const from = this.topSeq >> 5n;
-      const diff = (seq >> 5n) - from;
-      const n = diff > BigInt(this.bits.length) ? this.bits.length : Number(diff);
-      let block = Number(from & BigInt(this.ringMask));
+  /** True when (high, low) is new: to the right of the window, or inside it and not yet seen. Changes nothing. */
+  checkParts(high: number, low: number): boolean {
+    if (high === 0 && low === 0) return false; // RFC 4303 3.3.3: the first packet carries 1, 0 is never sent
+    if (this.size === 0 || high > this.topHigh || (high === this.topHigh && low > this.topLow)) return true;
+    // How far below the top, exact below 2^53 (beyond that far outside any window anyway).
+    if ((this.topHigh - high) * U32 + (this.topLow - low) >= this.size) return false; // left of the window: too old
+    return (this.bits[this.block(high, low)]! & (1 << (low & 31))) === 0;
+  }
+
+  /** Record (high, low) as received (after its ICV passed), sliding the window when it is a new maximum. */
+  updateParts(high: number, low: number): void {
+    if (high > this.topHigh || (high === this.topHigh && low > this.topLow)) {
+      // Zero the blocks the window enters; past a whole ring's worth, every block once.
+      const diff = (high - this.topHigh) * BLOCKS_PER_HIGH + ((low >>> 5) - (this.topLow >>> 5));
+      const n = Math.min(diff, this.bits.length);
+      let block = this.block(this.topHigh, this.topLow);
       for (let i = 0; i < n; i++) {
         block = (block + 1) & this.ringMask;
         this.bits[block] = 0;
       }
-      this.topSeq = seq;
+      this.topHigh = high;
+      this.topLow = low;
     }
-    const idx = Number(seq & this.ringBitsMask);
-    this.bits[idx >>> 5] = this.bits[idx >>> 5]! | (1 << (idx & 31));
+    const b = this.block(high, low);
+    this.bits[b] = this.bits[b]! | (1 << (low & 31));
   }
 
-  /** check + update in one step, as the receive path uses it once the ICV is verified. */
-  checkAndUpdate(seq: bigint): boolean {
-    if (!this.check(seq)) return false;
-    this.update(seq);
+  /** checkParts + updateParts in one step, as the receive path uses it once the ICV is verified. */
+  checkAndUpdateParts(high: number, low: number): boolean {
+    if (!this.checkParts(high, low)) return false;
+    this.updateParts(high, low);
     return true;
   }
+
+  /** The ring block holding the bit of (high, low). */
+  private block(high: number, low: number): number {
+    return ((high & this.highMask) * BLOCKS_PER_HIGH + (low >>> 5)) & this.ringMask;
+  }
+
+  check(seq: bigint): boolean {
+    return this.checkParts(...halves(seq));
+  }
+
+  update(seq: bigint): void {
+    this.updateParts(...halves(seq));
+  }
+
+  checkAndUpdate(seq: bigint): boolean {
+    return this.checkAndUpdateParts(...halves(seq));
+  }
 }
+
+/** A 64-bit sequence number as (high, low) halves. */
+export const halves = (seq: bigint): [number, number] => [Number(BigInt.asUintN(64, seq) >> 32n), Number(seq & 0xffff_ffffn)];

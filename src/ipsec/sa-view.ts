@@ -69,45 +69,113 @@ export function iosTransform(e: SaEntry): string {
   return [encr[s.encr] ?? `encr-${s.encr}`, s.integ ? (integ[s.integ] ?? `integ-${s.integ}`) : ''].filter(Boolean).join(' ');
 }
 
-const spiText = (spi: Buffer): string => `0x${spi.toString('hex').toUpperCase()}(${spi.readUInt32BE(0)})`;
-
-function saLines(e: SaEntry, spi: Buffer, inbound: boolean): string[] {
-  const lines = [
-    `      spi: ${spiText(spi)}`,
-    `        transform: ${iosTransform(e)} ,`,
-    `        in use settings ={Tunnel UDP-Encaps, ${e.spec.suite.esn ? 'ESN, ' : ''}}`,
-    `        conn id: ${e.spec.id}, crypto map: ${e.spec.connection}, child: ${specLabel(e.spec)}`,
-  ];
-  if (inbound) {
-    const w = e.spec.replayWindow;
-    lines.push(`        replay detection support: ${w > 0 ? 'Y' : 'N'}${w > 0 ? `, replay window size: ${w}` : ''}`);
-  }
-  lines.push(`        Status: ACTIVE${!inbound && !e.spec.outboundActive ? ' (standby: rekey pending)' : ''}`, '');
-  return lines;
+/** One ESP SA of a flow (`ikelab ipsec-sa --json`). */
+export interface IpsecEspSaJson {
+  /** 8 hex digits, like list-sas' spiIn / spiOut. */
+  spi: string;
+  /** IOS transform-set names. */
+  transform: string;
+  esn: boolean;
+  /** IOS's conn id: the CHILD_SA's unique id. */
+  connId: number;
+  /** The CHILD_SA as charon names it: net{3}. */
+  child: string;
+  /** Inbound SAs: the anti-replay window (0: none). */
+  replayWindow?: number;
+  /** Outbound SAs: false while a rekey's new SA is installed but not yet used (IOS: standby). */
+  active?: boolean;
 }
 
-/** The whole view; `removed` holds the counters of SAs already removed, per flowKey. */
-export function renderIpsecSa(entries: SaEntry[], removed: Map<string, FlowTotals>): string {
+/** One flow of `show crypto ipsec sa`: a CHILD_SA and its rekeyed successors, counters summed across rekeys. */
+export interface IpsecSaFlowJson {
+  connection: string;
+  child: string;
+  localAddress: string;
+  remoteAddress: string;
+  remotePort: number;
+  /** IOS's (addr/mask/prot/port) of the first local / remote traffic selector. */
+  localIdent: string;
+  remoteIdent: string;
+  counters: FlowTotals;
+  /** The outbound SPI in use (8 hex digits). */
+  currentOutboundSpi: string;
+  /** The PFS group of the newest SA, null: none. */
+  dhGroup: number | null;
+  inbound: IpsecEspSaJson[];
+  outbound: IpsecEspSaJson[];
+}
+
+function espSaJson(e: SaEntry, inbound: boolean): IpsecEspSaJson {
+  const base = {
+    spi: (inbound ? e.spec.spiIn : e.spec.spiOut).toString('hex'),
+    transform: iosTransform(e),
+    esn: e.spec.suite.esn === true,
+    connId: e.spec.id,
+    child: specLabel(e.spec),
+  };
+  return inbound ? { ...base, replayWindow: e.spec.replayWindow } : { ...base, active: e.spec.outboundActive };
+}
+
+/** The view's data; `removed` holds the counters of SAs already removed, per flowKey. */
+export function ipsecSaFlows(entries: SaEntry[], removed: Map<string, FlowTotals>): IpsecSaFlowJson[] {
   const flows = new Map<string, SaEntry[]>();
   for (const e of [...entries].sort((a, b) => a.order - b.order)) {
     const k = flowKey(e);
     flows.set(k, [...(flows.get(k) ?? []), e]);
   }
-  const out: string[] = ['interface: ikelab (userspace ESP)'];
-  for (const [k, list] of flows) {
+  return [...flows].map(([k, list]) => {
     const newest = list[list.length - 1]!;
     const t = { ...(removed.get(k) ?? zeroTotals()) };
     for (const e of list) addCounters(t, e.spec.counters);
     const active = [...list].reverse().find((e) => e.spec.outboundActive) ?? newest;
     const s = newest.spec;
-    const pfs = s.dhGroup ? `Y, DH group: group${s.dhGroup}` : 'N, DH group: none';
+    return {
+      connection: s.connection,
+      child: s.name,
+      localAddress: s.local.address,
+      remoteAddress: s.remote.address,
+      remotePort: s.remote.port,
+      localIdent: ident(s.localTs[0]),
+      remoteIdent: ident(s.remoteTs[0]),
+      counters: t,
+      currentOutboundSpi: active.spec.spiOut.toString('hex'),
+      dhGroup: s.dhGroup || null,
+      inbound: list.map((e) => espSaJson(e, true)),
+      outbound: list.map((e) => espSaJson(e, false)),
+    };
+  });
+}
+
+const spiText = (hex: string): string => `0x${hex.toUpperCase()}(${Number.parseInt(hex, 16)})`;
+
+function saLines(f: IpsecSaFlowJson, sa: IpsecEspSaJson, inbound: boolean): string[] {
+  const lines = [
+    `      spi: ${spiText(sa.spi)}`,
+    `        transform: ${sa.transform} ,`,
+    `        in use settings ={Tunnel UDP-Encaps, ${sa.esn ? 'ESN, ' : ''}}`,
+    `        conn id: ${sa.connId}, crypto map: ${f.connection}, child: ${sa.child}`,
+  ];
+  if (inbound) {
+    const w = sa.replayWindow ?? 0;
+    lines.push(`        replay detection support: ${w > 0 ? 'Y' : 'N'}${w > 0 ? `, replay window size: ${w}` : ''}`);
+  }
+  lines.push(`        Status: ACTIVE${!inbound && !sa.active ? ' (standby: rekey pending)' : ''}`, '');
+  return lines;
+}
+
+/** The whole view as IOS prints it; `removed` holds the counters of SAs already removed, per flowKey. */
+export function renderIpsecSa(entries: SaEntry[], removed: Map<string, FlowTotals>): string {
+  const out: string[] = ['interface: ikelab (userspace ESP)'];
+  for (const f of ipsecSaFlows(entries, removed)) {
+    const t = f.counters;
+    const pfs = f.dhGroup ? `Y, DH group: group${f.dhGroup}` : 'N, DH group: none';
     out.push(
-      `    Crypto map tag: ${s.connection}, local addr ${s.local.address}`,
+      `    Crypto map tag: ${f.connection}, local addr ${f.localAddress}`,
       '',
       '   protected vrf: (none)',
-      `   local  ident (addr/mask/prot/port): ${ident(s.localTs[0])}`,
-      `   remote ident (addr/mask/prot/port): ${ident(s.remoteTs[0])}`,
-      `   current_peer ${s.remote.address} port ${s.remote.port}`,
+      `   local  ident (addr/mask/prot/port): ${f.localIdent}`,
+      `   remote ident (addr/mask/prot/port): ${f.remoteIdent}`,
+      `   current_peer ${f.remoteAddress} port ${f.remotePort}`,
       '     PERMIT, flags={origin_is_acl,}',
       `    #pkts encaps: ${t.packetsOut}, #pkts encrypt: ${t.packetsOut}, #pkts digest: ${t.packetsOut}`,
       `    #pkts decaps: ${t.packetsIn}, #pkts decrypt: ${t.packetsIn}, #pkts verify: ${t.packetsIn}`,
@@ -115,14 +183,14 @@ export function renderIpsecSa(entries: SaEntry[], removed: Map<string, FlowTotal
       `    #pkts invalid sa (rcv): ${t.invalidSpi}, #pkts verify failed: ${t.integrityFailures}, #pkts invalid len (rcv): ${t.malformed}`,
       `    #pkts replay failed (rcv): ${t.replayDrops}`,
       '',
-      `     local crypto endpt.: ${s.local.address}, remote crypto endpt.: ${s.remote.address}`,
-      `     current outbound spi: ${spiText(active.spec.spiOut)}`,
+      `     local crypto endpt.: ${f.localAddress}, remote crypto endpt.: ${f.remoteAddress}`,
+      `     current outbound spi: ${spiText(f.currentOutboundSpi)}`,
       `     PFS (Y/N): ${pfs}`,
       '',
       '     inbound esp sas:',
-      ...list.flatMap((e) => saLines(e, e.spec.spiIn, true)),
+      ...f.inbound.flatMap((sa) => saLines(f, sa, true)),
       '     outbound esp sas:',
-      ...list.flatMap((e) => saLines(e, e.spec.spiOut, false)),
+      ...f.outbound.flatMap((sa) => saLines(f, sa, false)),
     );
   }
   return `${out.join('\n')}\n`;

@@ -16,7 +16,7 @@ import { EspSequenceExhausted } from './esp-sa.js';
 import { formatIp, ipBytes, nextHeaderOf, NextHeader, parseEcho, parseInner, parseIp4, parseIp6, Proto } from './packets.js';
 import { Pinger, type PingOptions, type PingResult } from './ping.js';
 import { Sad, type SaEntry } from './sad.js';
-import { addCounters, flowKey, renderIpsecSa, zeroTotals, type FlowTotals } from './sa-view.js';
+import { addCounters, flowKey, type FlowTotals, type IpsecSaFlowJson, ipsecSaFlows, renderIpsecSa, zeroTotals } from './sa-view.js';
 import { VirtualHost } from './virtual-host.js';
 
 export interface EspSink {
@@ -221,7 +221,8 @@ export class UserspaceBackend implements ChildSaBackend {
       const echo = parseEcho(ip);
       if (echo && !echo.request && this.pinger.deliver(ip, echo)) return;
     }
-    const reply = this.host.answer(ip);
+    // In place: `inner` is the decrypted plaintext, which only this call holds (esp-sa.ts OpenedPacket).
+    const reply = this.host.answer(ip, true);
     if (reply) this.sendInner(reply);
     else this.counters.undeliverable++;
   }
@@ -254,21 +255,28 @@ export class UserspaceBackend implements ChildSaBackend {
     }
     e.spec.counters.packetsOut++;
     e.spec.counters.bytesOut += inner.length;
-    const send = (b: Buffer) => {
-      const [from, to] = espEndpoints(e.spec, this.opts.nattPort());
-      this.sink.sendEsp(b, from, to);
-    };
     if (!f || !d) {
-      send(esp);
+      this.sendEsp(e.spec, esp);
       return true;
     }
     // fault point, after sealing: bytes, timing, and the ring esp-replay takes from
+    const send = (b: Buffer) => this.sendEsp(e.spec, b);
     const ring = f.records('out') ? this.remember('out', e.spec.id, esp) : this.forget('out', e.spec.id);
     if (d.kind === 'esp-replay') {
       f.carry(e.spec, d, esp, send);
       for (const old of ring.slice(-1 - d.count, -1)) send(old);
     } else f.carry(e.spec, d, changeEspBytes(esp, d), send);
     return true;
+  }
+
+  /** To the peer on the NAT-T port (see espEndpoints), read when it leaves: a delayed packet follows a float. */
+  private sendEsp(spec: ChildSaSpec, packet: Buffer): void {
+    const natt = this.opts.nattPort();
+    if (spec.local.port === natt) this.sink.sendEsp(packet, spec.local, spec.remote);
+    else {
+      const [from, to] = espEndpoints(spec, natt);
+      this.sink.sendEsp(packet, from, to);
+    }
   }
 
   /** ICMP echo through a CHILD_SA; see PingOptions. Rejects when no such CHILD_SA is installed. */
@@ -287,6 +295,11 @@ export class UserspaceBackend implements ChildSaBackend {
   /** IOS-like `show crypto ipsec sa`. */
   ipsecSaView(): string {
     return renderIpsecSa(this.sad.entries(), this.removedTotals);
+  }
+
+  /** The same view's data (`ikelab ipsec-sa --json`). */
+  ipsecSaFlows(): IpsecSaFlowJson[] {
+    return ipsecSaFlows(this.sad.entries(), this.removedTotals);
   }
 }
 

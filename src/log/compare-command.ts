@@ -9,8 +9,23 @@ export const LOG_COMPARE_USAGE = `  log-compare REFERENCE OURS [--show] [--paylo
                                       --show lists the reference lines without partner, --payloads compares
                                       payload lists with their notifies; exit 0 only if every line is there`;
 
-const FLAGS = ['show', 'payloads', 'json'] as const;
-type Flag = (typeof FLAGS)[number];
+/** The options, for the parser below and `ikelab log-compare --help` (cli.ts renders it like every verb's). */
+export const LOG_COMPARE_FLAGS = [
+  { name: 'show', type: 'boolean', help: 'list the reference lines that found no partner' },
+  { name: 'payloads', type: 'boolean', help: 'also compare the payload lists, notifies included' },
+  { name: 'json', type: 'boolean', help: 'the report as JSON: matched, total, score, percent, complete, missing lines' },
+] as const;
+
+export const LOG_COMPARE_HELP = {
+  name: 'log-compare',
+  synopsis: 'REFERENCE OURS [--show] [--payloads] [--json]',
+  summary: 'how much of a reference charon log (REFERENCE) reappears, in order, in another log (OURS)',
+  exits: 'exit codes: 0 every reference line found its partner, 1 some did not (or none to compare), 2 usage error or unreadable file',
+  flags: LOG_COMPARE_FLAGS,
+};
+
+type Flag = (typeof LOG_COMPARE_FLAGS)[number]['name'];
+const FLAGS: readonly string[] = LOG_COMPARE_FLAGS.map((f) => f.name);
 
 interface Io {
   out: (text: string) => void;
@@ -30,7 +45,7 @@ export function logCompareCommand(args: readonly string[], io: Io = stdio): numb
         io.out(`usage: ikelab <verb> [options]\n${LOG_COMPARE_USAGE}\n`);
         return 0;
       }
-      if (!(FLAGS as readonly string[]).includes(name)) return usage(io, `unknown option '${a}'`);
+      if (!FLAGS.includes(name)) return usage(io, `unknown option '${a}'`);
       flags.add(name as Flag);
     } else files.push(a);
   }

@@ -2,6 +2,7 @@
 // formatting work, like charon's bus) and fans out to sinks (charon text, pino JSON, in-memory for tests).
 import type { EventFields, EventListener, IkelabEvent } from './events.js';
 import { type LevelTable, type LogGroup, levelTable } from './groups.js';
+import { type LineListener, LineListeners } from './line-listeners.js';
 
 /** Who is speaking: charon prints a worker thread id; we print a stable id per IKE_SA so one SA's lines group. */
 export interface LogContext {
@@ -30,6 +31,7 @@ export class Logger {
   private levels: LevelTable;
   private readonly sinks: LogSink[] = [];
   private readonly listeners = new Set<EventListener>();
+  private readonly lineListeners = new LineListeners();
   /** Run by close() after the sinks, e.g. to close what an event listener writes to (the timeline file). */
   private readonly closers: (() => void | Promise<void>)[] = [];
   /** Wall time of a record; the daemon points it at its Clock's wall time (tests: a fake clock). */
@@ -53,8 +55,9 @@ export class Logger {
     this.levels = levelTable(levels);
   }
 
+  /** Whether a line of this group and level goes anywhere: a sink, or a line listener that asked for its level. */
   enabled(group: LogGroup, level: number): boolean {
-    return level <= this.levels[group];
+    return level <= this.levels[group] || this.lineListeners.wants(group, level);
   }
 
   log(
@@ -64,11 +67,27 @@ export class Logger {
     ctx?: LogContext,
     fields?: Readonly<Record<string, unknown>>,
   ): void {
-    if (!this.enabled(group, level) || this.sinks.length === 0) return;
+    const toSinks = level <= this.levels[group] && this.sinks.length > 0;
+    const toListeners = this.lineListeners.wants(group, level);
+    if (!toSinks && !toListeners) return;
     const text = typeof message === 'function' ? message() : message;
     const r: LogRecord = { time: new Date(this.wallNow()), group, level, thread: ctx?.thread ?? 0, message: text, ctx };
     if (fields) r.fields = fields;
-    for (const s of this.sinks) s.write(r);
+    if (toSinks) for (const s of this.sinks) s.write(r);
+    if (toListeners) this.lineListeners.deliver(r);
+  }
+
+  /**
+   * Receive the log lines up to these levels ({ default: 1, enc: 2 }), whatever the sinks' levels, until the
+   * returned function is called (line-listeners.ts). The record is the one the sinks get: the same text.
+   */
+  onLine(l: LineListener, levels: Record<string, number>): () => void {
+    return this.lineListeners.add(l, levels);
+  }
+
+  /** Line listeners subscribed now (a stream that ended must leave none behind). */
+  get lineListenerCount(): number {
+    return this.lineListeners.size;
   }
 
   /**

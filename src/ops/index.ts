@@ -5,6 +5,7 @@ import type { IkelabConfig } from '../config/types.js';
 import type { FaultWiring } from '../faults-wiring.js';
 import type { IkeSa } from '../ike/ike-sa.js';
 import type { PingOptions, PingResult } from '../ipsec/ping.js';
+import type { IpsecSaFlowJson } from '../ipsec/sa-view.js';
 import type { OpsContext } from './context.js';
 import { setFault } from './faults.js';
 import { initiate } from './initiate.js';
@@ -19,7 +20,7 @@ import {
   terminateAndWait,
   type WaitOptions,
 } from './outcome.js';
-import { ipsecSaView, listSas, stats } from './list.js';
+import { ipsecSaFlows, ipsecSaView, listSas, stats } from './list.js';
 import { connection } from './lookup.js';
 import type { InitiateOverrides } from './overrides.js';
 import { ping } from './ping.js';
@@ -27,12 +28,14 @@ import { rekey } from './rekey.js';
 import { type LoadReport, reload } from './reload.js';
 import type { SaJson } from './sa-json.js';
 import { terminate } from './terminate.js';
+import { type StormRequest, type StormStatus, startStorm, stopStorm, stormStatus } from './storm.js';
 import { startActions, trap } from './traps.js';
 
 export { OpError, type OpsContext } from './context.js';
 export type { InitiateOverrides, InitiateOverrideText } from './overrides.js';
 export type { LoadChange, LoadReport } from './reload.js';
 export type { LoadRequest, LoadStatus } from './load-run.js';
+export type { StormKind, StormRequest, StormScope, StormStatus } from './storm.js';
 export type { InitiateTarget, Outcome, RekeyTarget, TerminateTarget, WaitOptions } from './outcome.js';
 
 export interface Ops {
@@ -50,6 +53,11 @@ export interface Ops {
   /** A load run's progress or summary (the newest without id). */
   loadStatus(id?: number): LoadStatus;
   stopLoad(id?: number): LoadStatus;
+  /** `rekey --all` / `dpd --all`: a paced storm over the established IKE_SAs (storm.ts); its first status, with its id. */
+  startStorm(req: StormRequest): StormStatus;
+  /** A storm's progress or summary (the newest without id). */
+  stormStatus(id?: number): StormStatus;
+  stopStorm(id?: number): StormStatus;
   terminate(ike?: string, child?: string): number;
   rekey(ike?: string, child?: string, dh?: number): number;
   /** initiate, then its result (outcome.ts): ok once ESTABLISHED, else the notify / reason; rejects only a refused request. */
@@ -60,6 +68,8 @@ export interface Ops {
   listSas(): SaJson[];
   stats(): ReturnType<typeof stats>;
   ipsecSaView(): string;
+  /** The same view's flows as data (ipsec-sa --json). */
+  ipsecSaFlows(): IpsecSaFlowJson[];
   ping(o: PingOptions): Promise<PingResult>;
   reload(cfg: IkelabConfig, opts?: { applyToRekey?: boolean }): LoadReport;
   trap(conn: string, child: string): void;
@@ -80,6 +90,9 @@ export function createOps(ctx: OpsContext): Ops {
     startLoad: (req) => startLoad(ctx, req),
     loadStatus: (id) => loadStatus(ctx, id),
     stopLoad: (id) => stopLoad(ctx, id),
+    startStorm: (req) => startStorm(ctx, req),
+    stormStatus: (id) => stormStatus(ctx, id),
+    stopStorm: (id) => stopStorm(ctx, id),
     terminate: (ike, child) => terminate(ctx, ike, child),
     rekey: (ike, child, dh) => rekey(ctx, ike, child, dh),
     initiateAndWait: (t, o) => initiateAndWait(ctx, t, o),
@@ -89,6 +102,7 @@ export function createOps(ctx: OpsContext): Ops {
     listSas: () => listSas(ctx),
     stats: () => stats(ctx),
     ipsecSaView: () => ipsecSaView(ctx),
+    ipsecSaFlows: () => ipsecSaFlows(ctx),
     ping: (o) => ping(ctx, o),
     reload: (cfg, opts) => reload(ctx, cfg, opts),
     trap: (conn, child) => trap(ctx, conn, child),

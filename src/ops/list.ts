@@ -1,4 +1,6 @@
-// Looking at the daemon: list-sas (the SAs as JSON), stats (counters), the IOS `show crypto ipsec sa` view.
+// Looking at the daemon: list-sas (the SAs as JSON), stats (counters), the IOS `show crypto ipsec sa` view and its
+// data.
+import type { IpsecSaFlowJson } from '../ipsec/sa-view.js';
 import { OpError, type OpsContext } from './context.js';
 import { describeSa, type SaJson } from './sa-json.js';
 
@@ -26,4 +28,10 @@ export function stats(ctx: OpsContext) {
 export function ipsecSaView(ctx: OpsContext): string {
   if (!ctx.esp) throw new OpError('the IOS view needs daemon.ipsec_backend: userspace');
   return ctx.esp.ipsecSaView();
+}
+
+/** The IOS view's flows as data (ipsec-sa --json). */
+export function ipsecSaFlows(ctx: OpsContext): IpsecSaFlowJson[] {
+  if (!ctx.esp) throw new OpError('the IOS view needs daemon.ipsec_backend: userspace');
+  return ctx.esp.ipsecSaFlows();
 }

@@ -6,16 +6,22 @@
 // to drop every other IKE_SA of the same identities, so a strongSwan kept 1 SA where ikelab listed N), an identity
 // per SA from a pattern (strongSwan's load-tester `c%d`), and optionally a source address per SA from a pool.
 //
+// With --mix (load-mix.ts) a share of the SAs are bad peers on purpose; the summary then says per class what was
+// planned and what came of it (load-mix-tracker.ts).
+//
 // Every time reading and wait is on ctx.timers (tests drive a manual clock); the runs live as long as the ops'
 // context (a WeakMap, so the daemon's parts stay free of load-test bookkeeping).
 import { isIPv4, isIPv6 } from 'node:net';
 import { findPsk } from '../config/secrets.js';
+import { randomInt } from '../crypto/random.js';
 import type { ConnectionConfig } from '../config/types.js';
 import { withoutInitialContact } from '../ike/tasks/ike-auth.js';
 import type { IkelabEvent } from '../log/events.js';
 import type { TimerHandle } from '../util/timer-queue.js';
 import { OpError, type OpsContext } from './context.js';
 import { startIke } from './initiate.js';
+import { classOverrides, parseMix } from './load-mix.js';
+import { MixTracker, type MixStatus } from './load-mix-tracker.js';
 import { targetConnection } from './lookup.js';
 import { defaultTimeoutMs } from './outcome.js';
 import { hasOverrides, type InitiateOverrides } from './overrides.js';
@@ -41,9 +47,14 @@ export interface LoadRequest {
   sourcePool?: string;
   /** The whole run, ms; what is not established by then counts as failed ('timeout'). Default: pacing + 2 give-ups + 5 s. */
   timeoutMs?: number;
+  /** Failure mix, `wrong-psk=5%,no-proposal=2%,silent-after-auth=1%` (load-mix.ts). */
+  mix?: string;
+  /** Seed of the mix's placement (0..2^32-1); default: drawn from the daemon's RandomSource, reported in the status. */
+  mixSeed?: number;
 }
 
-export interface LoadStatus {
+/** A mixed run's status carries the per-class counts too (MixStatus, absent without --mix). */
+export interface LoadStatus extends Partial<MixStatus> {
   id: number;
   ike: string;
   count: number;
@@ -66,6 +77,14 @@ export interface LoadStatus {
   ratePerSec: number;
   /** Setup time of the established ones (initiation to IKE_AUTH done), ms. */
   setupMs: { min: number; p50: number; p99: number; max: number } | null;
+  /**
+   * What merging runs of several processes needs (`ikelab load-merge`, load-summary.ts), since percentiles cannot be
+   * merged from percentiles: the setup times as [ms rounded to 3 significant digits, how many], ascending.
+   */
+  setupHistogram: [number, number][];
+  /** Wall clock (ms since the epoch) of the first initiation, and of the end (startedAt + elapsedMs; null while running). */
+  startedAt: number;
+  endedAt: number | null;
   done: boolean;
   timedOut: boolean;
 }
@@ -80,6 +99,8 @@ interface Sa {
 class LoadRun {
   private readonly byIke = new Map<number, Sa>();
   private readonly setup: number[] = [];
+  /** setupBucket(ms) -> how many: bounded (at most 900 keys per decade of ms) however many SAs a run has. */
+  private readonly histogram = new Map<number, number>();
   private readonly failures: Record<string, number> = {};
   private readonly childFailures: Record<string, number> = {};
   private readonly pending: TimerHandle[] = [];
@@ -87,7 +108,11 @@ class LoadRun {
   private established = 0;
   private failed = 0;
   private lost = 0;
+  /** Established SAs whose first CHILD_SA has not settled yet: the run is not over before they have. */
+  private childOpen = 0;
   private readonly t0: number;
+  /** t0 on the wall clock, taken once: wallAt() read twice can differ by a fraction of a ms. */
+  private readonly wallT0: number;
   private endedAt?: number;
   private timedOut = false;
   private deadline?: TimerHandle;
@@ -100,8 +125,10 @@ class LoadRun {
     private readonly req: LoadRequest,
     private readonly pool: string[],
     private readonly psk: Buffer | undefined,
+    private readonly mix?: MixTracker,
   ) {
     this.t0 = ctx.timers.now();
+    this.wallT0 = Math.round(ctx.timers.wallAt(this.t0));
     this.off = ctx.log.onEvent((e) => this.onEvent(e));
     const gap = req.rate > 0 ? 1000 / req.rate : 0;
     for (let i = 1; i <= req.count; i++)
@@ -113,7 +140,8 @@ class LoadRun {
   private start(index: number): void {
     if (this.endedAt !== undefined) return;
     const ctx = this.ctx;
-    const { idPattern, overrides, initialContact, child } = this.req;
+    const { idPattern, initialContact, child } = this.req;
+    const overrides = this.mix ? this.mix.overridesFor(index, this.req.overrides) : this.req.overrides;
     const conn = idPattern ? { ...this.conn, local: { ...this.conn.local, id: idPattern.replaceAll('%d', String(index)) } } : this.conn;
     const source = this.pool.length ? this.pool[(index - 1) % this.pool.length] : undefined;
     this.started++;
@@ -126,11 +154,12 @@ class LoadRun {
           if (!initialContact) withoutInitialContact(sa);
           // the secret of the configured identity: the per-SA identities of a pattern are not in the secrets
           if (this.psk && !overrides?.psk) sa.pskOverride = this.psk;
+          this.mix?.prepare(index, sa);
         },
       });
     } catch (e) {
       ctx.log.log('IKE', 1, `load run ${this.id}: initiating #${index} failed: ${(e as Error).message}`);
-      this.fail(undefined, (e as Error).message);
+      this.fail(index, undefined, (e as Error).message);
     }
   }
 
@@ -144,16 +173,23 @@ class LoadRun {
         sa.state = 'established';
         this.established++;
         this.setup.push(now - sa.startedAt);
-      } else if (e.event === 'ike.failed') this.fail(sa, e.notify ?? e.reason ?? 'IKE_SA setup failed');
-      else if (e.event === 'dpd.timeout') this.fail(sa, 'peer not responding');
-      else if (e.event === 'ike.destroyed') this.fail(sa, e.reason ?? 'destroyed');
+        this.mix?.established(sa.index, e.ikeId);
+        // the CHILD_SA of IKE_AUTH settles right after (same response): until then the SA's outcome is open
+        if (this.conn.children.length) this.childOpen++;
+        else this.mix?.settle(sa.index, 'established');
+        const bucket = setupBucket(now - sa.startedAt);
+        this.histogram.set(bucket, (this.histogram.get(bucket) ?? 0) + 1);
+      } else if (e.event === 'ike.failed') this.fail(sa.index, sa, e.notify ?? e.reason ?? 'IKE_SA setup failed');
+      else if (e.event === 'dpd.timeout') this.fail(sa.index, sa, 'peer not responding');
+      else if (e.event === 'ike.destroyed') this.fail(sa.index, sa, e.reason ?? 'destroyed');
     } else if (sa.state === 'established') {
-      if (!sa.childSettled && e.event === 'child.established') sa.childSettled = true;
+      if (!sa.childSettled && e.event === 'child.established') this.childSettled(sa, 'established');
       else if (!sa.childSettled && e.event === 'child.failed') {
-        sa.childSettled = true;
         const why = e.notify ?? e.reason ?? 'CHILD_SA failed';
         this.childFailures[why] = (this.childFailures[why] ?? 0) + 1;
+        this.childSettled(sa, `established, CHILD_SA refused ${why}`);
       } else if (e.event === 'ike.destroyed') {
+        if (!sa.childSettled) this.childSettled(sa, 'established, gone before its CHILD_SA');
         this.lost++;
         this.byIke.delete(e.ikeId);
       }
@@ -161,15 +197,22 @@ class LoadRun {
     this.checkDone();
   }
 
-  private fail(sa: Sa | undefined, why: string): void {
+  private childSettled(sa: Sa, outcome: string): void {
+    if (this.conn.children.length && !sa.childSettled) this.childOpen--;
+    sa.childSettled = true;
+    this.mix?.settle(sa.index, outcome);
+  }
+
+  private fail(index: number, sa: Sa | undefined, why: string): void {
     if (sa) sa.state = 'failed';
     this.failed++;
     this.failures[why] = (this.failures[why] ?? 0) + 1;
+    this.mix?.settle(index, `failed ${why}`);
     this.checkDone();
   }
 
   private checkDone(): void {
-    if (this.endedAt === undefined && this.established + this.failed >= this.req.count) this.end();
+    if (this.endedAt === undefined && this.established + this.failed >= this.req.count && this.childOpen <= 0) this.end();
   }
 
   /** The run's time is up: what was not started or not established counts as failed ('timeout'); SAs go on. */
@@ -181,6 +224,7 @@ class LoadRun {
       this.failed += open;
       this.failures.timeout = (this.failures.timeout ?? 0) + open;
     }
+    this.mix?.settleOpen('timeout');
     this.end();
   }
 
@@ -207,6 +251,7 @@ class LoadRun {
     const open = this.req.count - this.established - this.failed;
     this.failed += open;
     if (open > 0) this.failures.stopped = (this.failures.stopped ?? 0) + open;
+    this.mix?.settleOpen('stopped');
     this.end();
   }
 
@@ -231,13 +276,28 @@ class LoadRun {
       setupMs: sorted.length
         ? { min: round(sorted[0]!), p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1)!) }
         : null,
+      setupHistogram: [...this.histogram].sort((a, b) => a[0] - b[0]),
+      startedAt: this.wallT0,
+      endedAt: this.done ? this.wallT0 + elapsedMs : null,
       done: this.done,
       timedOut: this.timedOut,
+      ...this.mix?.status(),
     };
   }
 }
 
 const round = (ms: number): number => Math.round(ms * 10) / 10;
+
+/**
+ * A setup time's histogram bucket: the time rounded to 3 significant digits (12.34 -> 12.3, 1234.5 -> 1230), so a
+ * percentile over the buckets of many runs is within 0.5 % of the exact one.
+ */
+export function setupBucket(ms: number): number {
+  if (!(ms > 0)) return 0;
+  const step = 10 ** (Math.floor(Math.log10(ms)) - 2);
+  // toPrecision drops the binary noise of the multiplication (123 * 0.1 = 12.300000000000001)
+  return Number((Math.round(ms / step) * step).toPrecision(3));
+}
 
 /** Nearest-rank percentile of an ascending list (p50 of [1,2,3,4] is 2, p99 of 100 values the 99th). */
 export function percentile(sorted: readonly number[], p: number): number {
@@ -338,7 +398,8 @@ export function startLoad(ctx: OpsContext, req: LoadRequest): LoadStatus {
     if (!psk) throw new OpError(`no shared key found for '${localId}' - '${remoteId}' (the identities of --id-pattern use its secret)`);
   }
   const r = runs(ctx);
-  const run = new LoadRun(ctx, r.next++, conn, { ...req, overrides: o }, pool, psk);
+  const mix = req.mix === undefined ? undefined : mixTracker(ctx, r.next, req, conn);
+  const run = new LoadRun(ctx, r.next++, conn, { ...req, overrides: o }, pool, psk, mix);
   r.all.set(run.id, run);
   for (const [id, old] of r.all) if (r.all.size > KEEP_RUNS && old.done) r.all.delete(id);
   ctx.log.log(
@@ -346,9 +407,19 @@ export function startLoad(ctx: OpsContext, req: LoadRequest): LoadStatus {
     1,
     `load run ${run.id}: ${req.count} IKE_SAs of ${conn.name} at ${req.rate > 0 ? `${req.rate}/s` : 'full speed'}` +
       `${req.idPattern ? `, IDi ${req.idPattern}` : ''}${pool.length ? `, from ${pool.length} source addresses` : ''}` +
-      `${req.initialContact ? ', with INITIAL_CONTACT' : ''}`,
+      `${req.initialContact ? ', with INITIAL_CONTACT' : ''}${mix ? `, failure mix ${mix.status().mix} (seed ${mix.seed})` : ''}`,
   );
   return run.status();
+}
+
+/** The run's mix, checked before anything starts (a bad mix is an OpError like any bad option). */
+function mixTracker(ctx: OpsContext, id: number, req: LoadRequest, conn: ConnectionConfig): MixTracker {
+  const shares = parseMix(req.mix!);
+  if (req.mixSeed !== undefined && !(Number.isInteger(req.mixSeed) && req.mixSeed >= 0 && req.mixSeed <= 0xffff_ffff))
+    throw new OpError(`invalid --mix-seed '${req.mixSeed}': expected an integer 0..4294967295`);
+  const overrides = classOverrides(shares, conn, req.child, ctx.config().daemon.ipsecBackend);
+  const seed = req.mixSeed ?? randomInt(ctx.svc.random, 2 ** 32);
+  return new MixTracker(ctx, id, shares, overrides, seed, req.count);
 }
 
 /** A run's status by id; without id the newest run. */

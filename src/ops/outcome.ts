@@ -8,6 +8,7 @@
 // after its retransmits (giveUpMs), and an initiation has two exchanges that may each retransmit.
 import type { IkeSa } from '../ike/ike-sa.js';
 import type { IkelabEvent } from '../log/events.js';
+import type { LogRecord } from '../log/logger.js';
 import type { TimerHandle } from '../util/timer-queue.js';
 import { Notify, NOTIFY_ERROR_MAX } from '../wire/constants.js';
 import { OpError, type OpsContext } from './context.js';
@@ -38,8 +39,15 @@ export interface Outcome {
 export interface WaitOptions {
   /** Give up waiting after this many ms (the operation itself goes on, as swanctl's --timeout detaches); 0: never. Default: defaultTimeoutMs. */
   timeoutMs?: number;
-  /** Every event of the SAs being waited for, as it happens (the CLI streams them). */
+  /** Every event of the SAs being waited for, as it happens (`ikelab initiate --events` streams them). */
   onEvent?: (e: IkelabEvent) => void;
+  /**
+   * Every log line of the SAs being waited for (by the IKE_SA unique id the line carries), the record the charon
+   * sink writes, as it is logged: what `ikelab initiate` streams, like swanctl --initiate.
+   */
+  onLine?: (r: LogRecord) => void;
+  /** The levels of onLine's lines, like daemon.log.levels; default { default: 1 } (swanctl's --loglevel 1). */
+  lineLevels?: Record<string, number>;
   /** Stop waiting (the promise rejects with the signal's reason); the operation goes on. */
   signal?: AbortSignal;
 }
@@ -99,15 +107,26 @@ const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
 /**
  * Subscribes before `begin` runs (an operation reports some events synchronously: ike.initiating, the destruction
  * of a half-open IKE_SA), then feeds every event of the judged IKE_SAs to the judge until a verdict, the timeout
- * or the abort. A refused request (OpError) rejects.
+ * or the abort, and hands their log lines to onLine meanwhile. Both subscriptions end with the wait, whichever
+ * way it ends. A refused request (OpError) rejects.
  */
 function settle(ctx: OpsContext, opts: WaitOptions, begin: () => Judge): Promise<Outcome> {
   const t0 = ctx.timers.now();
   const early: IkelabEvent[] = [];
+  const earlyLines: LogRecord[] = [];
   let feed = (e: IkelabEvent): void => {
     early.push(e);
   };
-  const off = ctx.log.onEvent((e) => feed(e));
+  let feedLine = (r: LogRecord): void => {
+    earlyLines.push(r);
+  };
+  const offEvents = ctx.log.onEvent((e) => feed(e));
+  // the lines are subscribed as early as the events: `initiating IKE_SA x[1]` is logged inside begin()
+  const offLines = opts.onLine ? ctx.log.onLine((r) => feedLine(r), opts.lineLevels ?? { default: 1 }) : () => {};
+  const off = () => {
+    offEvents();
+    offLines();
+  };
   if (opts.signal?.aborted) {
     off();
     return Promise.reject(opts.signal.reason);
@@ -132,14 +151,21 @@ function settle(ctx: OpsContext, opts: WaitOptions, begin: () => Judge): Promise
       report();
     };
     const finish = (v: Verdict) => end(() => resolve({ ...v, elapsedMs: Math.round(ctx.timers.now() - t0) }));
+    const concerns = (ikeId: number | undefined, oldIkeId?: unknown) =>
+      ikeId !== undefined && (judge.ids.has(ikeId) || judge.ids.has(Number(oldIkeId)));
     feed = (e) => {
-      if (done || e.ikeId === undefined || !(judge.ids.has(e.ikeId) || judge.ids.has(Number(e.oldIkeId)))) return;
+      if (done || !concerns(e.ikeId, e.oldIkeId)) return;
       opts.onEvent?.(e);
       const v = judge.judge(e);
       if (v) finish(v);
     };
+    feedLine = (r) => {
+      if (!done && concerns(r.ctx?.ikeId)) opts.onLine?.(r);
+    };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (judge.immediate) return finish(judge.immediate);
+    // the lines logged while begin() ran came before its events' verdict: they go first
+    for (const r of earlyLines.splice(0)) feedLine(r);
     for (const e of early.splice(0)) feed(e);
     const ms = opts.timeoutMs ?? defaultTimeoutMs(ctx);
     if (!done && ms > 0) timer = ctx.timers.after(ms, 'outcome: wait timeout', () => finish(judge.timedOut(ms)));

@@ -1,35 +1,84 @@
-// `ikelab scenario list | show NAME | run NAME|FILE [--json] [--peer-log FILE] [--set K=V]... [--keep]`.
-// Exit status of run: 0 every expectation held, 1 one failed, 2 usage or format error, 3 no daemon.
+// `ikelab scenario list [--json] | show NAME | run NAME|FILE [--json] [--peer-log FILE] [--set K=V]... [--keep]`.
+// Exit status of run: 0 every expectation held, 1 one failed, 2 usage or format error, 3 no daemon. The option
+// tables below drive both the parsing and `--help` (control/cli-options.ts).
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from '../config/errors.js';
+import { type CliFlag, optStr, parseVerbArgs, type VerbHelp } from '../control/cli-options.js';
 import { CliUsageError, controlSocketOf } from '../control/watch-cli.js';
 import { builtinNames, builtinPath, findScenario, SCENARIOS_DIR } from './builtins.js';
 import { loadScenarioFile } from './format.js';
 import { runScenario } from './runner.js';
 
-export const SCENARIO_USAGE = `  scenario list                       the built-in scenarios, one line each
+export const SCENARIO_USAGE = `  scenario list [--json]              the built-in scenarios, one line each
   scenario show NAME                  print a built-in scenario (a starting point for your own)
   scenario run NAME|FILE [--json] [--peer-log FILE] [--set PARAM=VALUE]... [--keep] [--config FILE | --socket PATH]
                                       run steps and expectations against the daemon, a verdict per step
                                       (docs/SCENARIOS.md); exit 0 all held, 1 failed, 2 usage, 3 no daemon`;
+
+const LIST_FLAGS: readonly CliFlag[] = [{ name: 'json', type: 'boolean', help: 'as a JSON array of {name, description}' }];
+
+const RUN_FLAGS: readonly CliFlag[] = [
+  { name: 'json', type: 'boolean', help: 'the result (verdict per step, exit code) as one JSON object' },
+  {
+    name: 'peer-log',
+    type: 'string',
+    arg: 'FILE',
+    help: "the peer's log (charon.log): peer-log steps read the lines appended after the start",
+  },
+  { name: 'set', type: 'string', arg: 'PARAM=VALUE', multiple: true, help: 'a value for a parameter the scenario declares (repeatable)' },
+  { name: 'keep', type: 'boolean', help: "leave the scenario's fault rules in place and skip finally: (to look at the daemon afterwards)" },
+  { name: 'socket', type: 'string', arg: 'PATH', help: `the daemon's control socket (default ${join(tmpdir(), 'ikelab.sock')})` },
+  { name: 'config', type: 'string', arg: 'FILE', help: 'use the daemon.control_socket of this config file' },
+];
+
+/** `ikelab scenario --help` shows all three; `ikelab scenario run --help` the one. */
+export const SCENARIO_HELP: readonly VerbHelp[] = [
+  {
+    name: 'scenario list',
+    synopsis: '[--json]',
+    summary: 'the built-in scenarios, one line each',
+    flags: LIST_FLAGS,
+    exits: 'exit codes: 0 listed, 2 usage error',
+  },
+  {
+    name: 'scenario show',
+    synopsis: 'NAME',
+    summary: 'print a built-in scenario (a starting point for your own)',
+    flags: [],
+    exits: 'exit codes: 0 printed, 2 usage error or no such scenario',
+    noJson: 'prints the scenario file itself (YAML)',
+  },
+  {
+    name: 'scenario run',
+    synopsis: 'NAME|FILE [--json] [--peer-log FILE] [--set PARAM=VALUE]... [--keep] [--config FILE | --socket PATH]',
+    summary: 'run steps and expectations against the daemon, a verdict per step (docs/SCENARIOS.md)',
+    exits: 'exit codes: 0 every expectation held, 1 one failed, 2 usage or format error, 3 no daemon listening',
+    flags: RUN_FLAGS,
+  },
+];
 
 export async function scenarioCommand(argv: string[]): Promise<number> {
   const [op, ...rest] = argv;
   try {
     switch (op) {
       case 'list': {
-        if (rest.length) throw new CliUsageError(`scenario list: unexpected argument '${rest[0]}'`);
+        const { values } = parseVerbArgs('scenario list', rest, LIST_FLAGS);
         const names = builtinNames();
-        const width = Math.max(0, ...names.map((n) => n.length));
-        for (const n of names) {
-          let desc: string;
+        const list = names.map((name) => {
           try {
-            desc = loadScenarioFile(builtinPath(n)!).description;
+            return { name, description: loadScenarioFile(builtinPath(name)!).description };
           } catch (e) {
-            desc = `(invalid: ${(e as Error).message})`;
+            return { name, description: `(invalid: ${(e as Error).message})` };
           }
-          console.log(`${n.padEnd(width)}  ${desc}`);
+        });
+        if (values.json) {
+          console.log(JSON.stringify(list, null, 2));
+          return 0;
         }
+        const width = Math.max(0, ...names.map((n) => n.length));
+        for (const { name, description } of list) console.log(`${name.padEnd(width)}  ${description}`);
         if (!names.length) console.log(`no built-in scenarios in ${SCENARIOS_DIR}`);
         return 0;
       }
@@ -59,24 +108,14 @@ export async function scenarioCommand(argv: string[]): Promise<number> {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const opts: Record<string, string | boolean> = {};
+  const { values: opts, positionals } = parseVerbArgs('scenario run', argv, RUN_FLAGS, 1);
   const set: Record<string, string> = {};
-  let target: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--json' || a === '--keep') opts[a.slice(2)] = true;
-    else if (['--peer-log', '--set', '--socket', '--config'].includes(a)) {
-      const v = argv[++i];
-      if (v === undefined) throw new CliUsageError(`${a} needs a value`);
-      if (a === '--set') {
-        const eq = v.indexOf('=');
-        if (eq <= 0) throw new CliUsageError(`--set needs PARAM=VALUE, got '${v}'`);
-        set[v.slice(0, eq)] = v.slice(eq + 1);
-      } else opts[a.slice(2)] = v;
-    } else if (a.startsWith('--')) throw new CliUsageError(`scenario run: unknown option '${a}'`);
-    else if (target === undefined) target = a;
-    else throw new CliUsageError(`scenario run: unexpected argument '${a}'`);
+  for (const v of (opts.set as string[] | undefined) ?? []) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new CliUsageError(`--set needs PARAM=VALUE, got '${v}'`);
+    set[v.slice(0, eq)] = v.slice(eq + 1);
   }
+  const target = positionals[0];
   if (!target) throw new CliUsageError('scenario run needs a NAME or FILE (see: ikelab scenario list)');
   const scenario = findScenario(target); // ConfigError: exit 2
   const socket = controlSocketOf(opts);
@@ -84,7 +123,7 @@ async function run(argv: string[]): Promise<number> {
   const result = await runScenario(scenario, {
     socket,
     params: set,
-    peerLog: typeof opts['peer-log'] === 'string' ? opts['peer-log'] : undefined,
+    peerLog: optStr(opts, 'peer-log'),
     keep: opts.keep === true,
     out: json ? undefined : (line) => console.log(line),
   });

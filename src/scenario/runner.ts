@@ -9,14 +9,16 @@
 //
 // Whatever happens, the fault rules the scenario added are cleared at the end and its `finally:` steps run (unless
 // `keep`), so a failed run does not leave the daemon dead or dropping packets.
-import { open, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { ConfigError } from '../config/errors.js';
 import { controlCall, controlWatch, NoDaemonError, type WatchHandle } from '../control/client.js';
 import type { ControlRequest } from '../control/protocol.js';
 import { formatEventText } from '../control/watch-cli.js';
 import type { IkelabEvent } from '../log/events.js';
-import { AUTO_PARAMS, type FieldMatch, type ResolvedScenario, resolveScenario, type Scenario, type Step, showDuration } from './format.js';
+import { AUTO_PARAMS, type ResolvedScenario, type Scenario, type Step } from './format.js';
+import { LogTail } from './log-tail.js';
+import { describeMatch, matches, nearMisses, type SaView, short, stateOf } from './matching.js';
+import { resolveScenario, showDuration } from './resolve.js';
 
 /** What the runner needs of a daemon: one-reply verbs and the event stream. The socket client, or a test fake. */
 export interface ControlPort {
@@ -465,112 +467,4 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
   if (gone) return finish(3, gone.message);
   if (error) return finish(3, error);
   return finish(failed || steps.some((s) => s.verdict === 'FAIL') ? 1 : 0);
-}
-
-/** The part of list-sas the runner reads (a local shape: src/scenario knows nothing of src/ike). */
-interface SaView {
-  name: string;
-  uniqueId: number;
-  state: string;
-  children?: { name: string; uniqueId: number; state: string }[];
-}
-
-function stateOf(sas: SaView[], target: 'ike' | 'child', name: string): { state: string; label: string }[] {
-  if (target === 'ike') return sas.filter((s) => s.name === name).map((s) => ({ state: s.state, label: `${s.name}[${s.uniqueId}]` }));
-  return sas.flatMap((s) =>
-    (s.children ?? []).filter((c) => c.name === name).map((c) => ({ state: c.state, label: `${c.name}{${c.uniqueId}}` })),
-  );
-}
-
-export function matches(e: IkelabEvent, event: string, m: FieldMatch): boolean {
-  if (e.event !== event) return false;
-  for (const [k, want] of Object.entries(m)) {
-    const got = e[k];
-    const values = Array.isArray(got) ? got : [got];
-    const ok = values.some((v) => v !== undefined && v !== null && (want instanceof RegExp ? want.test(String(v)) : String(v) === want));
-    if (!ok) return false;
-  }
-  return true;
-}
-
-function describeMatch(m: FieldMatch): string {
-  const parts = Object.entries(m).map(([k, v]) => `${k}=${v instanceof RegExp ? `/${v.source}/` : v}`);
-  return parts.length ? ` (${parts.join(', ')})` : '';
-}
-
-/** The same event name with other fields: what a reader wants next to "no X matching Y". */
-function nearMisses(seen: IkelabEvent[], event: string): string {
-  const same = seen.filter((e) => e.event === event);
-  if (!same.length) return '';
-  return `; saw ${same.length} other ${event}: ${same
-    .slice(-3)
-    .map((e) => formatEventText(e, false))
-    .join(' | ')}`;
-}
-
-function short(v: unknown): string {
-  const t = JSON.stringify(v) ?? 'ok';
-  return t.length > 200 ? `${t.slice(0, 197)}...` : t;
-}
-
-/** Follows a log file from its size at start: complete lines appended since, re-read from 0 if it was truncated. */
-class LogTail {
-  readonly lines: string[] = [];
-  error?: string;
-  private offset = 0;
-  private partial = '';
-  private timer?: NodeJS.Timeout;
-  private reading = false;
-
-  constructor(
-    readonly path: string,
-    private readonly onLine: () => void,
-  ) {}
-
-  async start(pollMs: number): Promise<void> {
-    try {
-      this.offset = (await stat(this.path)).size;
-    } catch (e) {
-      // not there yet (the peer starts after us): everything it will hold is new
-      this.error = `cannot read ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
-    }
-    this.timer = setInterval(() => void this.poll(), pollMs);
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-
-  private async poll(): Promise<void> {
-    if (this.reading) return;
-    this.reading = true;
-    try {
-      const size = (await stat(this.path)).size;
-      this.error = undefined;
-      if (size < this.offset) {
-        this.offset = 0; // rotated or truncated
-        this.partial = '';
-      }
-      if (size === this.offset) return;
-      const fh = await open(this.path, 'r');
-      try {
-        const buf = Buffer.alloc(Math.min(size - this.offset, 4 << 20));
-        const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset);
-        this.offset += bytesRead;
-        const text = this.partial + buf.subarray(0, bytesRead).toString('utf8');
-        const parts = text.split('\n');
-        this.partial = parts.pop() ?? '';
-        if (parts.length) {
-          this.lines.push(...parts);
-          this.onLine();
-        }
-      } finally {
-        await fh.close();
-      }
-    } catch (e) {
-      this.error = `cannot read ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
-    } finally {
-      this.reading = false;
-    }
-  }
 }

@@ -60,13 +60,24 @@ function fixedSize(fields: Field[]): number {
   return n;
 }
 
-function readStruct(fields: Field[], what: string, outer: Reader): Obj {
+/** What struct() works out once per structure instead of on every read. */
+interface Layout {
+  fields: Field[];
+  what: string;
+  /** Bytes of the fixed part (fixedSize). */
+  min: number;
+  /** Whether a sizeOf/countOf field needs its value remembered for a later field. */
+  counted: boolean;
+}
+
+function readStruct(l: Layout, outer: Reader): Obj {
+  const { fields, what } = l;
   const o: Obj = {};
-  const sizes = new Map<string, number>();
-  const counts = new Map<string, number>();
+  // only structures with SPI Size / Num Transforms style fields need these (most have none)
+  const sizes: Record<string, number> | undefined = l.counted ? {} : undefined;
+  const counts: Record<string, number> | undefined = l.counted ? {} : undefined;
   const start = outer.pos;
   let r = outer;
-  const min = fixedSize(fields);
   for (const f of fields) {
     switch (f.k) {
       case 'u8':
@@ -82,13 +93,13 @@ function readStruct(fields: Field[], what: string, outer: Reader): Obj {
         r.skip(f.bytes, 'RESERVED');
         break;
       case 'sizeOf':
-        sizes.set(f.of, f.bytes === 1 ? r.u8(`${f.of} size`) : r.u16(`${f.of} size`));
+        sizes![f.of] = f.bytes === 1 ? r.u8(`${f.of} size`) : r.u16(`${f.of} size`);
         break;
       case 'countOf':
-        counts.set(f.of, f.bytes === 1 ? r.u8(`${f.of} count`) : r.u16(`${f.of} count`));
+        counts![f.of] = f.bytes === 1 ? r.u8(`${f.of} count`) : r.u16(`${f.of} count`);
         break;
       case 'sized':
-        o[f.name] = r.bytes(sizes.get(f.name) ?? 0, f.name);
+        o[f.name] = r.bytes(sizes?.[f.name] ?? 0, f.name);
         break;
       case 'fixed':
         o[f.name] = r.bytes(f.bytes, f.name);
@@ -103,7 +114,7 @@ function readStruct(fields: Field[], what: string, outer: Reader): Obj {
       }
       case 'selfLength': {
         const len = r.u16('length');
-        if (len < min) fail('BAD_LENGTH', `${what}: length ${len} is below the minimum ${min}`);
+        if (len < l.min) fail('BAD_LENGTH', `${what}: length ${len} is below the minimum ${l.min}`);
         const consumed = r.pos - start;
         if (len - consumed > r.remaining) {
           fail('BAD_LENGTH', `${what}: length ${len} runs ${len - consumed - r.remaining} bytes past the end`);
@@ -118,7 +129,7 @@ function readStruct(fields: Field[], what: string, outer: Reader): Obj {
           if (items.length >= f.max) fail('TOO_MANY', `${what}: more than ${f.max} ${f.name}`);
           items.push(f.item.read(r));
         }
-        const want = counts.get(f.name);
+        const want = counts?.[f.name];
         if (want !== undefined && want !== items.length) {
           fail('BAD_LENGTH', `${what}: header announces ${want} ${f.name}, found ${items.length}`);
         }
@@ -137,43 +148,45 @@ function checkFits(v: number, max: number, what: string, field: string): number 
   return v;
 }
 
-function writeStruct(fields: Field[], what: string, w: Writer, o: Obj, last: boolean): void {
+const NO_BYTES = Buffer.alloc(0);
+const NO_ITEMS: readonly unknown[] = [];
+
+function writeStruct(l: Layout, w: Writer, o: Obj, last: boolean): void {
+  const { fields, what } = l;
   const start = w.pos;
   let lengthAt = -1;
-  const num = (name: string) => (o[name] as number | undefined) ?? 0;
-  const buf = (name: string) => (o[name] as Buffer | undefined) ?? Buffer.alloc(0);
   for (const f of fields) {
     switch (f.k) {
       case 'u8':
-        w.u8(checkFits(num(f.name), 0xff, what, f.name));
+        w.u8(checkFits((o[f.name] as number | undefined) ?? 0, 0xff, what, f.name));
         break;
       case 'u16':
-        w.u16(checkFits(num(f.name), 0xffff, what, f.name));
+        w.u16(checkFits((o[f.name] as number | undefined) ?? 0, 0xffff, what, f.name));
         break;
       case 'u32':
-        w.u32(checkFits(num(f.name), 0xffffffff, what, f.name));
+        w.u32(checkFits((o[f.name] as number | undefined) ?? 0, 0xffffffff, what, f.name));
         break;
       case 'zero':
         w.zeros(f.bytes);
         break;
       case 'sizeOf': {
-        const n = checkFits(buf(f.of).length, f.bytes === 1 ? 0xff : 0xffff, what, `${f.of} size`);
+        const n = checkFits(((o[f.of] as Buffer | undefined) ?? NO_BYTES).length, f.bytes === 1 ? 0xff : 0xffff, what, `${f.of} size`);
         if (f.bytes === 1) w.u8(n);
         else w.u16(n);
         break;
       }
       case 'countOf': {
-        const n = checkFits(((o[f.of] as unknown[] | undefined) ?? []).length, f.bytes === 1 ? 0xff : 0xffff, what, `${f.of} count`);
+        const n = checkFits(((o[f.of] as unknown[] | undefined) ?? NO_ITEMS).length, f.bytes === 1 ? 0xff : 0xffff, what, `${f.of} count`);
         if (f.bytes === 1) w.u8(n);
         else w.u16(n);
         break;
       }
       case 'sized':
       case 'rest':
-        w.bytes(buf(f.name));
+        w.bytes((o[f.name] as Buffer | undefined) ?? NO_BYTES);
         break;
       case 'fixed': {
-        const b = buf(f.name);
+        const b = (o[f.name] as Buffer | undefined) ?? NO_BYTES;
         if (b.length !== f.bytes) fail('BAD_LENGTH', `${what}: ${f.name} must be ${f.bytes} bytes, got ${b.length}`);
         w.bytes(b);
         break;
@@ -186,8 +199,8 @@ function writeStruct(fields: Field[], what: string, w: Writer, o: Obj, last: boo
         w.u16(0);
         break;
       case 'list': {
-        const items = (o[f.name] as unknown[] | undefined) ?? [];
-        items.forEach((it, i) => f.item.write(w, it, i === items.length - 1));
+        const items = (o[f.name] as unknown[] | undefined) ?? NO_ITEMS;
+        for (let i = 0; i < items.length; i++) f.item.write(w, items[i], i === items.length - 1);
         break;
       }
     }
@@ -197,9 +210,10 @@ function writeStruct(fields: Field[], what: string, w: Writer, o: Obj, last: boo
 
 /** A codec for one structure described by `fields`. T is the decoded shape; the field names must match it. */
 export function struct<T>(what: string, fields: Field[]): Codec<T> {
+  const l: Layout = { fields, what, min: fixedSize(fields), counted: fields.some((f) => f.k === 'sizeOf' || f.k === 'countOf') };
   return {
-    read: (r) => readStruct(fields, what, r) as T,
-    write: (w, v, last) => writeStruct(fields, what, w, v as Obj, last),
+    read: (r) => readStruct(l, r) as T,
+    write: (w, v, last) => writeStruct(l, w, v as Obj, last),
   };
 }
 

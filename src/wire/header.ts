@@ -4,7 +4,7 @@
 import { HeaderFlag, IKE_HEADER_LENGTH, IKE_MAJOR_VERSION } from './constants.js';
 import { type Decoded, fail, guard, WireError } from './errors.js';
 import { encodeBody, fixed, struct, u32, u8 } from './fields.js';
-import { Reader } from './reader.js';
+import { Reader, type Writer } from './reader.js';
 import type { IkeHeader } from './types.js';
 
 interface Raw {
@@ -73,8 +73,17 @@ export function decodeHeader(buf: Buffer): Decoded<IkeHeader> {
 }
 
 export function encodeHeader(h: IkeHeader): Buffer {
+  return encodeBody(layout, rawOf(h));
+}
+
+/** The 28 header bytes into a Writer (message.ts writes them in front of the payloads it has just encoded). */
+export function writeHeader(w: Writer, h: IkeHeader): void {
+  layout.write(w, rawOf(h), true);
+}
+
+function rawOf(h: IkeHeader): Raw {
   const flags = (h.initiator ? HeaderFlag.INITIATOR : 0) | (h.version ? HeaderFlag.VERSION : 0) | (h.response ? HeaderFlag.RESPONSE : 0);
-  return encodeBody(layout, {
+  return {
     spiI: h.spiI,
     spiR: h.spiR,
     nextPayload: h.nextPayload,
@@ -83,5 +92,5 @@ export function encodeHeader(h: IkeHeader): Buffer {
     flags,
     messageId: h.messageId,
     length: h.length,
-  });
+  };
 }

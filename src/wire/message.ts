@@ -4,9 +4,9 @@
 
 import { GENERIC_PAYLOAD_HEADER_LENGTH, IKE_HEADER_LENGTH, PayloadType } from './constants.js';
 import { type Decoded, fail, guard, WireError } from './errors.js';
-import { checkedHeader, encodeHeader } from './header.js';
+import { checkedHeader, writeHeader } from './header.js';
 import { codecs } from './payloads/registry.js';
-import { Reader, Writer } from './reader.js';
+import { fieldBytes, ownCopy, Reader, Writer } from './reader.js';
 import type { IkeHeader, IkeMessage, Payload, UnknownPayload } from './types.js';
 
 /** DoS cap on payloads per chain; charon's own caps (20 notifies, 20 VIDs, ...) add up to far less. */
@@ -41,7 +41,7 @@ function readChain(firstType: number, r: Reader, outer: boolean): Payload[] {
     if (!codec) {
       // RFC 7296 2.5: skip unknown payloads, unless critical: then reject the whole message.
       if (critical) fail('UNSUPPORTED_CRITICAL', `unknown payload type ${type} with the critical bit`, type);
-      p = { type, unknown: true, body: Buffer.from(body) };
+      p = { type, unknown: true, body: fieldBytes(body) };
     } else {
       if (!outer && isEncrypted(type)) fail('BAD_SYNTAX', `payload ${type} inside an encrypted payload`, type);
       try {
@@ -68,18 +68,19 @@ function readChain(firstType: number, r: Reader, outer: boolean): Payload[] {
 export function decodeMessage(buf: Buffer): Decoded<IkeMessage> {
   let header: IkeHeader | undefined;
   return guard(
-    () => {
-      header = checkedHeader(buf);
-      const payloads = readChain(header.nextPayload, new Reader(buf, IKE_HEADER_LENGTH, header.length, 'IKE message'), true);
-      return { header, payloads };
-    },
+    () =>
+      ownCopy(buf, (own) => {
+        header = checkedHeader(own);
+        const payloads = readChain(header.nextPayload, new Reader(own, IKE_HEADER_LENGTH, header.length, 'IKE message'), true);
+        return { header, payloads };
+      }),
     () => header,
   );
 }
 
 /** The inner chain of a decrypted SK payload (padding and Pad Length already removed). Never throws. */
 export function decodePayloads(firstType: number, buf: Buffer): Decoded<Payload[]> {
-  return guard(() => readChain(firstType, Reader.of(buf, 'payload chain'), false));
+  return guard(() => ownCopy(buf, (own) => readChain(firstType, Reader.of(own, 'payload chain'), false)));
 }
 
 function nextOf(payloads: Payload[], i: number): number {
@@ -91,19 +92,28 @@ function nextOf(payloads: Payload[], i: number): number {
   return payloads[i + 1]?.type ?? PayloadType.NONE;
 }
 
+/** Generic headers chained, Next Payload and Length filled in, each body written in place. */
+function writePayloads(w: Writer, payloads: Payload[]): void {
+  for (let i = 0; i < payloads.length; i++) {
+    const p = payloads[i]!;
+    const codec = isUnknown(p) ? undefined : codecs.get(p.type);
+    if (!isUnknown(p) && !codec) fail('BAD_SYNTAX', `no codec for payload ${p.type}`);
+    const at = w.pos;
+    w.u8(nextOf(payloads, i));
+    w.u8(p.critical ? CRITICAL : 0);
+    w.u16(0);
+    if (codec) codec.write(w, p);
+    else w.bytes((p as UnknownPayload).body);
+    const length = w.pos - at;
+    if (length > 0xffff) fail('BAD_LENGTH', `payload ${p.type} would be ${length} bytes`, p.type);
+    w.patchU16(at + 2, length);
+  }
+}
+
 /** Generic headers chained, Next Payload and Length filled in. Throws WireError only for unencodable input. */
 export function encodePayloads(payloads: Payload[]): { firstType: number; bytes: Buffer } {
   const w = new Writer();
-  payloads.forEach((p, i) => {
-    const codec = codecs.get(p.type);
-    const body = isUnknown(p) || !codec ? (isUnknown(p) ? p.body : fail('BAD_SYNTAX', `no codec for payload ${p.type}`)) : codec.encode(p);
-    const length = GENERIC_PAYLOAD_HEADER_LENGTH + body.length;
-    if (length > 0xffff) fail('BAD_LENGTH', `payload ${p.type} would be ${length} bytes`, p.type);
-    w.u8(nextOf(payloads, i));
-    w.u8(p.critical ? CRITICAL : 0);
-    w.u16(length);
-    w.bytes(body);
-  });
+  writePayloads(w, payloads);
   return { firstType: payloads[0]?.type ?? PayloadType.NONE, bytes: w.finish() };
 }
 
@@ -111,17 +121,19 @@ type HeaderIn = Omit<IkeHeader, 'length' | 'nextPayload'>;
 
 /** A whole unprotected message (IKE_SA_INIT, or an unprotected error notify). */
 export function encodeMessage(header: HeaderIn, payloads: Payload[]): Buffer {
-  const { firstType, bytes } = encodePayloads(payloads);
-  const h = encodeHeader({ ...header, nextPayload: firstType, length: IKE_HEADER_LENGTH + bytes.length });
-  return Buffer.concat([h, bytes]);
+  const w = new Writer();
+  w.zeros(IKE_HEADER_LENGTH);
+  writePayloads(w, payloads);
+  const length = w.pos;
+  w.writeAt(0, (hw) => writeHeader(hw, { ...header, nextPayload: payloads[0]?.type ?? PayloadType.NONE, length }));
+  return w.finish();
 }
 
-function genericHeader(next: number, length: number): Buffer {
+function writeGenericHeader(w: Writer, next: number, length: number): void {
   if (length > 0xffff) fail('BAD_LENGTH', `encrypted payload would be ${length} bytes`);
-  const b = Buffer.alloc(GENERIC_PAYLOAD_HEADER_LENGTH);
-  b.writeUInt8(next, 0);
-  b.writeUInt16BE(length, 2);
-  return b;
+  w.u8(next);
+  w.u8(0);
+  w.u16(length);
 }
 
 /**
@@ -131,8 +143,10 @@ function genericHeader(next: number, length: number): Buffer {
  */
 export function encodeSkPrefix(header: HeaderIn, innerFirstType: number, skBodyLength: number): Buffer {
   const skLength = GENERIC_PAYLOAD_HEADER_LENGTH + skBodyLength;
-  const h = encodeHeader({ ...header, nextPayload: PayloadType.SK, length: IKE_HEADER_LENGTH + skLength });
-  return Buffer.concat([h, genericHeader(innerFirstType, skLength)]);
+  const w = new Writer();
+  writeHeader(w, { ...header, nextPayload: PayloadType.SK, length: IKE_HEADER_LENGTH + skLength });
+  writeGenericHeader(w, innerFirstType, skLength);
+  return w.finish();
 }
 
 /**
@@ -147,9 +161,10 @@ export function encodeSkfPrefix(
   encryptedLength: number,
 ): Buffer {
   const skfLength = GENERIC_PAYLOAD_HEADER_LENGTH + 4 + encryptedLength;
-  const h = encodeHeader({ ...header, nextPayload: PayloadType.SKF, length: IKE_HEADER_LENGTH + skfLength });
-  const frag = Buffer.alloc(4);
-  frag.writeUInt16BE(fragmentNumber, 0);
-  frag.writeUInt16BE(totalFragments, 2);
-  return Buffer.concat([h, genericHeader(fragmentNumber === 1 ? innerFirstType : PayloadType.NONE, skfLength), frag]);
+  const w = new Writer();
+  writeHeader(w, { ...header, nextPayload: PayloadType.SKF, length: IKE_HEADER_LENGTH + skfLength });
+  writeGenericHeader(w, fragmentNumber === 1 ? innerFirstType : PayloadType.NONE, skfLength);
+  w.u16(fragmentNumber);
+  w.u16(totalFragments);
+  return w.finish();
 }

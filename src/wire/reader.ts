@@ -1,8 +1,35 @@
 // Bounds-checked cursor and growable writer over Node Buffers. Only Buffer methods are used (never buf.buffer),
-// because dgram hands out slices of a shared pool (non-zero byteOffset). Decoded byte fields are copies, so a
-// decoded message never aliases (or pins) the datagram's pool memory.
-
+// because dgram hands out slices of a shared pool (non-zero byteOffset).
+//
+// Decoded byte fields never alias (or pin) the caller's buffer. decodeMessage / decodePayloads copy the message
+// once into memory of its own and decode inside ownCopy(): every byte field is then a view of that copy (one
+// allocation per message instead of one per field, issue 16). A field kept longer than the message keeps only
+// its message's copy alive, never a slab of Node's shared 8 KiB pool. Outside ownCopy() (a payload decoder called
+// on its own) fields are copies, as before.
 import { fail } from './errors.js';
+
+/** True while a decoder reads from its own copy of a message (ownCopy), so fields may be views of it. */
+let viewsAllowed = false;
+
+/** Run `decode` on a private copy of `buf` (memory of its own, not Node's pool): byte fields become views of it. */
+export function ownCopy<T>(buf: Buffer, decode: (own: Buffer) => T): T {
+  const own = Buffer.allocUnsafeSlow(buf.length);
+  buf.copy(own);
+  const outer = viewsAllowed;
+  viewsAllowed = true;
+  try {
+    return decode(own);
+  } finally {
+    viewsAllowed = outer;
+  }
+}
+
+/** Bytes of a decoded field: a view inside ownCopy(), else a copy (decoded fields never alias the caller's buffer). */
+export function fieldBytes(b: Buffer): Buffer {
+  // even an empty view would keep the whole copy alive
+  if (b.length === 0) return Buffer.alloc(0);
+  return viewsAllowed ? b : Buffer.from(b);
+}
 
 export class Reader {
   constructor(
@@ -49,7 +76,7 @@ export class Reader {
 
   bytes(n: number, field: string): Buffer {
     this.need(n, field);
-    const v = Buffer.from(this.buf.subarray(this.pos, this.pos + n));
+    const v = fieldBytes(this.buf.subarray(this.pos, this.pos + n));
     this.pos += n;
     return v;
   }
@@ -78,13 +105,23 @@ export class Reader {
   }
 }
 
+/**
+ * Scratch buffers of finished Writers, reused by the next ones: a message still takes a few Writers (the message,
+ * traffic selector ranges, SK prefixes), and a zero-filled Buffer.alloc(256) each was a measurable share of a setup's CPU
+ * (issue 16). A Writer takes one here and gives it back in finish(); one that is abandoned (an encode error) is
+ * simply collected. Bounded: a burst of nested Writers does not keep more than SCRATCH_KEEP around.
+ */
+const scratch: Buffer[] = [];
+const SCRATCH_KEEP = 16;
+const SCRATCH_SIZE = 2048;
+
 export class Writer {
-  private buf = Buffer.alloc(256);
+  private buf = scratch.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_SIZE);
   pos = 0;
 
   private grow(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.pos + n));
+    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
   }
@@ -122,7 +159,25 @@ export class Writer {
     this.buf.writeUInt16BE(v, at);
   }
 
+  /**
+   * Write something of a known size at an earlier position (a header in front of what it announces), then carry on
+   * at the end. `at` + the bytes written must stay within what was written already.
+   */
+  writeAt(at: number, write: (w: Writer) => void): void {
+    const end = this.pos;
+    this.pos = at;
+    write(this);
+    if (this.pos > end) fail('BAD_LENGTH', `writeAt: ${this.pos - end} bytes past the end`);
+    this.pos = end;
+  }
+
+  /** The bytes written (a copy: the scratch buffer goes back for the next Writer). */
   finish(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+    const out = Buffer.from(this.buf.subarray(0, this.pos));
+    if (scratch.length < SCRATCH_KEEP && this.buf.length <= 4 * SCRATCH_SIZE) scratch.push(this.buf);
+    this.buf = EMPTY;
+    return out;
   }
 }
+
+const EMPTY = Buffer.alloc(0);

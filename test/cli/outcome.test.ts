@@ -76,12 +76,12 @@ afterAll(async () => {
 const json = (s: string) => JSON.parse(s) as Record<string, unknown>;
 
 describe('initiate, rekey, terminate wait for the result', () => {
-  test('initiate: exit 0 once the CHILD_SA is installed, the events of that IKE_SA streamed meanwhile', async () => {
+  test('initiate: exit 0 once the CHILD_SA is installed, the log lines of that IKE_SA streamed meanwhile', async () => {
     const r = await ikelab('initiate', '--child', 'net', '--socket', peers.A.sock);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/ike\.initiating demo\[\d+\]/);
-    expect(r.stdout).toMatch(/message\.sent demo\[\d+\] .*exchange=IKE_SA_INIT/);
-    expect(r.stdout).toMatch(/child\.established demo\[\d+\] child=net/);
+    expect(r.stdout).toMatch(/^\[IKE\] initiating IKE_SA demo\[\d+\] to 127\.0\.0\.2$/m);
+    expect(r.stdout).toMatch(/^\[ENC\] generating IKE_SA_INIT request 0 \[ SA KE No /m);
+    expect(r.stdout).toMatch(/^\[IKE\] CHILD_SA net\{\d+\} established with SPIs /m);
     expect(r.stdout).toMatch(/^initiate completed successfully: IKE_SA demo\[\d+\], CHILD_SA net\{\d+\}, \d+\.\d s$/m);
   });
 
@@ -89,7 +89,9 @@ describe('initiate, rekey, terminate wait for the result', () => {
     const r = await ikelab('initiate', '--child', 'net', '--json', '--socket', peers.A.sock);
     expect(r.code, r.stderr).toBe(0);
     const o = json(r.stdout);
-    expect(o).toMatchObject({ ok: true, ike: 'demo', child: 'net', notify: null, reason: null, elapsedMs: 0 });
+    expect(o).toMatchObject({ ok: true, ike: 'demo', child: 'net', notify: null, reason: null });
+    // no exchange waited for: the daemon's own work only (a millisecond on a busy host)
+    expect(o.elapsedMs).toBeLessThan(50);
     expect(Object.keys(o)).toEqual(['ok', 'ike', 'ikeId', 'child', 'childId', 'notify', 'reason', 'elapsedMs']);
     expect(o.ikeId).toEqual(expect.any(Number));
     expect(o.childId).toEqual(expect.any(Number));
@@ -109,7 +111,7 @@ describe('initiate, rekey, terminate wait for the result', () => {
   test('terminate --child, then --ike: exit 0 once gone', async () => {
     const c = await ikelab('terminate', '--child', 'net', '--socket', peers.A.sock);
     expect(c.code, c.stderr).toBe(0);
-    expect(c.stdout).toMatch(/child\.deleted demo\[\d+\] .*direction=out/);
+    expect(c.stdout).toMatch(/^\[IKE\] sending DELETE for ESP CHILD_SA with SPI [0-9a-f]{8}$/m);
     expect(c.stdout).toMatch(/^terminate completed successfully: IKE_SA demo\[\d+\], CHILD_SA net\{\d+\}/m);
     const sas = (await controlCall(peers.A.sock, 'list-sas')) as SaJson[];
     expect(sas[0]!.children).toEqual([]);
@@ -132,8 +134,8 @@ describe('initiate, rekey, terminate wait for the result', () => {
     const r = await ikelab('initiate', '--child', 'net', '--esp-proposals', 'aes128gcm16', '--json', '--socket', peers.A.sock);
     expect(r.code).toBe(1);
     expect(json(r.stdout)).toMatchObject({ ok: false, child: 'net', notify: 'NO_PROPOSAL_CHOSEN' });
-    // the events went to stderr, stdout holds the one object
-    expect(r.stderr).toMatch(/child\.failed demo\[\d+\] .*notify=NO_PROPOSAL_CHOSEN/);
+    // the log lines went to stderr, stdout holds the one object
+    expect(r.stderr).toMatch(/^\[IKE\] received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built$/m);
     const text = await ikelab('initiate', '--child', 'net', '--esp-proposals', 'aes128gcm16', '--quiet', '--socket', peers.A.sock);
     expect(text.code).toBe(1);
     expect(text.stderr).toMatch(/^ikelab: initiate failed: .*NO_PROPOSAL_CHOSEN/m);
@@ -146,7 +148,7 @@ describe('initiate, rekey, terminate wait for the result', () => {
       const r = await ikelab('initiate', '--child', 'net', '--json', '--socket', peers.A.sock);
       expect(r.code).toBe(1);
       expect(json(r.stdout)).toMatchObject({ ok: false, reason: 'peer not responding', notify: null });
-      expect(r.stderr).toMatch(/message\.retransmitted demo\[\d+\]/);
+      expect(r.stderr).toMatch(/^\[IKE\] retransmit 1 of request with message ID 0$/m);
       const text = await ikelab('initiate', '--child', 'net', '--quiet', '--socket', peers.A.sock);
       expect(text.stderr).toMatch(/^ikelab: initiate failed: peer not responding/m);
       const t = await ikelab('initiate', '--child', 'net', '--timeout', '0.1', '--quiet', '--json', '--socket', peers.A.sock);

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
+import { hostXfrmProbes, type XfrmHostProbes } from '../../src/config/startup-checks.js';
 import { peerYaml } from '../helpers/peers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -145,6 +146,107 @@ describe('start-up config problems: file, key path, line', () => {
   });
 });
 
+/** A host where ipsec_backend: xfrm can run; each test takes one thing away. */
+const XFRM_HOST: XfrmHostProbes = {
+  platform: 'linux',
+  searchPath: '/usr/sbin:/usr/bin',
+  onPath: () => true,
+  effectiveCaps: () => 1n << 12n,
+  uid: () => 0,
+  xfrmUserProblem: () => undefined,
+};
+const XFRM = '  ipsec_backend: xfrm\n';
+
+function xfrmError(probe: Partial<XfrmHostProbes>): ConfigError {
+  try {
+    parseConfig(good({ daemon: XFRM }), 'ikelab.yaml', { startup: { hostAddresses: HOST, xfrmHost: { ...XFRM_HOST, ...probe } } });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('no error');
+}
+
+describe('ipsec_backend: xfrm needs ip, perl, CAP_NET_ADMIN and xfrm_user: each missing one names the key and its line', () => {
+  test('a host with all of them passes; ip and perl are looked for, the other backends ask nothing', () => {
+    const asked: string[] = [];
+    const probe = { ...XFRM_HOST, onPath: (c: string) => (asked.push(c), true) };
+    expect(
+      parseConfig(good({ daemon: XFRM }), 'ikelab.yaml', { startup: { hostAddresses: HOST, xfrmHost: probe } }).daemon.ipsecBackend,
+    ).toBe('xfrm');
+    expect(asked).toEqual(['ip', 'perl']);
+    const untouchable = new Proxy({} as XfrmHostProbes, {
+      get: () => {
+        throw new Error('probed');
+      },
+    });
+    for (const backend of ['userspace', 'none'])
+      expect(() =>
+        parseConfig(good({ daemon: `  ipsec_backend: ${backend}\n` }), 'ikelab.yaml', {
+          startup: { hostAddresses: HOST, xfrmHost: untouchable },
+        }),
+      ).not.toThrow();
+  });
+
+  test('not Linux', () => {
+    expect(xfrmError({ platform: 'darwin' }).message).toBe(
+      'ikelab.yaml: daemon.ipsec_backend: expected userspace or none on this host, got "xfrm" (xfrm is the Linux ' +
+        "kernel's IPsec and this host runs darwin; or use ipsec_backend: userspace) [line 6, column 18]",
+    );
+  });
+
+  test('no ip (iproute2)', () => {
+    expect(xfrmError({ onPath: (c) => c !== 'ip' }).message).toBe(
+      "ikelab.yaml: daemon.ipsec_backend: expected a host with iproute2's ip command for ipsec_backend xfrm, got " +
+        '"xfrm" (no ip on PATH=/usr/sbin:/usr/bin: install iproute2, ip xfrm installs every CHILD_SA; or use ' +
+        'ipsec_backend: userspace) [line 6, column 18]',
+    );
+  });
+
+  test('no perl', () => {
+    expect(xfrmError({ onPath: (c) => c !== 'perl' }).message).toBe(
+      'ikelab.yaml: daemon.ipsec_backend: expected a host with perl for ipsec_backend xfrm, got "xfrm" (no perl on ' +
+        'PATH=/usr/sbin:/usr/bin: install perl-base, it sets UDP_ENCAP and the IKE bypass policies on the sockets; or ' +
+        'use ipsec_backend: userspace) [line 6, column 18]',
+    );
+  });
+
+  test('no CAP_NET_ADMIN: root is not enough (a container without cap_add), the capability without root is', () => {
+    // Docker's default set for root in a container: no NET_ADMIN (bit 12)
+    expect(xfrmError({ effectiveCaps: () => 0xa80425fbn }).message).toBe(
+      'ikelab.yaml: daemon.ipsec_backend: expected ipsec_backend xfrm run as root or with CAP_NET_ADMIN, got "xfrm" ' +
+        '(uid 0 has no CAP_NET_ADMIN (CapEff 00000000a80425fb): run as root with it (docker: --cap-add NET_ADMIN ' +
+        '--user 0); or use ipsec_backend: userspace) [line 6, column 18]',
+    );
+    expect(xfrmError({ uid: () => 1000, effectiveCaps: () => 0n }).detail).toMatch(/^uid 1000 has no CAP_NET_ADMIN \(CapEff 0{16}\)/);
+    const capOnly = { ...XFRM_HOST, uid: () => 1000, effectiveCaps: () => 1n << 12n };
+    expect(() => parseConfig(good({ daemon: XFRM }), 'ikelab.yaml', { startup: { hostAddresses: HOST, xfrmHost: capOnly } })).not.toThrow();
+  });
+
+  test('no xfrm_user in the kernel', () => {
+    const e = xfrmError({ xfrmUserProblem: () => "'ip xfrm state count' failed: Protocol not supported" });
+    expect(e.message).toBe(
+      'ikelab.yaml: daemon.ipsec_backend: expected ipsec_backend xfrm on a kernel with xfrm_user (the xfrm netlink ' +
+        'interface ip xfrm talks to), got "xfrm" (\'ip xfrm state count\' failed: Protocol not supported: modprobe ' +
+        'xfrm_user on the host; or use ipsec_backend: userspace) [line 6, column 18]',
+    );
+  });
+
+  test("this host's probes: PATH lookup, CapEff from /proc, and (as root) xfrm_user answering", () => {
+    const real = hostXfrmProbes();
+    expect(real.platform).toBe(process.platform);
+    expect(real.onPath('sh')).toBe(true);
+    expect(real.onPath('ikelab-no-such-command')).toBe(false);
+    expect(real.onPath('.')).toBe(false); // a directory is not a command
+    if (process.platform !== 'linux') return;
+    expect(typeof real.effectiveCaps()).toBe('bigint');
+    if (IS_ROOT) {
+      expect((real.effectiveCaps()! >> 12n) & 1n).toBe(1n);
+      expect(real.xfrmUserProblem()).toBeUndefined();
+    }
+  });
+});
+
 interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -253,6 +355,26 @@ describe.skipIf(!existsSync(CLI))('ikelab start: one line on stderr, exit 2, no 
       `ikelab: ${file}: daemon.port: expected a UDP port ikelab can bind, got 500 (127.0.0.1[500]: ports below 1024 need ` +
         'root or CAP_NET_BIND_SERVICE; or use e.g. port: 1500 and natt_port: 4501) [line 3, column 9]\n',
     );
+  });
+});
+
+describe.skipIf(!existsSync(CLI) || !IS_ROOT || !HAS_SETPRIV || process.platform !== 'linux')('ikelab start: xfrm on this host', () => {
+  test('as nobody (no capability): exit 2 naming daemon.ipsec_backend, from the real probes', async () => {
+    const sockDir = join(dir, 'nobody-xfrm');
+    mkdirSync(sockDir, { recursive: true });
+    chmodSync(sockDir, 0o777);
+    const file = write('xfrm-nobody.yaml', good({ daemon: XFRM }).replace(join(dir, 'ctl.sock'), join(sockDir, 'ctl.sock')));
+    chmodSync(file, 0o644);
+    const r = await startCli(file, { asNobody: true }).exited;
+    expect(r.code).toBe(2);
+    noStack(r.stderr);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^ikelab: ${file.replace(/[.]/g, '\\.')}: daemon\\.ipsec_backend: expected ipsec_backend xfrm run as root or with CAP_NET_ADMIN, ` +
+          'got "xfrm" \\(uid 65534 has no CAP_NET_ADMIN \\(CapEff 0{16}\\): .*\\) \\[line 6, column 18\\]\\n$',
+      ),
+    );
+    expect(r.stdout).toBe('');
   });
 });
 

@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCRIPT = path.join(ROOT, 'scripts', 'lab.sh');
-const LABS = ['strongswan', 'vedge-like', 'pfs-mismatch', 'nat'] as const;
+const LABS = ['strongswan', 'vedge-like', 'pfs-mismatch', 'nat', 'load'] as const;
 type LabName = (typeof LABS)[number];
 /** Whole run, images included; the script's own limits (per check, per compose call) are tighter. */
 const RUN_LIMIT_MS = 15 * 60_000;
@@ -205,6 +205,20 @@ describe.skipIf(!RUN)('docker-compose labs (scripts/lab.sh all)', () => {
     expect(e).toMatch(/^router: NAT-T keepalives forwarded: [1-9]\d* packet/m);
     expect(e).toMatch(/^strongswan: ping -I 10\.41\.0\.1 10\.42\.0\.7: 3 packets transmitted, 3 received/m);
     expect(e).toMatch(/^ikelab: ikelab ping --src 10\.42\.0\.7 --dst 10\.41\.0\.1: 3 packets transmitted, 3 received/m);
+  });
+
+  test('load: 3 ikelab containers x 50 SAs, merged with load-merge, all 150 counted by strongSwan', () => {
+    expect(r.labs.load.passed, failure('load')).toBe(true);
+    const e = evidence('load');
+    expect(e).toMatch(/^ikelab: 3 containers, 150 IKE_SAs expected in all$/m);
+    expect(e).toMatch(/^ikelab: load-merge: 3 load runs of load: 150 of 150 established, 0 failed in [\d.]+ s \([\d.]+ established\/s\)$/m);
+    expect(e).toMatch(/^ikelab: load-merge: {3}setup time p50 [\d.]+ ms, p99 [\d.]+ ms \(min [\d.]+, max [\d.]+\)$/m);
+    expect(e).toMatch(/^strongswan: swanctl --stats: IKE_SAs: 150 total, 0 half-open$/m);
+    expect(e).toMatch(
+      /^strongswan: swanctl --list-sas: 150 IKE_SAs ESTABLISHED, 150 CHILD_SAs INSTALLED, 150 distinct remote identities$/m,
+    );
+    expect(e).toMatch(/^strongswan: e\.g\. remote 'c\d+\.[0-9a-f]+@load\.lab' @ 10\.98\.6\.\d+\[4500\]$/m);
+    expect(e).toMatch(/^ikelab: runs as uid 10001, CapEff=0000000000000000$/m);
   });
 
   test('everything is cleaned up: no lab container or network left', () => {

@@ -1,4 +1,4 @@
-// Two ikelab daemons in one process (STYLE.md idea 12, strongSwan's exchange_test_helper): peer A (initiator,
+// Two ikelab daemons in one process (the idea of strongSwan's exchange_test_helper): peer A (initiator,
 // 127.0.0.1) and peer B (responder, 127.0.0.2) built from YAML text, sharing one manual test clock (PairClock:
 // ManualClock semantics, one host-timer slot per daemon), each logging to a MemorySink, and wired back to back
 // through a message queue instead of UDP sockets. Nothing moves unless the test says so: deliverNext()/

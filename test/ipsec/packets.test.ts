@@ -1,6 +1,7 @@
 // Inner packets and the virtual host, against packets other stacks made: the IPv4/ICMP packets inside the
 // draft-mcgrew-gcm-test-01 vectors and the Linux kernel's echo replies in the strongSwan captures.
 import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { EspInbound } from '../../src/ipsec/esp-sa.js';
 import {
@@ -8,6 +9,7 @@ import {
   buildUdp,
   checksum,
   ipBytes,
+  onesSum,
   parseEcho,
   parseInner,
   parseIp4,
@@ -49,6 +51,30 @@ function capturedPings(): Buffer[] {
     return r.inner;
   });
 }
+
+describe("one's complement sum (RFC 1071)", () => {
+  it('agrees with a plain big-endian word loop for every offset parity, length and range', () => {
+    const ref = (b: Buffer, from: number, to: number) => {
+      let s = 0;
+      for (let i = from; i < to; i += 2) s += (b[i]! << 8) | (i + 1 < to ? b[i + 1]! : 0);
+      while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+      return s;
+    };
+    const fold = (s: number) => {
+      while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+      return s;
+    };
+    const big = randomBytes(3000);
+    for (const at of [0, 1, 2, 3]) {
+      for (const len of [0, 1, 20, 63, 64, 65, 1372, 1373, 2999 - at]) {
+        const b = big.subarray(at, at + len); // odd and even byteOffsets: the word path and the byte path
+        expect(fold(onesSum(b)), `at ${at} len ${len}`).toBe(ref(b, 0, len));
+        if (len > 10) expect(fold(onesSum(b, 7, 3, len - 2))).toBe(fold(ref(b, 3, len - 2) + 7));
+      }
+    }
+    expect(fold(onesSum(Buffer.alloc(1400, 0xff)))).toBe(0xffff);
+  });
+});
 
 describe('IPv4 and ICMP', () => {
   // draft-mcgrew-gcm-test-01 case 4: an ICMP echo request 64.103.147.24 -> 1.1.1.1 built by someone else.
@@ -118,6 +144,53 @@ describe('virtual host', () => {
     expect(parseUdp(a)).toEqual({ srcPort: 7, dstPort: 40000, data: Buffer.from('hello') });
     const other = buildUdp(ipBytes('10.12.0.9'), ipBytes('10.11.0.1'), { srcPort: 40000, dstPort: 9, data: Buffer.alloc(3) });
     expect(host.answer(parseIp4(other)!)).toBeUndefined();
+  });
+
+  it("in place, turns the captured requests into the Linux kernel's exact ICMP replies in the requests' own bytes", () => {
+    const [req1, rep1, req2, rep2] = capturedPings();
+    const host = new VirtualHost(['10.11.0.1']);
+    for (const [req, rep] of [
+      [req1!, rep1!],
+      [req2!, rep2!],
+    ] as const) {
+      const mine = Buffer.from(req);
+      const answer = host.answer(parseIp4(mine)!, true)!;
+      expect(answer).toBe(mine); // the very buffer, no copy
+      const ip = parseIp4(answer)!; // header checksum and fields rewritten
+      expect([ip.src.join('.'), ip.dst.join('.'), ip.ttl]).toEqual(['10.11.0.1', '10.12.0.1', 64]);
+      expect(answer.subarray(20).toString('hex')).toBe(rep.subarray(20).toString('hex'));
+    }
+  });
+
+  it('in place and built replies are the same packets for UDP and ICMPv6, and an IPv4 header with options is left alone', () => {
+    const host = new VirtualHost(['10.11.0.1', 'FD00:11:0:0::1']); // any spelling of an address matches
+    const udp4 = buildUdp(ipBytes('10.12.0.9'), ipBytes('10.11.0.1'), { srcPort: 40000, dstPort: 7, data: randomBytes(333) });
+    const udp6 = buildUdp(ipBytes('fd00:12::5'), ipBytes('fd00:11::1'), { srcPort: 40001, dstPort: 7, data: randomBytes(64) });
+    const icmp6 = buildEcho(ipBytes('fd00:12::5'), ipBytes('fd00:11::1'), { request: true, id: 7, seq: 9, data: randomBytes(99) });
+    const noSum = Buffer.from(udp4);
+    noSum.writeUInt16BE(0, 26); // IPv4 UDP without checksum (RFC 768): the reply has none either
+    for (const req of [udp4, udp6, icmp6, noSum]) {
+      const parse = (b: Buffer) => (b[0]! >> 4 === 4 ? parseIp4(b)! : parseIp6(b)!);
+      const built = host.answer(parse(Buffer.from(req)))!;
+      const inPlace = host.answer(parse(Buffer.from(req)), true)!;
+      const skipId = (b: Buffer) => (b[0]! >> 4 === 4 ? Buffer.concat([b.subarray(0, 4), b.subarray(6, 10), b.subarray(12)]) : b);
+      if (req === noSum) {
+        expect(inPlace.readUInt16BE(26)).toBe(0);
+        expect(parseUdp(parse(inPlace))).toMatchObject({ srcPort: 7, dstPort: 40000 });
+      } else expect(skipId(inPlace).toString('hex')).toBe(skipId(built).toString('hex')); // IPv4 ids differ by one
+      const again = parse(inPlace); // IPv4 header checksum verified
+      expect(again.protocol === Proto.UDP ? parseUdp(again) : parseEcho(again)).toBeDefined(); // transport checksum too
+    }
+    // IPv4 options (IHL 6): a reply built from scratch, the request as it was
+    const opt = Buffer.concat([Buffer.from([0x46]), udp4.subarray(1, 20), Buffer.from([1, 1, 1, 0]), udp4.subarray(20)]);
+    opt.writeUInt16BE(opt.length, 2);
+    opt.writeUInt16BE(0, 10);
+    opt.writeUInt16BE(checksum(opt.subarray(0, 24)), 10);
+    const before = Buffer.from(opt);
+    const reply = host.answer(parseIp4(opt)!, true)!;
+    expect(reply).not.toBe(opt);
+    expect(opt.equals(before)).toBe(true);
+    expect(parseUdp(parseIp4(reply)!)).toMatchObject({ srcPort: 7, dstPort: 40000 });
   });
 
   it('answers ICMPv6 echo, checksummed over the IPv6 pseudo header (RFC 8200 8.1)', () => {

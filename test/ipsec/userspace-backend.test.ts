@@ -6,7 +6,9 @@ import { Logger } from '../../src/log/logger.js';
 import type { Endpoint } from '../../src/net/endpoint.js';
 import { zeroCounters, type ChildSaSpec } from '../../src/ipsec/backend.js';
 import { UserspaceBackend } from '../../src/ipsec/userspace-backend.js';
-import { buildEcho, buildUdp, ipBytes } from '../../src/ipsec/packets.js';
+import { EspInbound } from '../../src/ipsec/esp-sa.js';
+import { buildEcho, buildUdp, ipBytes, parseIp4, parseUdp } from '../../src/ipsec/packets.js';
+import { saParams } from '../../src/ipsec/sad.js';
 import { Encr, Integ } from '../../src/wire/constants.js';
 import type { TrafficSelector } from '../../src/wire/types.js';
 
@@ -192,6 +194,34 @@ describe('UserspaceBackend end to end', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(b.host.counters.udpEchoes).toBe(1);
     expect(ca.counters.packetsIn).toBe(1); // the echo came back
+  });
+
+  it("the echo is answered from the decrypted request's own bytes: the data comes back, the sender's buffer is untouched", () => {
+    const log = new Logger({ default: -1 });
+    const [ca, cb] = childPair(GCM_ESN);
+    const toB: Buffer[] = [];
+    const toA: Buffer[] = [];
+    const a = new UserspaceBackend({ sendEsp: (p) => void toB.push(p) }, log, { nattPort: () => 4500 });
+    const b = new UserspaceBackend({ sendEsp: (p) => void toA.push(p) }, log, { nattPort: () => 4500 });
+    a.install(ca);
+    b.install(cb);
+    const data = randomBytes(1372);
+    const request = buildUdp(ipBytes('10.12.0.1'), ipBytes('10.11.0.1'), { srcPort: 5555, dstPort: 7, data });
+    const kept = Buffer.from(request);
+    for (let i = 0; i < 3; i++) {
+      expect(a.sendInner(request)).toBe(true);
+      b.receive(toB[i]!, B_EP, A_EP);
+    }
+    expect(request.equals(kept)).toBe(true);
+    const open = new EspInbound(saParams(ca).inbound);
+    for (const esp of toA) {
+      const r = open.open(esp);
+      if (!r.ok) throw new Error(`reply did not open: ${r.reason}`);
+      const ip = parseIp4(r.inner)!;
+      expect([ip.src.join('.'), ip.dst.join('.')]).toEqual(['10.11.0.1', '10.12.0.1']);
+      expect(parseUdp(ip)).toEqual({ srcPort: 7, dstPort: 5555, data });
+    }
+    expect(b.host.counters.udpEchoes).toBe(3);
   });
 
   it('rekey without loss: old inbound accepted until removed, outbound on the newest active SA', async () => {

@@ -6,7 +6,8 @@ import { ConfigError } from '../../src/config/errors.js';
 import { parseRuleTexts } from '../../src/faults/index.js';
 import { isEventName } from '../../src/log/events.js';
 import { builtinNames, builtinPath, findScenario } from '../../src/scenario/builtins.js';
-import { parseScenario, resolveScenario } from '../../src/scenario/format.js';
+import { parseScenario } from '../../src/scenario/format.js';
+import { resolveScenario } from '../../src/scenario/resolve.js';
 
 const err = (text: string): ConfigError => {
   try {

@@ -15,36 +15,46 @@ export const CONVERT_USAGE = `  convert SWANCTL.CONF [--strongswan-conf FILE] [-
                                       stdout; keys ikelab lacks are listed on stderr and atop the YAML;
                                       exit 0 converted, 2 bad input or a result ikelab's loader refuses`;
 
-const HELP = `usage: ikelab convert SWANCTL.CONF [--strongswan-conf FILE] [--quiet]
-  Converts a swanctl.conf (includes, section references and comments resolved) into ikelab's YAML on stdout,
-  e.g. ikelab convert /etc/swanctl/swanctl.conf --strongswan-conf /etc/strongswan.conf > ikelab.yaml
-  Keys ikelab has are copied under the same names; every key it does not have is listed as
-  "ignored: PATH (line N): why" on stderr and as comments at the top of the output. The result is checked
-  with ikelab's own config loader before it is printed.
-options:
-  --strongswan-conf FILE  also take charon's retransmit_*, fragment_size, cookie/DoS thresholds, port,
-                          port_nat_t, keep_alive and the first filelog's levels into daemon:
-  --quiet                 do not repeat the ignored keys on stderr (they stay in the YAML's comments)
-  -h, --help              this text
-exit codes: 0 converted, 2 usage error, unreadable or malformed input, or a result ikelab cannot load`;
+/** The options, for the parser below and `ikelab convert --help` (cli.ts renders it like every verb's). */
+export const CONVERT_FLAGS = [
+  {
+    name: 'strongswan-conf',
+    type: 'string',
+    arg: 'FILE',
+    help: "also take charon's retransmit_*, fragment_size, cookie/DoS thresholds, port, port_nat_t, keep_alive and the first filelog's levels into daemon:",
+  },
+  { name: 'quiet', type: 'boolean', help: "do not repeat the ignored keys on stderr (they stay in the YAML's comments)" },
+] as const;
+
+export const CONVERT_HELP = {
+  name: 'convert',
+  synopsis: 'SWANCTL.CONF [--strongswan-conf FILE] [--quiet]',
+  summary: [
+    "Converts a swanctl.conf (includes, section references and comments resolved) into ikelab's YAML on stdout,",
+    'e.g. ikelab convert /etc/swanctl/swanctl.conf --strongswan-conf /etc/strongswan.conf > ikelab.yaml',
+    'Keys ikelab has are copied under the same names; every key it does not have is listed as',
+    '"ignored: PATH (line N): why" on stderr and as comments at the top of the output. The result is checked',
+    "with ikelab's own config loader before it is printed.",
+  ].join('\n'),
+  exits: 'exit codes: 0 converted, 2 usage error, unreadable or malformed input, or a result ikelab cannot load',
+  flags: CONVERT_FLAGS,
+  noJson: 'prints the converted config (YAML) itself',
+};
 
 export function convertCommand(argv: string[]): number {
-  let parsed: { values: { 'strongswan-conf'?: string; quiet?: boolean; help?: boolean }; positionals: string[] };
+  // `ikelab convert --help` is answered by cli.ts from CONVERT_HELP before this runs
+  let parsed: { values: { 'strongswan-conf'?: string; quiet?: boolean }; positionals: string[] };
   try {
     parsed = parseArgs({
       args: argv,
-      options: { 'strongswan-conf': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: Object.fromEntries(CONVERT_FLAGS.map((f) => [f.name, { type: f.type }])),
       strict: true,
       allowPositionals: true,
-    });
+    }) as typeof parsed;
   } catch (e) {
     return usage((e as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
   if (positionals.length !== 1)
     return usage(
       positionals.length ? `convert takes one swanctl.conf, got ${positionals.length} files` : 'convert needs a swanctl.conf file',
@@ -72,6 +82,6 @@ export function convertCommand(argv: string[]): number {
 }
 
 function usage(msg: string): number {
-  console.error(`ikelab convert: ${msg}\n${HELP.split('\n')[0]}  (ikelab convert --help)`);
+  console.error(`ikelab convert: ${msg}\nusage: ikelab convert ${CONVERT_HELP.synopsis}  (ikelab convert --help)`);
   return 2;
 }

@@ -10,6 +10,7 @@ import { lifecycleCommands } from './lifecycle.js';
 import { loadCommands } from './load.js';
 import { outcomeCommands } from './outcome.js';
 import { saCommands } from './sas.js';
+import { stormCommands } from './storm.js';
 import { trafficCommands } from './traffic.js';
 import { type StreamCommand, streamCommands } from './watch.js';
 
@@ -33,6 +34,7 @@ export const CONTROL_COMMANDS: CommandTable = commandTable(
   helloCommands,
   lifecycleCommands,
   loadCommands,
+  stormCommands,
   saCommands,
   faultCommands,
   trafficCommands,

@@ -7,19 +7,20 @@
 // close function; the transport (server.ts) owns the connection's limits, so a watcher that stops reading is cut
 // off there, never here.
 import { EVENT_NAMES, type IkelabEvent } from '../../log/events.js';
+import type { StreamItem } from '../protocol.js';
 import type { ControlArgs, ControlContext } from './command.js';
 
 export interface StreamCommand {
   readonly name: string;
   /**
-   * Starts the stream: validates args (throws with the reply's error), then calls emit for each item until the
-   * returned close() is called. `result` is the first reply's result; `done`, when given, ends the stream: its
+   * Starts the stream: validates args (throws with the reply's error), then calls emit for each item (an event, or
+   * a log line of a waiting verb) until the returned close() is called. `result` is the first reply's result; `done`, when given, ends the stream: its
    * value (or error) is sent as a last reply and the connection closed (the waiting verbs, outcome.ts).
    */
   open(
     ctx: ControlContext,
     args: ControlArgs,
-    emit: (event: IkelabEvent) => void,
+    emit: (item: StreamItem) => void,
   ): { result: unknown; close(): void; done?: Promise<unknown> };
 }
 
@@ -60,7 +61,7 @@ export const streamCommands: readonly StreamCommand[] = [
     open(ctx, args, emit) {
       const filter = parseWatchFilter(args);
       const off = ctx.log.onEvent((e) => {
-        if (watchMatches(filter, e)) emit(e);
+        if (watchMatches(filter, e)) emit({ event: e });
       });
       return { result: { watching: filter }, close: off };
     },

@@ -15,7 +15,7 @@ import { isSubset, narrow } from '../ts-narrow.js';
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskOutcome, type TaskStatus } from '../task.js';
 import { NONCE_SIZE } from './ike-init.js';
 import { TransformType } from '../../wire/constants.js';
-import { dhName, invalidKe, notify, peerSecret, responseErrors } from '../notifies.js';
+import { dhName, habitChildNotifies, invalidKe, logChildNotifies, notify, peerSecret, responseErrors } from '../notifies.js';
 
 export class ChildCreate implements Task {
   readonly type = 'CHILD_CREATE' as const;
@@ -46,6 +46,7 @@ export class ChildCreate implements Task {
 
   process(msg: InMessage): TaskOutcome {
     if (msg.exchange === ExchangeType.IKE_SA_INIT) return 'NEED_MORE';
+    if (find<SaPayload>(msg, PayloadType.SA)) logChildNotifies(this.sa, findAll<NotifyPayload>(msg, PayloadType.NOTIFY));
     if (!this.initiator) {
       this.request = msg;
       return 'NEED_MORE';
@@ -72,6 +73,7 @@ export class ChildCreate implements Task {
       }
     }
     if (cfg.mode === 'transport') out.add(notify(Notify.USE_TRANSPORT_MODE));
+    out.add(...habitChildNotifies(sa));
     out.add(
       { type: PayloadType.TSi, selectors: resolveTs(cfg.localTs, sa.local.address) },
       { type: PayloadType.TSr, selectors: resolveTs(cfg.remoteTs, sa.remote.address) },
@@ -238,6 +240,7 @@ export class ChildCreate implements Task {
     if (msg.exchange === ExchangeType.CREATE_CHILD_SA) out.add({ type: PayloadType.NONCE, data: nr });
     if (ke) out.add(ke);
     out.add({ type: PayloadType.TSi, selectors: child.remoteTs }, { type: PayloadType.TSr, selectors: child.localTs });
+    out.add(...habitChildNotifies(sa));
     return 'SUCCESS';
   }
 

@@ -20,7 +20,7 @@ import { isSubset, narrow } from '../ts-narrow.js';
 import { find, findAll, type InMessage, type OutMessage, type Task, type TaskOutcome, type TaskStatus } from '../task.js';
 import { ChildDelete } from './child-delete.js';
 import { NONCE_SIZE, rekeyRetrySeconds } from './ike-init.js';
-import { dhName, invalidKe, notify, peerSecret, responseErrors } from '../notifies.js';
+import { dhName, habitChildNotifies, invalidKe, logChildNotifies, notify, peerSecret, responseErrors } from '../notifies.js';
 
 /** The config a rekey of `old` negotiates and creates its successor with (ChildSa.rekeyConfig, else its own). */
 const nextConfig = (old: ChildSa) => old.rekeyConfig ?? old.config;
@@ -76,6 +76,7 @@ export class ChildRekey implements Task {
   }
 
   process(msg: InMessage): TaskOutcome {
+    if (find<SaPayload>(msg, PayloadType.SA)) logChildNotifies(this.sa, findAll<NotifyPayload>(msg, PayloadType.NOTIFY));
     if (!this.initiator) {
       this.request = msg;
       return 'NEED_MORE';
@@ -104,6 +105,7 @@ export class ChildRekey implements Task {
       out.add({ type: PayloadType.KE, group, data: this.dh.publicKey });
     }
     out.add({ type: PayloadType.TSi, selectors: old.localTs }, { type: PayloadType.TSr, selectors: old.remoteTs });
+    out.add(...habitChildNotifies(sa));
     return 'NEED_MORE';
   }
 
@@ -285,6 +287,7 @@ export class ChildRekey implements Task {
     out.add({ type: PayloadType.SA, proposals: [{ ...chosen, spi: child.spiIn }] }, { type: PayloadType.NONCE, data: this.myNonce });
     if (this.dh) out.add({ type: PayloadType.KE, group, data: this.dh.publicKey });
     out.add({ type: PayloadType.TSi, selectors: remoteTs }, { type: PayloadType.TSr, selectors: localTs });
+    out.add(...habitChildNotifies(sa));
     return 'SUCCESS';
   }
 }

@@ -89,7 +89,7 @@ export class IkeAuth implements Task {
     if (this.initiator) {
       if (!sa.svc.hasSaWithPeer(sa) && !NO_INITIAL_CONTACT.has(sa)) out.add(notify(Notify.INITIAL_CONTACT));
       const rid = sa.config.remote.id;
-      if (rid && rid !== '%any') {
+      if (rid && rid !== '%any' && sa.habits.idrInRequest) {
         const r = parseIdentity(rid);
         out.add({ type: PayloadType.IDr, idType: r.idType, data: r.data } as IdPayload);
       }

@@ -1,6 +1,7 @@
 // The status notifies charon exchanges in IKE_SA_INIT and IKE_AUTH (fragmentation, signature hash algorithms,
 // redirect, childless, multiple auth, MOBIKE, message ID sync), so a peer and an engineer reading the logs see
-// the same payload lists as between two charons. We announce only what changes nothing we cannot honour.
+// the same payload lists as between two charons. We announce only what changes nothing we cannot honour. A peer
+// profile's habits (IkeSa.habits) may leave charon's announcements out and add SET_WINDOW_SIZE.
 import { ExchangeType, Notify, PayloadType } from '../../wire/constants.js';
 import type { NotifyPayload } from '../../wire/types.js';
 import type { IkeSa } from '../ike-sa.js';
@@ -10,6 +11,12 @@ import { notify } from '../notifies.js';
 const n = notify;
 /** RFC 7427 hash algorithm ids charon announces: SHA2-256, SHA2-384, SHA2-512, Identity. */
 const HASH_ALGS = Buffer.from([0, 2, 0, 3, 0, 4, 0, 5]);
+
+const u32 = (v: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v);
+  return b;
+};
 
 export class IkeExtras implements Task {
   readonly type = 'IKE_CONFIG_EXTRAS' as const;
@@ -21,17 +28,22 @@ export class IkeExtras implements Task {
 
   build(out: OutMessage): TaskStatus {
     const c = this.sa.config;
+    const { charonAnnouncements: charon, windowSize } = this.sa.habits;
     if (out.exchange === ExchangeType.IKE_SA_INIT) {
       // RFC 7383 2.3: a responder announces fragmentation only back to an initiator that announced it (as charon)
       if (c.fragmentation !== 'no' && (this.initiator || this.sa.peerFragmentation)) out.add(n(Notify.IKEV2_FRAGMENTATION_SUPPORTED));
-      out.add(n(Notify.SIGNATURE_HASH_ALGORITHMS, HASH_ALGS));
-      if (this.initiator) out.add(n(Notify.REDIRECT_SUPPORTED));
-      else out.add(n(Notify.CHILDLESS_IKEV2_SUPPORTED), n(Notify.MULTIPLE_AUTH_SUPPORTED));
+      if (charon) {
+        out.add(n(Notify.SIGNATURE_HASH_ALGORITHMS, HASH_ALGS));
+        if (this.initiator) out.add(n(Notify.REDIRECT_SUPPORTED));
+        else out.add(n(Notify.CHILDLESS_IKEV2_SUPPORTED), n(Notify.MULTIPLE_AUTH_SUPPORTED));
+      }
       return 'NEED_MORE';
     }
     if (out.exchange === ExchangeType.IKE_AUTH) {
+      // RFC 7296 2.3: the number of requests the peer may send before our answers (habits.ts: never more than 1)
+      if (windowSize !== undefined) out.add(n(Notify.SET_WINDOW_SIZE, u32(windowSize)));
       if (c.mobike) out.add(n(Notify.MOBIKE_SUPPORTED), n(Notify.NO_ADDITIONAL_ADDRESSES));
-      if (this.initiator)
+      if (this.initiator && charon)
         out.add(n(Notify.MULTIPLE_AUTH_SUPPORTED), n(Notify.EAP_ONLY_AUTHENTICATION), n(Notify.IKEV2_MESSAGE_ID_SYNC_SUPPORTED));
       return this.initiator ? 'NEED_MORE' : 'SUCCESS';
     }

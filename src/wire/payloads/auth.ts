@@ -2,6 +2,7 @@
 
 import { PayloadType } from '../constants.js';
 import { decodeBody, encodeBody, rest, struct, u8, zero } from '../fields.js';
+import type { Writer } from '../reader.js';
 import type { AuthPayload } from '../types.js';
 
 type Body = Omit<AuthPayload, 'type' | 'critical'>;
@@ -14,4 +15,8 @@ export function decode(b: Buffer): AuthPayload {
 
 export function encode(p: AuthPayload): Buffer {
   return encodeBody(body, p);
+}
+
+export function write(w: Writer, p: AuthPayload): void {
+  body.write(w, p, true);
 }

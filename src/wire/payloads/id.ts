@@ -2,6 +2,7 @@
 
 import { PayloadType } from '../constants.js';
 import { decodeBody, encodeBody, rest, struct, u8, zero } from '../fields.js';
+import type { Writer } from '../reader.js';
 import type { IdPayload } from '../types.js';
 
 type Body = Omit<IdPayload, 'type' | 'critical'>;
@@ -14,4 +15,8 @@ export function decode(b: Buffer, type: number = PayloadType.IDi): IdPayload {
 
 export function encode(p: IdPayload): Buffer {
   return encodeBody(body, p);
+}
+
+export function write(w: Writer, p: IdPayload): void {
+  body.write(w, p, true);
 }

@@ -2,6 +2,7 @@
 
 import { PayloadType } from '../constants.js';
 import { decodeBody, encodeBody, rest, struct, u16, zero } from '../fields.js';
+import type { Writer } from '../reader.js';
 import type { KePayload } from '../types.js';
 
 type Body = Omit<KePayload, 'type' | 'critical'>;
@@ -14,4 +15,8 @@ export function decode(b: Buffer): KePayload {
 
 export function encode(p: KePayload): Buffer {
   return encodeBody(body, p);
+}
+
+export function write(w: Writer, p: KePayload): void {
+  body.write(w, p, true);
 }

@@ -3,6 +3,7 @@
 
 import { PayloadType } from '../constants.js';
 import { fail } from '../errors.js';
+import { fieldBytes, type Writer } from '../reader.js';
 import type { NoncePayload } from '../types.js';
 
 export const NONCE_MIN = 16;
@@ -12,9 +13,13 @@ export function decode(b: Buffer): NoncePayload {
   if (b.length < NONCE_MIN || b.length > NONCE_MAX) {
     fail('BAD_LENGTH', `Nonce payload: ${b.length} bytes of nonce data, expected ${NONCE_MIN}..${NONCE_MAX}`, PayloadType.NONCE);
   }
-  return { type: PayloadType.NONCE, data: Buffer.from(b) };
+  return { type: PayloadType.NONCE, data: fieldBytes(b) };
 }
 
 export function encode(p: NoncePayload): Buffer {
   return Buffer.from(p.data);
+}
+
+export function write(w: Writer, p: NoncePayload): void {
+  w.bytes(p.data);
 }

@@ -3,6 +3,7 @@
 
 import { PayloadType } from '../constants.js';
 import { decodeBody, encodeBody, rest, sized, sizeOf, struct, u16, u8 } from '../fields.js';
+import type { Writer } from '../reader.js';
 import type { NotifyPayload } from '../types.js';
 
 type Body = Omit<NotifyPayload, 'type' | 'critical'>;
@@ -15,4 +16,8 @@ export function decode(b: Buffer): NotifyPayload {
 
 export function encode(p: NotifyPayload): Buffer {
   return encodeBody(body, p);
+}
+
+export function write(w: Writer, p: NotifyPayload): void {
+  body.write(w, p, true);
 }

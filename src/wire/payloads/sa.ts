@@ -20,6 +20,7 @@ import {
   u8,
   zero,
 } from '../fields.js';
+import type { Writer } from '../reader.js';
 import type { Proposal, SaPayload, Transform, TransformAttribute } from '../types.js';
 
 /** DoS caps. Real proposals stay far below: charon's default IKE proposal has ~40 transforms. */
@@ -118,4 +119,8 @@ export function decode(b: Buffer): SaPayload {
 
 export function encode(p: SaPayload): Buffer {
   return encodeBody(body, p);
+}
+
+export function write(w: Writer, p: SaPayload): void {
+  body.write(w, p, true);
 }

@@ -4,6 +4,7 @@
 import { PayloadType, TsType } from '../constants.js';
 import { fail } from '../errors.js';
 import { type Codec, countOf, decodeBody, encodeBody, fixed, list, mapped, rest, selfLength, struct, u16, u8, zero } from '../fields.js';
+import type { Writer } from '../reader.js';
 import type { TrafficSelector, TsPayload } from '../types.js';
 
 export const MAX_SELECTORS = 64;
@@ -67,4 +68,8 @@ export function decode(b: Buffer, type: number = PayloadType.TSi): TsPayload {
 
 export function encode(p: TsPayload): Buffer {
   return encodeBody(body, p);
+}
+
+export function write(w: Writer, p: TsPayload): void {
+  body.write(w, p, true);
 }
