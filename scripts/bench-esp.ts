@@ -3,8 +3,7 @@
 // numbers vary with the CPU.
 //
 //   out=$(mktemp -d) && npx tsc --outDir "$out" --rootDir . --module nodenext --moduleResolution nodenext \
-//     --target es2022 --skipLibCheck --types node scripts/bench-esp.ts scripts/bench-esp-path.ts \
-//     && ln -s "$PWD/node_modules" "$out/" && node "$out/scripts/bench-esp.js" [packets] [options]
+//     --target es2022 --strict --skipLibCheck --types node scripts/bench-esp.ts && node "$out/scripts/bench-esp.js" [packets] [options]
 //
 // Modes (see scripts/README.md):
 //   (default)  EspOutbound.seal and EspInbound.open alone, 1400-byte inner packets, per transform and ESN.
@@ -13,7 +12,7 @@
 // Every mode also times the bare node:crypto calls one packet needs (a cipher context per AEAD packet, one update,
 // one HMAC) in the same run, interleaved with the engine in rounds; non-crypto = engine - bare, median of rounds.
 //
-// Options (after [packets]): --size N (inner packet bytes, default 1400), --only a,b,c (transform names below),
+// Options (after [packets]): --size N (inner packet bytes, default 1400), --only a,b,c (names: --list),
 // --no-esn (skip the +esn rows), --rounds N (default 7), --json (one JSON object per row; bench-tunnel.ts reads
 // these), --list; --udp: --seconds S (measured, default 3), --window N (default 32).
 import { randomBytes } from 'node:crypto';

@@ -395,8 +395,9 @@ Columns (Mbit/s = packets/s x ${o.size} B x 8, inner IP packets; kpps = thousand
                  one core (charon's libipsec uses several threads, so it can exceed 100%; ikelab's ESP runs on
                  Node's one main thread, so ~100% there means ikelab is the limit).
   k us           CPU microseconds the k-side peer spent per echoed round trip (one open + one seal + I/O
-                 there); compare with the engine's us to see how much of ikelab's cost is crypto. Unlike the
-                 rates, this hardly depends on how busy the machine is.
+                 there); compare with the engine's us to see how much of ikelab's cost is crypto. It moves
+                 less with machine load than the rates, but a starved peer handles fewer packets per wake-up,
+                 so on a busy machine it rises too (both peers alike).
   B/A            ratio of the two tunnels. B's bottleneck may be either side: ikelab or strongSwan's libipsec in
                  s; everything (both peers, load generator, echo server) shares this machine's ${os.cpus().length} cores.
   (no IPsec)     the same load generator and echo server over the bare veth: the ceiling of the harness.

