@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Files that must not share the 2 CPUs with another test file: they measure or drive load (floods, bursts, 2,000
 // SAs against charon) or need two exchanges to cross within a window (collisions). They run one at a time after
-// the rest.
+// the rest. The xfrm image check is here because it takes scripts/lab.sh's lock, which test/docker/labs.test.ts
+// holds for minutes: in the shared group it would block a worker that long.
 const ALONE = [
   'test/interop/load-mix.test.ts',
   'test/interop/load-run.test.ts',
@@ -12,6 +13,7 @@ const ALONE = [
   'test/interop/attacks.test.ts',
   'test/ike/init-burst.test.ts',
   'test/ike/sa-scale.test.ts',
+  'test/docker/xfrm-image.test.ts',
 ];
 
 export default defineConfig({

@@ -283,7 +283,7 @@ export async function startIkelabInitiator(
   return { proc, logPath, sock, conf };
 }
 
-/** `ikelab initiate --ike lt --count N --rate R --id-pattern ... --json` against that initiator; its summary file. */
+/** `ikelab initiate --ike lt --count N --rate R --id-pattern ... --max-half-open 0 --json` against that initiator; its summary file. */
 export function runIkelabLoad(
   rig: Rig,
   t: Tools,
@@ -291,7 +291,10 @@ export function runIkelabLoad(
   o: { count: number; rate: number; n: string },
 ): { proc: Proc; out: string } {
   const out = rig.path(`ii-${o.n}.summary`);
+  // --max-half-open 0: the responders block no address (DoS limits off), and the CLI's default of 4 IKE_SAs in
+  // flight capped a responder at 4 / setup latency (~30/s against ikelab) instead of --rate
   const args = ['initiate', '--ike', 'lt', '--count', String(o.count), '--id-pattern', ID_PATTERN, '--json', '--quiet'];
+  args.push('--max-half-open', '0');
   if (o.rate > 0) args.push('--rate', String(o.rate));
   args.push('--timeout', '0', '--socket', init.sock);
   const proc = rig.spawn('ikelab initiate --count', 'i', [t.node, t.ikelabCli, ...args], out);

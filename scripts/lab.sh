@@ -7,6 +7,7 @@
 #   scripts/lab.sh run NAME      up + check + down
 #   scripts/lab.sh all           run every lab in sequence; exit status 1 if any check failed
 #   scripts/lab.sh images        only build the base and shared images
+#   scripts/lab.sh xfrm-image    build docker/Dockerfile's xfrm target, check `ip xfrm` and ikelab's start-up in it
 #   scripts/lab.sh list          the lab names
 #
 # What it does beside docker-compose (1.29, the Python one: `docker-compose`, not `docker compose`):
@@ -74,7 +75,7 @@ stop_bg() {
 }
 
 usage() {
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -246,7 +247,9 @@ build_shared_images() {
   docker build --force-rm -t "$STRONGSWAN_IMAGE" "$ROOT/docker/strongswan" >"$STATE/build-strongswan.log" 2>&1 &
   pid_s=$!
   BG_PIDS+=("$pid_s")
-  bg_wait docker build --force-rm -t "$IKELAB_IMAGE" -f "$ROOT/docker/Dockerfile" "$ROOT" >"$STATE/build-ikelab.log" 2>&1 || {
+  # --target runtime: the classic builder would also build the xfrm stage (apt-get) for nothing
+  bg_wait docker build --force-rm --target runtime -t "$IKELAB_IMAGE" -f "$ROOT/docker/Dockerfile" "$ROOT" \
+    >"$STATE/build-ikelab.log" 2>&1 || {
     tail -30 "$STATE/build-ikelab.log" >&2
     rc=1
   }
@@ -258,6 +261,127 @@ build_shared_images() {
   docker image prune -f --filter label=org.ikelab.lab=1 >/dev/null 2>&1 || true
   log "shared images built in $(($(now) - t0)) s"
   SHARED_BUILT=1
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# The xfrm image (docker/Dockerfile --target xfrm): what daemon.ipsec_backend: xfrm needs is in it and works
+# ---------------------------------------------------------------------------------------------------------------
+
+XFRM_IMAGE=ikelab-lab/ikelab-xfrm:latest
+XFRM_LABEL="org.ikelab.xfrm-check=$$" # the check's containers, removed by cleanup() if a signal cuts a run short
+XFRM_RAN=0
+
+# xrun ARGS...: a throw-away container of the check (docker run --rm, labelled), its output on stdout
+xrun() { docker run --rm -i --label "$XFRM_LABEL" --network none "$@" 2>&1; }
+
+# a config for ikelab start with the xfrm backend: one connection that never starts (nothing to talk to here)
+xfrm_config() {
+  cat <<'YAML'
+daemon:
+  listen: [0.0.0.0]
+  control_socket: /run/ikelab/ikelab.sock
+  ipsec_backend: xfrm
+  log: { stdout: yes, levels: { default: 1, net: 2 } }
+connections:
+  check:
+    remote_addrs: [192.0.2.1]
+    local: { auth: psk, id: check@ikelab.lab }
+    remote: { auth: psk, id: 192.0.2.1 }
+    children: { net: { local_ts: [10.12.0.0/24], remote_ts: [10.11.0.0/24], start_action: none } }
+secrets:
+  ike-check: { id: [192.0.2.1], secret: xfrm-image-check-only }
+YAML
+}
+
+# prints `EVIDENCE xfrm-image|runtime-image: ...` / `MISSING ...` lines and `CHECK xfrm-image PASS|FAIL (N s)`
+xfrm_image_check() {
+  local t0 out left rc=0 fail=0
+  t0=$(now)
+  XFRM_RAN=1
+  ensure_dockerd
+  ensure_base_images
+  log "building $XFRM_IMAGE and $IKELAB_IMAGE (docker/Dockerfile --target xfrm / runtime; log: $STATE/build-xfrm.log)"
+  # the runtime target first: its layers are the xfrm target's too, so the second build only adds the xfrm stage
+  if [ "${IKELAB_LAB_NO_BUILD:-}" = 1 ] && have_image "$IKELAB_IMAGE" && have_image "$XFRM_IMAGE"; then
+    log "IKELAB_LAB_NO_BUILD=1: the images as they are"
+  elif ! bg_wait docker build --force-rm --target runtime -t "$IKELAB_IMAGE" -f "$ROOT/docker/Dockerfile" "$ROOT" \
+    >"$STATE/build-xfrm.log" 2>&1 ||
+    ! bg_wait docker build --force-rm --target xfrm -t "$XFRM_IMAGE" -f "$ROOT/docker/Dockerfile" "$ROOT" \
+      >>"$STATE/build-xfrm.log" 2>&1; then
+    tail -30 "$STATE/build-xfrm.log" >&2
+    echo "CHECK xfrm-image FAIL (image build failed after $(($(now) - t0)) s)"
+    return 1
+  fi
+  docker image prune -f --filter label=org.ikelab.lab=1 >/dev/null 2>&1 || true
+  log "images ready in $(($(now) - t0)) s"
+  ev() { printf 'EVIDENCE %s: %s\n' "$1" "$2"; }
+  miss() {
+    printf 'MISSING %s: %s\n' "$1" "$2"
+    fail=1
+  }
+
+  # the default image stays as it was: non-root, no iproute2
+  out="$(xrun --entrypoint sh "$IKELAB_IMAGE" -c 'echo "uid $(id -u), ip: $(command -v ip || echo none)"')" || true
+  ev runtime-image "$out"
+  [ "$out" = "uid 10001, ip: none" ] || miss runtime-image "the default target is not the unprivileged image without ip"
+
+  # the xfrm image with NET_ADMIN: ip and perl there, the kernel's xfrm netlink answers
+  out="$(xrun --cap-drop ALL --cap-add NET_ADMIN --entrypoint sh "$XFRM_IMAGE" -c \
+    'echo "uid $(id -u)"; ip -V && ip xfrm state && ip xfrm state count && echo "ip xfrm state: exit 0" &&
+     perl -e "print qq(perl \$^V\n)"')" || rc=$?
+  while read -r l; do [ -z "$l" ] || ev xfrm-image "$l"; done <<<"$out" # read without IFS= drops ip's tab
+  [ "$rc" = 0 ] && grep -q '^ip xfrm state: exit 0$' <<<"$out" && grep -q '^uid 0$' <<<"$out" ||
+    miss xfrm-image "ip xfrm state with NET_ADMIN (exit $rc)"
+  # ... and without it the kernel refuses: the capability is what makes it work
+  rc=0
+  out="$(xrun --cap-drop NET_ADMIN --entrypoint ip "$XFRM_IMAGE" xfrm state)" || rc=$?
+  ev xfrm-image "without NET_ADMIN: ip xfrm state: exit $rc: $(printf '%s' "${out:-no output}" | tr '\n' ' ')"
+  [ "$rc" != 0 ] || miss xfrm-image "ip xfrm state succeeded without NET_ADMIN"
+
+  # ikelab start with ipsec_backend: xfrm passes its start-up checks, sets UDP_ENCAP and the IKE bypass policies
+  # (both through perl) on its sockets, and stops on SIGTERM
+  rc=0
+  out="$(xfrm_config | xrun --cap-drop ALL --cap-add NET_ADMIN --cap-add NET_BIND_SERVICE --entrypoint sh "$XFRM_IMAGE" -c '
+    umask 077
+    cat >/tmp/xfrm.yaml
+    ikelab start --config /tmp/xfrm.yaml >/tmp/daemon.log 2>&1 &
+    pid=$!
+    i=0
+    until grep -q "control socket /run/ikelab/ikelab.sock" /tmp/daemon.log || [ $i -ge 300 ]; do
+      kill -0 $pid 2>/dev/null || break
+      i=$((i + 1))
+      sleep 0.1
+    done
+    echo "up after about $((i / 10)) s"
+    sleep 1 # its SIGTERM handler comes right after that line
+    ip -s xfrm policy count | sed "s/^/ip -s xfrm policy count: /"
+    kill -TERM $pid 2>/dev/null
+    rc=0
+    wait $pid || rc=$?
+    cat /tmp/daemon.log
+    echo "ikelab start: exit $rc"')" || rc=$?
+  grep -E 'Starting ikelab|UDP decapsulation enabled|IKE bypass policies installed|bypass policy failed|Sock:|up after|SIGTERM|ikelab start: exit|ikelab: ' <<<"$out" |
+    sed 's/^[A-Z][a-z][a-z] [ 0-9][0-9] [0-9:]* //' | while read -r l; do ev xfrm-image "$l"; done || true
+  grep -q 'UDP decapsulation enabled' <<<"$out" && grep -q 'IKE bypass policies installed' <<<"$out" &&
+    grep -q '^ikelab start: exit 0$' <<<"$out" || {
+    printf '%s\n' "$out" | tail -20 >&2
+    miss xfrm-image "ikelab start with ipsec_backend xfrm did not come up and stop cleanly"
+  }
+  # ... and refuses to start without NET_ADMIN (exit 2, naming the key)
+  rc=0
+  out="$(xfrm_config | xrun --cap-drop NET_ADMIN --entrypoint sh "$XFRM_IMAGE" -c \
+    'umask 077; cat >/tmp/xfrm.yaml; exec ikelab start --config /tmp/xfrm.yaml')" || rc=$?
+  ev xfrm-image "without NET_ADMIN: ikelab start: exit $rc: $(grep -m1 -o 'daemon.ipsec_backend.*' <<<"$out" | cut -c1-160)"
+  [ "$rc" = 2 ] && grep -q 'no CAP_NET_ADMIN' <<<"$out" || miss xfrm-image "ikelab start without NET_ADMIN: exit $rc, not 2"
+
+  left="$(docker ps -aq --filter "label=$XFRM_LABEL")"
+  [ -z "$left" ] || miss xfrm-image "containers left: $left"
+  if [ "$fail" = 0 ]; then
+    echo "CHECK xfrm-image PASS ($(($(now) - t0)) s)"
+  else
+    echo "CHECK xfrm-image FAIL ($(($(now) - t0)) s)"
+    return 1
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -348,6 +472,11 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
   stop_bg
+  if [ "$XFRM_RAN" = 1 ] && engine_up; then
+    local ids
+    ids="$(docker ps -aq --filter "label=$XFRM_LABEL" 2>/dev/null)"
+    [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
+  fi
   if [ "$KEEP_UP" != 1 ]; then
     for l in "${ACTIVE_LABS[@]}"; do lab_down "$l" || true; done
   fi
@@ -371,6 +500,7 @@ case "$cmd" in
     ensure_dockerd
     build_shared_images
     ;;
+  xfrm-image) xfrm_image_check ;;
   up)
     [ -n "$name" ] || usage
     if lab_up "$name"; then

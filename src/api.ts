@@ -20,6 +20,8 @@ export type {
   InitiateRequest,
   InitiateResult,
   ListText,
+  LoadRunRequest,
+  LoadSummary,
   LogTarget,
   Outcome,
   Peer,
@@ -28,5 +30,7 @@ export type {
   SaJson,
   SaTarget,
   StartPeerOptions,
+  StormRunRequest,
+  StormSummary,
   WaitForOptions,
 } from './api/types.js';

@@ -19,11 +19,15 @@ import type {
   EventPattern,
   InitiateRequest,
   InitiateResult,
+  LoadRunRequest,
+  LoadSummary,
   Peer,
   PeerFaults,
   RekeyOptions,
   SaTarget,
   StartPeerOptions,
+  StormRunRequest,
+  StormSummary,
   WaitForOptions,
 } from './types.js';
 
@@ -93,9 +97,8 @@ class ApiPeer implements Peer {
     return { signal: this.stopped.signal, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
   }
 
-  async initiate(target: string | InitiateRequest): Promise<InitiateResult> {
-    const r: InitiateRequest = typeof target === 'string' ? { child: target } : target;
-    const what = `initiate ${[r.ike, r.child].filter(Boolean).join('/')}`;
+  /** The overrides of an initiate or load request (ikelab initiate --psk/--proposals/...), parsed as the CLI does. */
+  private overrides(r: Omit<InitiateRequest, 'timeoutMs'>) {
     const text: InitiateOverrideText = {
       psk: r.psk,
       proposals: list(r.proposals),
@@ -104,7 +107,57 @@ class ApiPeer implements Peer {
       remoteTs: list(r.remoteTs),
     };
     for (const k of Object.keys(text) as (keyof InitiateOverrideText)[]) if (text[k] === undefined) delete text[k];
-    const overrides = parseOverrides(text, this.daemon.config.daemon.ipsecBackend);
+    return parseOverrides(text, this.daemon.config.daemon.ipsecBackend);
+  }
+
+  /** A promise that rejects once the peer is stopped: what a run's summary races against. */
+  private untilStopped<T>(p: Promise<T>): Promise<T> {
+    const signal = this.stopped.signal;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      p.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  async load(r: LoadRunRequest): Promise<LoadSummary> {
+    // a request the daemon refuses throws its OpError here, as initiate's does
+    const first = this.daemon.ops.startLoad({
+      ike: r.ike,
+      child: r.child,
+      count: r.count,
+      rate: r.rate ?? 0,
+      overrides: this.overrides(r),
+      initialContact: r.initialContact,
+      idPattern: r.idPattern,
+      sourcePool: r.sourcePool,
+      timeoutMs: r.timeoutMs,
+      mix: r.mix,
+      mixSeed: r.mixSeed,
+      maxHalfOpen: r.maxHalfOpen,
+    });
+    return this.untilStopped(this.daemon.ops.loadDone(first.id));
+  }
+
+  async storm(r: StormRunRequest): Promise<StormSummary> {
+    const first = this.daemon.ops.startStorm({ kind: r.kind, scope: r.scope, rate: r.rate ?? 0, timeoutMs: r.timeoutMs });
+    return this.untilStopped(this.daemon.ops.stormDone(first.id));
+  }
+
+  async initiate(target: string | InitiateRequest): Promise<InitiateResult> {
+    const r: InitiateRequest = typeof target === 'string' ? { child: target } : target;
+    const what = `initiate ${[r.ike, r.child].filter(Boolean).join('/')}`;
+    const overrides = this.overrides(r);
     const o = accept(what, await this.daemon.ops.initiateAndWait({ ike: r.ike, child: r.child, overrides }, this.wait(r.timeoutMs)));
     const ike = this.daemon.ops.listSas().find((s) => s.uniqueId === o.ikeId);
     if (!ike) throw new PeerError(what, { reason: `IKE_SA ${o.ike}[${o.ikeId}] is gone again`, outcome: o });

@@ -3,7 +3,9 @@
 import type { IkelabConfig } from '../config/types.js';
 import type { FaultRuleInfo } from '../faults/model.js';
 import type { EventFields, EventName, IkelabEvent } from '../log/events.js';
+import type { LoadStatus } from '../ops/load-run.js';
 import type { Outcome } from '../ops/outcome.js';
+import type { StormStatus } from '../ops/storm.js';
 import type { ChildJson, SaJson } from '../ops/sa-json.js';
 
 /**
@@ -76,6 +78,41 @@ export interface RekeyOptions {
   timeoutMs?: number;
 }
 
+/**
+ * `peer.load(...)`: a load run as `ikelab initiate --count N --rate R` makes one (distinct identities with
+ * idPattern, source addresses from sourcePool, no INITIAL_CONTACT unless asked, an optional failure mix), with the
+ * same overrides as initiate for every SA of the run.
+ */
+export interface LoadRunRequest extends Omit<InitiateRequest, 'timeoutMs'> {
+  count: number;
+  /** Initiations per second; 0: all at once. Default 0. */
+  rate?: number;
+  /** IDi per SA, `%d` the SA's index from 1 (`c%d@example.com`). */
+  idPattern?: string;
+  /** `A-B`, a CIDR, or a comma-separated list: each address must be in daemon.listen. */
+  sourcePool?: string;
+  initialContact?: boolean;
+  /** `wrong-psk=5%,no-proposal=2%,silent-after-auth=1%` */
+  mix?: string;
+  mixSeed?: number;
+  /** IKE_SAs connecting at once per source address (default 4, below charon's block_threshold); 0: no limit. */
+  maxHalfOpen?: number;
+  /** The whole run; what is not up by then counts as failed ('timeout'). Default: pacing + 2 give-ups + 5 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * `peer.storm(...)`: `ikelab rekey --all --rate R` (kind rekey; scope all, ike or child) or `ikelab dpd --all
+ * --rate R` (kind dpd) over the IKE_SAs established when it begins.
+ */
+export interface StormRunRequest {
+  kind: 'rekey' | 'dpd';
+  scope?: 'all' | 'ike' | 'child';
+  /** Requests per second; 0: all at once. Default 0. */
+  rate?: number;
+  timeoutMs?: number;
+}
+
 /** A fault rule as `ikelab fault add` takes it: the criteria and action in the CLI text or as YAML-like objects. */
 export interface FaultRuleInput {
   /** `exchange=IKE_AUTH,dir=in,request` or `{ exchange: 'IKE_AUTH', dir: 'in', request: true }`; absent: all. */
@@ -107,6 +144,14 @@ export interface Peer {
   on(pattern: EventPattern, listener: (e: IkelabEvent) => void): () => void;
   /** The next matching event (from now on). */
   waitFor(pattern: EventPattern, options?: WaitForOptions): Promise<IkelabEvent>;
+  /**
+   * A load run; resolves with its summary (attempted, established, failed by reason, setup p50/p99, achieved rate,
+   * the mix's classes) once every SA settled or the run timed out. Failures are counted, not thrown: a load run is
+   * a measurement. Rejects with an OpError a request the daemon refuses, or when the peer is stopped.
+   */
+  load(request: LoadRunRequest): Promise<LoadSummary>;
+  /** A rekey or DPD storm; resolves with its summary (succeeded, failed by reason, latency, rate) when it is over. */
+  storm(request: StormRunRequest): Promise<StormSummary>;
   /** The SAs as `ikelab list-sas --json` shows them. */
   listSas(): SaJson[];
   readonly fault: PeerFaults;
@@ -116,5 +161,10 @@ export interface Peer {
    */
   stop(): Promise<void>;
 }
+
+/** What `ikelab initiate --count N --json` prints at the end. */
+export type LoadSummary = LoadStatus;
+/** What `ikelab rekey --all --json` / `ikelab dpd --all --json` print at the end. */
+export type StormSummary = StormStatus;
 
 export type { ChildJson, EventFields, EventName, FaultRuleInfo, IkelabConfig, IkelabEvent, Outcome, SaJson };

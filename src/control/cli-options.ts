@@ -1,12 +1,12 @@
 // The option tables of the verbs with their own parsers (watch, scenario): one table per verb drives both the
-// parsing (node:util parseArgs, strict, like cli.ts: an unknown or misspelt flag is an error naming it) and the
+// parsing (node:util parseArgs, strict, like src/cli/: an unknown or misspelt flag is an error naming it) and the
 // `--help` text, so an option cannot exist without its help line (test/cli/help.test.ts walks the tables).
 import { parseArgs } from 'node:util';
 
 /** A command line a verb with its own parser refuses: exit 2. */
 export class CliUsageError extends Error {}
 
-/** One option: the shape of cli.ts's Flag, so its help renderer prints these tables too. */
+/** One option: the shape of the CLI's Flag (src/cli/verb.ts), so its help renderer (src/cli/help.ts) prints these tables too. */
 export interface CliFlag {
   readonly name: string;
   readonly type: 'string' | 'boolean';
@@ -17,7 +17,7 @@ export interface CliFlag {
   readonly multiple?: boolean;
 }
 
-/** What `ikelab VERB --help` shows: cli.ts renders it the same way for every verb. */
+/** What `ikelab VERB --help` shows: src/cli/help.ts renders it the same way for every verb. */
 export interface VerbHelp {
   /** The verb as typed: `watch`, `scenario run`. */
   readonly name: string;

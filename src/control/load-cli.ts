@@ -13,7 +13,7 @@ import { OpError } from '../ops/context.js';
 import { controlCall } from './client.js';
 import { CliUsageError } from './watch-cli.js';
 
-/** The flags the initiate verb adds for load runs (cli.ts spreads them into its table; the shape of its Flag). */
+/** The flags the initiate verb adds for load runs (src/cli/lifecycle.ts spreads them into its table; the shape of its Flag). */
 export const LOAD_FLAGS = [
   { name: 'id-pattern', type: 'string', arg: 'PATTERN', help: 'with --count: IDi per SA, %d = its index from 1 (c%d@example.com)' },
   {
@@ -21,6 +21,12 @@ export const LOAD_FLAGS = [
     type: 'string',
     arg: 'POOL',
     help: 'with --count: source address per SA, A-B or CIDR (each must be in daemon.listen)',
+  },
+  {
+    name: 'max-half-open',
+    type: 'string',
+    arg: 'N',
+    help: "with --count: IKE_SAs connecting at once per source address (default 4, below charon's block_threshold 5; 0: no limit)",
   },
   { name: 'initial-contact', type: 'boolean', help: 'with --count: send INITIAL_CONTACT (default not: the peer would drop the others)' },
   {
@@ -68,6 +74,7 @@ export function loadArgs(v: Values): Record<string, string | boolean | undefined
     if (e instanceof OpError) throw new CliUsageError(e.message);
     throw e;
   }
+  checked(v, 'max-half-open', (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0 (0: no limit)');
   const seed = checked(v, 'mix-seed', (n) => Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff, 'an integer 0..4294967295');
   if (seed !== undefined && mix === undefined) throw new CliUsageError('--mix-seed goes with --mix');
   return {
@@ -79,13 +86,16 @@ export function loadArgs(v: Values): Record<string, string | boolean | undefined
     timeout: str(v, 'timeout'),
     mix,
     'mix-seed': str(v, 'mix-seed'),
+    'max-half-open': str(v, 'max-half-open'),
   };
 }
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 export function formatProgress(s: LoadStatus): string {
-  return `${s.ike}: ${s.established}/${s.count} established, ${s.failed} failed, ${s.inFlight} in flight, ${s.ratePerSec}/s, ${secs(s.elapsedMs)}`;
+  // (waiting: due by the rate, held back by the half-open window; absent from summaries of older daemons)
+  const waiting = s.waiting ? `, ${s.waiting} waiting` : '';
+  return `${s.ike}: ${s.established}/${s.count} established, ${s.failed} failed, ${s.inFlight} in flight${waiting}, ${s.ratePerSec}/s, ${secs(s.elapsedMs)}`;
 }
 
 const byReason = (r: Record<string, number>): string =>

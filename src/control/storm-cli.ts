@@ -9,7 +9,7 @@ import { CliUsageError } from './watch-cli.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
-/** The flags `rekey` adds for storms (cli.ts spreads them into its table; the shape of its Flag). */
+/** The flags `rekey` adds for storms (src/cli/lifecycle.ts spreads them into its table; the shape of its Flag). */
 export const REKEY_STORM_FLAGS = [
   { name: 'all', type: 'boolean', help: 'storm: rekey every established IKE_SA (its CHILD_SAs, then itself), paced, with a summary' },
   { name: 'ike-only', type: 'boolean', help: 'with --all: only the IKE_SAs' },

@@ -111,6 +111,8 @@ export class FaultEngine {
    * context (the fast path). Held messages count because only later messages through the point release them.
    */
   active(point: HookPoint): boolean {
+    // the common case, asked for every message and ESP packet: no rule, nothing held (add() and clear() keep both)
+    if (this.rules.length === 0 && this.holds.size === 0) return false;
     const now = this.opts.now();
     const layer = pointLayer(point);
     const dir = POINT_DIRECTION[point];

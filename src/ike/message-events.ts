@@ -70,22 +70,29 @@ function fields(
   };
 }
 
-/** A datagram leaving: the SPIs as they are on the wire (a wrong-spi fault changes them), else the SA's. */
-export function sentFields(sa: IkeSa, d: MessageDesc, packet: Buffer): EventFields {
-  const wire = packet.length >= 16;
-  return fields(
-    'message.sent',
-    d,
-    sa.local,
-    sa.remote,
-    packet.length,
-    wire ? packet.subarray(0, 8) : sa.spiI,
-    wire ? packet.subarray(8, 16) : sa.spiR,
-  );
+/**
+ * A datagram leaving: the SPIs as they are on the wire (a wrong-spi fault changes them), else the SA's. Returned as
+ * a builder: the logger builds the fields only when someone reads them (Logger.event), synchronously, so they
+ * describe the SA and packet as they are at the call.
+ */
+export function sentFields(sa: IkeSa, d: MessageDesc, packet: Buffer): () => EventFields {
+  return () => {
+    const wire = packet.length >= 16;
+    return fields(
+      'message.sent',
+      d,
+      sa.local,
+      sa.remote,
+      packet.length,
+      wire ? packet.subarray(0, 8) : sa.spiI,
+      wire ? packet.subarray(8, 16) : sa.spiR,
+    );
+  };
 }
 
-export function receivedFields(h: IkeHeader, d: MessageDesc, size: number, local: Endpoint, remote: Endpoint): EventFields {
-  return fields('message.received', d, local, remote, size, h.spiI, h.spiR);
+/** A datagram accepted: a builder, as sentFields. */
+export function receivedFields(h: IkeHeader, d: MessageDesc, size: number, local: Endpoint, remote: Endpoint): () => EventFields {
+  return () => fields('message.received', d, local, remote, size, h.spiI, h.spiR);
 }
 
 /**
@@ -109,6 +116,8 @@ const ERROR_TYPES_END = 16384;
 
 /** notify.received, once per error or listed status notify of an accepted (authenticated, well-formed) message. */
 export function reportNotifies(sa: IkeSa, h: IkeHeader, payloads: readonly Payload[]): void {
+  // an event without a charon line: nobody reads it unless an event listener is attached
+  if (!sa.log.eventWanted('IKE', 1)) return;
   for (const p of payloads) {
     if (p.type !== PayloadType.NOTIFY) continue;
     const t = (p as NotifyPayload).notifyType;
@@ -124,9 +133,9 @@ export function reportNotifies(sa: IkeSa, h: IkeHeader, payloads: readonly Paylo
   }
 }
 
-/** message.retransmitted, on charon's `retransmit N of request with message ID M` line. */
-export function retransmitFields(sa: IkeSa, exchange: number, messageId: number, n: number): EventFields {
-  return {
+/** message.retransmitted, on charon's `retransmit N of request with message ID M` line (a builder, as sentFields). */
+export function retransmitFields(sa: IkeSa, exchange: number, messageId: number, n: number): () => EventFields {
+  return () => ({
     event: 'message.retransmitted',
     n,
     exchange: charonExchangeName(exchange),
@@ -135,7 +144,7 @@ export function retransmitFields(sa: IkeSa, exchange: number, messageId: number,
     direction: 'out',
     local: fmtEndpoint(sa.local),
     peer: fmtEndpoint(sa.remote),
-  };
+  });
 }
 
 /** dpd.timeout, on charon's `giving up after N retransmits` line (whichever exchange went unanswered). */

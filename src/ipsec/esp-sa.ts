@@ -116,7 +116,11 @@ const MAX_SEQ_64 = 0xffff_ffff_ffff_ffffn;
 
 export class EspInbound {
   readonly replay: ReplayWindow;
-  readonly spi: Buffer;
+  /**
+   * Our SPI as a number: a copy made with Buffer.from(spi) was a slice of Node's 8 KiB allocation pool, and one
+   * such long-lived slice pins its whole slab (about 3 KiB per SA at 10,000 SAs in the daemon).
+   */
+  readonly spiNum: number;
   private readonly t: EspTransform;
   private readonly minLen: number;
 
@@ -124,9 +128,16 @@ export class EspInbound {
     if (p.spi.length !== 4) throw new Error(`ESP SPI of ${p.spi.length} bytes`);
     this.t = createEspTransform(p);
     this.replay = new ReplayWindow(p.replayWindow);
-    this.spi = Buffer.from(p.spi);
+    this.spiNum = p.spi.readUInt32BE(0);
     // At least one aligned block of plaintext holding pad length and next header.
     this.minLen = HEADER + this.t.ivLen + this.t.align + this.t.icvLen;
+  }
+
+  /** Our SPI as the 4 bytes of the ESP header (a new Buffer per call: for views and tests, not the packet path). */
+  get spi(): Buffer {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(this.spiNum, 0);
+    return b;
   }
 
   /**

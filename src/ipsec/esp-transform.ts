@@ -3,7 +3,7 @@
 // AEAD, AES-GCM (RFC 4106) and ChaCha20-Poly1305 (RFC 7634). esp-sa.ts does the framing around it.
 //
 // Packet layout both shapes fill (RFC 4303 section 2): SPI(4) | Seq(4) | IV | ciphertext | ICV.
-import { createCipheriv, createDecipheriv, createHmac, randomFillSync, type Cipher, type Decipher } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, getCipherInfo, randomFillSync, type Cipher, type Decipher } from 'node:crypto';
 import { encrInfo, encrSupported, isAead } from '../crypto/encr.js';
 import { integIcvLength, integKeyLength } from '../crypto/integ.js';
 import { Encr, Esn, Integ, TransformType } from '../wire/constants.js';
@@ -89,6 +89,29 @@ export function createEspTransform(p: TransformParams): EspTransform {
   return new CbcHmacTransform(info.cipher, info.blockBytes, p.encKey, hash, p.integKey, integIcvLength(p.integ!));
 }
 
+/**
+ * The OpenSSL contexts are made on an SA's first packet (below), so a cipher this OpenSSL lacks must still fail at
+ * install, as it did when the contexts were made there: asked once per cipher name, not once per SA.
+ */
+const cipherKnown = new Map<string, boolean>();
+function requireCipher(name: string): void {
+  let ok = cipherKnown.get(name);
+  if (ok === undefined) cipherKnown.set(name, (ok = getCipherInfo(name) !== undefined));
+  if (!ok) throw new Error(`ESP: cipher ${name} is not available in this OpenSSL`);
+}
+
+/**
+ * The ESN high bits as the 4 bytes hashed after the packet, and the AEAD nonce and AAD: scratch shared by every SA
+ * rather than three small Buffers each (10,000 SAs held). Safe because each is filled and consumed within one
+ * synchronous seal() or open(): createCipheriv copies the nonce, setAAD and Hmac.update take the bytes at once.
+ */
+const SEQ_HIGH = Buffer.alloc(4);
+const NONCE = Buffer.alloc(12);
+const AAD = Buffer.alloc(12);
+const AAD8 = AAD.subarray(0, 8);
+/** One options object per tag length (node:crypto only reads it), not one per SA. */
+const TAG_OPTS = new Map<number, { authTagLength: number }>();
+
 /** Random bytes drawn from a refilled pool: one getrandom() per 256 packets instead of one per packet. */
 class RandomPool {
   private readonly pool = Buffer.allocUnsafe(4096);
@@ -137,11 +160,14 @@ class CbcHmacTransform implements EspTransform {
   readonly ivLen: number;
   readonly align: number;
   readonly plainAt: number;
-  private readonly enc: Cipher;
-  private readonly dec: Decipher;
+  /**
+   * The OpenSSL contexts (with their AES key schedules, about a KiB of native memory each), made on the first seal
+   * or open: an SA direction only ever uses one of the two, and at 10,000 held SAs most never carry a packet. The
+   * packet path pays one field test for it.
+   */
+  private enc: Cipher | undefined;
+  private dec: Decipher | undefined;
   private buf: Buffer = NO_SCRATCH;
-  /** The ESN high bits, hashed after the packet (RFC 4303 2.2.1: part of the ICV, not transmitted). */
-  private readonly high = Buffer.alloc(4);
 
   constructor(
     private readonly cipher: string,
@@ -154,8 +180,15 @@ class CbcHmacTransform implements EspTransform {
     this.ivLen = block;
     this.align = Math.max(4, block);
     this.plainAt = block;
-    this.enc = createCipheriv(cipher, key, Buffer.alloc(block)).setAutoPadding(false);
-    this.dec = createDecipheriv(cipher, key, Buffer.alloc(block)).setAutoPadding(false);
+    requireCipher(cipher);
+  }
+
+  private makeEnc(): Cipher {
+    return (this.enc = createCipheriv(this.cipher, this.key, Buffer.alloc(this.block)).setAutoPadding(false));
+  }
+
+  private makeDec(): Decipher {
+    return (this.dec = createDecipheriv(this.cipher, this.key, Buffer.alloc(this.block)).setAutoPadding(false));
   }
 
   scratch(plainLen: number): Buffer {
@@ -171,13 +204,13 @@ class CbcHmacTransform implements EspTransform {
       c.update(this.buf.subarray(this.plainAt, this.plainAt + plainLen)).copy(out, 8 + this.block);
     } else {
       randomPool.fill(this.buf, 0, this.block);
-      this.enc.update(this.buf.subarray(0, this.plainAt + plainLen)).copy(out, 8);
+      (this.enc ?? this.makeEnc()).update(this.buf.subarray(0, this.plainAt + plainLen)).copy(out, 8);
     }
     // ICV over ESP header | IV | ciphertext, then the ESN high bits (RFC 4303 2.2.1, not transmitted).
     const h = createHmac(this.hash, this.integKey).update(out.subarray(0, end));
     if (seqHigh !== undefined) {
-      this.high.writeUInt32BE(seqHigh, 0);
-      h.update(this.high);
+      SEQ_HIGH.writeUInt32BE(seqHigh, 0);
+      h.update(SEQ_HIGH);
     }
     h.digest().copy(out, end, 0, this.icvLen);
   }
@@ -188,11 +221,11 @@ class CbcHmacTransform implements EspTransform {
     if ((end - 8) % this.block !== 0) return null;
     const h = createHmac(this.hash, this.integKey).update(esp.subarray(0, end));
     if (seqHigh !== undefined) {
-      this.high.writeUInt32BE(seqHigh, 0);
-      h.update(this.high);
+      SEQ_HIGH.writeUInt32BE(seqHigh, 0);
+      h.update(SEQ_HIGH);
     }
     if (!sameIcv(h.digest(), esp, end, this.icvLen)) return null;
-    return this.dec.update(esp.subarray(8, end)).subarray(this.block);
+    return (this.dec ?? this.makeDec()).update(esp.subarray(8, end)).subarray(this.block);
   }
 }
 
@@ -203,7 +236,7 @@ class CbcHmacTransform implements EspTransform {
  * RFC 7634 section 2.1).
  *
  * A cipher context per packet is forced: node:crypto takes the nonce only in createCipheriv, and a context cannot
- * be re-initialised. Everything else (nonce, AAD, options, plaintext) lives in buffers of the SA, reused.
+ * be re-initialised. Everything else is reused: the plaintext scratch is the SA's, nonce, AAD and options are shared.
  */
 class AeadTransform implements EspTransform {
   readonly ivLen = 8;
@@ -211,10 +244,12 @@ class AeadTransform implements EspTransform {
   readonly plainAt = 0;
   readonly icvLen: number;
   private readonly cipher: string;
-  private readonly key: Buffer;
-  private readonly nonce = Buffer.alloc(12);
-  private readonly aad = Buffer.alloc(12);
-  private readonly aad8 = this.aad.subarray(0, 8);
+  /** The key part of encKey (the caller's buffer); its view is made on the first packet, like CBC's contexts. */
+  private readonly encKey: Buffer;
+  private readonly keyBytes: number;
+  private key: Buffer | undefined;
+  /** The 4-byte salt (RFC 4106 8.1) as a number: written into the shared NONCE in front of each packet's IV. */
+  private readonly salt: number;
   private readonly opts: { authTagLength: number };
   private buf: Buffer = NO_SCRATCH;
 
@@ -222,11 +257,19 @@ class AeadTransform implements EspTransform {
     const info = encrInfo(encr, bits);
     if (encKey.length !== info.keyBytes + 4)
       throw new Error(`ESP: ${info.cipher} key+salt of ${encKey.length} bytes, expected ${info.keyBytes + 4}`);
+    requireCipher(info.cipher);
     this.cipher = info.cipher;
     this.icvLen = info.tagBytes;
-    this.opts = { authTagLength: info.tagBytes };
-    this.key = encKey.subarray(0, info.keyBytes);
-    encKey.copy(this.nonce, 0, info.keyBytes);
+    let opts = TAG_OPTS.get(info.tagBytes);
+    if (!opts) TAG_OPTS.set(info.tagBytes, (opts = Object.freeze({ authTagLength: info.tagBytes })));
+    this.opts = opts;
+    this.encKey = encKey;
+    this.keyBytes = info.keyBytes;
+    this.salt = encKey.readUInt32BE(info.keyBytes);
+  }
+
+  private cipherKey(): Buffer {
+    return (this.key = this.encKey.subarray(0, this.keyBytes));
   }
 
   scratch(plainLen: number): Buffer {
@@ -234,15 +277,22 @@ class AeadTransform implements EspTransform {
   }
 
   /** The AAD of a packet whose first 8 bytes are in `esp` (RFC 4106 5: the high bits between SPI and low bits). */
-  private setAad(esp: Buffer, seqHigh: number | undefined): Buffer {
-    esp.copy(this.aad, 0, 0, 4);
+  private static setAad(esp: Buffer, seqHigh: number | undefined): Buffer {
+    esp.copy(AAD, 0, 0, 4);
     if (seqHigh === undefined) {
-      esp.copy(this.aad, 4, 4, 8);
-      return this.aad8;
+      esp.copy(AAD, 4, 4, 8);
+      return AAD8;
     }
-    this.aad.writeUInt32BE(seqHigh, 4);
-    esp.copy(this.aad, 8, 4, 8);
-    return this.aad;
+    AAD.writeUInt32BE(seqHigh, 4);
+    esp.copy(AAD, 8, 4, 8);
+    return AAD;
+  }
+
+  /** salt | the packet's explicit IV (bytes 8..16 of `esp`) in the shared NONCE. */
+  private nonce(esp: Buffer): Buffer {
+    NONCE.writeUInt32BE(this.salt, 0);
+    esp.copy(NONCE, 4, 8, 16);
+    return NONCE;
   }
 
   seal(out: Buffer, plainLen: number, seqHigh: number | undefined, iv?: Buffer): void {
@@ -251,9 +301,8 @@ class AeadTransform implements EspTransform {
       out.writeUInt32BE(seqHigh ?? 0, 8); // explicit IV = the 64-bit sequence number
       out.copy(out, 12, 4, 8);
     }
-    out.copy(this.nonce, 4, 8, 16);
-    const c = createCipheriv(this.cipher as 'aes-128-gcm', this.key, this.nonce, this.opts);
-    c.setAAD(this.setAad(out, seqHigh));
+    const c = createCipheriv(this.cipher as 'aes-128-gcm', this.key ?? this.cipherKey(), this.nonce(out), this.opts);
+    c.setAAD(AeadTransform.setAad(out, seqHigh));
     c.update(this.buf.subarray(0, plainLen)).copy(out, 16);
     c.final();
     c.getAuthTag().copy(out, 16 + plainLen);
@@ -261,9 +310,8 @@ class AeadTransform implements EspTransform {
 
   open(esp: Buffer, seqHigh: number | undefined): Buffer | null {
     const end = esp.length - this.icvLen;
-    esp.copy(this.nonce, 4, 8, 16);
-    const d = createDecipheriv(this.cipher as 'aes-128-gcm', this.key, this.nonce, this.opts);
-    d.setAAD(this.setAad(esp, seqHigh));
+    const d = createDecipheriv(this.cipher as 'aes-128-gcm', this.key ?? this.cipherKey(), this.nonce(esp), this.opts);
+    d.setAAD(AeadTransform.setAad(esp, seqHigh));
     d.setAuthTag(esp.subarray(end));
     const pt = d.update(esp.subarray(16, end));
     try {

@@ -26,7 +26,12 @@ export class ReplayWindow {
   /** Highest sequence number accepted so far (0 before the first packet; 0 is never a valid number). */
   private topHigh = 0;
   private topLow = 0;
-  private readonly bits: Uint32Array;
+  /**
+   * The ring, made by the first update: an SA that never receives keeps none (10,000 held SAs, most of them idle).
+   * Nothing reads it before then: until the first update the top is 0 and every number above 0 is new.
+   */
+  private bits: Uint32Array | undefined;
+  private readonly blocks: number;
   private readonly ringMask: number;
   /** The bits of the high half that still select a block: only a ring of more than 2^27 blocks needs any. */
   private readonly highMask: number;
@@ -36,7 +41,7 @@ export class ReplayWindow {
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`replay window ${size}`);
     let blocks = 1;
     while (blocks < Math.ceil(size / 32) + 1) blocks *= 2;
-    this.bits = new Uint32Array(blocks);
+    this.blocks = blocks;
     this.ringMask = blocks - 1;
     this.highMask = blocks > BLOCKS_PER_HIGH ? blocks / BLOCKS_PER_HIGH - 1 : 0;
   }
@@ -73,25 +78,26 @@ export class ReplayWindow {
     if (this.size === 0 || high > this.topHigh || (high === this.topHigh && low > this.topLow)) return true;
     // How far below the top, exact below 2^53 (beyond that far outside any window anyway).
     if ((this.topHigh - high) * U32 + (this.topLow - low) >= this.size) return false; // left of the window: too old
-    return (this.bits[this.block(high, low)]! & (1 << (low & 31))) === 0;
+    return (this.bits![this.block(high, low)]! & (1 << (low & 31))) === 0;
   }
 
   /** Record (high, low) as received (after its ICV passed), sliding the window when it is a new maximum. */
   updateParts(high: number, low: number): void {
+    const bits = this.bits ?? (this.bits = new Uint32Array(this.blocks));
     if (high > this.topHigh || (high === this.topHigh && low > this.topLow)) {
       // Zero the blocks the window enters; past a whole ring's worth, every block once.
       const diff = (high - this.topHigh) * BLOCKS_PER_HIGH + ((low >>> 5) - (this.topLow >>> 5));
-      const n = Math.min(diff, this.bits.length);
+      const n = Math.min(diff, bits.length);
       let block = this.block(this.topHigh, this.topLow);
       for (let i = 0; i < n; i++) {
         block = (block + 1) & this.ringMask;
-        this.bits[block] = 0;
+        bits[block] = 0;
       }
       this.topHigh = high;
       this.topLow = low;
     }
     const b = this.block(high, low);
-    this.bits[b] = this.bits[b]! | (1 << (low & 31));
+    bits[b] = bits[b]! | (1 << (low & 31));
   }
 
   /** checkParts + updateParts in one step, as the receive path uses it once the ICV is verified. */

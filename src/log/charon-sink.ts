@@ -34,8 +34,17 @@ export function formatCharonLine(r: LogRecord, o: CharonSinkOptions = {}): strin
 
 /** Writes charon lines to a stream (stdout) or a file opened in append mode. */
 export class CharonTextSink implements LogSink {
+  /** Text only: events logged only to charon text sinks need not build their fields (Logger.event). */
+  readonly ignoresFields = true;
   private readonly out: NodeJS.WritableStream;
   private readonly owned: WriteStream | undefined;
+  /**
+   * The charon time prefix of the last line and the wall-clock second it is for: a setup logs a dozen lines within
+   * one second, and the local-time fields of a Date are costly to take apart each time. Local time changes only on
+   * whole seconds (a time-zone offset is whole minutes), so one second's prefix is the same for all its lines.
+   */
+  private lastSecond = Number.NaN;
+  private lastPrefix = '';
 
   constructor(
     target: NodeJS.WritableStream | string,
@@ -50,7 +59,17 @@ export class CharonTextSink implements LogSink {
   }
 
   write(r: LogRecord): void {
-    this.out.write(`${formatCharonLine(r, this.opts)}\n`);
+    const o = this.opts;
+    if (o.syslogPrefix || (o.timeFormat ?? 'charon') !== 'charon') {
+      this.out.write(`${formatCharonLine(r, o)}\n`);
+      return;
+    }
+    const second = Math.floor(r.time.getTime() / 1000);
+    if (second !== this.lastSecond) {
+      this.lastSecond = second;
+      this.lastPrefix = `${formatCharonTime(r.time)} `;
+    }
+    this.out.write(`${this.lastPrefix}${pad2(r.thread % 100)}[${r.group}] ${r.message}\n`);
   }
 
   close(): Promise<void> {

@@ -9,7 +9,7 @@ export const LOG_COMPARE_USAGE = `  log-compare REFERENCE OURS [--show] [--paylo
                                       --show lists the reference lines without partner, --payloads compares
                                       payload lists with their notifies; exit 0 only if every line is there`;
 
-/** The options, for the parser below and `ikelab log-compare --help` (cli.ts renders it like every verb's). */
+/** The options, for the parser below and `ikelab log-compare --help` (src/cli/help.ts renders it like every verb's). */
 export const LOG_COMPARE_FLAGS = [
   { name: 'show', type: 'boolean', help: 'list the reference lines that found no partner' },
   { name: 'payloads', type: 'boolean', help: 'also compare the payload lists, notifies included' },

@@ -15,6 +15,9 @@ export class LineListeners {
   /** Per group, the highest level any listener wants; -Infinity when none listens. */
   private max = LineListeners.silent();
 
+  /** changed: run after a listener came or went (the logger keeps its own per-group thresholds in step). */
+  constructor(private readonly changed: () => void = () => {}) {}
+
   private static silent(): LevelTable {
     return Object.fromEntries(LOG_GROUPS.map((g) => [g, Number.NEGATIVE_INFINITY])) as LevelTable;
   }
@@ -38,6 +41,11 @@ export class LineListeners {
     return level <= this.max[group];
   }
 
+  /** The highest level any listener wants of this group; -Infinity when none listens. */
+  maxLevel(group: LogGroup): number {
+    return this.max[group];
+  }
+
   deliver(r: LogRecord): void {
     for (const [l, levels] of [...this.listeners]) {
       if (r.level > levels[r.group]) continue;
@@ -53,5 +61,6 @@ export class LineListeners {
     const max = LineListeners.silent();
     for (const levels of this.listeners.values()) for (const g of LOG_GROUPS) max[g] = Math.max(max[g], levels[g]);
     this.max = max;
+    this.changed();
   }
 }

@@ -1,7 +1,7 @@
 // The one logging API. Callers format their own events; the logger only filters by group/level (before any
 // formatting work, like charon's bus) and fans out to sinks (charon text, pino JSON, in-memory for tests).
 import type { EventFields, EventListener, IkelabEvent } from './events.js';
-import { type LevelTable, type LogGroup, levelTable } from './groups.js';
+import { LOG_GROUPS, type LevelTable, type LogGroup, levelTable } from './groups.js';
 import { type LineListener, LineListeners } from './line-listeners.js';
 
 /** Who is speaking: charon prints a worker thread id; we print a stable id per IKE_SA so one SA's lines group. */
@@ -25,13 +25,31 @@ export interface LogRecord {
 export interface LogSink {
   write(r: LogRecord): void;
   close?(): void | Promise<void>;
+  /**
+   * true: this sink never reads LogRecord.fields (a charon text sink), so an event logged only to sinks like it
+   * need not build them. A sink that does not say may read them.
+   */
+  readonly ignoresFields?: boolean;
 }
+
+/** An event's fields, or how to build them: built only when a sink, line listener or event listener reads them. */
+export type EventFieldsSource = EventFields | (() => EventFields);
 
 export class Logger {
   private levels: LevelTable;
   private readonly sinks: LogSink[] = [];
+  /** Sinks that may read LogRecord.fields (every sink but the charon text ones). */
+  private fieldSinks = 0;
   private readonly listeners = new Set<EventListener>();
-  private readonly lineListeners = new LineListeners();
+  /** Kept in step with the listeners' own levels (the logger recomputes `wanted` when one comes or goes). */
+  private readonly lineListeners = new LineListeners(() => this.recompute());
+  /**
+   * Per group, the highest level any sink or line listener takes, kept in step by addSink, setLevels and the line
+   * listeners coming and going: whether a line goes anywhere is one lookup, before its text or fields are built.
+   */
+  private wanted: LevelTable;
+  /** The same for the sinks alone (-Infinity per group while there is no sink). */
+  private toSinks: LevelTable;
   /** Run by close() after the sinks, e.g. to close what an event listener writes to (the timeline file). */
   private readonly closers: (() => void | Promise<void>)[] = [];
   /** Wall time of a record; the daemon points it at its Clock's wall time (tests: a fake clock). */
@@ -39,7 +57,9 @@ export class Logger {
 
   constructor(levels: Record<string, number> = {}, sinks: LogSink[] = []) {
     this.levels = levelTable(levels);
-    this.sinks.push(...sinks);
+    this.wanted = this.toSinks = this.levels;
+    for (const sink of sinks) this.addSink(sink);
+    this.recompute();
   }
 
   /** Take timestamps from the injected clock (Clock.wallNow) instead of the host's. */
@@ -49,15 +69,31 @@ export class Logger {
 
   addSink(s: LogSink): void {
     this.sinks.push(s);
+    if (!s.ignoresFields) this.fieldSinks++;
+    this.recompute();
   }
 
   setLevels(levels: Record<string, number>): void {
     this.levels = levelTable(levels);
+    this.recompute();
   }
 
-  /** Whether a line of this group and level goes anywhere: a sink, or a line listener that asked for its level. */
+  /**
+   * Whether a line of this group and level is wanted: the configured levels let it through (to the sinks), or a
+   * line listener asked for its level. Callers check it before building what only that line needs.
+   */
   enabled(group: LogGroup, level: number): boolean {
-    return level <= this.levels[group] || this.lineListeners.wants(group, level);
+    return level <= this.wanted[group];
+  }
+
+  /**
+   * Whether an event of this group and level with this charon line ('' none) would be read by anyone: an event
+   * listener, a line listener, or a sink that reads fields. Callers check it before building an event's fields.
+   */
+  eventWanted(group: LogGroup, level: number, message: string | (() => string) = ''): boolean {
+    if (this.listeners.size > 0) return true;
+    if (message === '') return false;
+    return this.lineListeners.wants(group, level) || (this.fieldSinks > 0 && level <= this.toSinks[group]);
   }
 
   log(
@@ -67,7 +103,9 @@ export class Logger {
     ctx?: LogContext,
     fields?: Readonly<Record<string, unknown>>,
   ): void {
-    const toSinks = level <= this.levels[group] && this.sinks.length > 0;
+    // one lookup for the common case of a line nobody takes (before its text is built)
+    if (level > this.wanted[group]) return;
+    const toSinks = level <= this.toSinks[group];
     const toListeners = this.lineListeners.wants(group, level);
     if (!toSinks && !toListeners) return;
     const text = typeof message === 'function' ? message() : message;
@@ -75,6 +113,19 @@ export class Logger {
     if (fields) r.fields = fields;
     if (toSinks) for (const s of this.sinks) s.write(r);
     if (toListeners) this.lineListeners.deliver(r);
+  }
+
+  /** The per-group thresholds after a change of levels, sinks or line listeners. */
+  private recompute(): void {
+    const toSinks = {} as LevelTable;
+    const wanted = {} as LevelTable;
+    for (const g of LOG_GROUPS) {
+      toSinks[g] = this.sinks.length > 0 ? this.levels[g] : Number.NEGATIVE_INFINITY;
+      // enabled() has always followed the configured levels, with or without a sink (rate-limit.ts counts on it)
+      wanted[g] = Math.max(this.levels[g], this.lineListeners.maxLevel(g));
+    }
+    this.toSinks = toSinks;
+    this.wanted = wanted;
   }
 
   /**
@@ -95,10 +146,16 @@ export class Logger {
    * group/level is enabled (carrying the fields for the JSON sink); listeners get the event in every case.
    * message '' means the event has no charon line of its own.
    */
-  event(group: LogGroup, level: number, message: string | (() => string), fields: EventFields, ctx?: LogContext): void {
-    if (message !== '') this.log(group, level, message, ctx, fields);
+  event(group: LogGroup, level: number, message: string | (() => string), fields: EventFieldsSource, ctx?: LogContext): void {
+    // the fields are built once, and only when someone reads them (no event listener, text sinks only: never)
+    if (!this.eventWanted(group, level, message)) {
+      if (message !== '') this.log(group, level, message, ctx);
+      return;
+    }
+    const f = typeof fields === 'function' ? fields() : fields;
+    if (message !== '') this.log(group, level, message, ctx, f);
     if (this.listeners.size === 0) return;
-    const e: IkelabEvent = { time: new Date(this.wallNow()).toISOString(), ...fields };
+    const e: IkelabEvent = { time: new Date(this.wallNow()).toISOString(), ...f };
     if (e.ike === undefined && ctx?.ikeName !== undefined) e.ike = ctx.ikeName;
     if (e.ikeId === undefined && ctx?.ikeId !== undefined) e.ikeId = ctx.ikeId;
     for (const l of [...this.listeners]) {
@@ -140,8 +197,11 @@ export class BoundLogger {
   log(group: LogGroup, level: number, message: string | (() => string), fields?: Readonly<Record<string, unknown>>): void {
     this.root.log(group, level, message, this.ctx, fields);
   }
-  event(group: LogGroup, level: number, message: string | (() => string), fields: EventFields): void {
+  event(group: LogGroup, level: number, message: string | (() => string), fields: EventFieldsSource): void {
     this.root.event(group, level, message, fields, this.ctx);
+  }
+  eventWanted(group: LogGroup, level: number, message: string | (() => string) = ''): boolean {
+    return this.root.eventWanted(group, level, message);
   }
   ike(level: number, m: string | (() => string)): void {
     this.log('IKE', level, m);

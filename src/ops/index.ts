@@ -9,7 +9,7 @@ import type { IpsecSaFlowJson } from '../ipsec/sa-view.js';
 import type { OpsContext } from './context.js';
 import { setFault } from './faults.js';
 import { initiate } from './initiate.js';
-import { type LoadRequest, type LoadStatus, loadStatus, startLoad, stopLoad } from './load-run.js';
+import { type LoadRequest, type LoadStatus, loadDone, loadStatus, startLoad, stopLoad } from './load-run.js';
 import {
   type InitiateTarget,
   initiateAndWait,
@@ -28,7 +28,7 @@ import { rekey } from './rekey.js';
 import { type LoadReport, reload } from './reload.js';
 import type { SaJson } from './sa-json.js';
 import { terminate } from './terminate.js';
-import { type StormRequest, type StormStatus, startStorm, stopStorm, stormStatus } from './storm.js';
+import { type StormRequest, type StormStatus, startStorm, stopStorm, stormDone, stormStatus } from './storm.js';
 import { startActions, trap } from './traps.js';
 
 export { OpError, type OpsContext } from './context.js';
@@ -53,11 +53,15 @@ export interface Ops {
   /** A load run's progress or summary (the newest without id). */
   loadStatus(id?: number): LoadStatus;
   stopLoad(id?: number): LoadStatus;
+  /** A load run's summary once it is over (the newest without id). */
+  loadDone(id?: number): Promise<LoadStatus>;
   /** `rekey --all` / `dpd --all`: a paced storm over the established IKE_SAs (storm.ts); its first status, with its id. */
   startStorm(req: StormRequest): StormStatus;
   /** A storm's progress or summary (the newest without id). */
   stormStatus(id?: number): StormStatus;
   stopStorm(id?: number): StormStatus;
+  /** A storm's summary once it is over (the newest without id). */
+  stormDone(id?: number): Promise<StormStatus>;
   terminate(ike?: string, child?: string): number;
   rekey(ike?: string, child?: string, dh?: number): number;
   /** initiate, then its result (outcome.ts): ok once ESTABLISHED, else the notify / reason; rejects only a refused request. */
@@ -90,9 +94,11 @@ export function createOps(ctx: OpsContext): Ops {
     startLoad: (req) => startLoad(ctx, req),
     loadStatus: (id) => loadStatus(ctx, id),
     stopLoad: (id) => stopLoad(ctx, id),
+    loadDone: (id) => loadDone(ctx, id),
     startStorm: (req) => startStorm(ctx, req),
     stormStatus: (id) => stormStatus(ctx, id),
     stopStorm: (id) => stopStorm(ctx, id),
+    stormDone: (id) => stormDone(ctx, id),
     terminate: (ike, child) => terminate(ctx, ike, child),
     rekey: (ike, child, dh) => rekey(ctx, ike, child, dh),
     initiateAndWait: (t, o) => initiateAndWait(ctx, t, o),

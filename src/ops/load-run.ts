@@ -6,6 +6,13 @@
 // to drop every other IKE_SA of the same identities, so a strongSwan kept 1 SA where ikelab listed N), an identity
 // per SA from a pattern (strongSwan's load-tester `c%d`), and optionally a source address per SA from a pool.
 //
+// A headend drops what comes too fast from one address: charon's block_threshold (default 5) silently drops
+// IKE_SA_INITs from a peer IP that already has that many half-open IKE_SAs, so pacing by rate alone collapses on a
+// busy headend (setup times of seconds: 31 of 200 established at 50/s from 51 addresses, the rest 'peer not
+// responding'). A run therefore keeps at most `maxHalfOpen` IKE_SAs connecting per source address (default 4,
+// below charon's default; 0 lifts the window, for a burst meant to overload): an initiation whose turn comes while
+// its source is full waits for one of that source's SAs to settle. The rate stays the upper bound.
+//
 // With --mix (load-mix.ts) a share of the SAs are bad peers on purpose; the summary then says per class what was
 // planned and what came of it (load-mix-tracker.ts).
 //
@@ -31,6 +38,8 @@ export const MAX_LOAD_COUNT = 100_000;
 const MAX_POOL = 65_536;
 /** Finished runs kept for `load-status` (a CLI that reconnects late still gets its summary). */
 const KEEP_RUNS = 16;
+/** Half-open IKE_SAs per source address by default: one below charon's block_threshold (5). */
+export const DEFAULT_MAX_HALF_OPEN = 4;
 
 export interface LoadRequest {
   ike?: string;
@@ -51,6 +60,8 @@ export interface LoadRequest {
   mix?: string;
   /** Seed of the mix's placement (0..2^32-1); default: drawn from the daemon's RandomSource, reported in the status. */
   mixSeed?: number;
+  /** IKE_SAs connecting at once per source address (DEFAULT_MAX_HALF_OPEN); 0: no window, the rate alone paces. */
+  maxHalfOpen?: number;
 }
 
 /** A mixed run's status carries the per-class counts too (MixStatus, absent without --mix). */
@@ -67,6 +78,10 @@ export interface LoadStatus extends Partial<MixStatus> {
   failures: Record<string, number>;
   /** Started, neither established nor failed yet. */
   inFlight: number;
+  /** Due by the rate but waiting for their source's half-open window (maxHalfOpen). */
+  waiting: number;
+  /** The half-open window per source address in force (0: none). */
+  maxHalfOpen: number;
   /** Established IKE_SAs whose first CHILD_SA was refused (the IKE_SA counts as established). */
   childFailures: Record<string, number>;
   /** Established during the run, then gone before it ended (a peer that deleted them: INITIAL_CONTACT, unique). */
@@ -91,6 +106,8 @@ export interface LoadStatus extends Partial<MixStatus> {
 
 interface Sa {
   index: number;
+  /** The source address key of the half-open window ('' without a pool: the connection's own). */
+  source: string;
   startedAt: number;
   state: 'connecting' | 'established' | 'failed';
   childSettled?: boolean;
@@ -117,6 +134,13 @@ class LoadRun {
   private timedOut = false;
   private deadline?: TimerHandle;
   private readonly off: () => void;
+  /** Callers of whenDone() (the TypeScript API's peer.load) waiting for the summary. */
+  private readonly waiters: ((s: LoadStatus) => void)[] = [];
+  /** Connecting IKE_SAs per source key, and the indexes due but held back by the window (FIFO per source). */
+  private readonly halfOpen = new Map<string, number>();
+  private readonly held = new Map<string, number[]>();
+  private waiting = 0;
+  private readonly maxHalfOpen: number;
 
   constructor(
     private readonly ctx: OpsContext,
@@ -129,12 +153,54 @@ class LoadRun {
   ) {
     this.t0 = ctx.timers.now();
     this.wallT0 = Math.round(ctx.timers.wallAt(this.t0));
+    this.maxHalfOpen = req.maxHalfOpen ?? DEFAULT_MAX_HALF_OPEN;
     this.off = ctx.log.onEvent((e) => this.onEvent(e));
     const gap = req.rate > 0 ? 1000 / req.rate : 0;
     for (let i = 1; i <= req.count; i++)
-      this.pending.push(ctx.timers.after((i - 1) * gap, `load run ${id}: initiate #${i}`, () => this.start(i)));
-    const timeout = req.timeoutMs ?? (req.count - 1) * gap + defaultTimeoutMs(ctx);
-    if (timeout > 0) this.deadline = ctx.timers.after(timeout, `load run ${id}: timeout`, () => this.expire());
+      this.pending.push(ctx.timers.after((i - 1) * gap, `load run ${id}: initiate #${i}`, () => this.due(i)));
+    this.armDeadline((req.count - 1) * gap);
+  }
+
+  /**
+   * The run's deadline: the one asked for, or (default) the pacing plus one setup's give-up time. A window that
+   * holds initiations back stretches the pacing, so the default deadline moves on with each initiation made: a
+   * run ends by it only when nothing started for a whole give-up time.
+   */
+  private armDeadline(pacingMs: number): void {
+    const timeout = this.req.timeoutMs ?? pacingMs + defaultTimeoutMs(this.ctx);
+    if (this.deadline) this.ctx.timers.cancel(this.deadline);
+    if (timeout > 0) this.deadline = this.ctx.timers.after(timeout, `load run ${this.id}: timeout`, () => this.expire());
+  }
+
+  private sourceOf(index: number): string | undefined {
+    return this.pool.length ? this.pool[(index - 1) % this.pool.length] : undefined;
+  }
+
+  /** Initiation #index is due by the rate: made now, or held until its source's window has room. */
+  private due(index: number): void {
+    if (this.endedAt !== undefined) return;
+    const key = this.sourceOf(index) ?? '';
+    if (this.maxHalfOpen > 0 && (this.halfOpen.get(key) ?? 0) >= this.maxHalfOpen) {
+      let q = this.held.get(key);
+      if (!q) this.held.set(key, (q = []));
+      q.push(index);
+      this.waiting++;
+      return;
+    }
+    this.start(index);
+  }
+
+  /** One of the source's SAs left the half-open state: its window has room for the next held initiation. */
+  private settledHalfOpen(sa: Sa): void {
+    const n = (this.halfOpen.get(sa.source) ?? 1) - 1;
+    if (n > 0) this.halfOpen.set(sa.source, n);
+    else this.halfOpen.delete(sa.source);
+    const next = this.held.get(sa.source)?.shift();
+    if (next === undefined) return;
+    this.waiting--;
+    if (!this.held.get(sa.source)!.length) this.held.delete(sa.source);
+    // not from inside the event that settled the other SA: its IKE_SA is still being processed
+    this.pending.push(this.ctx.timers.after(0, `load run ${this.id}: initiate #${next}`, () => this.start(next)));
   }
 
   private start(index: number): void {
@@ -143,14 +209,19 @@ class LoadRun {
     const { idPattern, initialContact, child } = this.req;
     const overrides = this.mix ? this.mix.overridesFor(index, this.req.overrides) : this.req.overrides;
     const conn = idPattern ? { ...this.conn, local: { ...this.conn.local, id: idPattern.replaceAll('%d', String(index)) } } : this.conn;
-    const source = this.pool.length ? this.pool[(index - 1) % this.pool.length] : undefined;
+    const source = this.sourceOf(index);
+    const key = source ?? '';
     this.started++;
     const now = ctx.timers.now();
+    if (this.req.timeoutMs === undefined) this.armDeadline(this.remainingPacingMs());
+    let made: Sa | undefined;
     try {
       startIke(ctx, conn, child, overrides, {
         source,
         prepare: (sa) => {
-          this.byIke.set(sa.uniqueId, { index, startedAt: now, state: 'connecting' });
+          this.halfOpen.set(key, (this.halfOpen.get(key) ?? 0) + 1);
+          made = { index, source: key, startedAt: now, state: 'connecting' };
+          this.byIke.set(sa.uniqueId, made);
           if (!initialContact) withoutInitialContact(sa);
           // the secret of the configured identity: the per-SA identities of a pattern are not in the secrets
           if (this.psk && !overrides?.psk) sa.pskOverride = this.psk;
@@ -159,8 +230,15 @@ class LoadRun {
       });
     } catch (e) {
       ctx.log.log('IKE', 1, `load run ${this.id}: initiating #${index} failed: ${(e as Error).message}`);
-      this.fail(index, undefined, (e as Error).message);
+      // (made by prepare, if startIke got that far: its half-open slot is given back)
+      this.fail(index, made as Sa | undefined, (e as Error).message);
     }
+  }
+
+  /** Until the last initiation is due by the rate (0 once all are). */
+  private remainingPacingMs(): number {
+    const gap = this.req.rate > 0 ? 1000 / this.req.rate : 0;
+    return Math.max(0, (this.req.count - 1) * gap - (this.ctx.timers.now() - this.t0));
   }
 
   private onEvent(e: IkelabEvent): void {
@@ -171,6 +249,7 @@ class LoadRun {
     if (sa.state === 'connecting') {
       if (e.event === 'ike.established') {
         sa.state = 'established';
+        this.settledHalfOpen(sa);
         this.established++;
         this.setup.push(now - sa.startedAt);
         this.mix?.established(sa.index, e.ikeId);
@@ -204,6 +283,7 @@ class LoadRun {
   }
 
   private fail(index: number, sa: Sa | undefined, why: string): void {
+    if (sa?.state === 'connecting') this.settledHalfOpen(sa);
     if (sa) sa.state = 'failed';
     this.failed++;
     this.failures[why] = (this.failures[why] ?? 0) + 1;
@@ -239,6 +319,14 @@ class LoadRun {
       1,
       `load run ${this.id} of ${this.conn.name} done: ${this.established} of ${this.req.count} established${this.failed ? `, ${this.failed} failed` : ''}`,
     );
+    const summary = this.status();
+    for (const w of this.waiters.splice(0)) w(summary);
+  }
+
+  /** The summary once the run is over (it always ends: every initiation settles or the run's deadline fires). */
+  whenDone(): Promise<LoadStatus> {
+    if (this.done) return Promise.resolve(this.status());
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   get done(): boolean {
@@ -269,6 +357,8 @@ class LoadRun {
       failed: this.failed,
       failures: { ...this.failures },
       inFlight: Math.max(0, inFlight),
+      waiting: this.done ? 0 : this.waiting,
+      maxHalfOpen: this.maxHalfOpen,
       childFailures: { ...this.childFailures },
       lost: this.lost,
       elapsedMs,
@@ -433,6 +523,14 @@ export function loadStatus(ctx: OpsContext, id?: number): LoadStatus {
         : `no load run ${id} (kept: ${[...all.keys()].join(', ') || 'none'})`,
     );
   return run.status();
+}
+
+/** A run's summary once it is over (the newest without id). */
+export function loadDone(ctx: OpsContext, id?: number): Promise<LoadStatus> {
+  const all = runs(ctx).all;
+  const run = id === undefined ? [...all.values()].at(-1) : all.get(id);
+  if (!run) return Promise.reject(new OpError(`no load run ${id ?? ''}`.trim()));
+  return run.whenDone();
 }
 
 /** Stops a run (its initiations not yet made are not made; SAs already up stay). */

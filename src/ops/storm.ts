@@ -97,6 +97,8 @@ class Storm {
   private timedOut = false;
   private deadline?: TimerHandle;
   private readonly off: () => void;
+  /** Callers of whenDone() (the TypeScript API's peer.storm) waiting for the summary. */
+  private readonly waiters: ((s: StormStatus) => void)[] = [];
 
   constructor(
     private readonly ctx: OpsContext,
@@ -294,6 +296,14 @@ class Storm {
       1,
       `${this.req.kind} storm ${this.id} done: ${this.succeeded} of ${this.items.length} ${TARGET_OF[this.req.kind]}${this.failed ? `, ${this.failed} failed` : ''}`,
     );
+    const summary = this.status();
+    for (const w of this.waiters.splice(0)) w(summary);
+  }
+
+  /** The summary once the storm is over (it always ends: every request settles or the storm's deadline fires). */
+  whenDone(): Promise<StormStatus> {
+    if (this.done) return Promise.resolve(this.status());
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   get done(): boolean {
@@ -372,6 +382,15 @@ export function startStorm(ctx: OpsContext, req: StormRequest): StormStatus {
 /** A storm's status by id; without id the newest. */
 export function stormStatus(ctx: OpsContext, id?: number): StormStatus {
   return find(ctx, id).status();
+}
+
+/** A storm's summary once it is over (the newest without id). */
+export function stormDone(ctx: OpsContext, id?: number): Promise<StormStatus> {
+  try {
+    return find(ctx, id).whenDone();
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 /** Stops a storm: no further requests; what has no outcome counts as 'stopped'. */

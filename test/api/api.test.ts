@@ -262,3 +262,37 @@ test("log: a function receives charon's lines; 'silent' keeps events flowing", a
   expect(lines.some((l) => /\[IKE\] IKE_SA demo\[\d+\] established between/.test(l))).toBe(true);
   expect(events).toEqual(['ike.established']);
 });
+
+test('load resolves with the run summary, failure mix included; storms resolve with theirs; refusals are OpErrors', async () => {
+  const [a, b] = await pair();
+  await expect(a.storm({ kind: 'dpd' })).rejects.toThrow(OpError); // nothing established yet
+  await expect(a.load({ child: 'net', count: 0 })).rejects.toThrow(OpError);
+
+  const run = await a.load({ child: 'net', count: 12, rate: 200, mix: 'wrong-psk=25%', mixSeed: 7 });
+  expect(run).toMatchObject({ done: true, count: 12, started: 12, established: 9, failed: 3, inFlight: 0 });
+  expect(run.failures).toEqual({ AUTHENTICATION_FAILED: 3 });
+  expect(run.mixPlanned).toEqual({ good: 9, 'wrong-psk': 3 });
+  expect(run.mixAsPlanned).toEqual({ good: 9, 'wrong-psk': 3 });
+  expect(run.setupMs?.p50).toBeGreaterThan(0);
+  expect(a.listSas().filter((s) => s.state === 'ESTABLISHED')).toHaveLength(9);
+  expect(b.listSas().filter((s) => s.state === 'ESTABLISHED')).toHaveLength(9);
+
+  const before = new Set(a.listSas().flatMap((s) => s.children.map((c) => c.spiIn)));
+  const rekeys = await a.storm({ kind: 'rekey', scope: 'child', rate: 100 });
+  expect(rekeys).toMatchObject({ done: true, kind: 'rekey', count: 9, succeeded: 9, failed: 0 });
+  // (the old CHILD_SAs may still be listed, REKEYED, until their DELETE exchange is done)
+  const after = a.listSas().flatMap((s) => s.children.filter((c) => c.state === 'INSTALLED').map((c) => c.spiIn));
+  expect(after).toHaveLength(9);
+  for (const spi of after) expect(before.has(spi)).toBe(false);
+
+  const dpd = await a.storm({ kind: 'dpd' });
+  expect(dpd).toMatchObject({ done: true, kind: 'dpd', count: 9, succeeded: 9, failed: 0 });
+  expect(dpd.latencyMs?.max).toBeGreaterThanOrEqual(0);
+}, 30_000);
+
+test('a load run still going when the peer stops rejects instead of holding the test', async () => {
+  const [a] = await pair();
+  const run = a.load({ child: 'net', count: 50, rate: 2 });
+  await a.stop();
+  await expect(run).rejects.toThrow(/stopped/);
+});

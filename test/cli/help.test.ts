@@ -4,7 +4,7 @@
 // so an option added without help, or not shown, fails here.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, test, vi } from 'vitest';
-import { helpEntries, verbHelp } from '../../src/cli.js';
+import { helpEntries, verbHelp } from '../../src/cli/help.js';
 import { CLI } from './daemons.js';
 
 // ~25 node processes

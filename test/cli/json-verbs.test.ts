@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { helpEntries } from '../../src/cli.js';
+import { helpEntries } from '../../src/cli/help.js';
 import { controlCall } from '../../src/control/client.js';
 import { REFERENCE_LOGS_DIR } from '../helpers/fixtures.js';
 import { CLI, type CliPeers, ikelab, startPeers } from './daemons.js';

@@ -181,6 +181,26 @@ describe('active(point): the fast path for hook points', () => {
     expect(engine.active('keepalive')).toBe(true);
   });
 
+  test('no rule: answered at once, without the clock; a rule added later acts, and once cleared the point is idle again', () => {
+    const clock = new FakeClock();
+    let reads = 0;
+    const engine = new FaultEngine({ now: () => (reads++, clock.now()) });
+    const points = ['ike-send', 'ike-receive', 'esp-seal', 'esp-open', 'keepalive'] as const;
+    for (let i = 0; i < 1000; i++) for (const p of points) expect(engine.active(p)).toBe(false);
+    expect(reads).toBe(0);
+    // `ikelab fault add` at runtime
+    engine.add(parseRuleTexts({ name: 'late', match: 'exchange=INFORMATIONAL,dir=in', action: 'drop' }));
+    expect(engine.active('ike-receive')).toBe(true);
+    expect(engine.onIkeReceive(liveness(5))).toMatchObject({ kind: 'drop', rule: 'late' });
+    engine.clear('late');
+    reads = 0;
+    for (const p of points) expect(engine.active(p)).toBe(false);
+    expect(reads).toBe(0);
+    // and again: the answer follows the rules as they are, nothing cached goes stale
+    engine.add(parseRuleTexts({ name: 'again', action: 'dead' }));
+    expect(points.map((p) => engine.active(p))).toEqual([true, true, true, true, true]);
+  });
+
   test('a spent reorder rule still holding a message keeps its point active until the message is released', () => {
     const { engine } = engineWith({ name: 'r', match: 'dir=out', action: 'reorder', count: 1 });
     expect(engine.onIkeSend(liveness(1)).kind).toBe('hold');

@@ -358,3 +358,37 @@ describe('ikelab initiator: COOKIE loops end', () => {
     expect(p.queue).toHaveLength(0);
   });
 });
+
+describe('ikelab initiator: a COOKIE retry keeps its KE (RFC 7296 2.6: the other payloads unchanged)', () => {
+  // Seen in the load lab against charon: a starved initiator retransmitted its IKE_SA_INIT, charon answered each
+  // copy (a second COOKIE: charon's cookies carry a time, so they differ), and the initiator, which drew a new DH key
+  // per retry, keyed a late answer to one attempt with the private key of a later one: charon logged `integrity
+  // check failed` on every IKE_AUTH. With the KE kept, the keys of any attempt's answer match (AUTH still signs
+  // the last request sent: a late answer to an older attempt then fails AUTH, as it would with charon).
+  test('three attempts (two different COOKIEs) carry the same KE and nonce; the answer to the last one establishes', () => {
+    const p = (pair = makePair());
+    setDaemon(p, { ...OFF, cookieThreshold: 1 });
+    send(p, request({ port: 40000 }));
+    p.initiate();
+    p.deliverNext(); // attempt 1 -> B: COOKIE
+    const [c1] = p.hold(is.responseFrom('B'));
+    const cookie = cookieOf(c1)!;
+    // a second, different COOKIE for the same SPIi and message ID 0 first, as charon sent for a copy of attempt 1
+    const other = Buffer.from(c1!.data);
+    other[other.indexOf(cookie) + COOKIE_BYTES - 1]! ^= 0xff;
+    p.deliver({ ...c1!, data: other }); // A: attempt 2, with the other cookie
+    p.deliverNext(); // B refuses that cookie: a fresh COOKIE (the valid one)
+    p.deliverAll(); // A: attempt 3 with it, B's full answer, IKE_AUTH
+    expect(p.a.sa().state).toBe('ESTABLISHED');
+    expect(p.b.sink.lines().join('\n')).not.toContain('integrity check failed');
+    const inits = p.sent.filter(is.all(is.requestFrom('A'), is.exchange('IKE_SA_INIT'))).map((m) => {
+      const d = decodeMessage(m.data);
+      if (!d.ok) throw new Error(d.error.message);
+      const of = (t: number) => (d.value.payloads.find((x) => x.type === t) as { data: Buffer }).data.toString('hex');
+      return { ke: of(PayloadType.KE), nonce: of(PayloadType.NONCE) };
+    });
+    expect(inits).toHaveLength(3);
+    expect(new Set(inits.map((i) => i.ke)).size).toBe(1);
+    expect(new Set(inits.map((i) => i.nonce)).size).toBe(1);
+  });
+});

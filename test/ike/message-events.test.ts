@@ -206,3 +206,40 @@ describe("notify.received and messages that are not the SA's", () => {
     expect(a.filter((e) => e.event === 'notify.received')).toEqual([]);
   });
 });
+
+describe('listeners that come later (the fields are built only for someone who reads them)', () => {
+  test('an event listener attached mid-setup, every line filtered out: the events from then on, notify.received too', () => {
+    const p = makePair({ levels: { default: -1 }, b: { proposals: ['aes128-sha256-ecp256'] } });
+    pair = p;
+    p.initiate();
+    p.deliverNext(); // A's IKE_SA_INIT request reaches B, which answers NO_PROPOSAL_CHOSEN
+    const a: IkelabEvent[] = [];
+    p.a.log.onEvent((e) => a.push(e));
+    const reply = p.queue[0]!;
+    p.deliverAll();
+    expect(messages(a).map(brief)).toEqual(['message.received IKE_SA_INIT response 0']);
+    expect(messages(a)[0]).toMatchObject({ size: reply.data.length, local: '127.0.0.1[15000]', peer: '127.0.0.2[15000]' });
+    expect(messages(a)[0]!.payloads).toEqual(['N(NO_PROP)']);
+    expect(a.filter((e) => e.event === 'notify.received')).toMatchObject([{ notify: 'NO_PROPOSAL_CHOSEN', exchange: 'IKE_SA_INIT' }]);
+    expect(p.a.sink.records).toHaveLength(0);
+  });
+
+  test('event and line listeners attached after the establish get the DPD exchange, with the fields', () => {
+    const p = makePair({ levels: { default: -1 }, a: { dpdDelay: 2 } });
+    pair = p;
+    p.establish();
+    const a: IkelabEvent[] = [];
+    const lines: { message: string; event?: unknown }[] = [];
+    p.a.log.onEvent((e) => a.push(e));
+    p.a.log.onLine((r) => lines.push({ message: r.message, event: r.fields?.event }), { net: 1 });
+    p.run(3000, 100);
+    expect(messages(a).map(brief)).toEqual(['message.sent INFORMATIONAL request 2', 'message.received INFORMATIONAL response 2']);
+    expect(lines.filter((l) => l.message.startsWith('sending packet'))).toEqual([
+      {
+        message: expect.stringMatching(/^sending packet: from 127\.0\.0\.1\[15000\] to 127\.0\.0\.2\[15000\] \(\d+ bytes\)$/),
+        event: 'message.sent',
+      },
+    ]);
+    expect(p.a.sink.records).toHaveLength(0);
+  });
+});

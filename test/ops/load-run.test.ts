@@ -89,6 +89,48 @@ describe('load runs', () => {
     expect(p.a.daemon.ops.loadStatus().started).toBe(3);
   });
 
+  test('at most 4 half-open IKE_SAs per source (charon drops above its block_threshold); the rest wait their turn', () => {
+    const p = (pair = makePair());
+    p.dropAlways(is.from('A'));
+    p.a.daemon.ops.startLoad({ ike: 'demo', count: 6, rate: 0 });
+    p.run(100, 10);
+    expect(p.a.daemon.ops.loadStatus()).toMatchObject({ started: 4, inFlight: 4, waiting: 2, maxHalfOpen: 4, done: false });
+    expect(p.a.sas()).toHaveLength(4);
+    // the first four give up after their retransmits; the two held back start then, and give up in turn: the
+    // run's default deadline moved on with them instead of counting them as 'timeout'
+    p.run(60_000, 100);
+    expect(p.a.daemon.ops.loadStatus()).toMatchObject({
+      started: 6,
+      failed: 6,
+      waiting: 0,
+      done: true,
+      timedOut: false,
+      failures: { 'peer not responding': 6 },
+    });
+
+    // 0 lifts the window: all at once
+    p.a.daemon.ops.startLoad({ ike: 'demo', count: 6, rate: 0, maxHalfOpen: 0 });
+    p.run(100, 10);
+    expect(p.a.daemon.ops.loadStatus()).toMatchObject({ id: 2, started: 6, inFlight: 6, waiting: 0, maxHalfOpen: 0 });
+  });
+
+  test('the window refills as SAs come up: never more than maxHalfOpen connecting, all established', () => {
+    const p = (pair = makePair());
+    // messages travel within one clock step here, so the window is seen in the events' order: IKE_SA_INITs sent
+    // (new IKE_SAs) minus IKE_SAs established, at every event
+    let open = 0;
+    let most = 0;
+    p.a.log.onEvent((e: IkelabEvent) => {
+      if (e.event === 'message.sent' && e.exchange === 'IKE_SA_INIT' && e.request) open++;
+      if (e.event === 'ike.established') open--;
+      most = Math.max(most, open);
+    });
+    p.a.daemon.ops.startLoad({ ike: 'demo', count: 10, rate: 0, maxHalfOpen: 2 });
+    p.run(100, 1);
+    expect(most).toBe(2);
+    expect(p.a.daemon.ops.loadStatus()).toMatchObject({ started: 10, established: 10, failed: 0, waiting: 0, done: true });
+  });
+
   test('no INITIAL_CONTACT on load SAs by default; --initial-contact sends it', () => {
     const p = (pair = makePair());
     const auths = authRequests(p);

@@ -15,7 +15,7 @@ export const CONVERT_USAGE = `  convert SWANCTL.CONF [--strongswan-conf FILE] [-
                                       stdout; keys ikelab lacks are listed on stderr and atop the YAML;
                                       exit 0 converted, 2 bad input or a result ikelab's loader refuses`;
 
-/** The options, for the parser below and `ikelab convert --help` (cli.ts renders it like every verb's). */
+/** The options, for the parser below and `ikelab convert --help` (src/cli/help.ts renders it like every verb's). */
 export const CONVERT_FLAGS = [
   {
     name: 'strongswan-conf',

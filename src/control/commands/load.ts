@@ -23,6 +23,7 @@ export function startLoadRun(daemon: ControlApi, a: ControlArgs, overrides: Init
   const count = num(a, 'count', (n) => Number.isInteger(n) && n >= 1 && n <= 100_000, 'an integer 1..100000') ?? 1;
   const rate = num(a, 'rate', (n) => n >= 0, 'a number > 0 per second, or 0: as fast as possible') ?? 0;
   const timeout = num(a, 'timeout', (n) => n >= 0, 'seconds >= 0 (0: no limit)');
+  const maxHalfOpen = num(a, 'max-half-open', (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0 (0: no limit)');
   const mixSeed = num(a, 'mix-seed', (n) => Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff, 'an integer 0..4294967295');
   return daemon.startLoad({
     ike: str(a, 'ike'),
@@ -36,11 +37,12 @@ export function startLoadRun(daemon: ControlApi, a: ControlArgs, overrides: Init
     timeoutMs: timeout === undefined ? undefined : timeout * 1000,
     mix: str(a, 'mix'),
     mixSeed,
+    maxHalfOpen,
   });
 }
 
 /** Arguments that make an `initiate` a load run. */
-export const LOAD_ARGS = ['count', 'rate', 'id-pattern', 'source-pool', 'initial-contact', 'mix', 'mix-seed'] as const;
+export const LOAD_ARGS = ['count', 'rate', 'id-pattern', 'source-pool', 'initial-contact', 'mix', 'mix-seed', 'max-half-open'] as const;
 
 export const loadCommands: readonly ControlCommand[] = [
   {

@@ -65,7 +65,11 @@ export class IkeInit implements Task {
       this.failI(`DH group ${dhName(this.group)} not supported`);
       return 'FAILED';
     }
-    this.dh = generateDh(this.group);
+    // RFC 7296 2.6: a COOKIE retry repeats every other payload unchanged, KE included (charon keeps its key pair
+    // too); only an INVALID_KE_PAYLOAD retry, for another group, needs a new one. A new key per retry broke SAs
+    // for real: a late answer to the previous attempt (charon answers each copy of a retransmitted IKE_SA_INIT)
+    // was then keyed with the newer private key, and every IKE_AUTH failed charon's integrity check.
+    if (!this.dh || this.dh.group !== this.group) this.dh = generateDh(this.group);
     // RFC 7296 2.6: a retry with a COOKIE repeats the other payloads; the responder's cookie may cover Ni (ours
     // does), so keep the nonce of the first attempt, as charon does ("generate nonce only the first time").
     if (!sa.ni.length) sa.useNonces({ ni: sa.svc.random.bytes(NONCE_SIZE) });
