@@ -150,7 +150,7 @@ class ApiPeer implements Peer {
   }
 
   async storm(r: StormRunRequest): Promise<StormSummary> {
-    const first = this.daemon.ops.startStorm({ kind: r.kind, scope: r.scope, rate: r.rate ?? 0, timeoutMs: r.timeoutMs });
+    const first = this.daemon.ops.startStorm({ kind: r.kind, scope: r.scope, rate: r.rate ?? 0, timeoutMs: r.timeoutMs, ike: r.ike });
     return this.untilStopped(this.daemon.ops.stormDone(first.id));
   }
 

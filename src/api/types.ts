@@ -111,6 +111,8 @@ export interface StormRunRequest {
   /** Requests per second; 0: all at once. Default 0. */
   rate?: number;
   timeoutMs?: number;
+  /** Only the IKE_SAs of this connection name or unique id. */
+  ike?: string;
 }
 
 /** A fault rule as `ikelab fault add` takes it: the criteria and action in the CLI text or as YAML-like objects. */

@@ -112,10 +112,12 @@ export const rekeyVerb: Verb = {
 
 export const dpdVerb: Verb = {
   name: 'dpd',
-  synopsis: '--all [--rate PER_SEC] [--timeout SECONDS] [--quiet] [--json]',
-  summary: 'a DPD storm: one liveness check (empty INFORMATIONAL) per established IKE_SA, paced; answered, not answered, p50/p99 RTT',
+  synopsis: '--all | --ike NAME [--rate PER_SEC] [--timeout SECONDS] [--quiet] [--json]',
+  summary:
+    'a liveness check (empty INFORMATIONAL) now: on one IKE_SA (--ike) or, paced, on every established one (--all); answered, not answered, p50/p99 RTT',
   flags: [
-    { name: 'all', type: 'boolean', help: 'every established IKE_SA (required: no other selection yet)' },
+    { name: 'all', type: 'boolean', help: 'every established IKE_SA' },
+    { name: 'ike', type: 'string', arg: 'NAME', help: 'only the IKE_SAs of this connection, or the one with this unique id' },
     { name: 'rate', type: 'string', arg: 'PER_SEC', help: 'DPDs sent per second (default: all at once)' },
     {
       name: 'timeout',
@@ -128,7 +130,7 @@ export const dpdVerb: Verb = {
     ...socketFlags,
   ],
   run: async (v) => {
-    if (!v.all) throw new UsageError('dpd needs --all');
+    if (!v.all === (typeof v.ike !== 'string')) throw new UsageError('dpd needs --all or --ike NAME (one of them)');
     return stormCommand(await socketPath(v), 'dpd', v);
   },
 };

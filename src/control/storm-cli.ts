@@ -37,6 +37,7 @@ export function stormArgs(kind: StormKind, v: Values): Record<string, string | u
     scope: kind === 'dpd' ? undefined : v['ike-only'] ? 'ike' : v['child-only'] ? 'child' : 'all',
     rate: number('rate', 'a number > 0 per second, or 0: all at once'),
     timeout: number('timeout', 'seconds >= 0 (0: no limit)'),
+    ike: typeof v.ike === 'string' ? v.ike : undefined,
   };
 }
 

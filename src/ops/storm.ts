@@ -17,6 +17,7 @@ import type { TimerHandle } from '../util/timer-queue.js';
 import { Notify, NOTIFY_ERROR_MAX } from '../wire/constants.js';
 import { OpError, type OpsContext } from './context.js';
 import { percentile } from './load-run.js';
+import { findIke } from './lookup.js';
 import { defaultTimeoutMs } from './outcome.js';
 
 export type StormKind = 'rekey' | 'dpd';
@@ -31,6 +32,8 @@ export interface StormRequest {
   rate: number;
   /** The whole storm, ms; what has no outcome by then counts as failed ('timeout'). Default: pacing + 2 give-ups + 5 s. */
   timeoutMs?: number;
+  /** Only the IKE_SAs of this connection name or unique id (`ikelab dpd --ike NAME`); default every one. */
+  ike?: string;
 }
 
 /** What one request of the storm acts on. */
@@ -361,8 +364,13 @@ export function startStorm(ctx: OpsContext, req: StormRequest): StormStatus {
   if (!Number.isFinite(req.rate) || req.rate < 0) throw new OpError('--rate must be > 0 requests per second, or 0: all at once');
   if (req.timeoutMs !== undefined && !(Number.isFinite(req.timeoutMs) && req.timeoutMs >= 0))
     throw new OpError('--timeout must be >= 0 seconds');
-  const sas = ctx.table.list().filter((s) => s.state === 'ESTABLISHED');
-  if (!sas.length) throw new OpError(`no established IKE_SA to ${req.kind === 'dpd' ? 'send a DPD on' : 'rekey'}`);
+  // one named IKE_SA (or a connection's): a single DPD or rekey on demand, followed to its outcome like a storm
+  const pool = req.ike === undefined ? ctx.table.list() : findIke(ctx, req.ike);
+  const sas = pool.filter((s) => s.state === 'ESTABLISHED');
+  if (!sas.length)
+    throw new OpError(
+      `no established IKE_SA${req.ike === undefined ? '' : ` '${req.ike}'`} to ${req.kind === 'dpd' ? 'send a DPD on' : 'rekey'}`,
+    );
   const s = storms(ctx);
   const storm = new Storm(ctx, s.next++, req, sas);
   if (!storm.count) {

@@ -65,6 +65,20 @@ describe.skipIf(!RUN)('interop: DPD ikelab <-> strongSwan', () => {
     expect(d.missing).toEqual([]);
   }, 30_000);
 
+  it('dpd --ike bar: one liveness check now, answered by strongSwan (exit 0); frozen strongSwan: exit 1', async () => {
+    const { swan, ike } = await up('clear');
+    const ok = await ike.cli(['dpd', '--ike', 'bar', '--json']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout.trim().split('\n').at(-1)!)).toMatchObject({ kind: 'dpd', count: 1, succeeded: 1, failed: 0 });
+    expect(swan.log()).toMatch(/parsed INFORMATIONAL request \d+ \[ \]/);
+    swan.freeze();
+    const dead = await ike.cli(['dpd', '--ike', 'bar', '--json'], 25_000);
+    expect(dead.code, dead.stdout + dead.stderr).toBe(1);
+    // (the periodic DPD of dpd_delay 2 s may give up first and take the IKE_SA with it)
+    const failures = JSON.parse(dead.stdout.trim().split('\n').at(-1)!).failures;
+    expect(Object.keys(failures).every((k) => k === 'peer not responding' || k === 'IKE_SA gone')).toBe(true);
+  }, 40_000);
+
   it('peer frozen, dpd_action restart: gives up, re-initiates, up again once strongSwan resumes', async () => {
     const { swan, ike } = await up('restart');
     const [first] = await ike.listSas();

@@ -152,6 +152,25 @@ describe('DPD storms', () => {
     expect(text).toContain('not answered: peer not responding 3');
   });
 
+  test("--ike NAME|ID: a liveness check on one IKE_SA now (or on one connection's); an unknown one is refused", () => {
+    const p = upPair(3);
+    const target = p.a.sas()[1]!;
+    const bInfo = { n: 0 };
+    p.b.log.onEvent((e) => {
+      if (e.event === 'message.received' && e.exchange === 'INFORMATIONAL' && e.request && e.ikeId !== undefined) bInfo.n++;
+    });
+    p.a.daemon.ops.startStorm({ kind: 'dpd', rate: 0, ike: String(target.uniqueId) });
+    p.run(100, 10);
+    expect(p.a.daemon.ops.stormStatus()).toMatchObject({ count: 1, attempted: 1, succeeded: 1, done: true });
+    expect(bInfo.n).toBe(1);
+    p.a.daemon.ops.startStorm({ kind: 'dpd', rate: 0, ike: 'demo' });
+    p.run(100, 10);
+    expect(p.a.daemon.ops.stormStatus()).toMatchObject({ count: 3, succeeded: 3, done: true });
+    expect(() => p.a.daemon.ops.startStorm({ kind: 'dpd', rate: 0, ike: 'nope' })).toThrow(OpError);
+    expect(() => p.a.daemon.ops.startStorm({ kind: 'dpd', rate: 0, ike: '999' })).toThrow(/no IKE_SA named '999'/);
+    expect(stormArgs('dpd', { ike: 'demo' })).toMatchObject({ kind: 'dpd', ike: 'demo' });
+  });
+
   test('the control verbs: storm replies with the first status, storm-status with progress; --stop', async () => {
     const p = upPair(3);
     const ctx = { daemon: p.a.daemon.ops, log: p.a.log };

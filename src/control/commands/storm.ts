@@ -32,6 +32,7 @@ export const stormCommands: readonly ControlCommand[] = [
         scope: scope as StormScope | undefined,
         rate,
         timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+        ike: str(a, 'ike'),
       });
     },
   },
