@@ -191,7 +191,9 @@ describe('UserspaceBackend end to end', () => {
     expect(a.sendInner(buildUdp(ipBytes('10.12.0.1'), ipBytes('10.11.0.1'), { srcPort: 5555, dstPort: 7, data: Buffer.from('x') }))).toBe(
       true,
     );
-    await new Promise((r) => setTimeout(r, 20));
+    // two setImmediate hops; a fixed 20 ms timer could fire between them on a starved machine (timers run before
+    // the next check phase), so wait for the echo, bounded
+    for (let i = 0; i < 200 && ca.counters.packetsIn === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(b.host.counters.udpEchoes).toBe(1);
     expect(ca.counters.packetsIn).toBe(1); // the echo came back
   });
