@@ -141,6 +141,8 @@ class LoadRun {
   private readonly held = new Map<string, number[]>();
   private waiting = 0;
   private readonly maxHalfOpen: number;
+  /** Between two initiations by the rate, ms (0: all at once). */
+  private readonly gapMs: number;
 
   constructor(
     private readonly ctx: OpsContext,
@@ -155,10 +157,10 @@ class LoadRun {
     this.wallT0 = Math.round(ctx.timers.wallAt(this.t0));
     this.maxHalfOpen = req.maxHalfOpen ?? DEFAULT_MAX_HALF_OPEN;
     this.off = ctx.log.onEvent((e) => this.onEvent(e));
-    const gap = req.rate > 0 ? 1000 / req.rate : 0;
+    this.gapMs = req.rate > 0 ? 1000 / req.rate : 0;
     for (let i = 1; i <= req.count; i++)
-      this.pending.push(ctx.timers.after((i - 1) * gap, `load run ${id}: initiate #${i}`, () => this.due(i)));
-    this.armDeadline((req.count - 1) * gap);
+      this.pending.push(ctx.timers.after((i - 1) * this.gapMs, `load run ${id}: initiate #${i}`, () => this.due(i)));
+    this.armDeadline(this.remainingPacingMs());
   }
 
   /**
@@ -237,8 +239,7 @@ class LoadRun {
 
   /** Until the last initiation is due by the rate (0 once all are). */
   private remainingPacingMs(): number {
-    const gap = this.req.rate > 0 ? 1000 / this.req.rate : 0;
-    return Math.max(0, (this.req.count - 1) * gap - (this.ctx.timers.now() - this.t0));
+    return Math.max(0, (this.req.count - 1) * this.gapMs - (this.ctx.timers.now() - this.t0));
   }
 
   private onEvent(e: IkelabEvent): void {
