@@ -13,6 +13,8 @@ export interface Scenario {
   ikelabRemoteTs?: string;
   ikelabStart?: 'start' | 'none';
   dpdDelay?: string;
+  /** false: strongSwan does not negotiate MOBIKE, so it sends no address update (an INFORMATIONAL) after IKE_AUTH. */
+  mobike?: boolean;
   encap?: boolean;
   retransmit?: { timeout: number; base: number; tries: number };
   /** ikelab's virtual host addresses inside its local_ts (answers pings through the tunnel). */
@@ -30,6 +32,7 @@ export function swanctlConf(s: Scenario): string {
     version = 2
     proposals = ${s.ikeProposals ?? DEFAULT_IKE}
     ${s.dpdDelay ? `dpd_delay = ${s.dpdDelay}` : ''}
+    ${s.mobike === false ? 'mobike = no' : ''}
     local { auth = psk
             id = 10.98.0.1 }
     remote { auth = psk

@@ -18,7 +18,10 @@ describe.skipIf(!RUN)('interop: rekey collisions with strongSwan', () => {
 
   async function up() {
     swan = await lab.startCharon({
-      swanctlConf: swanctlConf({ espProposals: 'aes256-sha256-ecp256' }),
+      // without MOBIKE: a kernel address event right after IKE_AUTH makes charon send an address update
+      // (INFORMATIONAL); held by the delay fault, it keeps charon's rekey queued behind it (window 1) and nothing
+      // crosses (failed 1 of 3 CI runs)
+      swanctlConf: swanctlConf({ espProposals: 'aes256-sha256-ecp256', mobike: false }),
       strongswanConfExtra: FAST_RETRANSMIT,
     });
     ike = await lab.startIkelab(ikelabYaml({ espProposals: 'aes256-sha256-ecp256', ikelabStart: 'start' }, lab.path('k', 'ikelab.sock')));
