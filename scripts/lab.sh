@@ -233,6 +233,15 @@ ensure_base_images() {
 # Shared images: built once per run, reused by every lab (compose files name them with `image:`)
 # ---------------------------------------------------------------------------------------------------------------
 
+# Images our builds left behind: replaced lab images (dangling, label org.ikelab.lab=1) and the classic builder's
+# untagged build stages (label org.ikelab.stage=build), all but the newest of those, which is the next build's cache.
+prune_images() {
+  docker image prune -f --filter label=org.ikelab.lab=1 >/dev/null 2>&1 || true
+  local old
+  old=$(docker images -q --filter dangling=true --filter label=org.ikelab.stage=build 2>/dev/null | tail -n +2)
+  [ -z "$old" ] || docker rmi $old >/dev/null 2>&1 || true
+}
+
 build_shared_images() {
   [ "$SHARED_BUILT" = 1 ] && return 0
   ensure_base_images
@@ -258,7 +267,7 @@ build_shared_images() {
     rc=1
   }
   [ "$rc" = 0 ] || die "image build failed"
-  docker image prune -f --filter label=org.ikelab.lab=1 >/dev/null 2>&1 || true
+  prune_images
   log "shared images built in $(($(now) - t0)) s"
   SHARED_BUILT=1
 }
@@ -312,7 +321,7 @@ xfrm_image_check() {
     echo "CHECK xfrm-image FAIL (image build failed after $(($(now) - t0)) s)"
     return 1
   fi
-  docker image prune -f --filter label=org.ikelab.lab=1 >/dev/null 2>&1 || true
+  prune_images
   log "images ready in $(($(now) - t0)) s"
   ev() { printf 'EVIDENCE %s: %s\n' "$1" "$2"; }
   miss() {

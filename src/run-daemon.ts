@@ -111,9 +111,12 @@ function announce(cfg: IkelabConfig, daemon: Daemon, log: Logger): void {
 
 /**
  * charon on shutdown deletes its IKE_SAs so peers do not wait for DPD to notice; ikelab does the same and also
- * waits (bounded) for the answers, so the peer has processed the DELETE before our sockets close.
+ * waits (bounded) for the answers, so the peer has processed the DELETE before our sockets close. The bound counts
+ * from the first DELETE, not the last: with 10,000 SAs sending them all takes a good part of a second, and a busy
+ * peer answers slowly, so a wait after the sending made shutdown take 2.8 s at 9,000 SAs (issue 16 wants < 2 s).
  */
 export async function deleteAll(daemon: Daemon, log: Logger, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
   const live = () => daemon.table.list().filter((sa) => sa.state !== 'DESTROYING');
   const established = live().filter((sa) => sa.state === 'ESTABLISHED' || sa.state === 'REKEYING');
   if (!established.length) return;
@@ -124,7 +127,6 @@ export async function deleteAll(daemon: Daemon, log: Logger, waitMs: number): Pr
       // gone in the meantime
     }
   }
-  const deadline = Date.now() + waitMs;
   while (established.some((sa) => sa.state !== 'DESTROYING') && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -185,8 +187,8 @@ function bindError(cfg: IkelabConfig, e: unknown, locate: Locate): unknown {
   return new ConfigError({ file: cfg.file, keyPath, expected, got, detail, line: pos?.line, column: pos?.column });
 }
 
-/** How long a shutdown waits for DELETE answers before it gives up on them. */
-export const SHUTDOWN_DELETE_WAIT_MS = 2000;
+/** How long a shutdown waits for DELETE answers (counted from the first DELETE sent) before it gives up on them. */
+export const SHUTDOWN_DELETE_WAIT_MS = 1000;
 
 /**
  * `ikelab start --config FILE`: load with the start-up checks, run until SIGTERM or SIGINT, then DELETE every

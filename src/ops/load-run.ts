@@ -6,103 +6,37 @@
 // to drop every other IKE_SA of the same identities, so a strongSwan kept 1 SA where ikelab listed N), an identity
 // per SA from a pattern (strongSwan's load-tester `c%d`), and optionally a source address per SA from a pool.
 //
-// A headend drops what comes too fast from one address: charon's block_threshold (default 5) silently drops
-// IKE_SA_INITs from a peer IP that already has that many half-open IKE_SAs, so pacing by rate alone collapses on a
-// busy headend (setup times of seconds: 31 of 200 established at 50/s from 51 addresses, the rest 'peer not
-// responding'). A run therefore keeps at most `maxHalfOpen` IKE_SAs connecting per source address (default 4,
-// below charon's default; 0 lifts the window, for a burst meant to overload): an initiation whose turn comes while
-// its source is full waits for one of that source's SAs to settle. The rate stays the upper bound.
+// A headend drops what comes too fast from one address, so a run keeps at most `maxHalfOpen` IKE_SAs connecting per
+// source address (half-open-window.ts, which says why): an initiation whose turn comes while its source is full
+// waits for one of that source's SAs to settle. The rate stays the upper bound.
 //
 // With --mix (load-mix.ts) a share of the SAs are bad peers on purpose; the summary then says per class what was
 // planned and what came of it (load-mix-tracker.ts).
 //
+// The request and its checks are in load-request.ts, the status a run reports (and its setup times) in load-status.ts.
+//
 // Every time reading and wait is on ctx.timers (tests drive a manual clock); the runs live as long as the ops'
 // context (a WeakMap, so the daemon's parts stay free of load-test bookkeeping).
-import { isIPv4, isIPv6 } from 'node:net';
-import { findPsk } from '../config/secrets.js';
-import { randomInt } from '../crypto/random.js';
 import type { ConnectionConfig } from '../config/types.js';
 import { withoutInitialContact } from '../ike/tasks/ike-auth.js';
 import type { IkelabEvent } from '../log/events.js';
 import type { TimerHandle } from '../util/timer-queue.js';
 import { OpError, type OpsContext } from './context.js';
+import { DEFAULT_MAX_HALF_OPEN, HalfOpenWindow } from './half-open-window.js';
 import { startIke } from './initiate.js';
-import { classOverrides, parseMix } from './load-mix.js';
-import { MixTracker, type MixStatus } from './load-mix-tracker.js';
-import { targetConnection } from './lookup.js';
+import type { MixTracker } from './load-mix-tracker.js';
+import { checkLoadRequest, type LoadRequest, mixTracker } from './load-request.js';
+import { type LoadStatus, SetupTimes } from './load-status.js';
 import { defaultTimeoutMs } from './outcome.js';
-import { hasOverrides, type InitiateOverrides } from './overrides.js';
 
-export const MAX_LOAD_COUNT = 100_000;
-/** Pool sizes beyond this are a typo (a /8), not a load test: refused before anything is expanded. */
-const MAX_POOL = 65_536;
+// Moved to modules of their own; exported from here too, as before (the CLI, the API, storm.ts and tests import them).
+export { DEFAULT_MAX_HALF_OPEN } from './half-open-window.js';
+export { type LoadRequest, MAX_LOAD_COUNT } from './load-request.js';
+export { type LoadStatus, percentile, setupBucket } from './load-status.js';
+export { parseSourcePool } from './source-pool.js';
+
 /** Finished runs kept for `load-status` (a CLI that reconnects late still gets its summary). */
 const KEEP_RUNS = 16;
-/** Half-open IKE_SAs per source address by default: one below charon's block_threshold (5). */
-export const DEFAULT_MAX_HALF_OPEN = 4;
-
-export interface LoadRequest {
-  ike?: string;
-  child?: string;
-  count: number;
-  /** Initiations per second; 0: all at once. */
-  rate: number;
-  overrides?: InitiateOverrides;
-  /** Send INITIAL_CONTACT as a plain initiate would (default: not on load SAs). */
-  initialContact?: boolean;
-  /** IDi per SA: `%d` is the SA's index in the run, from 1 (`c%d@example.com`). */
-  idPattern?: string;
-  /** Source addresses, one per SA round-robin: `A-B` (a range), a CIDR, or a comma-separated list of those. */
-  sourcePool?: string;
-  /** The whole run, ms; what is not established by then counts as failed ('timeout'). Default: pacing + 2 give-ups + 5 s. */
-  timeoutMs?: number;
-  /** Failure mix, `wrong-psk=5%,no-proposal=2%,silent-after-auth=1%` (load-mix.ts). */
-  mix?: string;
-  /** Seed of the mix's placement (0..2^32-1); default: drawn from the daemon's RandomSource, reported in the status. */
-  mixSeed?: number;
-  /** IKE_SAs connecting at once per source address (DEFAULT_MAX_HALF_OPEN); 0: no window, the rate alone paces. */
-  maxHalfOpen?: number;
-}
-
-/** A mixed run's status carries the per-class counts too (MixStatus, absent without --mix). */
-export interface LoadStatus extends Partial<MixStatus> {
-  id: number;
-  ike: string;
-  count: number;
-  rate: number;
-  /** Initiations made so far. */
-  started: number;
-  established: number;
-  failed: number;
-  /** Failures by the peer's notify, or the reason in words ('peer not responding', 'timeout', ...). */
-  failures: Record<string, number>;
-  /** Started, neither established nor failed yet. */
-  inFlight: number;
-  /** Due by the rate but waiting for their source's half-open window (maxHalfOpen). */
-  waiting: number;
-  /** The half-open window per source address in force (0: none). */
-  maxHalfOpen: number;
-  /** Established IKE_SAs whose first CHILD_SA was refused (the IKE_SA counts as established). */
-  childFailures: Record<string, number>;
-  /** Established during the run, then gone before it ended (a peer that deleted them: INITIAL_CONTACT, unique). */
-  lost: number;
-  /** Since the first initiation, on the daemon's clock. */
-  elapsedMs: number;
-  /** Established per second over elapsedMs. */
-  ratePerSec: number;
-  /** Setup time of the established ones (initiation to IKE_AUTH done), ms. */
-  setupMs: { min: number; p50: number; p99: number; max: number } | null;
-  /**
-   * What merging runs of several processes needs (`ikelab load-merge`, load-summary.ts), since percentiles cannot be
-   * merged from percentiles: the setup times as [ms rounded to 3 significant digits, how many], ascending.
-   */
-  setupHistogram: [number, number][];
-  /** Wall clock (ms since the epoch) of the first initiation, and of the end (startedAt + elapsedMs; null while running). */
-  startedAt: number;
-  endedAt: number | null;
-  done: boolean;
-  timedOut: boolean;
-}
 
 interface Sa {
   index: number;
@@ -115,9 +49,7 @@ interface Sa {
 
 class LoadRun {
   private readonly byIke = new Map<number, Sa>();
-  private readonly setup: number[] = [];
-  /** setupBucket(ms) -> how many: bounded (at most 900 keys per decade of ms) however many SAs a run has. */
-  private readonly histogram = new Map<number, number>();
+  private readonly setup = new SetupTimes();
   private readonly failures: Record<string, number> = {};
   private readonly childFailures: Record<string, number> = {};
   private readonly pending: TimerHandle[] = [];
@@ -136,11 +68,7 @@ class LoadRun {
   private readonly off: () => void;
   /** Callers of whenDone() (the TypeScript API's peer.load) waiting for the summary. */
   private readonly waiters: ((s: LoadStatus) => void)[] = [];
-  /** Connecting IKE_SAs per source key, and the indexes due but held back by the window (FIFO per source). */
-  private readonly halfOpen = new Map<string, number>();
-  private readonly held = new Map<string, number[]>();
-  private waiting = 0;
-  private readonly maxHalfOpen: number;
+  private readonly window: HalfOpenWindow;
   /** Between two initiations by the rate, ms (0: all at once). */
   private readonly gapMs: number;
 
@@ -155,7 +83,7 @@ class LoadRun {
   ) {
     this.t0 = ctx.timers.now();
     this.wallT0 = Math.round(ctx.timers.wallAt(this.t0));
-    this.maxHalfOpen = req.maxHalfOpen ?? DEFAULT_MAX_HALF_OPEN;
+    this.window = new HalfOpenWindow(req.maxHalfOpen ?? DEFAULT_MAX_HALF_OPEN);
     this.off = ctx.log.onEvent((e) => this.onEvent(e));
     this.gapMs = req.rate > 0 ? 1000 / req.rate : 0;
     for (let i = 1; i <= req.count; i++)
@@ -181,26 +109,13 @@ class LoadRun {
   /** Initiation #index is due by the rate: made now, or held until its source's window has room. */
   private due(index: number): void {
     if (this.endedAt !== undefined) return;
-    const key = this.sourceOf(index) ?? '';
-    if (this.maxHalfOpen > 0 && (this.halfOpen.get(key) ?? 0) >= this.maxHalfOpen) {
-      let q = this.held.get(key);
-      if (!q) this.held.set(key, (q = []));
-      q.push(index);
-      this.waiting++;
-      return;
-    }
-    this.start(index);
+    if (this.window.admit(this.sourceOf(index) ?? '', index)) this.start(index);
   }
 
   /** One of the source's SAs left the half-open state: its window has room for the next held initiation. */
   private settledHalfOpen(sa: Sa): void {
-    const n = (this.halfOpen.get(sa.source) ?? 1) - 1;
-    if (n > 0) this.halfOpen.set(sa.source, n);
-    else this.halfOpen.delete(sa.source);
-    const next = this.held.get(sa.source)?.shift();
+    const next = this.window.settled(sa.source);
     if (next === undefined) return;
-    this.waiting--;
-    if (!this.held.get(sa.source)!.length) this.held.delete(sa.source);
     // not from inside the event that settled the other SA: its IKE_SA is still being processed
     this.pending.push(this.ctx.timers.after(0, `load run ${this.id}: initiate #${next}`, () => this.start(next)));
   }
@@ -221,7 +136,7 @@ class LoadRun {
       startIke(ctx, conn, child, overrides, {
         source,
         prepare: (sa) => {
-          this.halfOpen.set(key, (this.halfOpen.get(key) ?? 0) + 1);
+          this.window.opened(key);
           made = { index, source: key, startedAt: now, state: 'connecting' };
           this.byIke.set(sa.uniqueId, made);
           if (!initialContact) withoutInitialContact(sa);
@@ -252,13 +167,11 @@ class LoadRun {
         sa.state = 'established';
         this.settledHalfOpen(sa);
         this.established++;
-        this.setup.push(now - sa.startedAt);
+        this.setup.add(now - sa.startedAt);
         this.mix?.established(sa.index, e.ikeId);
         // the CHILD_SA of IKE_AUTH settles right after (same response): until then the SA's outcome is open
         if (this.conn.children.length) this.childOpen++;
         else this.mix?.settle(sa.index, 'established');
-        const bucket = setupBucket(now - sa.startedAt);
-        this.histogram.set(bucket, (this.histogram.get(bucket) ?? 0) + 1);
       } else if (e.event === 'ike.failed') this.fail(sa.index, sa, e.notify ?? e.reason ?? 'IKE_SA setup failed');
       else if (e.event === 'dpd.timeout') this.fail(sa.index, sa, 'peer not responding');
       else if (e.event === 'ike.destroyed') this.fail(sa.index, sa, e.reason ?? 'destroyed');
@@ -346,7 +259,6 @@ class LoadRun {
 
   status(): LoadStatus {
     const elapsedMs = Math.round((this.endedAt ?? this.ctx.timers.now()) - this.t0);
-    const sorted = [...this.setup].sort((a, b) => a - b);
     const inFlight = this.done ? 0 : this.started - this.established - this.failed;
     return {
       id: this.id,
@@ -358,16 +270,14 @@ class LoadRun {
       failed: this.failed,
       failures: { ...this.failures },
       inFlight: Math.max(0, inFlight),
-      waiting: this.done ? 0 : this.waiting,
-      maxHalfOpen: this.maxHalfOpen,
+      waiting: this.done ? 0 : this.window.waiting,
+      maxHalfOpen: this.window.max,
       childFailures: { ...this.childFailures },
       lost: this.lost,
       elapsedMs,
       ratePerSec: elapsedMs > 0 ? Math.round((this.established * 1000 * 10) / elapsedMs) / 10 : 0,
-      setupMs: sorted.length
-        ? { min: round(sorted[0]!), p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1)!) }
-        : null,
-      setupHistogram: [...this.histogram].sort((a, b) => a[0] - b[0]),
+      setupMs: this.setup.percentiles(),
+      setupHistogram: this.setup.buckets(),
       startedAt: this.wallT0,
       endedAt: this.done ? this.wallT0 + elapsedMs : null,
       done: this.done,
@@ -375,69 +285,6 @@ class LoadRun {
       ...this.mix?.status(),
     };
   }
-}
-
-const round = (ms: number): number => Math.round(ms * 10) / 10;
-
-/**
- * A setup time's histogram bucket: the time rounded to 3 significant digits (12.34 -> 12.3, 1234.5 -> 1230), so a
- * percentile over the buckets of many runs is within 0.5 % of the exact one.
- */
-export function setupBucket(ms: number): number {
-  if (!(ms > 0)) return 0;
-  const step = 10 ** (Math.floor(Math.log10(ms)) - 2);
-  // toPrecision drops the binary noise of the multiplication (123 * 0.1 = 12.300000000000001)
-  return Number((Math.round(ms / step) * step).toPrecision(3));
-}
-
-/** Nearest-rank percentile of an ascending list (p50 of [1,2,3,4] is 2, p99 of 100 values the 99th). */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (!sorted.length) return Number.NaN;
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
-}
-
-/** An IPv4 address as a number, or undefined. */
-function v4(a: string): number | undefined {
-  if (!isIPv4(a)) return undefined;
-  return a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-}
-const v4text = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-
-/** `10.98.0.10-10.98.0.60`, `10.98.0.0/26` (its host addresses) or single addresses, comma-separated; IPv6 as single addresses. */
-export function parseSourcePool(text: string): string[] {
-  const bad = (why: string): never => {
-    throw new OpError(`invalid --source-pool '${text}': ${why}`);
-  };
-  const out: string[] = [];
-  for (const item of text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const range = /^([^-/]+)-([^-/]+)$/.exec(item);
-    const cidr = /^([^/]+)\/(\d+)$/.exec(item);
-    let from: number | undefined;
-    let to: number | undefined;
-    if (range) {
-      from = v4(range[1]!);
-      to = v4(range[2]!);
-      if (from === undefined || to === undefined || to < from) bad(`'${item}' is not an IPv4 range FIRST-LAST`);
-    } else if (cidr) {
-      const base = v4(cidr[1]!);
-      const len = Number(cidr[2]);
-      if (base === undefined || len < 8 || len > 32) bad(`'${item}' is not an IPv4 prefix (/8../32)`);
-      const size = 2 ** (32 - len);
-      const net = Math.floor(base! / size) * size;
-      // a /31 or /32 has no network/broadcast address to leave out
-      [from, to] = len >= 31 ? [net, net + size - 1] : [net + 1, net + size - 2];
-    } else if (isIPv4(item) || isIPv6(item)) {
-      out.push(item);
-      continue;
-    } else bad(`'${item}' is neither an address, a range A-B nor a CIDR`);
-    if (out.length + (to! - from!) + 1 > MAX_POOL) bad(`more than ${MAX_POOL} addresses`);
-    for (let n = from!; n <= to!; n++) out.push(v4text(n));
-  }
-  if (!out.length) bad('no addresses');
-  return out;
 }
 
 interface Runs {
@@ -454,43 +301,10 @@ function runs(ctx: OpsContext): Runs {
 
 /** Starts a load run; the first status (nothing started when rate > 0 except #1). Bad requests are OpErrors. */
 export function startLoad(ctx: OpsContext, req: LoadRequest): LoadStatus {
-  const conn = targetConnection(ctx, req.ike, req.child);
-  if (!Number.isInteger(req.count) || req.count < 1 || req.count > MAX_LOAD_COUNT)
-    throw new OpError(`--count must be an integer 1..${MAX_LOAD_COUNT}`);
-  if (!Number.isFinite(req.rate) || req.rate < 0) throw new OpError('--rate must be > 0 initiations per second, or 0: as fast as possible');
-  if (req.timeoutMs !== undefined && !(Number.isFinite(req.timeoutMs) && req.timeoutMs >= 0))
-    throw new OpError('--timeout must be >= 0 seconds');
-  if (!conn.remoteAddrs.some((a) => a !== '%any')) throw new OpError(`connection '${conn.name}' has no remote address to initiate to`);
-  if (req.idPattern !== undefined && !req.idPattern.includes('%d'))
-    throw new OpError(`--id-pattern '${req.idPattern}' has no %d: every SA would get the same identity`);
-  const pool = req.sourcePool === undefined ? [] : parseSourcePool(req.sourcePool);
-  if (pool.length) {
-    // Sending from a chosen address needs a socket bound to it: through a wildcard socket the kernel picks the
-    // source (Node's dgram has no IP_PKTINFO), and replies would be reported as arriving on 0.0.0.0.
-    const bound = ctx.bound() ?? ctx.config().daemon.listen;
-    const missing = pool.filter((a) => !bound.includes(a));
-    if (missing.length)
-      throw new OpError(
-        `--source-pool: ${missing.length} of ${pool.length} addresses are not bound (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}); ` +
-          'list each of them in daemon.listen (a wildcard 0.0.0.0 cannot send from a chosen address) and add them to an interface',
-      );
-  }
-  const o = hasOverrides(req.overrides) ? req.overrides : undefined;
-  if (o && !conn.children.length) throw new OpError(`connection '${conn.name}' has no child to apply the overrides to`);
-  // With a pattern, findPsk would look for the pattern's identities; the configured identity's secret is the one
-  // the user set up (the headend matches %any or a wildcard), looked up once for the run.
-  let psk: Buffer | undefined;
-  if (req.idPattern !== undefined && !o?.psk) {
-    const cfg = ctx.config();
-    const remoteId = conn.remote.id && conn.remote.id !== '%any' ? conn.remote.id : conn.remoteAddrs.find((a) => a !== '%any')!;
-    const localId =
-      conn.local.id && conn.local.id !== '%any' ? conn.local.id : (pool[0] ?? conn.localAddrs.find((a) => a !== '%any') ?? '%any');
-    psk = findPsk(cfg, req.idPattern.replaceAll('%d', '1'), remoteId) ?? findPsk(cfg, localId, remoteId);
-    if (!psk) throw new OpError(`no shared key found for '${localId}' - '${remoteId}' (the identities of --id-pattern use its secret)`);
-  }
+  const { conn, pool, psk, overrides } = checkLoadRequest(ctx, req);
   const r = runs(ctx);
   const mix = req.mix === undefined ? undefined : mixTracker(ctx, r.next, req, conn);
-  const run = new LoadRun(ctx, r.next++, conn, { ...req, overrides: o }, pool, psk, mix);
+  const run = new LoadRun(ctx, r.next++, conn, { ...req, overrides }, pool, psk, mix);
   r.all.set(run.id, run);
   for (const [id, old] of r.all) if (r.all.size > KEEP_RUNS && old.done) r.all.delete(id);
   ctx.log.log(
@@ -501,16 +315,6 @@ export function startLoad(ctx: OpsContext, req: LoadRequest): LoadStatus {
       `${req.initialContact ? ', with INITIAL_CONTACT' : ''}${mix ? `, failure mix ${mix.status().mix} (seed ${mix.seed})` : ''}`,
   );
   return run.status();
-}
-
-/** The run's mix, checked before anything starts (a bad mix is an OpError like any bad option). */
-function mixTracker(ctx: OpsContext, id: number, req: LoadRequest, conn: ConnectionConfig): MixTracker {
-  const shares = parseMix(req.mix!);
-  if (req.mixSeed !== undefined && !(Number.isInteger(req.mixSeed) && req.mixSeed >= 0 && req.mixSeed <= 0xffff_ffff))
-    throw new OpError(`invalid --mix-seed '${req.mixSeed}': expected an integer 0..4294967295`);
-  const overrides = classOverrides(shares, conn, req.child, ctx.config().daemon.ipsecBackend);
-  const seed = req.mixSeed ?? randomInt(ctx.svc.random, 2 ** 32);
-  return new MixTracker(ctx, id, shares, overrides, seed, req.count);
 }
 
 /** A run's status by id; without id the newest run. */

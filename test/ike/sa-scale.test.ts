@@ -7,11 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IkeSa } from '../../src/ike/ike-sa.js';
 import { SaTable } from '../../src/ike/sa-table.js';
-import { zeroCounters, type ChildSaSpec } from '../../src/ipsec/backend.js';
-import { ipBytes } from '../../src/ipsec/packets.js';
+import type { ChildSaSpec } from '../../src/ipsec/backend.js';
 import { Sad } from '../../src/ipsec/sad.js';
-import { Encr } from '../../src/wire/constants.js';
-import type { TrafficSelector } from '../../src/wire/types.js';
+import { childSpec, ts } from '../helpers/child-spec.js';
 import { makePair, type Pair } from '../helpers/peers.js';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
@@ -120,39 +118,8 @@ function tableSteps(n: number, t = new SaTable()): { install: number; lookup: nu
   return { install: install / OPS, lookup: lookup / OPS, remove: remove / OPS };
 }
 
-const ts = (a: string, b: string): TrafficSelector => ({
-  tsType: 7,
-  ipProtocol: 0,
-  startPort: 0,
-  endPort: 0xffff,
-  startAddr: ipBytes(a),
-  endAddr: ipBytes(b),
-});
-
-function spec(id: number): ChildSaSpec {
-  const spiIn = Buffer.alloc(4);
-  spiIn.writeUInt32BE(0x10000000 + id);
-  return {
-    id,
-    reqid: id,
-    name: 'net',
-    connection: 'bar',
-    spiIn,
-    spiOut: randomBytes(4),
-    suite: { encr: Encr.AES_GCM_16, encrKeyBits: 128, esn: false },
-    keys: { encrIn: randomBytes(20), integIn: Buffer.alloc(0), encrOut: randomBytes(20), integOut: Buffer.alloc(0) },
-    dhGroup: 0,
-    localTs: [ts('10.1.0.0', '10.1.0.255')],
-    remoteTs: [ts('10.2.0.0', '10.2.0.255')],
-    local: { address: '10.98.0.2', port: 4500 },
-    remote: { address: `10.99.${id >> 8}.${id & 0xff}`, port: 4500 },
-    encap: true,
-    outboundActive: true,
-    replayWindow: 32,
-    hostAddrs: [],
-    counters: zeroCounters(),
-  };
-}
+/** CHILD_SA id of one load-test config: all with the same selectors, so they share one policy group. */
+const spec = (id: number): ChildSaSpec => childSpec(id, { remoteTs: [ts('10.2.0.0', '10.2.0.255')] });
 
 /** The same for the userspace engine's SAD: install, the per-packet inbound lookup by SPI, get, the peer lookup, remove. */
 function sadSteps(n: number): { install: number; lookup: number; remove: number } {

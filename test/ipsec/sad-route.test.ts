@@ -3,50 +3,12 @@
 // returned. Cost is counted (Sad.selectorChecks), not timed. Also: cipher contexts and replay bitmaps are made on
 // an SA's first packet, not at install.
 import { describe, expect, it } from 'vitest';
-import { zeroCounters, type ChildSaSpec, specLabel } from '../../src/ipsec/backend.js';
+import { type ChildSaSpec, specLabel } from '../../src/ipsec/backend.js';
 import { ipBytes } from '../../src/ipsec/packets.js';
 import { Sad, type SaEntry, tsMatches } from '../../src/ipsec/sad.js';
 import { Encr, Integ } from '../../src/wire/constants.js';
 import type { TrafficSelector } from '../../src/wire/types.js';
-
-const ts = (a: string, b = a, ipProtocol = 0, startPort = 0, endPort = 0xffff): TrafficSelector => ({
-  tsType: a.includes(':') ? 8 : 7,
-  ipProtocol,
-  startPort,
-  endPort,
-  startAddr: ipBytes(a),
-  endAddr: ipBytes(b),
-});
-
-const LOCAL = [ts('10.1.0.0', '10.1.0.255')];
-
-function spec(id: number, o: Partial<ChildSaSpec> = {}): ChildSaSpec {
-  const spiIn = Buffer.alloc(4);
-  spiIn.writeUInt32BE(0x10000000 + id);
-  const spiOut = Buffer.alloc(4);
-  spiOut.writeUInt32BE(0x20000000 + id);
-  return {
-    id,
-    reqid: id,
-    name: 'net',
-    connection: 'bar',
-    spiIn,
-    spiOut,
-    suite: { encr: Encr.AES_GCM_16, encrKeyBits: 128, esn: false },
-    keys: { encrIn: Buffer.alloc(20, 1), integIn: Buffer.alloc(0), encrOut: Buffer.alloc(20, 2), integOut: Buffer.alloc(0) },
-    dhGroup: 0,
-    localTs: LOCAL,
-    remoteTs: [ts(`10.128.${(id >> 8) & 0xff}.${id & 0xff}`)],
-    local: { address: '10.98.0.2', port: 4500 },
-    remote: { address: `10.99.${(id >> 8) & 0xff}.${id & 0xff}`, port: 4500 },
-    encap: true,
-    outboundActive: true,
-    replayWindow: 32,
-    hostAddrs: [],
-    counters: zeroCounters(),
-    ...o,
-  };
-}
+import { childSpec, ts } from '../helpers/child-spec.js';
 
 /** What route() did before the index: every SA checked. The reference the index must agree with. */
 function scan(sad: Sad, src: Buffer, dst: Buffer, protocol: number, dstPort?: number, childName?: string): SaEntry | undefined {
@@ -102,13 +64,13 @@ describe('Sad.route: per-packet cost independent of the SAs that do not match', 
     const peer = (id: number) => `10.128.${(id >> 8) & 0xff}.${id & 0xff}`;
     const small = checksPerRoute(
       1000,
-      (id) => spec(id),
+      (id) => childSpec(id),
       peer,
       (id) => id,
     );
     const large = checksPerRoute(
       8000,
-      (id) => spec(id),
+      (id) => childSpec(id),
       peer,
       (id) => id,
     );
@@ -122,10 +84,12 @@ describe('Sad.route: per-packet cost independent of the SAs that do not match', 
     // every 10th SA a /24 of its own, the others a /32 inside 10.128/16, plus one old 0.0.0.0/0 SA (id 1)
     const make = (id: number) =>
       id === 1
-        ? spec(1, { remoteTs: [ts('0.0.0.0', '255.255.255.255')] })
+        ? childSpec(1, { remoteTs: [ts('0.0.0.0', '255.255.255.255')] })
         : id % 10 === 0
-          ? spec(id, { remoteTs: [ts(`10.${200 + ((id >> 8) % 50)}.${id & 0xff}.0`, `10.${200 + ((id >> 8) % 50)}.${id & 0xff}.255`)] })
-          : spec(id);
+          ? childSpec(id, {
+              remoteTs: [ts(`10.${200 + ((id >> 8) % 50)}.${id & 0xff}.0`, `10.${200 + ((id >> 8) % 50)}.${id & 0xff}.255`)],
+            })
+          : childSpec(id);
     const dst = (id: number) => (id % 10 === 0 ? `10.${200 + ((id >> 8) % 50)}.${id & 0xff}.9` : `10.128.${(id >> 8) & 0xff}.${id & 0xff}`);
     const n1 = 1000;
     const n2 = 8000;
@@ -140,13 +104,13 @@ describe('Sad.route: per-packet cost independent of the SAs that do not match', 
     const same = [ts('10.2.0.0', '10.2.0.255')];
     const small = checksPerRoute(
       1000,
-      (id) => spec(id, { remoteTs: same }),
+      (id) => childSpec(id, { remoteTs: same }),
       () => '10.2.0.9',
       () => 1000,
     );
     const large = checksPerRoute(
       8000,
-      (id) => spec(id, { remoteTs: same }),
+      (id) => childSpec(id, { remoteTs: same }),
       () => '10.2.0.9',
       () => 8000,
     );
@@ -161,9 +125,9 @@ describe('Sad.route: semantics', () => {
 
   it('rekey: the new SA takes over once its outbound side is activated by a refresh, the old one until then', () => {
     const sad = new Sad();
-    sad.install(spec(1, same));
+    sad.install(childSpec(1, same));
     // rekey responder: the new SA is installed with only its inbound side in use
-    const fresh = spec(2, { ...same, outboundActive: false });
+    const fresh = childSpec(2, { ...same, outboundActive: false });
     sad.install(fresh);
     expect(sad.route(SRC, dst, 6)?.spec.id).toBe(1);
     sad.install({ ...fresh, outboundActive: true });
@@ -176,8 +140,8 @@ describe('Sad.route: semantics', () => {
 
   it('rekey with the selectors as new arrays of the same content (a new CHILD_SA narrows again)', () => {
     const sad = new Sad();
-    sad.install(spec(1, { remoteTs: [ts('10.2.0.0', '10.2.0.255')] }));
-    sad.install(spec(2, { remoteTs: [ts('10.2.0.0', '10.2.0.255')], localTs: [ts('10.1.0.0', '10.1.0.255')] }));
+    sad.install(childSpec(1, { remoteTs: [ts('10.2.0.0', '10.2.0.255')] }));
+    sad.install(childSpec(2, { remoteTs: [ts('10.2.0.0', '10.2.0.255')], localTs: [ts('10.1.0.0', '10.1.0.255')] }));
     expect(sad.route(SRC, dst, 6)?.spec.id).toBe(2);
     // the old SA refreshed (e.g. endpoints moved) stays the older one
     sad.install({ ...sad.get(1)!.spec, remote: { address: '10.99.9.9', port: 4501 } });
@@ -188,7 +152,7 @@ describe('Sad.route: semantics', () => {
 
   it('deactivating the newest falls back to the newest active one; a removed SA is never returned', () => {
     const sad = new Sad();
-    for (let id = 1; id <= 4; id++) sad.install(spec(id, same));
+    for (let id = 1; id <= 4; id++) sad.install(childSpec(id, same));
     sad.install({ ...sad.get(4)!.spec, outboundActive: false });
     expect(sad.route(SRC, dst, 6)?.spec.id).toBe(3);
     sad.remove(3);
@@ -205,8 +169,8 @@ describe('Sad.route: semantics', () => {
 
   it('a refresh with other selectors moves the SA: routed by the new ones only', () => {
     const sad = new Sad();
-    sad.install(spec(1, same));
-    sad.install(spec(2, { remoteTs: [ts('10.3.0.0', '10.3.0.255')] }));
+    sad.install(childSpec(1, same));
+    sad.install(childSpec(2, { remoteTs: [ts('10.3.0.0', '10.3.0.255')] }));
     expect(sad.route(SRC, dst, 6)?.spec.id).toBe(1);
     sad.install({ ...sad.get(2)!.spec, remoteTs: [ts('10.2.0.0', '10.2.0.127')] });
     expect(sad.route(SRC, dst, 6)?.spec.id).toBe(2);
@@ -216,9 +180,9 @@ describe('Sad.route: semantics', () => {
 
   it('a child name or an SA label narrows the choice', () => {
     const sad = new Sad();
-    sad.install(spec(1, { ...same, name: 'a' }));
-    sad.install(spec(2, { ...same, name: 'b' }));
-    sad.install(spec(3, { ...same, name: 'a' }));
+    sad.install(childSpec(1, { ...same, name: 'a' }));
+    sad.install(childSpec(2, { ...same, name: 'b' }));
+    sad.install(childSpec(3, { ...same, name: 'a' }));
     expect(sad.route(SRC, dst, 6)?.spec.id).toBe(3);
     expect(sad.route(SRC, dst, 6, undefined, 'b')?.spec.id).toBe(2);
     expect(sad.route(SRC, dst, 6, undefined, 'a')?.spec.id).toBe(3);
@@ -253,7 +217,7 @@ describe('Sad.route: semantics', () => {
       if (op < 4 || ids.length < 5) {
         const six = r(3) < 1;
         sad.install(
-          spec(nextId++, {
+          childSpec(nextId++, {
             name: pick(['a', 'b']),
             localTs: localOf(six),
             remoteTs: Array.from({ length: 1 + Math.floor(r(2)) }, () => range(six)),
@@ -289,7 +253,7 @@ describe('Sad.route: semantics', () => {
 describe('per-SA crypto state is made on first use', () => {
   it('no cipher context and no replay bitmap at install; made by the first seal and open, which still work', () => {
     const sad = new Sad();
-    const s = spec(1, {
+    const s = childSpec(1, {
       suite: { encr: Encr.AES_CBC, encrKeyBits: 128, integ: Integ.HMAC_SHA2_256_128, esn: false },
       keys: { encrIn: Buffer.alloc(16, 3), integIn: Buffer.alloc(32, 4), encrOut: Buffer.alloc(16, 3), integOut: Buffer.alloc(32, 4) },
       spiOut: Buffer.from('10000001', 'hex'), // the same SA both ways: what we seal, we open
