@@ -13,12 +13,12 @@ import { performance } from 'node:perf_hooks';
 import { ConfigError } from '../config/errors.js';
 import { controlCall, controlWatch, NoDaemonError, type WatchHandle } from '../control/client.js';
 import type { ControlRequest } from '../control/protocol.js';
-import { formatEventText } from '../control/watch-cli.js';
 import type { IkelabEvent } from '../log/events.js';
+import { DaemonGone, EventStream } from './event-stream.js';
 import { AUTO_PARAMS, type ResolvedScenario, type Scenario, type Step } from './format.js';
 import { LogTail } from './log-tail.js';
-import { describeMatch, matches, nearMisses, type SaView, short, stateOf } from './matching.js';
-import { resolveScenario, showDuration } from './resolve.js';
+import { resolveScenario } from './resolve.js';
+import { type Mark, type Outcome, runStep, type StepContext, type Verdict } from './steps.js';
 
 /** What the runner needs of a daemon: one-reply verbs and the event stream. The socket client, or a test fake. */
 export interface ControlPort {
@@ -50,7 +50,7 @@ export interface RunOptions {
   pollMs?: number;
 }
 
-export type Verdict = 'PASS' | 'FAIL' | 'SKIP';
+export type { Verdict };
 
 export interface StepResult {
   name: string;
@@ -78,8 +78,6 @@ export interface ScenarioResult {
 
 /** A --set of an undeclared parameter, or a required parameter without a value (exit 2). */
 export class ScenarioUsageError extends Error {}
-/** The daemon went away in the middle of a run (exit 3). */
-class DaemonGone extends Error {}
 
 /** The parameters a run uses: declared defaults, then `auto` from the daemon's config, then --set. */
 export async function resolveParams(sc: Scenario, set: Record<string, string>, port: ControlPort): Promise<Record<string, string>> {
@@ -159,58 +157,23 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
   );
 
   // --- the event stream, opened before the first step so nothing the steps cause is missed
-  const events: IkelabEvent[] = [];
-  let waiters: (() => void)[] = [];
-  const wake = () => {
-    const w = waiters;
-    waiters = [];
-    for (const f of w) f();
-  };
-  let gone: Error | undefined;
+  const stream = new EventStream(pollMs);
   const wanted = [
     ...new Set([...resolved.steps, ...resolved.finally].flatMap((s) => ('event' in s && typeof s.event === 'string' ? [s.event] : []))),
   ];
   let watch: WatchHandle;
   try {
     // the exact names are valid prefixes; with no event expectation, the IKE_SA events keep the stream honest
-    watch = await port.watch({ events: wanted.length ? wanted : ['ike.'] }, (e) => {
-      events.push(e);
-      wake();
-    });
+    watch = await port.watch({ events: wanted.length ? wanted : ['ike.'] }, (e) => stream.push(e));
   } catch (e) {
     // refused (an old daemon without watch) or not there: either way no run is possible against it
     return finish(3, (e as Error).message);
   }
   void watch.ended.then((why) => {
-    if (why) {
-      gone = new DaemonGone(`the daemon ended the event stream: ${why.message}`);
-      wake();
-    }
+    if (why) stream.ended(why);
   });
-  const tail = o.peerLog !== undefined ? new LogTail(o.peerLog, wake) : undefined;
+  const tail = o.peerLog !== undefined ? new LogTail(o.peerLog, stream.wake) : undefined;
   await tail?.start(pollMs);
-
-  /** Resolves on the next event or log line, or after ms. */
-  const change = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(done, Math.max(0, ms));
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      waiters.push(done);
-    });
-  /** Calls check() on every change until it gives a verdict or the deadline passes (then onTimeout()). */
-  const waitFor = async <T>(deadline: number, check: () => T | undefined, onTimeout: () => T, tickMs = pollMs): Promise<T> => {
-    for (;;) {
-      const v = check();
-      if (v !== undefined) return v;
-      if (gone) throw gone;
-      const left = deadline - performance.now();
-      if (left <= 0) return onTimeout();
-      await change(Math.min(left, tickMs));
-    }
-  };
 
   const added = new Set<string>(); // fault rules this run added and did not clear
   const call = async (cmd: string, args: Record<string, unknown>, timeoutMs?: number): Promise<unknown> => {
@@ -223,175 +186,17 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
     }
   };
 
-  interface Mark {
-    ev: number;
-    log: number;
-  }
   const startMark: Mark = { ev: 0, log: 0 };
   const marks: Mark[] = [];
-
-  type Outcome = { verdict: Verdict; detail: string; events?: IkelabEvent[] };
-  const runStep = async (s: Step, i: number): Promise<Outcome> => {
-    const stepStart = performance.now();
-    const from = (since: 'previous' | 'start' | 'step'): Mark =>
-      since === 'start' ? startMark : since === 'step' ? marks[i]! : (marks[i - 1] ?? startMark);
-    switch (s.kind) {
-      case 'initiate':
-      case 'terminate':
-      case 'rekey': {
-        const r = await call(s.kind, s.args);
-        return { verdict: 'PASS', detail: short(r) };
-      }
-      case 'fault': {
-        if (s.op === 'add') {
-          const r = (await call('fault', { op: 'add', ...s.rule })) as { added: { name: string; text?: string }[] };
-          for (const a of r.added) added.add(a.name);
-          return { verdict: 'PASS', detail: r.added.map((a) => `added '${a.name}'${a.text ? `: ${a.text}` : ''}`).join('; ') };
-        }
-        const r = (await call('fault', { op: 'clear', ...s.rule })) as { cleared: string[] };
-        if (s.rule.name === undefined) added.clear();
-        for (const n of r.cleared) added.delete(n);
-        return { verdict: 'PASS', detail: r.cleared.length ? `cleared ${r.cleared.map((n) => `'${n}'`).join(', ')}` : 'no fault rules' };
-      }
-      case 'ping': {
-        const r = (await call('ping', s.args, 120_000)) as { sent: number; received: number };
-        const detail = `${r.received}/${r.sent} replies`;
-        if (s.replies !== undefined && r.received < s.replies)
-          return { verdict: 'FAIL', detail: `${detail}, wanted at least ${s.replies}` };
-        return { verdict: 'PASS', detail };
-      }
-      case 'sleep': {
-        await waitFor(
-          stepStart + s.ms,
-          () => undefined,
-          () => true,
-          s.ms,
-        );
-        return { verdict: 'PASS', detail: `slept ${showDuration(s.ms)}` };
-      }
-      case 'expect': {
-        let seen = from(s.since).ev;
-        return waitFor(
-          stepStart + s.withinMs,
-          () => {
-            for (; seen < events.length; seen++) {
-              const e = events[seen]!;
-              if (matches(e, s.event, s.match)) return { verdict: 'PASS' as Verdict, detail: `${formatEventText(e, false)}`, events: [e] };
-            }
-            return undefined;
-          },
-          () => ({
-            verdict: 'FAIL' as Verdict,
-            detail: `no ${s.event}${describeMatch(s.match)} within ${showDuration(s.withinMs)}${nearMisses(events.slice(from(s.since).ev), s.event)}`,
-          }),
-        );
-      }
-      case 'expect-not': {
-        let seen = from(s.since).ev;
-        return waitFor(
-          stepStart + s.forMs,
-          () => {
-            for (; seen < events.length; seen++) {
-              const e = events[seen]!;
-              if (matches(e, s.event, s.match))
-                return { verdict: 'FAIL' as Verdict, detail: `unexpected ${formatEventText(e, false)}`, events: [e] };
-            }
-            return undefined;
-          },
-          () => ({ verdict: 'PASS' as Verdict, detail: `no ${s.event}${describeMatch(s.match)} in ${showDuration(s.forMs)}` }),
-        );
-      }
-      case 'expect-count': {
-        const hits: IkelabEvent[] = [];
-        let seen = from(s.since).ev;
-        const what = `${s.event}${describeMatch(s.match)}`;
-        const range =
-          s.min !== undefined && s.max !== undefined
-            ? `${s.min}..${s.max}`
-            : s.min !== undefined
-              ? `at least ${s.min}`
-              : `at most ${s.max}`;
-        return waitFor(
-          stepStart + s.withinMs,
-          () => {
-            for (; seen < events.length; seen++) if (matches(events[seen]!, s.event, s.match)) hits.push(events[seen]!);
-            if (s.max !== undefined && hits.length > s.max)
-              return { verdict: 'FAIL' as Verdict, detail: `${hits.length} ${what}, wanted ${range}`, events: hits.slice(0, 20) };
-            // with only a minimum there is nothing left to wait for
-            if (s.max === undefined && s.min !== undefined && hits.length >= s.min)
-              return { verdict: 'PASS' as Verdict, detail: `${hits.length} ${what} (wanted ${range})`, events: hits.slice(0, 20) };
-            return undefined;
-          },
-          () => {
-            const ok = hits.length >= (s.min ?? 0) && hits.length <= (s.max ?? Number.POSITIVE_INFINITY);
-            return {
-              verdict: (ok ? 'PASS' : 'FAIL') as Verdict,
-              detail: `${hits.length} ${what} in ${showDuration(s.withinMs)}, wanted ${range}`,
-              events: hits.slice(0, 20),
-            };
-          },
-        );
-      }
-      case 'wait-state': {
-        let now = 'absent';
-        let lastPoll = 0;
-        let polling: Promise<void> | undefined;
-        let pollError: unknown;
-        let reached: string | undefined;
-        const poll = async () => {
-          const sas = (await call('list-sas', {})) as SaView[];
-          const found = stateOf(sas, s.target, s.of);
-          now = found.length ? [...new Set(found.map((f) => f.state))].join(', ') : 'absent';
-          if (s.state === 'ABSENT' ? found.length === 0 : found.some((f) => f.state.toUpperCase() === s.state))
-            reached = found.find((f) => f.state.toUpperCase() === s.state)?.label ?? `no ${s.target} ${s.of}`;
-        };
-        // list-sas can be large on a loaded daemon: at most every 200 ms, whatever pollMs says
-        const every = Math.max(pollMs, 200);
-        return waitFor(
-          stepStart + s.withinMs,
-          () => {
-            if (pollError) throw pollError;
-            if (reached !== undefined) return { verdict: 'PASS' as Verdict, detail: `${reached} ${s.state}` };
-            if (!polling && performance.now() - lastPoll >= every) {
-              lastPoll = performance.now();
-              polling = poll()
-                .catch((e: unknown) => {
-                  pollError = e;
-                })
-                .finally(() => {
-                  polling = undefined;
-                  wake();
-                });
-            }
-            return undefined;
-          },
-          () => ({
-            verdict: 'FAIL' as Verdict,
-            detail: `${s.target} ${s.of} not ${s.state} within ${showDuration(s.withinMs)} (now: ${now})`,
-          }),
-        ).then(async (r) => {
-          await polling;
-          return r;
-        });
-      }
-      case 'peer-log': {
-        if (!tail) return { verdict: 'SKIP', detail: 'not checked: no --peer-log FILE given' };
-        let seen = from(s.since).log;
-        return waitFor(
-          stepStart + s.withinMs,
-          () => {
-            for (; seen < tail.lines.length; seen++)
-              if (s.regex.test(tail.lines[seen]!)) return { verdict: 'PASS' as Verdict, detail: `peer log: ${tail.lines[seen]!.trim()}` };
-            return undefined;
-          },
-          () => ({
-            verdict: 'FAIL' as Verdict,
-            detail: `no line matching /${s.regex.source}/ in ${tail.path} within ${showDuration(s.withinMs)}${tail.error ? ` (${tail.error})` : ''}`,
-          }),
-        );
-      }
-    }
-  };
+  /** Step i's context: its cursors are the marks taken when step i (or the one before it) started. */
+  const stepContext = (i: number): StepContext => ({
+    stream,
+    tail,
+    call,
+    added,
+    pollMs,
+    from: (since) => (since === 'start' ? startMark : since === 'step' ? marks[i]! : (marks[i - 1] ?? startMark)),
+  });
 
   const record = (name: string, kind: StepResult['kind'], oc: Outcome) => {
     const r: StepResult = {
@@ -412,10 +217,10 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
     let i = 0;
     for (; i < resolved.steps.length; i++) {
       const s = resolved.steps[i]!;
-      marks[i] = { ev: events.length, log: tail?.lines.length ?? 0 };
+      marks[i] = { ev: stream.events.length, log: tail?.lines.length ?? 0 };
       let oc: Outcome;
       try {
-        oc = await runStep(s, i);
+        oc = await runStep(stepContext(i), s);
       } catch (e) {
         if (e instanceof DaemonGone) throw e;
         oc = { verdict: 'FAIL', detail: `${s.kind} refused: ${(e as Error).message}` };
@@ -435,7 +240,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
   }
 
   // --- cleanup: even after a failure; not when the daemon is gone (nothing to clean) or with keep
-  if (!gone && !error) {
+  if (!stream.gone && !error) {
     if (o.keep) {
       if (added.size || resolved.finally.length)
         record('cleanup', 'cleanup', {
@@ -454,7 +259,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
       }
       for (const [j, s] of resolved.finally.entries()) {
         try {
-          record(s.name, s.kind, await runStep(s, resolved.steps.length + j));
+          record(s.name, s.kind, await runStep(stepContext(resolved.steps.length + j), s));
         } catch (e) {
           record(s.name, s.kind, { verdict: 'FAIL', detail: (e as Error).message });
           failed = true;
@@ -464,7 +269,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
   }
   watch.close();
   tail?.stop();
-  if (gone) return finish(3, gone.message);
+  if (stream.gone) return finish(3, stream.gone.message);
   if (error) return finish(3, error);
   return finish(failed || steps.some((s) => s.verdict === 'FAIL') ? 1 : 0);
 }
