@@ -268,9 +268,9 @@ export function fragmentOf(m: IkeMessage): SkfPayload | undefined {
 }
 
 /**
- * What the TaskManager does with a received fragment: `wait` (kept, ignored or dropped; logged), or `open` with
- * the result an unfragmented message would have had (integrity failure, inner chain parse failure, or the
- * reassembled message), and the datagram that stands for the request when its retransmits are recognised
+ * What the TaskManager's inbound gate (inbound-gate.ts) does with a received fragment: `wait` (kept, ignored or
+ * dropped; logged), or `open` with the result an unfragmented message would have had (integrity failure, inner chain
+ * parse failure, or the reassembled message), and the datagram that stands for the request when its retransmits are recognised
  * (fragment 1: RFC 7383 2.6.1, the response is resent for that one only).
  */
 export type ReceivedFragment = { wait: true } | { wait: false; r: UnprotectResult; raw: Buffer };

@@ -1,25 +1,22 @@
-// One IKE_SA: identity, keys, endpoints, CHILD_SAs, timers. Exchanges happen in tasks driven by its TaskManager.
+// One IKE_SA: identity, endpoints, CHILD_SAs, timers. Exchanges happen in tasks driven by its TaskManager.
 // Its state changes only through its own methods (connecting(), authenticated(), rekeyedBy(), deleting(), destroy()
 // ...): the fields are readable everywhere, so a reader finds every transition, and the lifecycle events that go with
-// them (src/log/events.ts), here and nowhere else.
+// them (src/log/events.ts), here and nowhere else. What its setup negotiated (keys, nonces, identities, NAT, peer
+// features) and the methods that record it are inherited from IkeSaSetup (ike-sa-setup.ts).
 import type { ConnectionConfig } from '../config/types.js';
-import { createSkCipher, type SkCipher } from '../crypto/sk.js';
-import type { IkeKeys, IkeSuite } from '../crypto/keys.js';
 import type { LogGroup } from '../log/groups.js';
 import type { BoundLogger } from '../log/logger.js';
 import { type Endpoint, fmtEndpoint } from '../net/endpoint.js';
 import type { TimerHandle } from '../util/timer-queue.js';
 import { keep } from '../wire/keep.js';
-import type { Proposal } from '../wire/types.js';
 import type { ChildSa } from './child-sa.js';
 import { followEndpoints, inBackend, withdrawChild } from './child-spec.js';
 import { moveChildren } from './child-setup.js';
 import { habitsFor, type WireHabits } from './habits.js';
+import { IkeSaSetup } from './ike-sa-setup.js';
 import { clearChildTimers, startIkeTimers } from './sa-timers.js';
 import type { IkeServices } from './services.js';
 import { TaskManager } from './task-manager.js';
-
-const NO_BYTES = Buffer.alloc(0);
 
 /** strongSwan's ike_sa_state_t names, as list-sas shows them. */
 export type IkeState = 'CREATED' | 'CONNECTING' | 'ESTABLISHED' | 'PASSIVE' | 'REKEYING' | 'REKEYED' | 'DELETING' | 'DESTROYING';
@@ -49,7 +46,7 @@ export interface IkeEventRef {
   peer: string;
 }
 
-export class IkeSa {
+export class IkeSa extends IkeSaSetup {
   private _state: IkeState = 'CREATED';
   readonly uniqueId: number;
   /** charon's `bar[3]`: name and unique id never change, and every log line and timer uses it. */
@@ -62,23 +59,6 @@ export class IkeSa {
   private _spiR: Buffer = Buffer.alloc(8);
   private _local: Endpoint;
   private _remote: Endpoint;
-  private _localId = '';
-  private _remoteId = '';
-  private _suite?: IkeSuite;
-  private _proposal?: Proposal;
-  private _keys?: IkeKeys;
-  private _skIn?: SkCipher;
-  private _skOut?: SkCipher;
-  private _ni: Buffer = Buffer.alloc(0);
-  private _nr: Buffer = Buffer.alloc(0);
-  private _initRequest: Buffer = Buffer.alloc(0);
-  private _initResponse: Buffer = Buffer.alloc(0);
-  private _natLocal = false;
-  private _natRemote = false;
-  private _peerMobike = false;
-  private _peerFragmentation = false;
-  private _initialContact = false;
-  private _peerWindow = 1;
   private readonly _children: ChildSa[] = [];
   private _establishedAt?: number;
   /** Rekey and expiry deadlines: times on svc.timers' clock, kept by sa-timers.ts (timer bookkeeping, not state). */
@@ -114,6 +94,7 @@ export class IkeSa {
     remote: Endpoint,
     spiI?: Buffer,
   ) {
+    super();
     this.uniqueId = svc.nextIkeId();
     this.label = `${config.name}[${this.uniqueId}]`;
     this._local = { ...local };
@@ -136,62 +117,6 @@ export class IkeSa {
   }
   get remote(): Readonly<Endpoint> {
     return this._remote;
-  }
-  get localId(): string {
-    return this._localId;
-  }
-  get remoteId(): string {
-    return this._remoteId;
-  }
-  get suite(): IkeSuite | undefined {
-    return this._suite;
-  }
-  get proposal(): Proposal | undefined {
-    return this._proposal;
-  }
-  get keys(): IkeKeys | undefined {
-    return this._keys;
-  }
-  get skIn(): SkCipher | undefined {
-    return this._skIn;
-  }
-  get skOut(): SkCipher | undefined {
-    return this._skOut;
-  }
-  get ni(): Buffer {
-    return this._ni;
-  }
-  get nr(): Buffer {
-    return this._nr;
-  }
-  /** IKE_SA_INIT request and response as sent/received: RFC 7296 2.15 signs them. */
-  get initRequest(): Buffer {
-    return this._initRequest;
-  }
-  get initResponse(): Buffer {
-    return this._initResponse;
-  }
-  get natLocal(): boolean {
-    return this._natLocal;
-  }
-  get natRemote(): boolean {
-    return this._natRemote;
-  }
-  /** The peer announced MOBIKE. */
-  get peerMobike(): boolean {
-    return this._peerMobike;
-  }
-  /** The peer sent IKEV2_FRAGMENTATION_SUPPORTED in IKE_SA_INIT (RFC 7383 2.3). */
-  get peerFragmentation(): boolean {
-    return this._peerFragmentation;
-  }
-  /** The peer sent INITIAL_CONTACT in its IKE_AUTH request. */
-  get initialContact(): boolean {
-    return this._initialContact;
-  }
-  /** SET_WINDOW_SIZE from the peer (RFC 7296 2.3); we use a window of 1 ourselves. */
-  get peerWindow(): number {
-    return this._peerWindow;
   }
   get children(): readonly ChildSa[] {
     return this._children;
@@ -218,12 +143,9 @@ export class IkeSa {
   get localSpi(): Buffer {
     return this.initiator ? this.spiI : this._spiR;
   }
-  get natAny(): boolean {
-    return this._natLocal || this._natRemote;
-  }
   /** "10.98.0.2[10.98.0.2]...10.98.0.1[10.98.0.1]" as charon prints an IKE_SA between two peers. */
   get between(): string {
-    return `${this._local.address}[${this._localId}]...${this._remote.address}[${this._remoteId}]`;
+    return `${this._local.address}[${this.localId}]...${this._remote.address}[${this.remoteId}]`;
   }
   get endpoints(): string {
     return `from ${fmtEndpoint(this._local)} to ${fmtEndpoint(this._remote)}`;
@@ -245,72 +167,6 @@ export class IkeSa {
     this._spiR = keep(spi);
   }
 
-  /** Nonces of the exchange that created this IKE_SA (IKE_SA_INIT, or the CREATE_CHILD_SA of a rekey). */
-  useNonces(n: { ni?: Buffer; nr?: Buffer }): void {
-    if (n.ni) this._ni = keep(n.ni);
-    if (n.nr) this._nr = keep(n.nr);
-  }
-
-  /** The IKE_SA_INIT request or response as it went over the wire (AUTH signs them). */
-  keepInitMessage(which: 'request' | 'response', bytes: Buffer): void {
-    if (which === 'request') this._initRequest = bytes;
-    else this._initResponse = bytes;
-  }
-
-  /**
-   * IKE_AUTH is over both ways: the IKE_SA_INIT messages AUTH signed (RFC 7296 2.15) are needed no more. Dropping
-   * them saves about 0.6 KiB per IKE_SA. (The nonces stay: they are 64 bytes, and tests recompute keys from them.)
-   * Called by the TaskManager once a message leaves the IKE_SA established; idempotent.
-   */
-  setupDone(): void {
-    if (this._initRequest.length === 0 && this._initResponse.length === 0) return;
-    this._initRequest = this._initResponse = NO_BYTES;
-  }
-
-  setKeys(suite: IkeSuite, proposal: Proposal, keys: IkeKeys): void {
-    this._suite = suite;
-    // the chosen proposal's SPI may be a view of the received message: keep a copy, not the message
-    this._proposal = proposal.spi.length ? { ...proposal, spi: keep(proposal.spi) } : proposal;
-    this._keys = keys;
-    const mine = { e: this.initiator ? keys.skEi : keys.skEr, a: this.initiator ? keys.skAi : keys.skAr };
-    const theirs = { e: this.initiator ? keys.skEr : keys.skEi, a: this.initiator ? keys.skAr : keys.skAi };
-    this._skOut = createSkCipher(suite, mine.e, mine.a);
-    this._skIn = createSkCipher(suite, theirs.e, theirs.a);
-    // both SPIs are known here (IKE_SA_INIT response processed / rekey's new SPIs), as the tables need
-    this.svc.keysDerived?.({
-      kind: 'ike',
-      spiI: this.spiI,
-      spiR: this._spiR,
-      encr: suite.encr,
-      encrKeyBits: suite.encrKeyBits,
-      integ: suite.integ,
-      skEi: keys.skEi,
-      skEr: keys.skEr,
-      skAi: keys.skAi,
-      skAr: keys.skAr,
-    });
-  }
-
-  /** Our identity and the peer's as far as known (IKE_AUTH); undefined leaves one as it is. */
-  identify(ids: { local?: string; remote?: string }): void {
-    if (ids.local !== undefined) this._localId = ids.local;
-    if (ids.remote !== undefined) this._remoteId = ids.remote;
-  }
-
-  /** Result of NAT detection (RFC 7296 2.23); `local` true also when we only pretend to be behind a NAT. */
-  natDetected(local: boolean, remote: boolean): void {
-    this._natLocal = local;
-    this._natRemote = remote;
-  }
-
-  /** What the peer announced that we keep track of. */
-  peerAnnounced(a: { mobike?: boolean; window?: number; initialContact?: boolean; fragmentation?: boolean }): void {
-    if (a.mobike !== undefined) this._peerMobike = a.mobike;
-    if (a.fragmentation !== undefined) this._peerFragmentation = a.fragmentation;
-    if (a.window !== undefined) this._peerWindow = a.window;
-    if (a.initialContact !== undefined) this._initialContact = a.initialContact;
-  }
-
   /**
    * The IKE_SA that replaces this one in an IKE_SA rekey (RFC 7296 2.18): same services, connection and
    * endpoints; `initiator` is its I flag (who initiated the rekey), spiI the initiator's new SPI.
@@ -321,12 +177,7 @@ export class IkeSa {
 
   /** A rekey's new IKE_SA takes what the exchange did not renegotiate from the old one: identities, NAT, peer features. */
   inherit(old: IkeSa): void {
-    this._localId = old._localId;
-    this._remoteId = old._remoteId;
-    this._natLocal = old._natLocal;
-    this._natRemote = old._natRemote;
-    this._peerMobike = old._peerMobike;
-    this._peerFragmentation = old._peerFragmentation;
+    this.inheritSetup(old);
     this._lastInbound = old._lastInbound;
   }
 
@@ -352,12 +203,12 @@ export class IkeSa {
     this.log.event('IKE', 0, `IKE_SA ${this.label} established between ${this.between}`, {
       event: 'ike.established',
       ...this.eventRef,
-      localId: this._localId,
-      remoteId: this._remoteId,
+      localId: this.localId,
+      remoteId: this.remoteId,
     });
     this.svc.leftHalfOpen?.(this);
     const u = this.config.unique;
-    if ((u === 'no' && this._initialContact) || u === 'replace') this.svc.dropStaleSas(this);
+    if ((u === 'no' && this.initialContact) || u === 'replace') this.svc.dropStaleSas(this);
     this.established();
   }
 

@@ -3,18 +3,13 @@
 // exchange (RFC 7296 2.1-2.3). Every message of an SA is handled synchronously, start to finish, so two
 // messages of one SA never interleave.
 import { ExchangeType, Notify } from '../wire/constants.js';
-import { checkMessageRules } from '../wire/rules.js';
-import { requestGate, responseGate, type GateView } from './gates.js';
-import { errorNotify } from '../wire/errors.js';
-import { bracketed } from './payload-order.js';
 import type { IkeMessage } from '../wire/types.js';
 import { charonExchangeName as exchangeName } from '../wire/names.js';
 import type { Endpoint } from '../net/endpoint.js';
 import type { IkeSa } from './ike-sa.js';
-import { unprotect } from './message-protect.js';
-import { fragmentOf, Reassembler, receiveFragment } from './fragments.js';
+import { InboundGate } from './inbound-gate.js';
 import { ReceiveFaults, type InjectedNotify } from './receive-faults.js';
-import { describeForEvents, giveUpFields, receivedFields, reportNotifies, retransmitFields, type MessageDesc } from './message-events.js';
+import { giveUpFields, retransmitFields } from './message-events.js';
 import { askSend, encode, faultInfo, retransmitOf, retransmitTimeout, send, type Encoded } from './outgoing.js';
 import { ReceivedLines } from './packet-log.js';
 import { ResponseCache } from './response-cache.js';
@@ -51,12 +46,18 @@ export class TaskManager {
 
   /** charon's `received packet` line and the rate-limited junk lines of this SA. */
   private readonly lines: ReceivedLines;
-  /** RFC 7383: fragments of the peer's current request and response being collected (fragments.ts); made on the first. */
-  private fragments?: Reassembler;
+  /** Gates, reassembly, ICV and payload rules: what of a received message reaches the tasks (inbound-gate.ts). */
+  private readonly inbound: InboundGate;
 
   constructor(private readonly sa: IkeSa) {
     this.lines = new ReceivedLines(sa.log);
     this.responses = new ResponseCache(sa, this.lines);
+    this.inbound = new InboundGate(
+      sa,
+      this.lines,
+      (raw) => this.faulted?.takeDecrypted(raw),
+      (...a) => this.answerError(...a),
+    );
   }
 
   get busy(): boolean {
@@ -229,18 +230,9 @@ export class TaskManager {
       if (m.header.response) this.handleResponse(m, raw, local, remote);
       else this.handleRequest(m, raw, local, remote, inject);
     } finally {
-      // nothing of this message is needed once it is handled (held for 10,000 idle IKE_SAs, it added up)
-      this.opened = undefined;
+      this.inbound.forget();
       if (this.sa.state === 'ESTABLISHED') this.sa.setupDone();
     }
-  }
-
-  /** A message that may not be processed here: counted, logged (rate-limited), never answered. */
-  private drop(m: IkeMessage, why: string): void {
-    this.sa.counters.dropped++;
-    this.lines.junk(
-      `ignoring ${exchangeName(m.header.exchange)} ${m.header.response ? 'response' : 'request'} with message ID ${m.header.messageId}: ${why}`,
-    );
   }
 
   private handleRequest(m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint, inject?: InjectedNotify): void {
@@ -248,7 +240,7 @@ export class TaskManager {
     const mid = m.header.messageId;
     if (this.responses.holds(mid)) {
       const junk = this.responses.answer(m, raw, local, remote);
-      if (junk) this.drop(m, junk);
+      if (junk) this.inbound.drop(m, junk);
       return;
     }
     if (mid !== this.peerMid) {
@@ -256,9 +248,9 @@ export class TaskManager {
       this.lines.junk(`received message ID ${mid}, expected ${this.peerMid}, ignored`);
       return;
     }
-    const closed = requestGate(this.gateView(), m.header);
-    if (closed) return this.drop(m, closed);
-    const msg = this.open(m, raw, local, remote);
+    const closed = this.inbound.requestClosed(m.header);
+    if (closed) return this.inbound.drop(m, closed);
+    const msg = this.inbound.open(m, raw, local, remote);
     if (!msg) {
       // An IKE_SA_INIT that does not fit its rules leaves nothing behind: the half-open SA was only made for it.
       if (m.header.exchange === ExchangeType.IKE_SA_INIT) sa.destroy();
@@ -311,27 +303,13 @@ export class TaskManager {
     const sent = encode(sa, out, fault);
     if (msg.exchange === ExchangeType.IKE_SA_INIT) sa.keepInitMessage('response', sent.packet);
     send(sa, sent, fault);
-    this.responses.remember(mid, msg.raw, this.requestDesc(m), sent, info);
+    this.responses.remember(mid, msg.raw, this.inbound.requestDesc(m), sent, info);
     this.peerMid++;
     // a fault notify in place of an IKE_SA_INIT or IKE_AUTH response: the peer's setup fails, ours goes too
     if (fault?.kind === 'notify' && (msg.exchange === ExchangeType.IKE_SA_INIT || msg.exchange === ExchangeType.IKE_AUTH)) failed = true;
     this.passive = failed ? [] : tasks.filter((_, i) => statuses[i] === 'NEED_MORE');
     if (failed || out.destroyAfter) sa.destroy();
     else this.initiate();
-  }
-
-  /** The request being answered as its events describe it: as parsed, or its outer payloads if it did not parse. */
-  private requestDesc(m: IkeMessage): MessageDesc {
-    const o = this.opened;
-    if (o && o.messageId === m.header.messageId && !o.isResponse) return o;
-    return describeForEvents(m.header.exchange, m.header.messageId, false, m.payloads);
-  }
-
-  /** The message open() accepted last, as its message.received event described it. */
-  private opened?: MessageDesc;
-
-  private gateView(): GateView {
-    return { initiator: this.sa.initiator, state: this.sa.state, hasKeys: this.sa.keys !== undefined };
   }
 
   private handleResponse(m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint): void {
@@ -342,11 +320,11 @@ export class TaskManager {
       this.lines.junk(`received message ID ${m.header.messageId}, expected ${i?.mid ?? this.myMid}, ignored`);
       return;
     }
-    const closed = responseGate(this.gateView(), m.header, i.exchange);
-    if (closed) return this.drop(m, closed);
+    const closed = this.inbound.responseClosed(m.header, i.exchange);
+    if (closed) return this.inbound.drop(m, closed);
     const isInit = m.header.exchange === ExchangeType.IKE_SA_INIT;
     // Integrity before interpretation: the exchange type of a protected response is judged after its ICV.
-    const msg = this.open(m, raw, local, remote, i.exchange);
+    const msg = this.inbound.open(m, raw, local, remote, i.exchange);
     if (!msg) return;
     if (msg.exchange !== i.exchange) {
       // charon: an authenticated response must answer the exchange we started; anything else ends the IKE_SA.
@@ -389,73 +367,6 @@ export class TaskManager {
     this.initiate();
   }
 
-  /** Decrypt, log the payload list, and track the peer's current endpoints. */
-  private open(m: IkeMessage, datagram: Buffer, local: Endpoint, remote: Endpoint, expected = m.header.exchange) {
-    const sa = this.sa;
-    // an encrypted fragment: kept until its message is complete, which then stands for the request (fragment 1)
-    const skf = fragmentOf(m);
-    const frag = skf && receiveFragment(sa, (this.fragments ??= new Reassembler()), m, skf, datagram, () => this.lines.flush());
-    if (frag?.wait) return undefined;
-    const raw = frag ? frag.raw : datagram;
-    const r = frag ? frag.r : (this.faulted?.takeDecrypted(raw) ?? unprotect(sa, m, raw));
-    this.opened = undefined;
-    const kind = m.header.response ? 'response' : 'request';
-    if (!r.ok) {
-      if (r.reason === 'INTEGRITY') {
-        // Anyone who read the SPIs and message ID off the wire can make these: logged like other junk.
-        sa.counters.integrityFailures++;
-        if (this.lines.countJunk() === undefined) return undefined;
-        this.lines.flush();
-        sa.log.enc(1, 'integrity check failed');
-        sa.log.enc(1, `${exchangeName(m.header.exchange)} ${kind} with message ID ${m.header.messageId} processing failed`);
-      } else {
-        this.lines.flush();
-        sa.counters.invalidMessages++;
-        sa.log.enc(1, `could not parse ${exchangeName(m.header.exchange)} ${kind} ${m.header.messageId}: ${r.detail}`);
-        const n = r.error && !m.header.response ? errorNotify(r.error) : undefined;
-        if (n) this.answerError(m, raw, n.notifyType, n.data);
-      }
-      return undefined;
-    }
-    this.lines.flush();
-    // message.received rides on the line that lists the payloads; a message failing integrity never gets here
-    const desc = describeForEvents(m.header.exchange, m.header.messageId, m.header.response, r.msg.payloads);
-    this.opened = desc;
-    sa.log.event(
-      'ENC',
-      1,
-      () => `parsed ${exchangeName(m.header.exchange)} ${kind} ${m.header.messageId} ${bracketed(r.msg.payloads)}`,
-      receivedFields(m.header, desc, raw.length, local, remote),
-    );
-    // RFC 7296 1.2-1.5, 3.14: payloads missing, duplicated or out of place, checked once before any task.
-    const broken =
-      m.header.exchange === expected ? checkMessageRules(m.header.exchange, m.header.response, m.payloads, r.inner) : undefined;
-    if (broken) {
-      sa.counters.invalidMessages++;
-      sa.log.enc(1, `${exchangeName(m.header.exchange)} ${kind} ${m.header.messageId} invalid: ${broken.message}`);
-      // Only an authenticated request earns an answer (INVALID_SYNTAX, its message ID used up). A broken response
-      // is ignored like one that does not parse (charon's parse_message): our request stays outstanding and is
-      // retransmitted, so one bad answer does not end a working IKE_SA.
-      if (!m.header.response && r.inner) this.answerError(m, raw, Notify.INVALID_SYNTAX, Buffer.alloc(0));
-      return undefined;
-    }
-    reportNotifies(sa, m.header, r.msg.payloads);
-    sa.noteInbound();
-    if (m.header.exchange !== ExchangeType.IKE_SA_INIT) {
-      // RFC 7296 2.23: after an authenticated message, follow the peer's (NAT-mapped) address and port; the
-      // installed CHILD_SAs follow along.
-      if (
-        remote.address !== sa.remote.address ||
-        remote.port !== sa.remote.port ||
-        local.port !== sa.local.port ||
-        local.address !== sa.local.address
-      ) {
-        sa.followPeer(local, remote);
-      }
-    }
-    return r.msg;
-  }
-
   /** An authenticated request we cannot parse gets a protected error notify and uses up its message ID. */
   private answerError(m: IkeMessage, raw: Buffer, notifyType: number, data: Buffer): void {
     const out = new OutMessage(m.header.exchange, m.header.messageId, true);
@@ -464,7 +375,7 @@ export class TaskManager {
     const fault = askSend(this.sa, info);
     const sent = encode(this.sa, out, fault);
     send(this.sa, sent, fault);
-    this.responses.remember(m.header.messageId, raw, this.requestDesc(m), sent, info);
+    this.responses.remember(m.header.messageId, raw, this.inbound.requestDesc(m), sent, info);
     this.peerMid++;
   }
 

@@ -1,6 +1,6 @@
 // charon's file_logger line format: "[time ][host charon: ]NN[GRP] message". The time format defaults to the
 // one the reference logs use (strftime "%b %e %T"), so engineers' grep habits from vEdge keep working.
-import { createWriteStream, writeSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import type { LogRecord, LogSink } from './logger.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -32,12 +32,6 @@ export function formatCharonLine(r: LogRecord, o: CharonSinkOptions = {}): strin
   return `${prefix}${pad2(r.thread % 100)}[${r.group}] ${r.message}`;
 }
 
-/** Batched sinks still open: one process 'exit' listener for all of them, however many loggers a process makes. */
-const flushOnExit = new Set<CharonTextSink>();
-process.once('exit', () => {
-  for (const s of flushOnExit) s.flushSync();
-});
-
 /** Writes charon lines to a stream (stdout) or a file opened in append mode. */
 export class CharonTextSink implements LogSink {
   /** Text only: events logged only to charon text sinks need not build their fields (Logger.event). */
@@ -51,15 +45,6 @@ export class CharonTextSink implements LogSink {
    */
   private lastSecond = Number.NaN;
   private lastPrefix = '';
-  /**
-   * Lines for a file or the process's stdout, written as one chunk per event-loop turn: a setup logs two dozen lines
-   * at level 1, and each write() costs a Writable round and a syscall or an iovec entry of its own (logging took
-   * ~15 % of a setup's CPU at level 1, bench-setup). Other streams (a test's PassThrough, a control client) are
-   * written line by line, as their readers expect. process 'exit' writes what is pending synchronously.
-   */
-  private readonly batch: boolean;
-  private pending = '';
-  private flushScheduled = false;
 
   constructor(
     target: NodeJS.WritableStream | string,
@@ -71,14 +56,12 @@ export class CharonTextSink implements LogSink {
     } else {
       this.out = target;
     }
-    this.batch = this.owned !== undefined || target === process.stdout;
-    if (this.batch) flushOnExit.add(this);
   }
 
   write(r: LogRecord): void {
     const o = this.opts;
     if (o.syslogPrefix || (o.timeFormat ?? 'charon') !== 'charon') {
-      this.emit(`${formatCharonLine(r, o)}\n`);
+      this.out.write(`${formatCharonLine(r, o)}\n`);
       return;
     }
     const second = Math.floor(r.time.getTime() / 1000);
@@ -86,44 +69,10 @@ export class CharonTextSink implements LogSink {
       this.lastSecond = second;
       this.lastPrefix = `${formatCharonTime(r.time)} `;
     }
-    this.emit(`${this.lastPrefix}${pad2(r.thread % 100)}[${r.group}] ${r.message}\n`);
-  }
-
-  private emit(line: string): void {
-    if (!this.batch) {
-      this.out.write(line);
-      return;
-    }
-    this.pending += line;
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flush());
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.pending === '' || this.owned?.closed) return;
-    this.out.write(this.pending);
-    this.pending = '';
-  }
-
-  /** At process exit: nothing asynchronous runs any more, so the pending lines go out with a synchronous write. */
-  flushSync(): void {
-    if (this.pending === '') return;
-    // WriteStream has its fd once open (the type does not declare it); stdout is fd 1
-    const fd = this.owned ? (this.owned as unknown as { fd: number | null }).fd : 1;
-    if (typeof fd !== 'number' || this.owned?.closed) return; // a file not opened yet: nothing can be done
-    try {
-      writeSync(fd, this.pending);
-    } catch {
-      // the process is exiting; a log write that fails must not turn that into a crash
-    }
-    this.pending = '';
+    this.out.write(`${this.lastPrefix}${pad2(r.thread % 100)}[${r.group}] ${r.message}\n`);
   }
 
   close(): Promise<void> {
-    this.flush();
-    flushOnExit.delete(this);
     return new Promise((resolve) => (this.owned ? this.owned.end(resolve) : resolve()));
   }
 }

@@ -16,9 +16,9 @@ import type { IkelabEvent } from '../log/events.js';
 import type { TimerHandle } from '../util/timer-queue.js';
 import { Notify, NOTIFY_ERROR_MAX } from '../wire/constants.js';
 import { OpError, type OpsContext } from './context.js';
-import { percentile } from './load-run.js';
 import { findIke } from './lookup.js';
 import { defaultTimeoutMs } from './outcome.js';
+import { type StormCounts, StormTally } from './storm-tally.js';
 
 export type StormKind = 'rekey' | 'dpd';
 /** What a rekey storm rekeys: both (each IKE_SA's CHILD_SAs, then the IKE_SA), IKE_SAs only, CHILD_SAs only. */
@@ -39,29 +39,13 @@ export interface StormRequest {
 /** What one request of the storm acts on. */
 type Target = 'IKE_SA' | 'CHILD_SA' | 'DPD';
 
-export interface StormStatus {
+export interface StormStatus extends StormCounts {
   id: number;
   kind: StormKind;
   scope?: StormScope;
   rate: number;
   /** Requests planned: the targets when the storm began. */
   count: number;
-  /** Requests made so far (a target gone before its turn counts as attempted and failed). */
-  attempted: number;
-  /** Rekeyed (rekey) / answered (dpd). */
-  succeeded: number;
-  failed: number;
-  /** Failures by the peer's notify, or the reason in words ('peer not responding', 'IKE_SA gone', 'timeout', ...). */
-  failures: Record<string, number>;
-  /** Per target (IKE_SA, CHILD_SA, DPD): plain counters, so summaries of several processes add up. */
-  attemptedBy: Record<string, number>;
-  succeededBy: Record<string, number>;
-  inFlight: number;
-  elapsedMs: number;
-  /** Succeeded per second over elapsedMs. */
-  ratePerSec: number;
-  /** Rekey: request to completion; DPD: round trip. Of the succeeded ones, ms. */
-  latencyMs: { min: number; p50: number; p99: number; max: number } | null;
   done: boolean;
   timedOut: boolean;
 }
@@ -88,13 +72,7 @@ class Storm {
   /** IKE_SA rekeys seen: old unique id -> new, for items whose turn comes later. */
   private readonly moved = new Map<number, number>();
   private readonly pending: TimerHandle[] = [];
-  private readonly latencies: number[] = [];
-  private readonly failures: Record<string, number> = {};
-  private readonly attemptedBy: Record<string, number> = {};
-  private readonly succeededBy: Record<string, number> = {};
-  private attempted = 0;
-  private succeeded = 0;
-  private failed = 0;
+  private readonly tally = new StormTally();
   private readonly t0: number;
   private endedAt?: number;
   private timedOut = false;
@@ -141,8 +119,7 @@ class Storm {
 
   private start(item: Item): void {
     if (this.endedAt !== undefined) return;
-    this.attempted++;
-    this.attemptedBy[item.target] = (this.attemptedBy[item.target] ?? 0) + 1;
+    this.tally.attempt(item.target);
     item.ikeId = this.currentIke(item.ikeId);
     item.startedAt = this.ctx.timers.now();
     const sa = this.ctx.table.byUniqueId(item.ikeId);
@@ -177,14 +154,9 @@ class Storm {
     if (item.state === 'done') return;
     if (item.state === 'running') this.untrack(item);
     item.state = 'done';
-    if (failure === undefined) {
-      this.succeeded++;
-      this.succeededBy[item.target] = (this.succeededBy[item.target] ?? 0) + 1;
-      this.latencies.push(this.ctx.timers.now() - (item.target === 'DPD' ? item.sentAt! : item.startedAt!));
-    } else {
-      this.failed++;
-      this.failures[failure] = (this.failures[failure] ?? 0) + 1;
-    }
+    if (failure === undefined)
+      this.tally.succeed(item.target, this.ctx.timers.now() - (item.target === 'DPD' ? item.sentAt! : item.startedAt!));
+    else this.tally.fail(failure);
     this.checkDone();
   }
 
@@ -261,7 +233,7 @@ class Storm {
   }
 
   private checkDone(): void {
-    if (this.endedAt === undefined && this.succeeded + this.failed >= this.items.length) this.end();
+    if (this.endedAt === undefined && this.tally.settled >= this.items.length) this.end();
   }
 
   /** Time's up: what has no outcome yet (started or not) counts as failed ('timeout'). */
@@ -279,10 +251,7 @@ class Storm {
   private closeOpen(why: string): void {
     for (const item of this.items) {
       if (item.state === 'done') continue;
-      if (item.state === 'waiting') {
-        this.attempted++;
-        this.attemptedBy[item.target] = (this.attemptedBy[item.target] ?? 0) + 1;
-      }
+      if (item.state === 'waiting') this.tally.attempt(item.target);
       this.settle(item, why);
     }
     this.end();
@@ -294,12 +263,12 @@ class Storm {
     for (const h of this.pending) this.ctx.timers.cancel(h);
     this.ctx.timers.cancel(this.deadline);
     this.off();
+    const summary = this.status();
     this.ctx.log.log(
       'IKE',
       1,
-      `${this.req.kind} storm ${this.id} done: ${this.succeeded} of ${this.items.length} ${TARGET_OF[this.req.kind]}${this.failed ? `, ${this.failed} failed` : ''}`,
+      `${this.req.kind} storm ${this.id} done: ${summary.succeeded} of ${summary.count} ${TARGET_OF[this.req.kind]}${summary.failed ? `, ${summary.failed} failed` : ''}`,
     );
-    const summary = this.status();
     for (const w of this.waiters.splice(0)) w(summary);
   }
 
@@ -315,26 +284,13 @@ class Storm {
 
   status(): StormStatus {
     const elapsedMs = Math.round((this.endedAt ?? this.ctx.timers.now()) - this.t0);
-    const sorted = [...this.latencies].sort((a, b) => a - b);
-    const round = (ms: number) => Math.round(ms * 10) / 10;
     return {
       id: this.id,
       kind: this.req.kind,
       ...(this.req.kind === 'rekey' ? { scope: this.req.scope ?? 'all' } : {}),
       rate: this.req.rate,
       count: this.items.length,
-      attempted: this.attempted,
-      succeeded: this.succeeded,
-      failed: this.failed,
-      failures: { ...this.failures },
-      attemptedBy: { ...this.attemptedBy },
-      succeededBy: { ...this.succeededBy },
-      inFlight: this.done ? 0 : this.attempted - this.succeeded - this.failed,
-      elapsedMs,
-      ratePerSec: elapsedMs > 0 ? Math.round((this.succeeded * 1000 * 10) / elapsedMs) / 10 : 0,
-      latencyMs: sorted.length
-        ? { min: round(sorted[0]!), p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1)!) }
-        : null,
+      ...this.tally.counts(elapsedMs, this.done),
       done: this.done,
       timedOut: this.timedOut,
     };

@@ -1,5 +1,4 @@
 // The file sinks: charon text lines appended to a file, and pino JSON lines with group/level/ike fields.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,38 +58,6 @@ describe('CharonTextSink to a file', () => {
         'Nov 22 10:03:24 13[IKE] initiating IKE_SA bar[1] to 10.98.0.1\n' +
         '13[IKE] IKE_SA deleted\n',
     );
-  });
-
-  test('a file gets one write per event-loop turn, in order, and close() writes what is still pending', async () => {
-    const file = join(dir, 'batched.log');
-    const s = new CharonTextSink(file, { timeFormat: 'none' });
-    const writes: string[] = [];
-    const stream = (s as unknown as { out: { write: (c: string) => boolean } }).out;
-    const original = stream.write.bind(stream);
-    stream.write = (c: string) => (writes.push(c), original(c));
-    s.write(rec('one'));
-    s.write(rec('two'));
-    expect(writes).toEqual([]); // held until the turn ends
-    await new Promise((r) => setImmediate(r));
-    expect(writes).toEqual(['13[IKE] one\n13[IKE] two\n']);
-    s.write(rec('three'));
-    await s.close(); // without waiting for the next turn
-    expect(writes).toEqual(['13[IKE] one\n13[IKE] two\n', '13[IKE] three\n']);
-    expect(readFileSync(file, 'utf8')).toBe('13[IKE] one\n13[IKE] two\n13[IKE] three\n');
-  });
-
-  test('lines still pending when the process exits are written synchronously (the last words before a crash)', () => {
-    const file = join(dir, 'exit.log');
-    const sink = new URL('../../dist/log/charon-sink.js', import.meta.url).href;
-    const script = `import { CharonTextSink } from ${JSON.stringify(sink)};
-      const s = new CharonTextSink(${JSON.stringify(file)}, { timeFormat: 'none' });
-      setTimeout(() => {
-        s.write({ time: new Date(), group: 'IKE', level: 1, thread: 3, message: 'last words' });
-        process.exit(1);
-      }, 100);`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
-    expect(r.status, r.stderr).toBe(1);
-    expect(readFileSync(file, 'utf8')).toBe('03[IKE] last words\n');
   });
 
   test('to a stream: one line per record, syslog prefix when asked', async () => {

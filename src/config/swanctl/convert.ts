@@ -4,28 +4,25 @@
 // config does something it silently dropped. The result is run through ikelab's own loader before it is returned:
 // what `convert` prints is a config `ikelab start` accepts.
 
-import { basename, dirname, relative } from 'node:path';
 import { Document, isSeq, visit } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { parseConfig } from '../load.js';
 import { LOG_GROUPS } from '../schema.js';
 import type { IkelabConfig } from '../types.js';
+import {
+  AUTH_IGNORED,
+  CHARON_IGNORED,
+  CHARON_KEYS,
+  CHILD_IGNORED,
+  CHILD_KEYS,
+  CONNECTION_IGNORED,
+  CONNECTION_KEYS,
+  type KeyRule,
+} from './key-rules.js';
 import { type SettingsEntry, type SettingsSection, type SettingsValue, type SourcePos, splitList } from './parse.js';
+import { type Added, type Ignored, posText, reportHeader, sortInInputOrder } from './report.js';
 
-/** A key (or section) of the input that is not in the output. */
-export interface Ignored {
-  /** Dotted path as in the input: `connections.rw.pools`. */
-  path: string;
-  pos: SourcePos;
-  reason: string;
-}
-
-/** A key the output has that the input did not write (a default ikelab needs spelt out). */
-export interface Added {
-  path: string;
-  value: string;
-  reason: string;
-}
+export { type Added, formatAdded, formatIgnored, type Ignored, posText } from './report.js';
 
 export interface ConvertInput {
   swanctl: SettingsSection;
@@ -54,139 +51,6 @@ export class ConvertError extends Error {
     this.name = 'ConvertError';
   }
 }
-
-type Shape = 'scalar' | 'list' | 'number';
-
-interface KeyRule {
-  shape: Shape;
-  /** Values ikelab accepts (after `aliases`); anything else is ignored with `why`. */
-  values?: readonly string[];
-  aliases?: Record<string, string>;
-  why?: string;
-}
-
-// the order here is the order of the output (ikelab's own config/example.yaml order)
-const CONNECTION_KEYS: Record<string, KeyRule> = {
-  local_addrs: { shape: 'list' },
-  remote_addrs: { shape: 'list' },
-  local_port: { shape: 'number' },
-  remote_port: { shape: 'number' },
-  version: { shape: 'number' },
-  proposals: { shape: 'list' },
-  dpd_delay: { shape: 'number' },
-  dpd_timeout: { shape: 'number' },
-  rekey_time: { shape: 'number' },
-  reauth_time: { shape: 'number' },
-  over_time: { shape: 'number' },
-  rand_time: { shape: 'number' },
-  encap: { shape: 'scalar' },
-  mobike: { shape: 'scalar' },
-  fragmentation: { shape: 'scalar', values: ['yes', 'no', 'accept', 'force'] },
-  keyingtries: { shape: 'number' },
-  unique: { shape: 'scalar', values: ['no', 'never', 'keep', 'replace'] },
-  send_certreq: { shape: 'scalar' },
-};
-
-const CONNECTION_IGNORED: Record<string, string> = {
-  pools: 'ikelab has no address pools',
-  vips: 'ikelab requests no virtual IP addresses',
-  aggressive: 'IKEv1 Aggressive Mode; ikelab speaks IKEv2 only',
-  pull: 'IKEv1 Mode Config; ikelab speaks IKEv2 only',
-  send_cert: 'ikelab authenticates with PSKs only, it sends no certificates',
-  ppk_id: 'ikelab has no postquantum preshared keys (RFC 8784)',
-  ppk_required: 'ikelab has no postquantum preshared keys (RFC 8784)',
-  childless: 'ikelab always creates a CHILD_SA in IKE_AUTH when the connection has one',
-  dscp: 'ikelab sends IKE packets with the default DSCP',
-  if_id_in: 'ikelab sets no XFRM interface IDs',
-  if_id_out: 'ikelab sets no XFRM interface IDs',
-  mediation: 'ikelab has no IKEv2 mediation',
-  mediated_by: 'ikelab has no IKEv2 mediation',
-  mediation_peer: 'ikelab has no IKEv2 mediation',
-};
-
-const CHILD_KEYS: Record<string, KeyRule> = {
-  local_ts: { shape: 'list' },
-  remote_ts: { shape: 'list' },
-  esp_proposals: { shape: 'list' },
-  mode: { shape: 'scalar', values: ['tunnel', 'transport'], why: 'ikelab has tunnel and transport mode only' },
-  rekey_time: { shape: 'number' },
-  life_time: { shape: 'number' },
-  rand_time: { shape: 'number' },
-  start_action: { shape: 'scalar', values: ['none', 'start', 'trap'], aliases: { route: 'trap' } },
-  close_action: {
-    shape: 'scalar',
-    values: ['none', 'start', 'trap'],
-    aliases: { restart: 'start', hold: 'trap' },
-    why: "ikelab's close_action is none, start or trap",
-  },
-  dpd_action: { shape: 'scalar', values: ['clear', 'restart', 'trap', 'none'], aliases: { hold: 'trap' } },
-  replay_window: { shape: 'number' },
-  ipcomp: { shape: 'scalar', values: ['no', 'false', 'off', 'disabled', '0'], why: 'ikelab does not implement IPComp' },
-};
-
-const BYTES_PACKETS = 'ikelab rekeys and expires CHILD_SAs by time only';
-const CHILD_IGNORED: Record<string, string> = {
-  ah_proposals: 'ikelab has no AH, ESP only',
-  rekey_bytes: BYTES_PACKETS,
-  life_bytes: BYTES_PACKETS,
-  rand_bytes: BYTES_PACKETS,
-  rekey_packets: BYTES_PACKETS,
-  life_packets: BYTES_PACKETS,
-  rand_packets: BYTES_PACKETS,
-  updown: 'ikelab runs no updown scripts',
-  hostaccess: 'ikelab runs no updown scripts',
-  policies: 'ikelab always installs policies with its SAs',
-  policies_fwd_out: 'ikelab installs no forward policies',
-  inactivity: 'ikelab has no inactivity timeout',
-  reqid: 'ikelab chooses reqids itself',
-  priority: 'ikelab chooses policy priorities itself',
-  interface: 'ikelab binds policies to no interface',
-  mark_in: 'ikelab sets no XFRM marks',
-  mark_in_sa: 'ikelab sets no XFRM marks',
-  mark_out: 'ikelab sets no XFRM marks',
-  set_mark_in: 'ikelab sets no XFRM marks',
-  set_mark_out: 'ikelab sets no XFRM marks',
-  if_id_in: 'ikelab sets no XFRM interface IDs',
-  if_id_out: 'ikelab sets no XFRM interface IDs',
-  label: 'ikelab has no security labels',
-  label_mode: 'ikelab has no security labels',
-  tfc_padding: 'ikelab sends no TFC padding',
-  hw_offload: 'ikelab has no hardware offload',
-  copy_df: 'ikelab copies no outer header fields',
-  copy_ecn: 'ikelab copies no outer header fields',
-  copy_dscp: 'ikelab copies no outer header fields',
-  sha256_96: 'ikelab uses the standard 128-bit HMAC-SHA256 truncation only',
-  per_cpu_sas: 'ikelab has no per-CPU SAs',
-};
-
-const AUTH_IGNORED = 'ikelab authenticates with PSKs only (auth, id)';
-
-/** strongswan.conf charon.<key> -> ikelab daemon.<path>, in output order. */
-const CHARON_KEYS: Record<string, string[]> = {
-  port: ['port'],
-  port_nat_t: ['natt_port'],
-  keep_alive: ['keep_alive'],
-  cookie_threshold: ['cookie_threshold'],
-  cookie_threshold_ip: ['cookie_threshold_ip'],
-  block_threshold: ['block_threshold'],
-  init_limit_half_open: ['init_limit_half_open'],
-  fragment_size: ['fragment_size'],
-  retransmit_timeout: ['retransmit', 'timeout'],
-  retransmit_base: ['retransmit', 'base'],
-  retransmit_tries: ['retransmit', 'tries'],
-  retransmit_jitter: ['retransmit', 'jitter'],
-  retransmit_limit: ['retransmit', 'limit'],
-};
-
-const CHARON_IGNORED: Record<string, string> = {
-  load: 'ikelab has no plugins',
-  load_modular: 'ikelab has no plugins',
-  plugins: 'ikelab has no plugins',
-  syslog: 'ikelab logs to stdout or daemon.log.file, not syslog',
-  threads: 'ikelab runs on one event loop',
-  install_routes: 'ikelab installs no routes',
-  install_virtual_ip: 'ikelab installs no virtual IPs',
-};
 
 type Yaml = { [k: string]: YamlValue };
 type YamlValue = string | number | string[] | Yaml;
@@ -410,9 +274,7 @@ export function mapSwanctl(input: ConvertInput): { doc: Yaml; ignored: Ignored[]
     return log && Object.keys(log).length ? log : undefined;
   }
 
-  // the report in the order of the input: by file (as first met), then line
-  const files = [...new Set(ignored.map((i) => i.pos.file))];
-  ignored.sort((a, b) => files.indexOf(a.pos.file) - files.indexOf(b.pos.file) || a.pos.line - b.pos.line);
+  sortInInputOrder(ignored);
 
   if (daemon && Object.keys(daemon).length) doc.daemon = daemon;
   if (Object.keys(connections).length) doc.connections = connections;
@@ -424,7 +286,7 @@ export function mapSwanctl(input: ConvertInput): { doc: Yaml; ignored: Ignored[]
 export function convertSwanctl(input: ConvertInput, outputName = 'converted.yaml'): ConvertResult {
   const { doc, ignored, added, sources } = mapSwanctl(input);
   const body = toYaml(doc);
-  const yaml = header(input, ignored, added) + body;
+  const yaml = reportHeader(input, ignored, added) + body;
   let config: IkelabConfig;
   try {
     config = parseConfig(yaml, outputName);
@@ -448,31 +310,6 @@ function explain(e: ConfigError, sources: Map<string, SourcePos>, input: Convert
   }
   const what = `expected ${e.expected}${e.got !== undefined ? `, got ${e.got}` : ''}${e.detail ? ` (${e.detail})` : ''}`;
   return `the converted config does not load: ${e.keyPath || 'the file'}${where}: ${what}`;
-}
-
-/** `line 12` in the swanctl.conf given, `conf.d/x.conf line 3` in an included file, `strongswan.conf line 2`. */
-export function posText(pos: SourcePos, input: Pick<ConvertInput, 'swanctlFile' | 'strongswanFile'>): string {
-  if (pos.file === input.swanctlFile) return `line ${pos.line}`;
-  if (pos.file === input.strongswanFile) return `${basename(pos.file)} line ${pos.line}`;
-  const rel = relative(dirname(input.swanctlFile), pos.file);
-  return `${rel.startsWith('..') ? pos.file : rel} line ${pos.line}`;
-}
-
-export function formatIgnored(i: Ignored, input: Pick<ConvertInput, 'swanctlFile' | 'strongswanFile'>): string {
-  return `ignored: ${i.path} (${posText(i.pos, input)}): ${i.reason}`;
-}
-
-export function formatAdded(a: Added): string {
-  return `added: ${a.path} = ${a.value}: ${a.reason}`;
-}
-
-function header(input: ConvertInput, ignored: Ignored[], added: Added[]): string {
-  const from = [basename(input.swanctlFile), input.strongswanFile && basename(input.strongswanFile)].filter(Boolean).join(' and ');
-  const lines = [`ikelab config converted from ${from} by \`ikelab convert\``];
-  if (!ignored.length) lines.push('nothing ignored');
-  for (const i of ignored) lines.push(formatIgnored(i, input));
-  for (const a of added) lines.push(formatAdded(a));
-  return `${lines.map((l) => `# ${l.replace(/\n/g, ' ')}`).join('\n')}\n\n`;
 }
 
 function toYaml(doc: Yaml): string {
