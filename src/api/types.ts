@@ -158,8 +158,9 @@ export interface Peer {
   listSas(): SaJson[];
   readonly fault: PeerFaults;
   /**
-   * DELETE for every established IKE_SA (waiting up to 2 s for the answers, as `ikelab start` on SIGTERM), then
-   * closes the sockets and the log; pending waits reject. Idempotent: every call returns the same promise.
+   * DELETE for every established IKE_SA (waiting up to 1 s from the first for the answers, as `ikelab start` on
+   * SIGTERM), then closes the sockets and the log; pending waits reject. Idempotent: every call returns the same
+   * promise.
    */
   stop(): Promise<void>;
 }

@@ -333,6 +333,7 @@ export class TaskManager {
       this.fail();
       return;
     }
+    if (isInit && i.tasks.some((t) => t.staleResponse?.(msg, i.retransmitted))) return;
     if (isInit) {
       sa.assignResponderSpi(m.header.spiR);
       sa.keepInitMessage('response', raw);

@@ -74,6 +74,12 @@ export interface Task {
    * into account when its response arrives (a rekey collision; a delete of what this task rekeys).
    */
   collide?(other: Task): boolean;
+  /**
+   * True when a response to this task's request is an answer to an EARLIER attempt of the same exchange, not to the
+   * one in flight (`retransmitted`: how often the one in flight has been resent): the manager then ignores it and
+   * keeps waiting, with the retransmit timer running. Only IKE_SA_INIT has attempts (ike-init.ts).
+   */
+  staleResponse?(msg: InMessage, retransmitted: number): boolean;
 }
 
 export interface InMessage {

@@ -359,36 +359,72 @@ describe('ikelab initiator: COOKIE loops end', () => {
   });
 });
 
+/** The IKE_SA_INIT requests A sent, as KE and nonce (hex) and the cookie they carried. */
+function initsOf(p: Pair): { ke: string; nonce: string; cookie?: string }[] {
+  return p.sent.filter(is.all(is.requestFrom('A'), is.exchange('IKE_SA_INIT'))).map((m) => {
+    const d = decodeMessage(m.data);
+    if (!d.ok) throw new Error(d.error.message);
+    const of = (t: number) => (d.value.payloads.find((x) => x.type === t) as { data: Buffer }).data.toString('hex');
+    return { ke: of(PayloadType.KE), nonce: of(PayloadType.NONCE), cookie: cookieOf(m)?.toString('hex') };
+  });
+}
+
+/** A copy of a COOKIE response with another cookie in it (as charon sends for another copy of a request). */
+function otherCookie(m: Queued): Queued {
+  const cookie = cookieOf(m)!;
+  const data = Buffer.from(m.data);
+  data[data.indexOf(cookie) + COOKIE_BYTES - 1]! ^= 0xff;
+  return { ...m, data };
+}
+
 describe('ikelab initiator: a COOKIE retry keeps its KE (RFC 7296 2.6: the other payloads unchanged)', () => {
   // Seen in the load lab against charon: a starved initiator retransmitted its IKE_SA_INIT, charon answered each
   // copy (a second COOKIE: charon's cookies carry a time, so they differ), and the initiator, which drew a new DH key
   // per retry, keyed a late answer to one attempt with the private key of a later one: charon logged `integrity
-  // check failed` on every IKE_AUTH. With the KE kept, the keys of any attempt's answer match (AUTH still signs
-  // the last request sent: a late answer to an older attempt then fails AUTH, as it would with charon).
-  test('three attempts (two different COOKIEs) carry the same KE and nonce; the answer to the last one establishes', () => {
+  // check failed` on every IKE_AUTH. With the KE kept, the keys of any attempt's answer match.
+  test('a refused cookie: the new COOKIE is acted on at the retransmit; all attempts carry the same KE and nonce', () => {
     const p = (pair = makePair());
     setDaemon(p, { ...OFF, cookieThreshold: 1 });
     send(p, request({ port: 40000 }));
     p.initiate();
     p.deliverNext(); // attempt 1 -> B: COOKIE
     const [c1] = p.hold(is.responseFrom('B'));
-    const cookie = cookieOf(c1)!;
-    // a second, different COOKIE for the same SPIi and message ID 0 first, as charon sent for a copy of attempt 1
-    const other = Buffer.from(c1!.data);
-    other[other.indexOf(cookie) + COOKIE_BYTES - 1]! ^= 0xff;
-    p.deliver({ ...c1!, data: other }); // A: attempt 2, with the other cookie
-    p.deliverNext(); // B refuses that cookie: a fresh COOKIE (the valid one)
-    p.deliverAll(); // A: attempt 3 with it, B's full answer, IKE_AUTH
+    p.deliver(otherCookie(c1!)); // A: attempt 2 with a cookie B did not make
+    p.deliverNext(); // B refuses it: a fresh COOKIE, at once
+    p.deliverAll(); // A: attempt 2 not yet retransmitted, so that COOKIE may be a late one: ignored
+    expect(p.a.sink.lines()).toContain('01[IKE] ignore response with a different COOKIE, our retry with the last one is still pending');
+    expect(p.a.sa().state).toBe('CONNECTING');
+    expect(initsOf(p)).toHaveLength(2);
+    p.clock.advance(1000); // A retransmits attempt 2; B refuses it again, and now A takes the new cookie
+    p.deliverAll();
     expect(p.a.sa().state).toBe('ESTABLISHED');
     expect(p.b.sink.lines().join('\n')).not.toContain('integrity check failed');
-    const inits = p.sent.filter(is.all(is.requestFrom('A'), is.exchange('IKE_SA_INIT'))).map((m) => {
-      const d = decodeMessage(m.data);
-      if (!d.ok) throw new Error(d.error.message);
-      const of = (t: number) => (d.value.payloads.find((x) => x.type === t) as { data: Buffer }).data.toString('hex');
-      return { ke: of(PayloadType.KE), nonce: of(PayloadType.NONCE) };
-    });
-    expect(inits).toHaveLength(3);
+    const inits = initsOf(p);
+    expect(inits).toHaveLength(4); // 1, 2, 2 retransmitted, 3 with B's cookie
+    expect(inits[2]).toEqual(inits[1]);
+    expect(inits[3]!.cookie).not.toBe(inits[1]!.cookie);
     expect(new Set(inits.map((i) => i.ke)).size).toBe(1);
     expect(new Set(inits.map((i) => i.nonce)).size).toBe(1);
+  });
+
+  test('a late COOKIE for a copy of an earlier attempt is ignored: the answer to the retry establishes, AUTH holds', () => {
+    const p = (pair = makePair());
+    setDaemon(p, { ...OFF, cookieThreshold: 1 });
+    send(p, request({ port: 40000 }));
+    p.initiate();
+    p.deliverNext(); // attempt 1 -> B: COOKIE
+    const [c1] = p.hold(is.responseFrom('B'));
+    p.deliver(c1!); // A: attempt 2 with B's cookie
+    p.deliverNext(); // B: the full IKE_SA_INIT answer ...
+    const [full] = p.hold(is.responseFrom('B'));
+    p.deliver(otherCookie(c1!)); // ... overtaken by B's (charon's) COOKIE for a retransmitted copy of attempt 1
+    expect(p.queue).toHaveLength(0); // no attempt 3
+    expect(p.a.sink.lines()).toContain('01[IKE] ignore response with a different COOKIE, our retry with the last one is still pending');
+    p.deliver(full!);
+    p.deliverAll();
+    // acted on, the late COOKIE made attempt 3, and AUTH over attempt 3 failed against B, which answered attempt 2
+    expect(p.a.sa().state).toBe('ESTABLISHED');
+    expect(p.b.sink.lines().join('\n')).not.toMatch(/verification of AUTH|authentication of .* failed|MAC mismatched/);
+    expect(initsOf(p)).toHaveLength(2);
   });
 });

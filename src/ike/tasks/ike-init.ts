@@ -84,6 +84,21 @@ export class IkeInit implements Task {
     return 'NEED_MORE';
   }
 
+  /**
+   * A COOKIE other than ours while our retry with ours has not been retransmitted yet: an answer to a copy of an
+   * earlier attempt. charon answers every copy of a retransmitted IKE_SA_INIT, each with a COOKIE of its own (its
+   * cookies carry a time); acting on such a late one restarted the exchange, and the full answer to the retry
+   * already on its way then met an initiator whose AUTH signs the newer request: AUTH failed. A responder that
+   * really refuses our cookie answers our retransmit with a new one too, and that one is acted on.
+   */
+  staleResponse(msg: InMessage, retransmitted: number): boolean {
+    if (!this.initiator || !this.cookie || retransmitted > 0) return false;
+    const c = findAll<NotifyPayload>(msg, PayloadType.NOTIFY).find((n) => n.notifyType === Notify.COOKIE);
+    if (!c || c.data.equals(this.cookie)) return false; // the same cookie again: processI ends the loop
+    this.sa.log.ike(1, 'ignore response with a different COOKIE, our retry with the last one is still pending');
+    return true;
+  }
+
   private processI(msg: InMessage): TaskOutcome {
     const sa = this.sa;
     for (const n of findAll<NotifyPayload>(msg, PayloadType.NOTIFY)) {
