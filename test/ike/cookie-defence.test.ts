@@ -377,19 +377,25 @@ function otherCookie(m: Queued): Queued {
   return { ...m, data };
 }
 
+/** B demanding cookies, A initiating: B's COOKIE answer to A's first attempt, held back from A. */
+function firstCookie(): { p: Pair; c1: Queued } {
+  const p = (pair = makePair());
+  setDaemon(p, { ...OFF, cookieThreshold: 1 });
+  send(p, request({ port: 40000 }));
+  p.initiate();
+  p.deliverNext(); // attempt 1 -> B: COOKIE
+  const [c1] = p.hold(is.responseFrom('B'));
+  return { p, c1: c1! };
+}
+
 describe('ikelab initiator: a COOKIE retry keeps its KE (RFC 7296 2.6: the other payloads unchanged)', () => {
   // Seen in the load lab against charon: a starved initiator retransmitted its IKE_SA_INIT, charon answered each
   // copy (a second COOKIE: charon's cookies carry a time, so they differ), and the initiator, which drew a new DH key
   // per retry, keyed a late answer to one attempt with the private key of a later one: charon logged `integrity
   // check failed` on every IKE_AUTH. With the KE kept, the keys of any attempt's answer match.
   test('a refused cookie: the new COOKIE is acted on at the retransmit; all attempts carry the same KE and nonce', () => {
-    const p = (pair = makePair());
-    setDaemon(p, { ...OFF, cookieThreshold: 1 });
-    send(p, request({ port: 40000 }));
-    p.initiate();
-    p.deliverNext(); // attempt 1 -> B: COOKIE
-    const [c1] = p.hold(is.responseFrom('B'));
-    p.deliver(otherCookie(c1!)); // A: attempt 2 with a cookie B did not make
+    const { p, c1 } = firstCookie();
+    p.deliver(otherCookie(c1)); // A: attempt 2 with a cookie B did not make
     p.deliverNext(); // B refuses it: a fresh COOKIE, at once
     p.deliverAll(); // A: attempt 2 not yet retransmitted, so that COOKIE may be a late one: ignored
     expect(p.a.sink.lines()).toContain('01[IKE] ignore response with a different COOKIE, our retry with the last one is still pending');
@@ -408,16 +414,11 @@ describe('ikelab initiator: a COOKIE retry keeps its KE (RFC 7296 2.6: the other
   });
 
   test('a late COOKIE for a copy of an earlier attempt is ignored: the answer to the retry establishes, AUTH holds', () => {
-    const p = (pair = makePair());
-    setDaemon(p, { ...OFF, cookieThreshold: 1 });
-    send(p, request({ port: 40000 }));
-    p.initiate();
-    p.deliverNext(); // attempt 1 -> B: COOKIE
-    const [c1] = p.hold(is.responseFrom('B'));
-    p.deliver(c1!); // A: attempt 2 with B's cookie
+    const { p, c1 } = firstCookie();
+    p.deliver(c1); // A: attempt 2 with B's cookie
     p.deliverNext(); // B: the full IKE_SA_INIT answer ...
     const [full] = p.hold(is.responseFrom('B'));
-    p.deliver(otherCookie(c1!)); // ... overtaken by B's (charon's) COOKIE for a retransmitted copy of attempt 1
+    p.deliver(otherCookie(c1)); // ... overtaken by B's (charon's) COOKIE for a retransmitted copy of attempt 1
     expect(p.queue).toHaveLength(0); // no attempt 3
     expect(p.a.sink.lines()).toContain('01[IKE] ignore response with a different COOKIE, our retry with the last one is still pending');
     p.deliver(full!);
