@@ -24,6 +24,7 @@ export function matchId(id: string, owner: string): number {
 }
 
 function sameId(a: string, b: string): boolean {
+  if (a === b) return true; // the common case, without parsing both as addresses (per IKE_AUTH, per owner)
   const ipa = parseIp(a);
   const ipb = parseIp(b);
   if (ipa && ipb) return ipa.equals(ipb); // 2001:db8::1 == 2001:DB8:0::1

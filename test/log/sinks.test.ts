@@ -1,8 +1,8 @@
 // The file sinks: charon text lines appended to a file, and pino JSON lines with group/level/ike fields.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { CharonTextSink } from '../../src/log/charon-sink.js';
 import { Logger, type LogRecord } from '../../src/log/logger.js';
 import { PinoSink } from '../../src/log/pino-sink.js';
@@ -58,6 +58,30 @@ describe('CharonTextSink to a file', () => {
         'Nov 22 10:03:24 13[IKE] initiating IKE_SA bar[1] to 10.98.0.1\n' +
         '13[IKE] IKE_SA deleted\n',
     );
+  });
+
+  test('a file line is written by the time write() returns (before the datagram it describes goes out)', async () => {
+    const file = join(dir, 'sync.log');
+    const s = new CharonTextSink(file, { timeFormat: 'none' });
+    s.write(rec('sending packet: from 10.98.0.2[500] to 10.98.0.1[500] (464 bytes)'));
+    expect(readFileSync(file, 'utf8')).toBe('13[IKE] sending packet: from 10.98.0.2[500] to 10.98.0.1[500] (464 bytes)\n');
+    await s.close();
+  });
+
+  test('a failing log file (ENOSPC) is reported once on stderr and never throws into the caller', async () => {
+    if (!existsSync('/dev/full')) return; // Linux only; CI runs on Linux
+    const errors: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (errors.push(String(c)), true));
+    try {
+      const s = new CharonTextSink('/dev/full', { timeFormat: 'none' });
+      expect(() => s.write(rec('one'))).not.toThrow();
+      expect(() => s.write(rec('two'))).not.toThrow();
+      await s.close();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^ikelab: writing the log file failed, no more lines go to it: ENOSPC/);
   });
 
   test('to a stream: one line per record, syslog prefix when asked', async () => {

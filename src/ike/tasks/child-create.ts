@@ -131,11 +131,11 @@ export class ChildCreate implements Task {
     }
     const chosen = selectProposal(this.proposals(msg.exchange), saP.proposals, { ipsecBackend: sa.svc.config().daemon.ipsecBackend });
     if (chosen?.spi.length !== 4) {
-      sa.log.cfg(1, `received proposals: ${saP.proposals.map(proposalToString).join(', ')}`);
+      sa.log.cfg(1, () => `received proposals: ${saP.proposals.map(proposalToString).join(', ')}`);
       sa.log.ike(1, 'peer chose a proposal we did not offer');
       return this.failChild({ reason: 'peer chose a proposal we did not offer' });
     }
-    sa.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
+    sa.log.cfg(1, () => `selected proposal: ${proposalToString(chosen)}`);
     const child = this.child!;
     const myTsi = resolveTs(this.cfg!.localTs, sa.local.address);
     const myTsr = resolveTs(this.cfg!.remoteTs, sa.remote.address);
@@ -203,12 +203,12 @@ export class ChildCreate implements Task {
     const received = saP.proposals.filter((p) => p.protocol === ProtocolId.ESP && p.spi.length === 4);
     const chosen = selectProposal(this.proposals(msg.exchange), received, { ipsecBackend: sa.svc.config().daemon.ipsecBackend });
     if (!chosen) {
-      sa.log.cfg(1, `received proposals: ${received.map(proposalToString).join(', ')}`);
-      sa.log.cfg(1, `configured proposals: ${this.proposals(msg.exchange).map(proposalToString).join(', ')}`);
+      sa.log.cfg(1, () => `received proposals: ${received.map(proposalToString).join(', ')}`);
+      sa.log.cfg(1, () => `configured proposals: ${this.proposals(msg.exchange).map(proposalToString).join(', ')}`);
       sa.log.ike(1, 'no acceptable proposal found');
       return refuse(Notify.NO_PROPOSAL_CHOSEN);
     }
-    sa.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
+    sa.log.cfg(1, () => `selected proposal: ${proposalToString(chosen)}`);
     const child = (this.child = newChild(sa, best.cfg));
     child.negotiated(chosen.spi, best.tsr, best.tsi);
     let ni = sa.ni,

@@ -137,11 +137,11 @@ export class IkeInit implements Task {
     // The response must pick one of the proposals we offered (RFC 7296 3.3.6).
     const chosen = selectProposal(sa.config.proposals, saP.proposals);
     if (!chosen) {
-      sa.log.cfg(1, `received proposals: ${proposalToString(saP.proposals[0]!)}`);
+      sa.log.cfg(1, () => `received proposals: ${proposalToString(saP.proposals[0]!)}`);
       this.failI('peer chose a proposal we did not offer');
       return 'FAILED';
     }
-    sa.log.cfg(1, `selected proposal: ${proposalToString(chosen)}`);
+    sa.log.cfg(1, () => `selected proposal: ${proposalToString(chosen)}`);
     if (ke.group !== this.group || transformOf(chosen, TransformType.DH)?.id !== this.group) {
       this.failI(`DH group ${dhName(ke.group)} in response does not match ${dhName(this.group)}`);
       return 'FAILED';
@@ -167,11 +167,12 @@ export class IkeInit implements Task {
     sa.useNonces({ ni: nonce.data });
     const received = saP.proposals.filter((p) => p.protocol === ProtocolId.IKE);
     this.selected = selectProposal(sa.config.proposals, received);
-    if (this.selected) {
-      sa.log.cfg(1, `selected proposal: ${proposalToString(this.selected)}`);
+    const selected = this.selected;
+    if (selected) {
+      sa.log.cfg(1, () => `selected proposal: ${proposalToString(selected)}`);
     } else {
-      sa.log.cfg(1, `received proposals: ${received.map(proposalToString).join(', ')}`);
-      sa.log.cfg(1, `configured proposals: ${sa.config.proposals.map(proposalToString).join(', ')}`);
+      sa.log.cfg(1, () => `received proposals: ${received.map(proposalToString).join(', ')}`);
+      sa.log.cfg(1, () => `configured proposals: ${sa.config.proposals.map(proposalToString).join(', ')}`);
       this.failure = { notify: Notify.NO_PROPOSAL_CHOSEN };
     }
     return 'NEED_MORE';
