@@ -8,7 +8,7 @@ import { exposedSecretsWarning, locateKey, parseConfig, readConfigFileSync } fro
 import type { IkelabConfig } from './config/types.js';
 import { ControlServer } from './control/server.js';
 import { Daemon } from './daemon.js';
-import { createLogger } from './log/setup.js';
+import { createLogger, LogFileError } from './log/setup.js';
 import type { Logger } from './log/logger.js';
 
 export interface Running {
@@ -187,6 +187,20 @@ function bindError(cfg: IkelabConfig, e: unknown, locate: Locate): unknown {
   return new ConfigError({ file: cfg.file, keyPath, expected, got, detail, line: pos?.line, column: pos?.column });
 }
 
+/** A log file that cannot be opened is a problem of the key that names it (exit 2, file, key path and line). */
+function logFileConfigError(e: LogFileError, file: string, text: string): ConfigError {
+  const pos = locateKey(text, ['daemon', 'log', e.key]);
+  return new ConfigError({
+    file,
+    keyPath: `daemon.log.${e.key}`,
+    expected: 'a file ikelab can append to',
+    got: JSON.stringify(e.path),
+    detail: e.code === 'ENOENT' ? 'its directory does not exist' : e.code,
+    line: pos?.line,
+    column: pos?.column,
+  });
+}
+
 /** How long a shutdown waits for DELETE answers (counted from the first DELETE sent) before it gives up on them. */
 export const SHUTDOWN_DELETE_WAIT_MS = 1000;
 
@@ -205,16 +219,18 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream =
   process.on('unhandledRejection', fatal);
   let running: Running;
   let log: Logger | undefined;
+  let text = '';
   try {
-    const text = readConfigFileSync(file).text;
+    text = readConfigFileSync(file).text;
     const cfg = parseConfig(text, file, { startup: {} });
     log = createLogger(cfg.daemon.log);
     log.log('DMN', 1, startingLine());
     running = await runDaemon(cfg, log, { announce: true, locate: (p) => locateKey(text, p) });
   } catch (e) {
     await log?.close();
-    stderr.write(`ikelab: ${e instanceof Error ? e.message : String(e)}\n`);
-    return e instanceof ConfigError ? 2 : 1;
+    const err = e instanceof LogFileError ? logFileConfigError(e, file, text) : e;
+    stderr.write(`ikelab: ${err instanceof Error ? err.message : String(err)}\n`);
+    return err instanceof ConfigError ? 2 : 1;
   }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     let first: NodeJS.Signals | undefined;

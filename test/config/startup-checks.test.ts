@@ -324,6 +324,18 @@ describe.skipIf(!existsSync(CLI))('ikelab start: one line on stderr, exit 2, no 
     );
   });
 
+  test('a log file that cannot be opened (a directory) names daemon.log.file and its line', async () => {
+    const logFile = join(dir, 'a-directory');
+    mkdirSync(logFile, { recursive: true });
+    const file = write('dirlog.yaml', good({ daemon: `  log:\n    file: ${logFile}\n` }));
+    const r = await startCli(file).exited;
+    expect(r.code).toBe(2);
+    noStack(r.stderr);
+    expect(r.stderr).toBe(
+      `ikelab: ${file}: daemon.log.file: expected a file ikelab can append to, got "${logFile}" (EISDIR) [line 7, column 11]\n`,
+    );
+  });
+
   test('a port in use (EADDRINUSE) names daemon.natt_port and its line', async () => {
     const [port, natt] = [await freeUdpPort(), await freeUdpPort()];
     const blocker = dgram.createSocket('udp4');
