@@ -134,18 +134,24 @@ export async function deleteAll(daemon: Daemon, log: Logger, waitMs: number): Pr
   if (unanswered) log.log('DMN', 1, `${unanswered} IKE_SA(s) did not answer the DELETE within ${waitMs} ms, destroying them`);
 }
 
+/** A ConfigError on one key of the config file, with the key's line and column where `locate` finds them. */
+function keyError(
+  file: string,
+  key: (string | number)[],
+  locate: Locate,
+  what: { expected: string; got: string; detail: string },
+): ConfigError {
+  const pos = locate(key);
+  const keyPath = key.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+  return new ConfigError({ file, keyPath, ...what, line: pos?.line, column: pos?.column });
+}
+
 function controlSocketError(cfg: IkelabConfig, e: unknown, locate: Locate): unknown {
   if (e instanceof ConfigError) return e;
-  const path = ['daemon', 'control_socket'];
-  const pos = locate(path);
-  return new ConfigError({
-    file: cfg.file,
-    keyPath: 'daemon.control_socket',
+  return keyError(cfg.file, ['daemon', 'control_socket'], locate, {
     expected: 'a unix socket path ikelab can create',
     got: JSON.stringify(cfg.daemon.controlSocket),
     detail: socketDetail(e),
-    line: pos?.line,
-    column: pos?.column,
   });
 }
 
@@ -182,22 +188,15 @@ function bindError(cfg: IkelabConfig, e: unknown, locate: Locate): unknown {
           ? `${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; or use e.g. port: 1500 and natt_port: 4501`
           : `${where}: ${err.code}`;
   }
-  const pos = locate(key);
-  const keyPath = key.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-  return new ConfigError({ file: cfg.file, keyPath, expected, got, detail, line: pos?.line, column: pos?.column });
+  return keyError(cfg.file, key, locate, { expected, got, detail });
 }
 
 /** A log file that cannot be opened is a problem of the key that names it (exit 2, file, key path and line). */
 function logFileConfigError(e: LogFileError, file: string, text: string): ConfigError {
-  const pos = locateKey(text, ['daemon', 'log', e.key]);
-  return new ConfigError({
-    file,
-    keyPath: `daemon.log.${e.key}`,
+  return keyError(file, ['daemon', 'log', e.key], (path) => locateKey(text, path), {
     expected: 'a file ikelab can append to',
     got: JSON.stringify(e.path),
     detail: e.code === 'ENOENT' ? 'its directory does not exist' : e.code,
-    line: pos?.line,
-    column: pos?.column,
   });
 }
 

@@ -1,5 +1,6 @@
 // Build the logger from the daemon's log settings (structurally typed: the logger knows nothing of config).
 import { CharonTextSink, type TimeFormat } from './charon-sink.js';
+import { LogFileError } from './log-file-error.js';
 import { Logger } from './logger.js';
 import { PinoSink } from './pino-sink.js';
 import { attachTimeline } from './timeline.js';
@@ -16,34 +17,22 @@ export interface LogSettings {
   levels: Record<string, number>;
 }
 
-/** A log file of the settings that cannot be opened: which key (daemon.log.KEY), the path, and the errno code. */
-export class LogFileError extends Error {
-  constructor(
-    readonly key: 'file' | 'json' | 'timeline',
-    readonly path: string,
-    readonly code: string,
-  ) {
-    super(`daemon.log.${key}: cannot open '${path}' for appending (${code})`);
-  }
-}
+export { LogFileError };
 
 /** Throws LogFileError when a log file cannot be opened (the files are opened here, synchronously). */
 export function createLogger(s: LogSettings, stdout: NodeJS.WritableStream = process.stdout): Logger {
   const log = new Logger(s.levels);
   const opts = { timeFormat: s.timeFormat, syslogPrefix: s.syslogPrefix, hostname: s.hostname };
-  const opening = <T>(key: LogFileError['key'], path: string, make: () => T): T => {
+  const opening = (key: LogFileError['key'], path: string, open: (path: string) => void): void => {
     try {
-      return make();
+      open(path);
     } catch (e) {
-      throw new LogFileError(key, path, (e as NodeJS.ErrnoException).code ?? (e as Error).message);
+      throw LogFileError.of(key, path, e);
     }
   };
   if (s.stdout) log.addSink(new CharonTextSink(stdout, opts));
-  if (s.file) {
-    const file = s.file;
-    log.addSink(opening('file', file, () => new CharonTextSink(file, opts)));
-  }
-  if (s.json) log.addSink(new PinoSink(s.json));
-  if (s.timeline) attachTimeline(log, s.timeline);
+  if (s.file) opening('file', s.file, (p) => log.addSink(new CharonTextSink(p, opts)));
+  if (s.json) opening('json', s.json, (p) => log.addSink(new PinoSink(p)));
+  if (s.timeline) opening('timeline', s.timeline, (p) => attachTimeline(log, p));
   return log;
 }

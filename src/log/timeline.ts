@@ -3,6 +3,7 @@
 // parsing charon text. Written synchronously through one descriptor: a line per datagram is little, and none may be
 // lost when the daemon exits or a test reads the file right after an exchange.
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { LogFileError } from './log-file-error.js';
 import type { EventName, IkelabEvent } from './events.js';
 import type { Logger } from './logger.js';
 
@@ -58,8 +59,7 @@ export class TimelineFile {
     try {
       this.fd = openSync(path, 'a', 0o640);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? String(e);
-      throw new Error(`daemon.log.timeline: cannot open ${path} for appending (${code})`);
+      throw LogFileError.of('timeline', path, e);
     }
   }
 

@@ -336,6 +336,18 @@ describe.skipIf(!existsSync(CLI))('ikelab start: one line on stderr, exit 2, no 
     );
   });
 
+  test('so does daemon.log.timeline (every log file is opened at start, through the same check)', async () => {
+    const logFile = join(dir, 'a-directory');
+    mkdirSync(logFile, { recursive: true });
+    const file = write('dirtimeline.yaml', good({ daemon: `  log:\n    timeline: ${logFile}\n` }));
+    const r = await startCli(file).exited;
+    expect(r.code).toBe(2);
+    noStack(r.stderr);
+    expect(r.stderr).toBe(
+      `ikelab: ${file}: daemon.log.timeline: expected a file ikelab can append to, got "${logFile}" (EISDIR) [line 7, column 15]\n`,
+    );
+  });
+
   test('a port in use (EADDRINUSE) names daemon.natt_port and its line', async () => {
     const [port, natt] = [await freeUdpPort(), await freeUdpPort()];
     const blocker = dgram.createSocket('udp4');
