@@ -18,6 +18,7 @@ import { LogLimiter, type LimitedKind } from './log/rate-limit.js';
 import { Dispatcher } from './ike/dispatcher.js';
 import { SaTable } from './ike/sa-table.js';
 import type { IkeServices } from './ike/services.js';
+import type { IkeSa } from './ike/ike-sa.js';
 import { FaultWiring } from './faults-wiring.js';
 import type { ChildSaBackend } from './ipsec/backend.js';
 import { SystemClock, TimerQueue, type Clock } from './util/timer-queue.js';
@@ -79,6 +80,8 @@ export class Daemon {
   readonly esp?: UserspaceBackend;
   /** daemon.pcap: every IKE/ESP datagram sent and received, taken at this composition root (not inside src/ike). */
   private readonly pcap?: PcapWriter;
+  /** Told of every IKE_SA as destroy() unregisters it: a shutdown waits for its DELETEs' answers without polling. */
+  private readonly destroyedListeners = new Set<(sa: IkeSa) => void>();
 
   constructor(
     private cfg: IkelabConfig,
@@ -182,7 +185,11 @@ export class Daemon {
       nextIkeId: () => ++self.ikeIds,
       nextChildId: () => ++self.childIds,
       registerSa: (sa) => self.table.register(sa),
-      unregisterSa: (sa) => self.table.remove(sa),
+      // IkeSa.destroy() is the one caller, right after the SA turned DESTROYING
+      unregisterSa: (sa) => {
+        self.table.remove(sa);
+        for (const l of self.destroyedListeners) l(sa);
+      },
       leftHalfOpen: (sa) => self.table.leaveHalfOpen(sa),
       findConnection: (local, remote) => findConnection(ctx, local, remote),
       hasSaWithPeer: (sa) => {
@@ -222,6 +229,12 @@ export class Daemon {
 
   get config(): IkelabConfig {
     return this.cfg;
+  }
+
+  /** Calls l with every IKE_SA destroyed from now on, until the returned function is called. */
+  onIkeSaDestroyed(l: (sa: IkeSa) => void): () => void {
+    this.destroyedListeners.add(l);
+    return () => this.destroyedListeners.delete(l);
   }
 
   /**

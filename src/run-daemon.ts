@@ -10,6 +10,7 @@ import { ControlServer } from './control/server.js';
 import { Daemon } from './daemon.js';
 import { createLogger, LogFileError } from './log/setup.js';
 import type { Logger } from './log/logger.js';
+import { untilGone } from './util/until-gone.js';
 
 export interface Running {
   daemon: Daemon;
@@ -116,10 +117,10 @@ function announce(cfg: IkelabConfig, daemon: Daemon, log: Logger): void {
  * peer answers slowly, so a wait after the sending made shutdown take 2.8 s at 9,000 SAs (issue 16 wants < 2 s).
  */
 export async function deleteAll(daemon: Daemon, log: Logger, waitMs: number): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  const live = () => daemon.table.list().filter((sa) => sa.state !== 'DESTROYING');
-  const established = live().filter((sa) => sa.state === 'ESTABLISHED' || sa.state === 'REKEYING');
+  const established = daemon.table.list().filter((sa) => sa.state === 'ESTABLISHED' || sa.state === 'REKEYING');
   if (!established.length) return;
+  // subscribed before the first DELETE: the bound counts from there, and an SA destroyed at once still counts
+  const answered = untilGone(established, (gone) => daemon.onIkeSaDestroyed(gone), daemon.timers, waitMs);
   for (const sa of established) {
     try {
       daemon.ops.terminate(String(sa.uniqueId));
@@ -127,10 +128,7 @@ export async function deleteAll(daemon: Daemon, log: Logger, waitMs: number): Pr
       // gone in the meantime
     }
   }
-  while (established.some((sa) => sa.state !== 'DESTROYING') && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const unanswered = established.filter((sa) => sa.state !== 'DESTROYING').length;
+  const unanswered = await answered;
   if (unanswered) log.log('DMN', 1, `${unanswered} IKE_SA(s) did not answer the DELETE within ${waitMs} ms, destroying them`);
 }
 

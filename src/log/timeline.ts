@@ -1,8 +1,8 @@
 // daemon.log.timeline: one JSON line per IKE message an IKE_SA sent, received or retransmitted, from the message
 // events (events.ts), whatever the log levels are. A sequence diagram of every exchange, grep- and jq-able, without
-// parsing charon text. Written synchronously through one descriptor: a line per datagram is little, and none may be
-// lost when the daemon exits or a test reads the file right after an exchange.
-import { closeSync, openSync, writeSync } from 'node:fs';
+// parsing charon text. Written synchronously through one descriptor (append-file.ts): a line per datagram is little,
+// and none may be lost when the daemon exits or a test reads the file right after an exchange.
+import { AppendFile } from './append-file.js';
 import { LogFileError } from './log-file-error.js';
 import type { EventName, IkelabEvent } from './events.js';
 import type { Logger } from './logger.js';
@@ -52,27 +52,25 @@ export function timelineEntry(e: IkelabEvent): TimelineEntry {
 }
 
 export class TimelineFile {
-  private fd: number | undefined;
+  private readonly file: AppendFile;
 
   /** Opens (creates, appends to) the file now: a path that cannot be written fails here, with the path named. */
   constructor(readonly path: string) {
     try {
-      this.fd = openSync(path, 'a', 0o640);
+      this.file = new AppendFile(path, 'timeline file', 0o640);
     } catch (e) {
       throw LogFileError.of('timeline', path, e);
     }
   }
 
-  /** An event listener (Logger.onEvent): writes the message events, ignores the others. */
+  /** An event listener (Logger.onEvent): writes the message events, ignores the others. A full disk never throws. */
   readonly write = (e: IkelabEvent): void => {
-    if (this.fd === undefined || !TIMELINE_EVENTS.has(e.event)) return;
-    writeSync(this.fd, `${JSON.stringify(timelineEntry(e))}\n`);
+    if (!TIMELINE_EVENTS.has(e.event)) return;
+    this.file.append(`${JSON.stringify(timelineEntry(e))}\n`);
   };
 
   close(): void {
-    if (this.fd === undefined) return;
-    closeSync(this.fd);
-    this.fd = undefined;
+    this.file.close();
   }
 }
 

@@ -90,37 +90,52 @@ async function ping(ctx: StepContext, s: Of<'ping'>): Promise<Outcome> {
   return { verdict: 'PASS', detail };
 }
 
-function expect(ctx: StepContext, s: Of<'expect'>, stepStart: number): Promise<Outcome> {
+/**
+ * Looks at the run's events from the step's `since` on, as they arrive, for the first one the step is about: its
+ * outcome is `found(event)`, or `none()` once the deadline passes without one. expect and expect-not differ only in
+ * which of the two is the PASS.
+ */
+function firstMatch(
+  ctx: StepContext,
+  s: Of<'expect'> | Of<'expect-not'>,
+  deadline: number,
+  found: (e: IkelabEvent) => Outcome,
+  none: () => Outcome,
+): Promise<Outcome> {
   const { events } = ctx.stream;
   let seen = ctx.from(s.since).ev;
   return ctx.stream.waitFor<Outcome>(
-    stepStart + s.withinMs,
+    deadline,
     () => {
       for (; seen < events.length; seen++) {
         const e = events[seen]!;
-        if (matches(e, s.event, s.match)) return { verdict: 'PASS', detail: `${formatEventText(e, false)}`, events: [e] };
+        if (matches(e, s.event, s.match)) return found(e);
       }
       return undefined;
     },
+    none,
+  );
+}
+
+function expect(ctx: StepContext, s: Of<'expect'>, stepStart: number): Promise<Outcome> {
+  return firstMatch(
+    ctx,
+    s,
+    stepStart + s.withinMs,
+    (e) => ({ verdict: 'PASS', detail: formatEventText(e, false), events: [e] }),
     () => ({
       verdict: 'FAIL',
-      detail: `no ${s.event}${describeMatch(s.match)} within ${showDuration(s.withinMs)}${nearMisses(events.slice(ctx.from(s.since).ev), s.event)}`,
+      detail: `no ${s.event}${describeMatch(s.match)} within ${showDuration(s.withinMs)}${nearMisses(ctx.stream.events.slice(ctx.from(s.since).ev), s.event)}`,
     }),
   );
 }
 
 function expectNot(ctx: StepContext, s: Of<'expect-not'>, stepStart: number): Promise<Outcome> {
-  const { events } = ctx.stream;
-  let seen = ctx.from(s.since).ev;
-  return ctx.stream.waitFor<Outcome>(
+  return firstMatch(
+    ctx,
+    s,
     stepStart + s.forMs,
-    () => {
-      for (; seen < events.length; seen++) {
-        const e = events[seen]!;
-        if (matches(e, s.event, s.match)) return { verdict: 'FAIL', detail: `unexpected ${formatEventText(e, false)}`, events: [e] };
-      }
-      return undefined;
-    },
+    (e) => ({ verdict: 'FAIL', detail: `unexpected ${formatEventText(e, false)}`, events: [e] }),
     () => ({ verdict: 'PASS', detail: `no ${s.event}${describeMatch(s.match)} in ${showDuration(s.forMs)}` }),
   );
 }

@@ -1,16 +1,13 @@
 // Install/remove must not scan the whole SAD or SaTable: stopping 10,000 SAs was quadratic (4-14 s) because each
 // UserspaceBackend.remove asked every remaining SAD entry for its flow. Counted, not timed: every property read on
 // the specs / IKE_SAs is counted through a Proxy, and the reads per remove must not grow from 1,000 to 8,000 SAs.
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { IkeSa } from '../../src/ike/ike-sa.js';
 import { SaTable } from '../../src/ike/sa-table.js';
-import { zeroCounters, type ChildSaSpec } from '../../src/ipsec/backend.js';
-import { ipBytes } from '../../src/ipsec/packets.js';
+import type { ChildSaSpec } from '../../src/ipsec/backend.js';
 import { UserspaceBackend } from '../../src/ipsec/userspace-backend.js';
 import { Logger } from '../../src/log/logger.js';
-import { Encr } from '../../src/wire/constants.js';
-import type { TrafficSelector } from '../../src/wire/types.js';
+import { childSpec, ts } from '../helpers/child-spec.js';
 
 /** Wraps an object so every property read (at any depth of plain objects) adds one to reads.n. */
 function counted<T extends object>(o: T, reads: { n: number }): T {
@@ -22,37 +19,12 @@ function counted<T extends object>(o: T, reads: { n: number }): T {
   });
 }
 
-const ts = (a: string, b: string): TrafficSelector => ({
-  tsType: 7,
-  ipProtocol: 0,
-  startPort: 0,
-  endPort: 0xffff,
-  startAddr: ipBytes(a),
-  endAddr: ipBytes(b),
-});
-
-function spec(id: number): ChildSaSpec {
-  return {
-    id,
-    reqid: id, // one flow per SA: the old remove scanned every other entry without finding its flow
-    name: 'net',
-    connection: 'bar',
-    spiIn: Buffer.from((0x10000000 + id).toString(16), 'hex'),
-    spiOut: randomBytes(4),
-    suite: { encr: Encr.AES_GCM_16, encrKeyBits: 128, esn: false },
-    keys: { encrIn: randomBytes(20), integIn: Buffer.alloc(0), encrOut: randomBytes(20), integOut: Buffer.alloc(0) },
-    dhGroup: 0,
-    localTs: [ts('10.1.0.0', '10.1.0.255')],
-    remoteTs: [ts('10.2.0.0', '10.2.0.255')],
-    local: { address: '10.98.0.2', port: 4500 },
-    remote: { address: `10.99.${id >> 8}.${id & 0xff}`, port: 4500 },
-    encap: true,
-    outboundActive: true,
-    replayWindow: 32,
-    hostAddrs: [],
-    counters: zeroCounters(),
-  };
-}
+/**
+ * The shared SAD spec with one remote selector for every SA: with the same name and selectors they all share one
+ * outbound-index group, so a remove that scanned its group would show here as growth. reqid is the id (one flow per
+ * SA): the old remove scanned every other entry without finding its flow.
+ */
+const spec = (id: number, o: Partial<ChildSaSpec> = {}): ChildSaSpec => childSpec(id, { remoteTs: [ts('10.2.0.0', '10.2.0.255')], ...o });
 
 const REMOVED = 200;
 
@@ -138,8 +110,8 @@ describe('no O(n) per SA', () => {
 
   it('the removed-flow totals of the IOS view still go once the last SA of a flow is removed', () => {
     const b = new UserspaceBackend({ sendEsp() {} }, new Logger({ default: -1 }), { nattPort: () => 4500, now: () => 0 });
-    const s1 = { ...spec(1), reqid: 7 };
-    const s2 = { ...spec(2), reqid: 7 };
+    const s1 = spec(1, { reqid: 7 });
+    const s2 = spec(2, { reqid: 7 });
     s1.counters.packetsIn = 5;
     b.install(s1);
     b.install(s2);
@@ -147,7 +119,7 @@ describe('no O(n) per SA', () => {
     // the flow lives on in SA 2: the 5 packets of SA 1 are kept in its totals
     expect(b.ipsecSaView()).toMatch(/#pkts decaps: 5\b/);
     b.remove(2);
-    b.install({ ...spec(3), reqid: 7 });
+    b.install(spec(3, { reqid: 7 }));
     expect(b.ipsecSaView()).toMatch(/#pkts decaps: 0\b/);
   });
 });

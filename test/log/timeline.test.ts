@@ -1,9 +1,9 @@
 // daemon.log.timeline: the message events of an IKE_SA as JSON lines. The exchanges are asserted from the file
 // alone: whoever reads it gets neither the charon text nor the events in memory.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { Logger } from '../../src/log/logger.js';
@@ -117,6 +117,26 @@ describe('the timeline of an IKE_SA', () => {
     await log.close();
     log.event('NET', 1, '', { event: 'message.sent', exchange: 'INFORMATIONAL', messageId: 6, size: 80 });
     expect(read(file).map((l) => [l.event, l.messageId])).toEqual([['message.sent', 5]]);
+  });
+
+  test('a failing timeline file (ENOSPC) is reported once on stderr and never throws into the caller', async () => {
+    if (!existsSync('/dev/full')) return; // Linux only; CI runs on Linux
+    const errors: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (errors.push(String(c)), true));
+    try {
+      const log = new Logger({ default: 1 });
+      const t = attachTimeline(log, '/dev/full');
+      const sent = { event: 'message.sent', exchange: 'INFORMATIONAL', messageId: 5, size: 80 } as const;
+      // the logger shields IKE from a throwing listener, so the file itself is asked too
+      expect(() => t.write({ time: new Date(0).toISOString(), ...sent })).not.toThrow();
+      log.event('NET', 1, '', sent);
+      log.event('NET', 1, '', { ...sent, messageId: 6 });
+      await log.close();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^ikelab: writing the timeline file failed, no more lines go to it: ENOSPC/);
   });
 
   test('appends to an existing file', async () => {
