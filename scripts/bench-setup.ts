@@ -39,11 +39,13 @@ interface Opts {
   json?: string;
   cpuProf?: string;
   heapSnapshot?: string;
+  /** Extra node/V8 flags for the responder's process (V8 flags are refused in NODE_OPTIONS). */
+  nodeFlags: string[];
 }
 
 const USAGE = `usage: bench-setup [--held 1000,5000,10000] [--runs 3] [--backends none,userspace] [--window 32]
                    [--ike aes256-sha256-ecp256] [--esp aes256-sha256] [--log-level 1] [--json FILE]
-                   [--cpu-prof DIR] [--heap-snapshot DIR]`;
+                   [--cpu-prof DIR] [--heap-snapshot DIR] [--node-flags '--single-threaded-gc ...']`;
 
 function parseOpts(argv: string[]): Opts {
   const o: Opts = {
@@ -54,6 +56,7 @@ function parseOpts(argv: string[]): Opts {
     ike: 'aes256-sha256-ecp256',
     esp: 'aes256-sha256',
     logLevel: 1,
+    nodeFlags: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -79,6 +82,7 @@ function parseOpts(argv: string[]): Opts {
     else if (a === '--json') o.json = v();
     else if (a === '--cpu-prof') o.cpuProf = v();
     else if (a === '--heap-snapshot') o.heapSnapshot = v();
+    else if (a === '--node-flags') o.nodeFlags = v().split(/\s+/).filter(Boolean);
     else if (a === '--backends') {
       o.backends = v()
         .split(',')
@@ -272,7 +276,7 @@ function childRequest<T>(child: ReturnType<typeof fork>, m: ToChild): Promise<T>
 
 async function runOnce(o: Opts, backend: Backend, run: number, work: string): Promise<RunResult> {
   const port = await freePorts();
-  const execArgv = ['--expose-gc'];
+  const execArgv = ['--expose-gc', ...o.nodeFlags];
   if (o.cpuProf) execArgv.push('--cpu-prof', '--cpu-prof-dir', o.cpuProf, '--cpu-prof-name', `responder-${backend}-run${run}.cpuprofile`);
   const child = fork(
     fileURLToPath(import.meta.url),
