@@ -6,7 +6,10 @@ import { Notify, NOTIFY_ERROR_MAX, PayloadType, TransformType } from '../wire/co
 import { transformName } from '../wire/names.js';
 import type { NotifyPayload } from '../wire/types.js';
 
-export function notify(notifyType: number, data: Buffer = Buffer.alloc(0), protocol = 0, spi: Buffer = Buffer.alloc(0)): NotifyPayload {
+/** The data and SPI of most notifies: a zero-length Buffer cannot be written to, so one serves them all. */
+const NONE = Buffer.alloc(0);
+
+export function notify(notifyType: number, data: Buffer = NONE, protocol = 0, spi: Buffer = NONE): NotifyPayload {
   return { type: PayloadType.NOTIFY, protocol, spi, notifyType, data };
 }
 

@@ -154,27 +154,56 @@ const iosTables: Record<number, [Order, Order]> = {
 };
 
 /**
+ * An Order turned into O(1) lookups, made once per table: ranking used to walk the table with entries() per payload
+ * and build a Set per message, some 12 KB of garbage per IKE_SA setup (issue 16's allocation profile).
+ */
+interface Ranks {
+  /** A payload type's first entry (notifies excluded). */
+  byType: Map<number, number>;
+  /** A notify type's first entry of its own. */
+  byNotify: Map<number, number>;
+  /** The first [NOTIFY, 0] entry: every notify without an entry of its own. */
+  otherNotify: number;
+  /** Where payloads no entry names go (after all, in their own order). */
+  unnamed: number;
+}
+
+const ranksOf = new WeakMap<Order, Ranks>();
+
+function ranks(order: Order): Ranks {
+  let r = ranksOf.get(order);
+  if (r) return r;
+  r = { byType: new Map(), byNotify: new Map(), otherNotify: order.length, unnamed: order.length };
+  for (let i = order.length - 1; i >= 0; i--) {
+    // walked backwards so the first entry of a kind is the one left in the map
+    const [pt, n] = order[i]!;
+    if (pt !== P.NOTIFY) r.byType.set(pt, i);
+    else if (n !== 0) r.byNotify.set(n, i);
+    else r.otherNotify = i;
+  }
+  ranksOf.set(order, r);
+  return r;
+}
+
+function rankOf(r: Ranks, p: Payload): number {
+  if (p.type !== P.NOTIFY) return r.byType.get(p.type) ?? r.unnamed;
+  return r.byNotify.get((p as NotifyPayload).notifyType) ?? r.otherNotify;
+}
+
+/**
  * Stable sort of payloads into charon's order (or IOS's, for a profile with its habits); payloads no rule names keep
  * their relative order at the end.
  */
 export function orderPayloads(exchange: number, isResponse: boolean, payloads: Payload[], style: 'charon' | 'ios' = 'charon'): Payload[] {
   const t = (style === 'ios' ? iosTables : tables)[exchange];
   if (!t) return payloads;
-  const order = t[isResponse ? 1 : 0];
-  const specific = new Set(order.filter(([pt, n]) => pt === P.NOTIFY && n !== 0).map(([, n]) => n));
-  const rank = (p: Payload): number => {
-    for (const [i, [pt, n]] of order.entries()) {
-      if (pt !== p.type) continue;
-      if (pt !== P.NOTIFY) return i;
-      const nt = (p as NotifyPayload).notifyType;
-      if (n === nt || (n === 0 && !specific.has(nt))) return i;
-    }
-    return order.length;
-  };
-  return payloads
-    .map((p, i) => ({ p, i, r: rank(p) }))
-    .sort((a, b) => a.r - b.r || a.i - b.i)
-    .map((x) => x.p);
+  const r = ranks(t[isResponse ? 1 : 0]);
+  const rank = payloads.map((p) => rankOf(r, p));
+  let sorted = true;
+  for (let i = 1; i < rank.length && sorted; i++) sorted = rank[i - 1]! <= rank[i]!;
+  if (sorted) return payloads.slice();
+  const idx = payloads.map((_, i) => i).sort((a, b) => rank[a]! - rank[b]! || a - b);
+  return idx.map((i) => payloads[i]!);
 }
 
 /** charon's payload list in "generating"/"parsed" lines: "[ SA KE No ]", and "[ ]" when empty. */

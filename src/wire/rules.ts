@@ -124,7 +124,9 @@ const isSk = (p: Payload) => !isUnknown(p) && (p.type === P.SK || p.type === P.S
 function checkCounts(rule: MessageRule, payloads: Payload[], where: string): WireError | undefined {
   let complete = false;
   for (const pr of rule.payloads) {
-    const found = payloads.filter((p) => !isUnknown(p) && p.type === pr.type).length;
+    // counted without a filtered copy per rule: this runs on every message received
+    let found = 0;
+    for (const p of payloads) if (p.type === pr.type && !isUnknown(p)) found++;
     if (found > pr.max) return new WireError('TOO_MANY', `${where}: ${found} ${payloadName(pr.type)} payloads, at most ${pr.max}`, pr.type);
     if (!complete && found < pr.min) return new WireError('BAD_SYNTAX', `${where}: ${payloadName(pr.type)} payload missing`, pr.type);
     if (found && pr.sufficient) complete = true;
