@@ -14,7 +14,8 @@
 // reported per figure.
 import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,13 +40,15 @@ interface Opts {
   json?: string;
   cpuProf?: string;
   heapSnapshot?: string;
+  /** Allocation sampling of the responder (garbage included), written as a .heapprofile for DevTools. */
+  allocProf?: string;
   /** Extra node/V8 flags for the responder's process (V8 flags are refused in NODE_OPTIONS). */
   nodeFlags: string[];
 }
 
 const USAGE = `usage: bench-setup [--held 1000,5000,10000] [--runs 3] [--backends none,userspace] [--window 32]
                    [--ike aes256-sha256-ecp256] [--esp aes256-sha256] [--log-level 1] [--json FILE]
-                   [--cpu-prof DIR] [--heap-snapshot DIR] [--node-flags '--single-threaded-gc ...']`;
+                   [--cpu-prof DIR] [--heap-snapshot DIR] [--alloc-prof DIR] [--node-flags '--single-threaded-gc ...']`;
 
 function parseOpts(argv: string[]): Opts {
   const o: Opts = {
@@ -82,6 +85,7 @@ function parseOpts(argv: string[]): Opts {
     else if (a === '--json') o.json = v();
     else if (a === '--cpu-prof') o.cpuProf = v();
     else if (a === '--heap-snapshot') o.heapSnapshot = v();
+    else if (a === '--alloc-prof') o.allocProf = v();
     else if (a === '--node-flags') o.nodeFlags = v().split(/\s+/).filter(Boolean);
     else if (a === '--backends') {
       o.backends = v()
@@ -165,6 +169,7 @@ async function responder(): Promise<void> {
   const log = o.logLevel >= 0 ? createLogger(cfg.daemon.log) : new Logger({ default: -1 });
   const daemon = new Daemon(cfg, { log });
   await daemon.start();
+  const allocations = o.allocProf ? startAllocationSampling() : undefined;
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('the responder needs --expose-gc');
   const count = () => {
@@ -204,6 +209,11 @@ async function responder(): Promise<void> {
     } else if (m.cmd === 'snapshot')
       process.send!({ file: writeHeapSnapshot(join(m.dir, `responder-${backend}-${process.pid}.heapsnapshot`)) });
     else if (m.cmd === 'stop') {
+      if (allocations) {
+        const kib = allocations.stop(join(o.allocProf!, `responder-${backend}-${process.pid}.heapprofile`));
+        const { ikeEstablished } = count();
+        console.error(`  responder allocated ~${(kib / Math.max(1, ikeEstablished)).toFixed(1)} KiB per setup (sampled, garbage included)`);
+      }
       const t0 = performance.now();
       const c0 = cpuMs();
       await daemon.stop();
@@ -214,6 +224,39 @@ async function responder(): Promise<void> {
     }
   });
   process.send!({ ready: true });
+}
+
+/**
+ * V8's sampling heap profiler with the objects that minor and major GCs collected kept in the profile: what a setup
+ * allocates, garbage included, by function (--heap-prof keeps only what is still alive at exit). One sample per
+ * 4 KiB allocated on average. stop() writes the profile and returns the sampled total in KiB.
+ */
+function startAllocationSampling(): { stop(file: string): number } {
+  const session = new Session();
+  session.connect();
+  session.post('HeapProfiler.enable');
+  session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return {
+    stop(file) {
+      let total = 0;
+      // an in-process inspector session answers synchronously
+      session.post('HeapProfiler.stopSampling', (err, r) => {
+        if (err) throw err;
+        writeFileSync(file, JSON.stringify(r.profile));
+        const walk = (n: { selfSize: number; children: unknown[] }): void => {
+          total += n.selfSize;
+          for (const c of n.children) walk(c as typeof n);
+        };
+        walk(r.profile.head);
+      });
+      session.disconnect();
+      return total / 1024;
+    },
+  };
 }
 
 // ------------------------------------------------------------------------------------------------------------
