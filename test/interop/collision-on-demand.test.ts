@@ -25,6 +25,13 @@ const swanConf = (secs: number) =>
   );
 
 const count = (text: string, re: RegExp) => text.match(new RegExp(re.source, 'g'))?.length ?? 0;
+/** What a missed collision needs to be understood (CI keeps no lab directory): the lines about rules, rekeys, resends. */
+const story = (log: string) =>
+  log
+    .split('\n')
+    .filter((l) => /fault '|collision|rekey|retransmit|CREATE_CHILD_SA/i.test(l))
+    .slice(-80)
+    .join('\n');
 
 describe.skipIf(!RUN)('interop: rekey collisions on demand against strongSwan (fault collide)', () => {
   let lab: Lab;
@@ -59,7 +66,10 @@ describe.skipIf(!RUN)('interop: rekey collisions on demand against strongSwan (f
           count(swan.log(), /CHILD_SA rekey collision (won|lost)/) > i && count(ike.log(), /CHILD_SA rekey collision (won|lost)/) > i;
         if (done) break;
         if (Date.now() > until)
-          throw new Error(`collision ${i + 1} (${outcome}) did not happen\n--- ikelab ---\n${ike.log().slice(-3000)}`);
+          throw new Error(
+            `collision ${i + 1} (${outcome}) did not happen\n--- ikelab: fault, collision, rekey and retransmit lines ---\n${story(ike.log())}` +
+              `\n--- strongSwan: the same ---\n${story(swan.log())}\n--- ikelab ---\n${ike.log().slice(-3000)}`,
+          );
         await sleep(100);
       }
       took.push(Date.now() - t0);
