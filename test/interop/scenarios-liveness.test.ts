@@ -12,7 +12,11 @@ import { DEFAULT_ESP, ikelabYaml, type Scenario, swanctlConf } from '../helpers/
 
 const RUN = requireInterop();
 
-const verdicts = (r: ScenarioResult) => r.steps.map((s) => `${s.verdict} ${s.name}`);
+/**
+ * Each step's name and verdict, in order, then the run's error if it could not start or was cut short: that shows in
+ * the assertion's diff, where CI's output keeps it (the stderr dump may be cut).
+ */
+const verdicts = (r: ScenarioResult) => [...r.steps.map((s) => `${s.verdict} ${s.name}`), ...(r.error ? [`ERROR ${r.error}`] : [])];
 const HOST = '10.12.0.7'; // ikelab's virtual host (inside its local_ts): the source of its pings
 const SWAN = '10.11.0.1'; // on strongSwan's lo, inside its local_ts: answers them
 
