@@ -60,7 +60,8 @@ describe.skipIf(!RUN)('interop: rekey collisions with strongSwan', () => {
     expect(`${ik[0].children[0].spiOut}/${ik[0].children[0].spiIn}`).toBe(`${c.spiIn}/${c.spiOut}`);
     expect(ike.log()).toContain('detected rekey collision for CHILD_SA net{1}');
     expect(ike.log()).toMatch(/CHILD_SA rekey collision (won, deleting old child net\{1\}|lost, deleting redundant child net\{\d+\})/);
-    expect(swan.log()).toMatch(/CHILD_SA rekey collision (won|lost)/);
+    // or, when charon takes ikelab's DELETE of the old CHILD_SA before ikelab's answer, its loss by another line
+    expect(swan.log()).toMatch(/CHILD_SA rekey collision (won|lost)|CHILD_SA rekey\/delete collision, deleting redundant child/);
     // and the survivor still rekeys normally
     expect((await ike.cli(['rekey', '--child', 'net'])).code).toBe(0);
     await ike.waitFor((x) => x[0].children.length === 1 && x[0].children[0].spiIn !== ik[0].children[0].spiIn, 5000);

@@ -110,7 +110,8 @@ describe('ReceiveQueue', () => {
 
   it('processes in batches and yields to the event loop between them', async () => {
     const delivered: number[] = [];
-    const q = new ReceiveQueue<number>({ deliver: (d) => delivered.push(d.ctx), initLimit: () => 1000, batch: 10 });
+    // a frozen clock: only the count ends a batch here (a GC pause on a busy machine would otherwise end one early)
+    const q = new ReceiveQueue<number>({ deliver: (d) => delivered.push(d.ctx), initLimit: () => 1000, batch: 10, now: () => 0 });
     for (let i = 0; i < 100; i++) q.push('ike', ike(1, i), i);
     // a timer and an I/O-phase callback queued now run before the queue is empty
     const seen: number[] = [];

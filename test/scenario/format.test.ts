@@ -1,6 +1,7 @@
 // The scenario format: errors name the file, the key path and the line (as config errors do), parameters are
 // substituted, and every built-in scenario parses with fault rules the daemon's own parser accepts.
-import { readFileSync } from 'node:fs';
+import fs, { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { parseRuleTexts } from '../../src/faults/index.js';
@@ -155,6 +156,20 @@ describe('built-in scenarios', () => {
       'temporary-failure',
     ])
       expect(names).toContain(n);
+  });
+
+  test('each is documented in README (a row of the built-ins table) and run against strongSwan by an interop test', () => {
+    const root = path.join(__dirname, '..', '..');
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const interop = path.join(root, 'test', 'interop');
+    const runs = fs
+      .readdirSync(interop)
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => fs.readFileSync(path.join(interop, f), 'utf8'))
+      .join('\n');
+    const undocumented = names.filter((n) => !readme.includes(`\n| \`${n}\``));
+    const unrun = names.filter((n) => !new RegExp(`(run|findScenario)\\('${n}'`).test(runs));
+    expect({ undocumented, unrun }).toEqual({ undocumented: [], unrun: [] });
   });
 
   test.each(names)('%s parses, starts with a comment naming the failure, and its fault rules parse', (name) => {
