@@ -216,6 +216,48 @@ describe.skipIf(!RUN)('interop: liveness scenarios against strongSwan', () => {
     }, 30_000);
   });
 
+  it("reorder-beyond-window: one ESP packet 140 behind is outside libipsec's window of 128 and dropped; 100 behind is not", async () => {
+    const u = await up('ikelab', { hostAddrs: [HOST] });
+    // kernel-libipsec's window is a fixed 128 packets (esp_context.c), whatever replay_window says
+    const r = await run('reorder-beyond-window', u.charon, u.sock, { dst: SWAN, by: '140', count: '150' });
+    expect(verdicts(r)).toEqual([
+      'PASS initiate net',
+      'PASS wait-state child net INSTALLED',
+      'PASS fault add esp-late',
+      'PASS ping 10.11.0.1 through net',
+      'PASS one ESP packet held back',
+      'PASS peer-log /ESP sequence number verification failed/',
+      'PASS cleanup fault esp-late',
+    ]);
+    // the late packet is the second echo request (ESP seq 2): that one ping is lost, no other
+    expect(r.steps[3]!.detail).toBe('149/150 replies');
+    const rejected = (log: string) =>
+      [
+        ...log.matchAll(
+          /ESP sequence number verification failed:\n.*\[ESP\]\s+src 10\.98\.0\.2, dst 10\.98\.0\.1, SPI [0-9a-f]{8} \[seq (\d+)\]/g,
+        ),
+      ].map((m) => Number(m[1]));
+    expect(rejected(u.charon.log())).toEqual([2]);
+
+    // the same packet 100 behind is inside the window: accepted, every ping answered, nothing rejected
+    const before = u.charon.log().length;
+    await controlCall(u.sock, 'fault', {
+      op: 'add',
+      name: 'late100',
+      match: 'proto=esp,dir=out,nth=2',
+      action: 'reorder=20,max=60s',
+      count: '1',
+    });
+    const p = (await controlCall(u.sock, 'ping', { child: 'net', dst: SWAN, count: '110', interval: '20' }, 60_000)) as {
+      sent: number;
+      received: number;
+    };
+    expect(p).toMatchObject({ sent: 110, received: 110 });
+    const rules = (await controlCall(u.sock, 'fault', { op: 'list' })) as { name: string; fired: number }[];
+    expect(rules.find((x) => x.name === 'late100')?.fired).toBe(1);
+    expect(rejected(u.charon.log().slice(before))).toEqual([]);
+  }, 60_000);
+
   it('delete-ike-no-reinit against a charon with close_action start: the scenario catches the re-initiation', async () => {
     const u = await up('strongswan', {}, (c) =>
       c.replace(`esp_proposals = ${DEFAULT_ESP} }`, `esp_proposals = ${DEFAULT_ESP}\n                     close_action = start }`),
