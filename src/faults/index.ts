@@ -31,7 +31,9 @@
 //     unknown-payload[=TYPE][,critical][,sk] | wrong-spi | wrong-mid[=+N|-N|N]
 //     no-retransmit | no-delete | replay=forward|backward | dead (everything of the IKE_SA, until cleared)
 //     collide=win|lose      on the peer's CHILD_SA rekey request: start our rekey of that CHILD_SA first, so the two
-//                           cross (RFC 7296 2.8.1); our nonces make ikelab's rekey survive (win) or the peer's (lose)
+//                           cross (RFC 7296 2.8.1); our nonces make ikelab's rekey survive (win) or the peer's (lose).
+//                           A rekey request that comes while ours could not start (an exchange of ours in flight)
+//                           is let through uncounted: the rule waits for the next one
 //     esp-replay[=N] (with this packet, the last N again) | esp-seq-jump=N
 //   --count N   lifetime: fire at most N times. Otherwise a rule lives until cleared, or until its for= window ends.
 //

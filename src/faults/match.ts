@@ -80,8 +80,9 @@ export function actionApplies(a: FaultAction, s: Subject): boolean {
       return x.retransmit === true;
     case 'collide':
       // the peer's first transmission of a CHILD_SA rekey (decrypted, naming one of our CHILD_SAs): a retransmit
-      // of it finds our rekey already started
-      return built && !x.isResponse && x.exchange === ExchangeType.CREATE_CHILD_SA && x.rekeys !== undefined;
+      // of it finds our rekey already started. One that arrives while ours could not start (an exchange of ours in
+      // flight, say a DPD) is not counted either: a `--count 1` rule waits for a rekey it can collide with.
+      return built && !x.isResponse && x.exchange === ExchangeType.CREATE_CHILD_SA && x.rekeys !== undefined && x.rekeys.busy === undefined;
     case 'no-delete':
       return built && x.exchange === ExchangeType.INFORMATIONAL && !x.isResponse && (x.payloads?.includes(PayloadType.DELETE) ?? false);
     default:

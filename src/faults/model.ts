@@ -46,10 +46,12 @@ export interface IkeMessageCtx {
   /** The same bytes once more: our retransmitted request, a cached response resent, the peer's retransmit. */
   retransmit?: boolean;
   /**
-   * A CREATE_CHILD_SA request whose N(REKEY_SA) names one of our CHILD_SAs: its config name and label (`net{2}`).
-   * Only the receive point knows it (it decrypts to describe the message); `collide` needs it.
+   * A CREATE_CHILD_SA request whose N(REKEY_SA) names one of our CHILD_SAs: its config name and label (`net{2}`),
+   * and, when ikelab could not start its own rekey of it at this moment, why not (`busy`: the CHILD_SA is not
+   * installed, the IKE_SA not established, or an exchange of ours is in flight or queued). Only the receive point
+   * knows it (it decrypts to describe the message); `collide` needs it and acts only when `busy` is absent.
    */
-  rekeys?: { child: string; label: string };
+  rekeys?: { child: string; label: string; busy?: string };
 }
 
 export interface EspPacketCtx {

@@ -67,7 +67,13 @@ export class ReceiveFaults {
   handle(f: FaultHooks, m: IkeMessage, raw: Buffer, local: Endpoint, remote: Endpoint): void {
     const sa = this.sa;
     if (f.records()) this.history.record(raw, local, remote);
-    const d = f.onReceive(sa, this.describe(m, raw));
+    const info = this.describe(m, raw);
+    const d = f.onReceive(sa, info);
+    if (d.kind === 'pass' && info.rekeys?.busy)
+      sa.log.ike(
+        2,
+        `fault rules: the peer's rekey of CHILD_SA ${info.rekeys.label} came while ${info.rekeys.busy}: collide waits for its next one`,
+      );
     const now = (b: Buffer): void => {
       if (sa.state === 'DESTROYING') return; // held or delayed past the end of the SA: gone with it
       if (b === raw) this.deliver(m, raw, local, remote, d.kind === 'notify' ? d : undefined);
@@ -97,16 +103,9 @@ export class ReceiveFaults {
   private collide(d: Collide): void {
     const sa = this.sa;
     const old = this.rekeyed;
-    const busy = sa.manager.busy || sa.manager.queuedTypes.length > 0;
-    const why = !old
-      ? 'the CHILD_SA is gone'
-      : old.state !== 'INSTALLED'
-        ? `it is ${old.state}`
-        : sa.state !== 'ESTABLISHED'
-          ? `the IKE_SA is ${sa.state}`
-          : busy
-            ? 'an exchange of ours is in flight'
-            : undefined;
+    // the rule matched only a message whose description found nothing in the way (describe, match.ts); checked
+    // again because the decision and the start are apart by the engine's call
+    const why = old ? whyNoRekeyNow(sa, old) : 'the CHILD_SA is gone';
     if (!old || why) {
       sa.log.ike(1, `fault '${d.rule}': no rekey of CHILD_SA ${old?.label ?? '?'} to collide with: ${why}; the peer's rekey goes alone`);
       return;
@@ -148,7 +147,10 @@ export class ReceiveFaults {
         const n = r.msg.payloads.find((p) => p.type === PayloadType.NOTIFY && (p as NotifyPayload).notifyType === Notify.REKEY_SA);
         const spi = (n as NotifyPayload | undefined)?.spi;
         this.rekeyed = spi?.length === 4 ? this.sa.findChild((c) => c.spiOut.equals(spi)) : undefined;
-        if (this.rekeyed) info.rekeys = { child: this.rekeyed.name, label: this.rekeyed.label };
+        if (this.rekeyed) {
+          const busy = whyNoRekeyNow(this.sa, this.rekeyed);
+          info.rekeys = { child: this.rekeyed.name, label: this.rekeyed.label, ...(busy ? { busy } : {}) };
+        }
       }
     }
     // the same bytes as the last request (response) seen: a retransmit, answered or not (rules count it as one message)
@@ -159,4 +161,12 @@ export class ReceiveFaults {
     this.lastSeen[seen] = Buffer.from(raw);
     return info;
   }
+}
+
+/** Why ikelab could not start its own rekey of `child` right now (the `collide` action's precondition), or undefined. */
+function whyNoRekeyNow(sa: IkeSa, child: ChildSa): string | undefined {
+  if (child.state !== 'INSTALLED') return `it is ${child.state}`;
+  if (sa.state !== 'ESTABLISHED') return `the IKE_SA is ${sa.state}`;
+  if (sa.manager.busy || sa.manager.queuedTypes.length > 0) return 'an exchange of ours is in flight';
+  return undefined;
 }

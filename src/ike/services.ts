@@ -23,8 +23,11 @@ export interface FaultMessageInfo {
   notifies?: readonly number[];
   /** The same bytes once more: our retransmitted request, a cached response resent, the peer's retransmit. */
   retransmit?: boolean;
-  /** A received CREATE_CHILD_SA request whose N(REKEY_SA) names one of our CHILD_SAs: its name and label. */
-  rekeys?: { child: string; label: string };
+  /**
+   * A received CREATE_CHILD_SA request whose N(REKEY_SA) names one of our CHILD_SAs: its name and label, and why we
+   * could not start our own rekey of it now, if we could not (`collide` acts only without one).
+   */
+  rekeys?: { child: string; label: string; busy?: string };
 }
 
 /** What a fault rule wants done with one IKE message (the fault engine's decision, seen structurally). */

@@ -78,6 +78,10 @@ describe('collide: the decision', () => {
     ['a CREATE_CHILD_SA without REKEY_SA (new CHILD_SA, IKE_SA rekey)', rekeyReq(4)],
     ['a rekey of a CHILD_SA we do not know (nothing to collide with)', peerRekey(4, { rekeys: undefined })],
     ["the peer's retransmit", peerRekey(4, { retransmit: true })],
+    [
+      'a rekey that came while ours could not start (the rule waits for the next)',
+      peerRekey(4, { rekeys: { child: 'net', label: 'net{2}', busy: 'an exchange of ours is in flight' } }),
+    ],
     ['a response', peerRekey(4, { isResponse: true })],
     ['an undecryptable message (payloads unknown)', peerRekey(4, { payloads: undefined, notifies: undefined, rekeys: undefined })],
     ['another exchange', liveness(4, { rekeys: { child: 'net', label: 'net{2}' } })],

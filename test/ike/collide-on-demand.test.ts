@@ -122,25 +122,38 @@ describe('collide=win|lose: the outcome is chosen, not drawn', () => {
     expect(c.lowerNonce!.equals(Buffer.alloc(32, 0xff))).toBe(false);
   });
 
-  test('B busy with an exchange of its own: no colliding rekey, the line says why, the peer rekey goes alone', () => {
-    const p = (pair = makePair({ ...pfs, seed: 'busy' }));
+  test("B busy with an exchange of its own: the peer's rekey goes alone and is not counted; the rule collides with the next", () => {
+    const p = (pair = makePair({ ...pfs, seed: 'busy', levels: { default: 1, ike: 2 } }));
     p.establish();
-    p.b.daemon.faults.add({ name: 'coll', match: 'exchange=CREATE_CHILD_SA', action: 'collide=win' });
+    const evB = events(p.b);
+    p.b.daemon.faults.add({ name: 'coll', match: 'exchange=CREATE_CHILD_SA', action: 'collide=win', count: 1 });
     const b = p.b.sa();
     b.manager.queue(new IkeDpd(b, true)); // B's liveness check in flight, held back
     b.manager.initiate();
     const held = p.hold(is.from('B'));
     p.a.daemon.ops.rekey(undefined, 'net');
     p.deliverNext();
-    // the rule fired (counted, logged), but the line after it says nothing was started, and why
+    // nothing fired: the rule is still armed, and the debug line says why it let this rekey pass
+    expect(p.b.daemon.faults.list()[0]).toMatchObject({ seen: 0, fired: 0, state: 'active' });
+    expect(evB.filter((e) => e.event === 'fault.fired')).toEqual([]);
     expect(log(p.b)).toContain(
-      "fault 'coll': no rekey of CHILD_SA net{1} to collide with: an exchange of ours is in flight; the peer's rekey goes alone",
+      "fault rules: the peer's rekey of CHILD_SA net{1} came while an exchange of ours is in flight: collide waits for its next one",
     );
+    expect(log(p.b)).not.toContain('to collide with');
     for (const m of held) p.inject(m);
     p.deliverAll();
     expect(log(p.a) + log(p.b)).not.toMatch(/rekey collision (won|lost)/);
     expect(p.a.children()).toHaveLength(1);
     expect(p.b.children()).toHaveLength(1);
+
+    // B idle now: A's next rekey meets the rule, which makes its collision and is spent
+    p.a.daemon.ops.rekey(undefined, 'net');
+    p.deliverAll();
+    expect(evB.filter((e) => e.event === 'fault.fired')).toMatchObject([{ rule: 'coll', action: 'collide=win' }]);
+    expect(log(p.b)).toMatch(/CHILD_SA rekey collision won, deleting old child net\{\d+\}/);
+    expect(log(p.a)).toMatch(/CHILD_SA rekey collision lost, deleting redundant child net\{\d+\}/);
+    expect(p.b.daemon.faults.list()[0]).toMatchObject({ fired: 1, state: 'spent' });
+    expect(spis(p.a.children()[0]!)).toBe(`${p.b.children()[0]!.spiOut.toString('hex')}/${p.b.children()[0]!.spiIn.toString('hex')}`);
   });
 
   test('a CHILD_SA create (no REKEY_SA) is left alone', () => {
