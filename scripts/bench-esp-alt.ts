@@ -11,14 +11,10 @@ import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { cpuUs, median } from './bench-esp-path.js';
 
 const SIZE = 1404; // a 1400-byte inner packet padded for GCM
 const ROUNDS = 7;
-const cpuUs = () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const row = (name: string, us: number, extra = '') => console.log(`  ${name.padEnd(52)} ${us.toFixed(2).padStart(7)} us${extra}`);
 
 /** Synchronous variants, each `n` calls per round, rounds interleaved. */
