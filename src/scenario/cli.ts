@@ -1,4 +1,5 @@
-// `ikelab scenario list [--json] | show NAME | run NAME|FILE [--json] [--peer-log FILE] [--set K=V]... [--keep]`.
+// `ikelab scenario list [--json] | show NAME | run NAME|FILE [--json] [--peer-log FILE] [--set K=V]... [--keep]
+// [--repeat N]`.
 // Exit status of run: 0 every expectation held, 1 one failed, 2 usage or format error, 3 no daemon. The option
 // tables below drive both the parsing and `--help` (control/cli-options.ts).
 import { readFileSync } from 'node:fs';
@@ -9,11 +10,13 @@ import { type CliFlag, optStr, parseVerbArgs, type VerbHelp } from '../control/c
 import { CliUsageError, controlSocketOf } from '../control/watch-cli.js';
 import { builtinNames, builtinPath, findScenario, SCENARIOS_DIR } from './builtins.js';
 import { loadScenarioFile } from './format.js';
+import { formatRepeat, MAX_REPEAT, runRepeated } from './repeat.js';
 import { runScenario } from './runner.js';
 
 export const SCENARIO_USAGE = `  scenario list [--json]              the built-in scenarios, one line each
   scenario show NAME                  print a built-in scenario (a starting point for your own)
-  scenario run NAME|FILE [--json] [--peer-log FILE] [--set PARAM=VALUE]... [--keep] [--config FILE | --socket PATH]
+  scenario run NAME|FILE [--json] [--peer-log FILE] [--set PARAM=VALUE]... [--keep] [--repeat N]
+               [--config FILE | --socket PATH]
                                       run steps and expectations against the daemon, a verdict per step
                                       (docs/SCENARIOS.md); exit 0 all held, 1 failed, 2 usage, 3 no daemon`;
 
@@ -29,6 +32,12 @@ const RUN_FLAGS: readonly CliFlag[] = [
   },
   { name: 'set', type: 'string', arg: 'PARAM=VALUE', multiple: true, help: 'a value for a parameter the scenario declares (repeatable)' },
   { name: 'keep', type: 'boolean', help: "leave the scenario's fault rules in place and skip finally: (to look at the daemon afterwards)" },
+  {
+    name: 'repeat',
+    type: 'string',
+    arg: 'N',
+    help: `run it N times in a row (1-${MAX_REPEAT}), then how often each step failed; exit 0 only if every run passed`,
+  },
   { name: 'socket', type: 'string', arg: 'PATH', help: `the daemon's control socket (default ${join(tmpdir(), 'ikelab.sock')})` },
   { name: 'config', type: 'string', arg: 'FILE', help: 'use the daemon.control_socket of this config file' },
 ];
@@ -52,7 +61,7 @@ export const SCENARIO_HELP: readonly VerbHelp[] = [
   },
   {
     name: 'scenario run',
-    synopsis: 'NAME|FILE [--json] [--peer-log FILE] [--set PARAM=VALUE]... [--keep] [--config FILE | --socket PATH]',
+    synopsis: 'NAME|FILE [--json] [--peer-log FILE] [--set PARAM=VALUE]... [--keep] [--repeat N] [--config FILE | --socket PATH]',
     summary: 'run steps and expectations against the daemon, a verdict per step (docs/SCENARIOS.md)',
     exits: 'exit codes: 0 every expectation held, 1 one failed, 2 usage or format error, 3 no daemon listening',
     flags: RUN_FLAGS,
@@ -117,17 +126,38 @@ async function run(argv: string[]): Promise<number> {
   }
   const target = positionals[0];
   if (!target) throw new CliUsageError('scenario run needs a NAME or FILE (see: ikelab scenario list)');
+  const repeat = repeatCount(optStr(opts, 'repeat'));
   const scenario = findScenario(target); // ConfigError: exit 2
   const socket = controlSocketOf(opts);
   const json = opts.json === true;
-  const result = await runScenario(scenario, {
+  const options = {
     socket,
     params: set,
     peerLog: optStr(opts, 'peer-log'),
     keep: opts.keep === true,
-    out: json ? undefined : (line) => console.log(line),
-  });
+    out: json ? undefined : (line: string) => console.log(line),
+  };
+  if (repeat !== undefined) {
+    const r = await runRepeated(scenario, options, repeat, json ? undefined : (i) => console.log(`--- run ${i} of ${repeat}`));
+    if (json) console.log(JSON.stringify(r, null, 2));
+    else {
+      for (const line of formatRepeat(r)) console.log(line);
+      const last = r.results[r.results.length - 1];
+      if (r.exitCode >= 2 && last?.error) console.error(`ikelab: ${last.error}`);
+    }
+    return r.exitCode;
+  }
+  const result = await runScenario(scenario, options);
   if (json) console.log(JSON.stringify(result, null, 2));
   else if (result.error && result.exitCode >= 2) console.error(`ikelab: ${result.error}`);
   return result.exitCode;
+}
+
+/** --repeat N: a whole number 1..MAX_REPEAT (undefined: one plain run, whose JSON is the result itself). */
+function repeatCount(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > MAX_REPEAT)
+    throw new CliUsageError(`invalid --repeat '${v}': expected an integer >= 1 and <= ${MAX_REPEAT}`);
+  return n;
 }

@@ -70,6 +70,8 @@ describe('ikelab command line parsing', () => {
     [['ping', '--child', 'net', '--dst', '10.0.0.1', '--count', 'x'], "invalid --count 'x'"],
     [['ping', '--child', 'net', '--dst', '10.0.0.1', '--size', '70000'], "invalid --size '70000'"],
     [['ping', '--child', 'net', '--dst', '10.0.0.1', '--interval', '0'], "invalid --interval '0'"],
+    [['scenario', 'run', 'wrong-psk', '--repeat', '0'], "invalid --repeat '0': expected an integer >= 1 and <= 1000"],
+    [['scenario', 'run', 'wrong-psk', '--repeat', '2.5'], "invalid --repeat '2.5'"],
   ])('bad number %j: exit 2 naming the flag', (args, message) => {
     const r = ikelab(...args, '--socket', NO_DAEMON);
     expect(r.code).toBe(2);

@@ -258,6 +258,23 @@ describe.skipIf(!RUN)('interop: liveness scenarios against strongSwan', () => {
     expect(rejected(u.charon.log().slice(before))).toEqual([]);
   }, 60_000);
 
+  it('scenario run anti-replay --repeat 3 from the CLI: three whole runs on one tunnel, each rejected by charon, 3 of 3 passed', async () => {
+    const u = await up('ikelab', { hostAddrs: [HOST] });
+    const r = await u.ike.cli(
+      ['scenario', 'run', 'anti-replay', '--repeat', '3', '--set', `dst=${SWAN}`, '--peer-log', u.charon.logPath],
+      60_000,
+    );
+    if (r.code !== 0) process.stderr.write(`${r.stdout}\n${r.stderr}\n--- charon ---\n${u.charon.log().slice(-3000)}\n`);
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/^--- run \d of 3$/gm)).toEqual(['--- run 1 of 3', '--- run 2 of 3', '--- run 3 of 3']);
+    expect(r.stdout.match(/PASSED anti-replay/g)).toHaveLength(3);
+    expect(r.stdout).toMatch(/^repeated anti-replay: 3 of 3 runs passed$/m);
+    // each run replayed three packets of its own, and charon rejected all nine
+    expect(u.charon.log().match(/ESP sequence number verification failed/g)).toHaveLength(9);
+    // one tunnel throughout: the runs after the first reused it
+    expect(await u.charon.listSas()).toHaveLength(1);
+  }, 60_000);
+
   it('delete-ike-no-reinit against a charon with close_action start: the scenario catches the re-initiation', async () => {
     const u = await up('strongswan', {}, (c) =>
       c.replace(`esp_proposals = ${DEFAULT_ESP} }`, `esp_proposals = ${DEFAULT_ESP}\n                     close_action = start }`),
