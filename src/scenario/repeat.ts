@@ -25,7 +25,7 @@ export interface RepeatResult {
   asked: number;
   runs: number;
   passed: number;
-  /** Steps that failed in at least one run, in the order the scenario has them. */
+  /** Steps that failed in at least one run, in the order they first failed. */
   failures: StepFailures[];
   /** 0 every run passed; 1 one failed; 2 or 3 as a single run's (usage, no daemon): the runs stopped there. */
   exitCode: ExitCode;
