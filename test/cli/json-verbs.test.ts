@@ -55,7 +55,10 @@ function samples(): Record<string, string[][]> {
     ],
     'load-merge': [['load-merge', summary, '--json']],
     'scenario list': [['scenario', 'list', '--json']],
-    'scenario run': [['scenario', 'run', scenario, '--json', ...sock]],
+    'scenario run': [
+      ['scenario', 'run', scenario, '--json', ...sock],
+      ['scenario', 'run', scenario, '--repeat', '2', '--json', ...sock],
+    ],
     'log-compare': [['log-compare', ref, ref, '--json']],
     terminate: [['terminate', '--ike', 'demo', '--json', ...sock]],
   };
