@@ -36,7 +36,7 @@ const RUN_FLAGS: readonly CliFlag[] = [
     name: 'repeat',
     type: 'string',
     arg: 'N',
-    help: `run it N times in a row (1-${MAX_REPEAT}), then how often each step failed; exit 0 only if every run passed`,
+    help: `run it N times in a row (1-${MAX_REPEAT}), then how often each step failed and how long each waiting step took; exit 0 only if every run passed`,
   },
   { name: 'socket', type: 'string', arg: 'PATH', help: `the daemon's control socket (default ${join(tmpdir(), 'ikelab.sock')})` },
   { name: 'config', type: 'string', arg: 'FILE', help: 'use the daemon.control_socket of this config file' },

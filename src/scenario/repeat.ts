@@ -19,6 +19,15 @@ export interface StepFailures {
   firstDetail: string;
 }
 
+/** How long a waiting step (expect, expect-count, wait-state, peer-log) took in the runs it passed: seconds. */
+export interface StepTiming {
+  step: string;
+  passes: number;
+  min: number;
+  median: number;
+  max: number;
+}
+
 export interface RepeatResult {
   scenario: string;
   /** Runs asked for and runs made (fewer when a run could not start: no daemon, a usage error). */
@@ -27,6 +36,11 @@ export interface RepeatResult {
   passed: number;
   /** Steps that failed in at least one run, in the order they first failed. */
   failures: StepFailures[];
+  /**
+   * The waiting steps' durations where they passed (from the end of the step before): how long the peer took to
+   * do what was awaited, over the runs. In the order the steps first passed.
+   */
+  timings: StepTiming[];
   /** 0 every run passed; 1 one failed; 2 or 3 as a single run's (usage, no daemon): the runs stopped there. */
   exitCode: ExitCode;
   results: ScenarioResult[];
@@ -49,13 +63,23 @@ export async function runRepeated(sc: Scenario, o: RunOptions, times: number, on
 /** The tally of finished runs (pure: tested on its own). */
 export function summarizeRuns(scenario: string, asked: number, results: ScenarioResult[]): RepeatResult {
   const byStep = new Map<string, StepFailures>();
-  for (const r of results)
+  const took = new Map<string, number[]>();
+  for (const r of results) {
+    let prev = 0; // the step before ended here (seconds since the run started)
     for (const s of r.steps) {
+      const d = s.at - prev;
+      prev = s.at;
+      if (s.verdict === 'PASS' && WAITING.has(s.kind)) {
+        const ds = took.get(s.name);
+        if (ds) ds.push(d);
+        else took.set(s.name, [d]);
+      }
       if (s.verdict !== 'FAIL') continue;
       const f = byStep.get(s.name);
       if (f) f.failed++;
       else byStep.set(s.name, { step: s.name, failed: 1, firstDetail: s.detail });
     }
+  }
   const stop = results.find((r) => r.exitCode >= 2);
   const passed = results.filter((r) => r.passed).length;
   return {
@@ -64,6 +88,7 @@ export function summarizeRuns(scenario: string, asked: number, results: Scenario
     runs: results.length,
     passed,
     failures: [...byStep.values()],
+    timings: [...took].map(([step, ds]) => timing(step, ds)),
     exitCode: stop ? stop.exitCode : passed === results.length ? 0 : 1,
     results,
   };
@@ -72,7 +97,25 @@ export function summarizeRuns(scenario: string, asked: number, results: Scenario
 /** The summary lines printed after the runs' own. */
 export function formatRepeat(r: RepeatResult): string[] {
   const head = `repeated ${r.scenario}: ${r.passed} of ${r.runs} runs passed${r.runs < r.asked ? ` (${r.asked} asked; stopped: ${stopReason(r)})` : ''}`;
-  return [head, ...r.failures.map((f) => `  FAIL in ${f.failed} of ${r.runs} runs: ${f.step} (first: ${f.firstDetail})`)];
+  return [
+    head,
+    ...r.failures.map((f) => `  FAIL in ${f.failed} of ${r.runs} runs: ${f.step} (first: ${f.firstDetail})`),
+    ...r.timings.map((t) => `  took ${secs(t.median)} median (${secs(t.min)} to ${secs(t.max)}) in ${t.passes} passes: ${t.step}`),
+  ];
+}
+
+/** The steps that wait for something to happen; the others (initiate, fault, ping, sleep) take what they take. */
+const WAITING: ReadonlySet<string> = new Set(['expect', 'expect-count', 'wait-state', 'peer-log']);
+
+const secs = (s: number) => `${s.toFixed(3)} s`;
+
+function timing(step: string, ds: number[]): StepTiming {
+  const s = [...ds].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  const median = s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  // three decimals, as the runs' own lines print their times
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  return { step, passes: s.length, min: r3(s[0]!), median: r3(median), max: r3(s[s.length - 1]!) };
 }
 
 function stopReason(r: RepeatResult): string {

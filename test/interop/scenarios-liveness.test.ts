@@ -269,6 +269,10 @@ describe.skipIf(!RUN)('interop: liveness scenarios against strongSwan', () => {
     expect(r.stdout.match(/^--- run \d of 3$/gm)).toEqual(['--- run 1 of 3', '--- run 2 of 3', '--- run 3 of 3']);
     expect(r.stdout.match(/PASSED anti-replay/g)).toHaveLength(3);
     expect(r.stdout).toMatch(/^repeated anti-replay: 3 of 3 runs passed$/m);
+    // and how long the waiting steps took, e.g. charon's rejection after the replay was sent
+    expect(r.stdout).toMatch(
+      /^ {2}took \d+\.\d{3} s median \(\d+\.\d{3} s to \d+\.\d{3} s\) in 3 passes: peer-log \/ESP sequence number verification failed\/$/m,
+    );
     // each run replayed three packets of its own, and charon rejected all nine
     expect(u.charon.log().match(/ESP sequence number verification failed/g)).toHaveLength(9);
     // one tunnel throughout: the runs after the first reused it

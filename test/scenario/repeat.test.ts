@@ -68,9 +68,14 @@ describe('scenario run --repeat', () => {
       'add',
       'clear',
     ]);
+    // 'up' passed twice, each time about 20 ms after the initiation (the fake's delay)
+    expect(r.timings).toEqual([{ step: 'up', passes: 2, min: expect.any(Number), median: expect.any(Number), max: expect.any(Number) }]);
+    expect(r.timings[0]!.min).toBeGreaterThanOrEqual(0.015);
+    expect(r.timings[0]!.max).toBeLessThan(0.3);
     const lines = formatRepeat(r);
     expect(lines[0]).toBe('repeated flaky: 2 of 4 runs passed');
     expect(lines[1]).toMatch(/^ {2}FAIL in 2 of 4 runs: up \(first: .*ike\.established/);
+    expect(lines[2]).toMatch(/^ {2}took 0\.\d{3} s median \(0\.\d{3} s to 0\.\d{3} s\) in 2 passes: up$/);
   });
 
   test('--keep holds for the last run only: the earlier runs clear their rules', async () => {
@@ -83,6 +88,30 @@ describe('scenario run --repeat', () => {
     const r = await runRepeated(SC, { port: new FlakyPort(true), pollMs: 10 }, 5);
     expect(r).toMatchObject({ asked: 5, runs: 1, passed: 0, exitCode: 3, failures: [] });
     expect(formatRepeat(r)).toEqual(['repeated flaky: 0 of 1 runs passed (5 asked; stopped: no ikelab daemon is listening on /x)']);
+  });
+
+  test("timings: a waiting step's duration counts from the end of the step before; other kinds and failures are left out", () => {
+    const step = (name: string, kind: ScenarioResult['steps'][number]['kind'], at: number, verdict: 'PASS' | 'FAIL' = 'PASS') => ({
+      name,
+      kind,
+      verdict,
+      at,
+      detail: '',
+    });
+    const runOf = (initAt: number, upAt: number, v: 'PASS' | 'FAIL' = 'PASS'): ScenarioResult => ({
+      scenario: 's',
+      passed: v === 'PASS',
+      exitCode: v === 'PASS' ? 0 : 1,
+      params: {},
+      steps: [step('initiate net', 'initiate', initAt), step('up', 'expect', upAt, v)],
+    });
+    const r = summarizeRuns('s', 4, [runOf(0.1, 1.1), runOf(0.2, 3.2), runOf(0.1, 2.1), runOf(0.1, 9.1, 'FAIL')]);
+    expect(r.timings).toEqual([{ step: 'up', passes: 3, min: 1, median: 2, max: 3 }]);
+    expect(formatRepeat(r)).toEqual([
+      'repeated s: 3 of 4 runs passed',
+      '  FAIL in 1 of 4 runs: up (first: )',
+      '  took 2.000 s median (1.000 s to 3.000 s) in 3 passes: up',
+    ]);
   });
 
   test('the tally alone: all passed is exit 0 and no failure lines', () => {
