@@ -130,18 +130,24 @@ describe.skipIf(!RUN)('interop: rekey collisions on demand against strongSwan (f
     expect(`${ik[0].children[0].spiOut}/${ik[0].children[0].spiIn}`).toBe(`${c.spiIn}/${c.spiOut}`);
   }, 150_000);
 
-  it('the built-in scenario rekey-collision (outcome=lose) passes step by step', async () => {
+  /** strongSwan rekeying every 6 s, ikelab (its config plus `extraYaml`), and the built-in scenario run against them. */
+  async function runCollisionScenario(outcome: 'win' | 'lose', extraYaml = '') {
     const swan = await lab.startCharon({ swanctlConf: swanConf(6), strongswanConfExtra: FAST_RETRANSMIT });
     const sock = lab.path('k', 'ikelab.sock');
-    await lab.startIkelab(ikelabYaml({ espProposals: ESP }, sock));
+    await lab.startIkelab(`${ikelabYaml({ espProposals: ESP }, sock)}${extraYaml}`);
     const lines: string[] = [];
     const r = await runScenario(findScenario('rekey-collision'), {
       socket: sock,
       peerLog: swan.logPath,
-      params: { outcome: 'lose', within: '30s' },
+      params: { outcome, within: '30s' },
       out: (l) => lines.push(l),
     });
     if (!r.passed) process.stderr.write(`${lines.join('\n')}\n--- charon ---\n${swan.log().slice(-4000)}\n`);
+    return { swan, r };
+  }
+
+  it('the built-in scenario rekey-collision (outcome=lose) passes step by step', async () => {
+    const { swan, r } = await runCollisionScenario('lose');
     expect(r.steps.map((s) => `${s.verdict} ${s.name}`).filter((s) => !s.includes('cleanup'))).toEqual([
       'PASS initiate net',
       'PASS wait-state child net INSTALLED',
@@ -160,18 +166,8 @@ describe.skipIf(!RUN)('interop: rekey collisions on demand against strongSwan (f
   it("rekey-collision (outcome=win) when charon takes ikelab's DELETE before ikelab's answer: charon's other line, still a pass", async () => {
     // ikelab's answer to charon's rekey held 500 ms (a config rule, count 1): ikelab wins, and its DELETE of the old
     // CHILD_SA reaches charon first, as it sometimes does on its own when charon's threads pick the DELETE first
-    const swan = await lab.startCharon({ swanctlConf: swanConf(6), strongswanConfExtra: FAST_RETRANSMIT });
-    const sock = lab.path('k', 'ikelab.sock');
     const slow = `faults:\n  - name: slow-answer\n    match: 'exchange=CREATE_CHILD_SA,dir=out,response'\n    action: 'delay=500ms'\n    count: 1\n`;
-    await lab.startIkelab(`${ikelabYaml({ espProposals: ESP }, sock)}${slow}`);
-    const lines: string[] = [];
-    const r = await runScenario(findScenario('rekey-collision'), {
-      socket: sock,
-      peerLog: swan.logPath,
-      params: { outcome: 'win', within: '30s' },
-      out: (l) => lines.push(l),
-    });
-    if (!r.passed) process.stderr.write(`${lines.join('\n')}\n--- charon ---\n${swan.log().slice(-4000)}\n`);
+    const { swan, r } = await runCollisionScenario('win', slow);
     expect(r.steps.filter((s) => s.verdict !== 'PASS').map((s) => `${s.verdict} ${s.name}: ${s.detail}`)).toEqual([]);
     expect(r.passed).toBe(true);
     const log = swan.log();
