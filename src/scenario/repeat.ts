@@ -3,6 +3,7 @@
 // show only now and then; one run says little, twenty say how often. Each run is a whole run of its own (its own
 // event and log cursors from its start, its own cleanup), so a scenario repeats well when its first steps tolerate
 // what the run before left (initiate reuses an established IKE_SA and CHILD_SA).
+import { percentile } from '../ops/load-status.js';
 import type { ExitCode, RunOptions, ScenarioResult } from './runner.js';
 import { runScenario } from './runner.js';
 import type { Scenario } from './format.js';
@@ -111,11 +112,10 @@ const secs = (s: number) => `${s.toFixed(3)} s`;
 
 function timing(step: string, ds: number[]): StepTiming {
   const s = [...ds].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  const median = s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
   // three decimals, as the runs' own lines print their times
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
-  return { step, passes: s.length, min: r3(s[0]!), median: r3(median), max: r3(s[s.length - 1]!) };
+  // the nearest-rank p50 that load runs and storms report as their median too
+  return { step, passes: s.length, min: r3(s[0]!), median: r3(percentile(s, 50)), max: r3(s[s.length - 1]!) };
 }
 
 function stopReason(r: RepeatResult): string {
