@@ -6,19 +6,23 @@
 import { describe, expect, it } from 'vitest';
 import { controlCall } from '../../src/control/client.js';
 import { findScenario } from '../../src/scenario/builtins.js';
-import { runScenario, type ScenarioResult } from '../../src/scenario/runner.js';
+import { runScenario } from '../../src/scenario/runner.js';
 import { type Charon, established, FAST_RETRANSMIT, type Lab, requireInterop, useLab } from '../helpers/lab.js';
+import { verdicts } from '../helpers/verdicts.js';
 import { DEFAULT_ESP, ikelabYaml, type Scenario, swanctlConf } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
 
-/**
- * Each step's name and verdict, in order, then the run's error if it could not start or was cut short: that shows in
- * the assertion's diff, where CI's output keeps it (the stderr dump may be cut).
- */
-const verdicts = (r: ScenarioResult) => [...r.steps.map((s) => `${s.verdict} ${s.name}`), ...(r.error ? [`ERROR ${r.error}`] : [])];
 const HOST = '10.12.0.7'; // ikelab's virtual host (inside its local_ts): the source of its pings
 const SWAN = '10.11.0.1'; // on strongSwan's lo, inside its local_ts: answers them
+
+/** The ESP sequence numbers libipsec rejected from ikelab, in order: it logs each rejection over two lines, the second naming the packet. */
+const rejectedSeqs = (log: string) =>
+  [
+    ...log.matchAll(
+      /ESP sequence number verification failed:\n.*\[ESP\]\s+src 10\.98\.0\.2, dst 10\.98\.0\.1, SPI [0-9a-f]{8} \[seq (\d+)\]/g,
+    ),
+  ].map((m) => Number(m[1]));
 
 /** charon's DPD every 2 s; when it gives up it starts over (dpd_action restart) and keeps trying (keyingtries 0). */
 const swanDpdRestart = (conf: string) =>
@@ -204,15 +208,7 @@ describe.skipIf(!RUN)('interop: liveness scenarios against strongSwan', () => {
         'PASS cleanup fault esp-replay3',
       ]);
       expect(r.passed).toBe(true);
-      // libipsec logs the rejection over two lines; the second names the packet
-      const rejected = [
-        ...u.charon
-          .log()
-          .matchAll(
-            /ESP sequence number verification failed:\n.*\[ESP\]\s+src 10\.98\.0\.2, dst 10\.98\.0\.1, SPI [0-9a-f]{8} \[seq (\d+)\]/g,
-          ),
-      ];
-      expect(rejected.map((m) => Number(m[1]))).toEqual([1, 2, 3]);
+      expect(rejectedSeqs(u.charon.log())).toEqual([1, 2, 3]);
     }, 30_000);
   });
 
@@ -231,13 +227,7 @@ describe.skipIf(!RUN)('interop: liveness scenarios against strongSwan', () => {
     ]);
     // the late packet is the second echo request (ESP seq 2): that one ping is lost, no other
     expect(r.steps[3]!.detail).toBe('149/150 replies');
-    const rejected = (log: string) =>
-      [
-        ...log.matchAll(
-          /ESP sequence number verification failed:\n.*\[ESP\]\s+src 10\.98\.0\.2, dst 10\.98\.0\.1, SPI [0-9a-f]{8} \[seq (\d+)\]/g,
-        ),
-      ].map((m) => Number(m[1]));
-    expect(rejected(u.charon.log())).toEqual([2]);
+    expect(rejectedSeqs(u.charon.log())).toEqual([2]);
 
     // the same packet 100 behind is inside the window: accepted, every ping answered, nothing rejected
     const before = u.charon.log().length;
@@ -255,7 +245,7 @@ describe.skipIf(!RUN)('interop: liveness scenarios against strongSwan', () => {
     expect(p).toMatchObject({ sent: 110, received: 110 });
     const rules = (await controlCall(u.sock, 'fault', { op: 'list' })) as { name: string; fired: number }[];
     expect(rules.find((x) => x.name === 'late100')?.fired).toBe(1);
-    expect(rejected(u.charon.log().slice(before))).toEqual([]);
+    expect(rejectedSeqs(u.charon.log().slice(before))).toEqual([]);
   }, 60_000);
 
   it('scenario run anti-replay --repeat 3 from the CLI: three whole runs on one tunnel, each rejected by charon, 3 of 3 passed', async () => {

@@ -5,17 +5,12 @@
 // the field (README "Reproducing failures" quotes them from here).
 import { describe, expect, it } from 'vitest';
 import { findScenario } from '../../src/scenario/builtins.js';
-import { runScenario, type ScenarioResult } from '../../src/scenario/runner.js';
+import { runScenario } from '../../src/scenario/runner.js';
 import { type Charon, FAST_RETRANSMIT, type Lab, requireInterop, useLab } from '../helpers/lab.js';
+import { verdicts } from '../helpers/verdicts.js';
 import { ikelabYaml, type Scenario, swanctlConf } from '../helpers/scenario.js';
 
 const RUN = requireInterop();
-
-/**
- * Each step's name and verdict, in order (the cleanup lines included), then the run's error if it could not start or
- * was cut short: that shows in the assertion's diff, where CI's output keeps it (the stderr dump may be cut).
- */
-const verdicts = (r: ScenarioResult) => [...r.steps.map((s) => `${s.verdict} ${s.name}`), ...(r.error ? [`ERROR ${r.error}`] : [])];
 
 describe.skipIf(!RUN)('interop: setup scenarios against strongSwan', () => {
   let lab: Lab;
