@@ -103,8 +103,8 @@ export class ReceiveFaults {
   private collide(d: Collide): void {
     const sa = this.sa;
     const old = this.rekeyed;
-    // the rule matched only a message whose description found nothing in the way (describe, match.ts); checked
-    // again because the decision and the start are apart by the engine's call
+    // the fault engine applies collide only where describe() found nothing in the way (match.ts), so this holds;
+    // FaultHooks is structural, and a hooks implementation that disagrees gets this line, not a rekey in a wrong state
     const why = old ? whyNoRekeyNow(sa, old) : 'the CHILD_SA is gone';
     if (!old || why) {
       sa.log.ike(1, `fault '${d.rule}': no rekey of CHILD_SA ${old?.label ?? '?'} to collide with: ${why}; the peer's rekey goes alone`);
